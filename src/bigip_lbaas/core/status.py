@@ -1,0 +1,44 @@
+"""Provisioning and operating statuses, and the rule that says which changes a status allows.
+
+Pure: the API and the agents both consult these tables; nothing here touches a database.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Prov(StrEnum):
+    """Octavia's provisioning_status values that this product uses."""
+
+    ACTIVE = "ACTIVE"
+    PENDING_CREATE = "PENDING_CREATE"
+    PENDING_UPDATE = "PENDING_UPDATE"
+    PENDING_DELETE = "PENDING_DELETE"
+    DELETED = "DELETED"
+    ERROR = "ERROR"
+
+
+class Oper(StrEnum):
+    """Octavia's operating_status values."""
+
+    ONLINE = "ONLINE"
+    OFFLINE = "OFFLINE"
+    DEGRADED = "DEGRADED"
+    ERROR = "ERROR"
+    DRAINING = "DRAINING"
+    NO_MONITOR = "NO_MONITOR"
+
+
+PENDING = frozenset({Prov.PENDING_CREATE, Prov.PENDING_UPDATE, Prov.PENDING_DELETE})
+MUTABLE = frozenset({Prov.ACTIVE})
+DELETABLE = frozenset({Prov.ACTIVE, Prov.ERROR})
+
+
+def may_change(current: Prov | str, *, deleting: bool) -> bool:
+    """Whether an object (or its load balancer) in ``current`` may take a new change now."""
+    return Prov(current) in (DELETABLE if deleting else MUTABLE)
+
+
+def is_pending(status: Prov | str) -> bool:
+    return Prov(status) in PENDING

@@ -1,0 +1,1 @@
+"""Alembic migrations. `bigip-lbaas db upgrade` runs them; never edit a released revision."""

@@ -1,0 +1,353 @@
+"""SQLAlchemy 2 models: the Octavia object model, the network registry and coordination tables.
+
+Tables have singular names. Every Octavia child row carries its `load_balancer_id` so that a
+partition's whole desired state loads with one query per table. Times that decide liveness
+(`heartbeat_at`, `expires_at`) are float epoch seconds taken from the database server's clock.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+UUID = String(36)
+NAME = String(255)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Timestamped:
+    created_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.now())
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True, onupdate=func.now())
+
+
+class OctaviaObject(Timestamped):
+    """Columns every Octavia object shares."""
+
+    id: Mapped[str] = mapped_column(UUID, primary_key=True)
+    project_id: Mapped[str] = mapped_column(String(64), index=True)
+    name: Mapped[str | None] = mapped_column(NAME, nullable=True)
+    description: Mapped[str | None] = mapped_column(NAME, nullable=True)
+    provisioning_status: Mapped[str] = mapped_column(String(16))
+    operating_status: Mapped[str] = mapped_column(String(16))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Why an object is in ERROR, in words an operator can act on (never a password).
+    status_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+# --- coordination ---------------------------------------------------------------------------
+
+
+class Partition(Base):
+    """One (environment, project): the unit of ownership, with its desired/applied generations."""
+
+    __tablename__ = "partition"
+    __table_args__ = (UniqueConstraint("environment", "project_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    environment: Mapped[str] = mapped_column(String(64))
+    project_id: Mapped[str] = mapped_column(String(64))
+    desired_generation: Mapped[int] = mapped_column(BigInteger, default=0)
+    applied_generation: Mapped[int] = mapped_column(BigInteger, default=0)
+    # When the oldest unapplied change was requested (DB clock); None when in step.
+    pending_since: Mapped[float | None] = mapped_column(Float, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class PartitionLease(Base):
+    """Who may write a partition, until when, under which epoch (fencing token)."""
+
+    __tablename__ = "partition_lease"
+
+    partition_id: Mapped[int] = mapped_column(
+        ForeignKey("partition.id", ondelete="CASCADE"), primary_key=True
+    )
+    owner: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    epoch: Mapped[int] = mapped_column(BigInteger, default=0)
+    expires_at: Mapped[float] = mapped_column(Float, default=0.0)
+    # Set by a current owner that wants to hand the partition to a better-placed agent.
+    handover_to: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class Agent(Base):
+    """A registered agent. `identity` is F5's `agent_id` when set, else the neutron `host`."""
+
+    __tablename__ = "agent"
+    __table_args__ = (UniqueConstraint("environment", "identity"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    environment: Mapped[str] = mapped_column(String(64))
+    identity: Mapped[str] = mapped_column(NAME)
+    host: Mapped[str] = mapped_column(NAME)
+    # A fresh id per process start: leases are owned by an instance, not a host.
+    instance_id: Mapped[str] = mapped_column(String(64), unique=True)
+    admin_state_up: Mapped[bool] = mapped_column(Boolean, default=True)
+    started_at: Mapped[float] = mapped_column(Float)
+    heartbeat_at: Mapped[float] = mapped_column(Float)
+    stopped: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Whether it can reach at least one of its devices; an agent that cannot claims nothing.
+    operational: Mapped[bool] = mapped_column(Boolean, default=True)
+    status_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    ha_type: Mapped[str] = mapped_column(String(16), default="standalone")
+    devices: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    configurations: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class DeviceState(Base):
+    """How far one device has come with one partition."""
+
+    __tablename__ = "device_state"
+
+    partition_id: Mapped[int] = mapped_column(
+        ForeignKey("partition.id", ondelete="CASCADE"), primary_key=True
+    )
+    device: Mapped[str] = mapped_column(NAME, primary_key=True)
+    applied_generation: Mapped[int] = mapped_column(BigInteger, default=0)
+    in_step: Mapped[bool] = mapped_column(Boolean, default=False)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    updated_at: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+# --- the Octavia object model ---------------------------------------------------------------
+
+
+class LoadBalancer(OctaviaObject, Base):
+    __tablename__ = "load_balancer"
+    __table_args__ = (UniqueConstraint("vip_subnet_id", "vip_address"),)
+
+    partition_id: Mapped[int] = mapped_column(ForeignKey("partition.id"), index=True)
+    provider: Mapped[str] = mapped_column(String(64))
+    vip_address: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    vip_port_id: Mapped[str | None] = mapped_column(UUID, nullable=True)
+    vip_subnet_id: Mapped[str | None] = mapped_column(UUID, nullable=True)
+    vip_network_id: Mapped[str | None] = mapped_column(UUID, nullable=True)
+    vip_qos_policy_id: Mapped[str | None] = mapped_column(UUID, nullable=True)
+    flavor_id: Mapped[str | None] = mapped_column(UUID, nullable=True)
+    availability_zone: Mapped[str | None] = mapped_column(NAME, nullable=True)
+
+
+class Listener(OctaviaObject, Base):
+    __tablename__ = "listener"
+    __table_args__ = (UniqueConstraint("load_balancer_id", "protocol", "protocol_port"),)
+
+    load_balancer_id: Mapped[str] = mapped_column(
+        ForeignKey("load_balancer.id", ondelete="CASCADE"), index=True
+    )
+    protocol: Mapped[str] = mapped_column(String(32))
+    protocol_port: Mapped[int] = mapped_column(Integer)
+    connection_limit: Mapped[int] = mapped_column(Integer, default=-1)
+    default_pool_id: Mapped[str | None] = mapped_column(UUID, nullable=True)
+    insert_headers: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    timeout_client_data: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    timeout_member_connect: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    timeout_member_data: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    timeout_tcp_inspect: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    default_tls_container_ref: Mapped[str | None] = mapped_column(Text, nullable=True)
+    sni_container_refs: Mapped[list[str]] = mapped_column(JSON, default=list)
+    client_authentication: Mapped[str] = mapped_column(String(16), default="NONE")
+    client_ca_tls_container_ref: Mapped[str | None] = mapped_column(Text, nullable=True)
+    client_crl_container_ref: Mapped[str | None] = mapped_column(Text, nullable=True)
+    allowed_cidrs: Mapped[list[str]] = mapped_column(JSON, default=list)
+    tls_ciphers: Mapped[str | None] = mapped_column(Text, nullable=True)
+    tls_versions: Mapped[list[str]] = mapped_column(JSON, default=list)
+    alpn_protocols: Mapped[list[str]] = mapped_column(JSON, default=list)
+    hsts_max_age: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    hsts_include_subdomains: Mapped[bool] = mapped_column(Boolean, default=False)
+    hsts_preload: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class ListenerStats(Base):
+    """Counters an agent last read from the devices for one listener."""
+
+    __tablename__ = "listener_stats"
+
+    listener_id: Mapped[str] = mapped_column(
+        ForeignKey("listener.id", ondelete="CASCADE"), primary_key=True
+    )
+    load_balancer_id: Mapped[str] = mapped_column(UUID, index=True)
+    bytes_in: Mapped[int] = mapped_column(BigInteger, default=0)
+    bytes_out: Mapped[int] = mapped_column(BigInteger, default=0)
+    active_connections: Mapped[int] = mapped_column(BigInteger, default=0)
+    total_connections: Mapped[int] = mapped_column(BigInteger, default=0)
+    request_errors: Mapped[int] = mapped_column(BigInteger, default=0)
+    updated_at: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class Pool(OctaviaObject, Base):
+    __tablename__ = "pool"
+
+    load_balancer_id: Mapped[str] = mapped_column(
+        ForeignKey("load_balancer.id", ondelete="CASCADE"), index=True
+    )
+    protocol: Mapped[str] = mapped_column(String(32))
+    lb_algorithm: Mapped[str] = mapped_column(String(32))
+    session_persistence: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    tls_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    tls_container_ref: Mapped[str | None] = mapped_column(Text, nullable=True)
+    ca_tls_container_ref: Mapped[str | None] = mapped_column(Text, nullable=True)
+    crl_container_ref: Mapped[str | None] = mapped_column(Text, nullable=True)
+    tls_ciphers: Mapped[str | None] = mapped_column(Text, nullable=True)
+    tls_versions: Mapped[list[str]] = mapped_column(JSON, default=list)
+    alpn_protocols: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+
+class Member(OctaviaObject, Base):
+    __tablename__ = "member"
+    __table_args__ = (UniqueConstraint("pool_id", "address", "protocol_port"),)
+
+    pool_id: Mapped[str] = mapped_column(ForeignKey("pool.id", ondelete="CASCADE"), index=True)
+    load_balancer_id: Mapped[str] = mapped_column(UUID, index=True)
+    address: Mapped[str] = mapped_column(String(64))
+    protocol_port: Mapped[int] = mapped_column(Integer)
+    weight: Mapped[int] = mapped_column(Integer, default=1)
+    backup: Mapped[bool] = mapped_column(Boolean, default=False)
+    subnet_id: Mapped[str | None] = mapped_column(UUID, nullable=True)
+    monitor_address: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    monitor_port: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class HealthMonitor(OctaviaObject, Base):
+    __tablename__ = "health_monitor"
+
+    pool_id: Mapped[str] = mapped_column(
+        ForeignKey("pool.id", ondelete="CASCADE"), unique=True
+    )
+    load_balancer_id: Mapped[str] = mapped_column(UUID, index=True)
+    type: Mapped[str] = mapped_column(String(32))
+    delay: Mapped[int] = mapped_column(Integer)
+    timeout: Mapped[int] = mapped_column(Integer)
+    max_retries: Mapped[int] = mapped_column(Integer)
+    max_retries_down: Mapped[int] = mapped_column(Integer, default=3)
+    http_method: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    url_path: Mapped[str | None] = mapped_column(Text, nullable=True)
+    expected_codes: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    http_version: Mapped[float | None] = mapped_column(Float, nullable=True)
+    domain_name: Mapped[str | None] = mapped_column(NAME, nullable=True)
+
+
+class L7Policy(OctaviaObject, Base):
+    __tablename__ = "l7policy"
+
+    listener_id: Mapped[str] = mapped_column(
+        ForeignKey("listener.id", ondelete="CASCADE"), index=True
+    )
+    load_balancer_id: Mapped[str] = mapped_column(UUID, index=True)
+    action: Mapped[str] = mapped_column(String(32))
+    position: Mapped[int] = mapped_column(Integer)
+    redirect_pool_id: Mapped[str | None] = mapped_column(UUID, nullable=True)
+    redirect_url: Mapped[str | None] = mapped_column(Text, nullable=True)
+    redirect_prefix: Mapped[str | None] = mapped_column(Text, nullable=True)
+    redirect_http_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class L7Rule(OctaviaObject, Base):
+    __tablename__ = "l7rule"
+
+    l7policy_id: Mapped[str] = mapped_column(
+        ForeignKey("l7policy.id", ondelete="CASCADE"), index=True
+    )
+    load_balancer_id: Mapped[str] = mapped_column(UUID, index=True)
+    type: Mapped[str] = mapped_column(String(32))
+    compare_type: Mapped[str] = mapped_column(String(32))
+    key: Mapped[str | None] = mapped_column(NAME, nullable=True)
+    value: Mapped[str] = mapped_column(NAME)
+    invert: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+# --- quotas, flavors, networks --------------------------------------------------------------
+
+
+class Quota(Base):
+    """Per-project limits; NULL means "use the default", -1 means unlimited."""
+
+    __tablename__ = "quota"
+
+    project_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    load_balancer: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    listener: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    pool: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    health_monitor: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    member: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    l7policy: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    l7rule: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class FlavorProfile(Base):
+    __tablename__ = "flavor_profile"
+
+    id: Mapped[str] = mapped_column(UUID, primary_key=True)
+    name: Mapped[str] = mapped_column(NAME)
+    provider_name: Mapped[str] = mapped_column(String(64))
+    flavor_data: Mapped[str] = mapped_column(Text)
+
+
+class Flavor(Base):
+    __tablename__ = "flavor"
+
+    id: Mapped[str] = mapped_column(UUID, primary_key=True)
+    name: Mapped[str] = mapped_column(NAME, unique=True)
+    description: Mapped[str | None] = mapped_column(NAME, nullable=True)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    flavor_profile_id: Mapped[str] = mapped_column(ForeignKey("flavor_profile.id"))
+
+
+class Network(Timestamped, Base):
+    """A minimal Neutron-shaped network, so that VIP subnets mean something."""
+
+    __tablename__ = "network"
+
+    id: Mapped[str] = mapped_column(UUID, primary_key=True)
+    project_id: Mapped[str] = mapped_column(String(64), index=True)
+    name: Mapped[str | None] = mapped_column(NAME, nullable=True)
+    description: Mapped[str | None] = mapped_column(NAME, nullable=True)
+    admin_state_up: Mapped[bool] = mapped_column(Boolean, default=True)
+    shared: Mapped[bool] = mapped_column(Boolean, default=False)
+    external: Mapped[bool] = mapped_column(Boolean, default=False)
+    mtu: Mapped[int] = mapped_column(Integer, default=1500)
+
+
+class Subnet(Timestamped, Base):
+    __tablename__ = "subnet"
+
+    id: Mapped[str] = mapped_column(UUID, primary_key=True)
+    network_id: Mapped[str] = mapped_column(ForeignKey("network.id", ondelete="CASCADE"), index=True)
+    project_id: Mapped[str] = mapped_column(String(64), index=True)
+    name: Mapped[str | None] = mapped_column(NAME, nullable=True)
+    description: Mapped[str | None] = mapped_column(NAME, nullable=True)
+    cidr: Mapped[str] = mapped_column(String(64))
+    ip_version: Mapped[int] = mapped_column(Integer, default=4)
+    gateway_ip: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    allocation_pools: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+    enable_dhcp: Mapped[bool] = mapped_column(Boolean, default=True)
+    dns_nameservers: Mapped[list[str]] = mapped_column(JSON, default=list)
+    host_routes: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+
+
+Index("ix_partition_lease_expires_at", PartitionLease.expires_at)

@@ -1,0 +1,53 @@
+"""Partition rows: created on first use, and the desired-generation bump every API write makes.
+
+The API calls `mark_changed` inside the same transaction that writes desired state, so an agent
+that sees the new generation is guaranteed to see the rows that caused it.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from bigip_lbaas.db.models import Partition, PartitionLease
+from bigip_lbaas.db.session import server_now
+
+
+def ensure_partition(session: Session, environment: str, project_id: str) -> int:
+    """Return the id of the (environment, project) partition, creating it and its lease row."""
+    found = session.scalar(
+        sa.select(Partition.id).where(
+            Partition.environment == environment, Partition.project_id == project_id
+        )
+    )
+    if found is not None:
+        return found
+    try:
+        with session.begin_nested():
+            row = Partition(environment=environment, project_id=project_id,
+                            desired_generation=0, applied_generation=0)
+            session.add(row)
+            session.flush()
+            session.add(PartitionLease(partition_id=row.id, owner=None, epoch=0, expires_at=0.0))
+            session.flush()
+            return row.id
+    except sa.exc.IntegrityError:
+        # Another API replica created it between our SELECT and INSERT.
+        return session.scalars(
+            sa.select(Partition.id).where(
+                Partition.environment == environment, Partition.project_id == project_id
+            )
+        ).one()
+
+
+def mark_changed(session: Session, partition_id: int) -> None:
+    """Bump the desired generation: the partition's owner will reconcile it."""
+    now = server_now(session.get_bind().dialect.name)
+    session.execute(
+        sa.update(Partition)
+        .where(Partition.id == partition_id)
+        .values(
+            desired_generation=Partition.desired_generation + 1,
+            pending_since=sa.func.coalesce(Partition.pending_since, now),
+        )
+    )

@@ -1,0 +1,196 @@
+"""Engines, transactions, the database clock and the one place transient errors are retried.
+
+Owns dialect differences: SQLite pragmas and `BEGIN IMMEDIATE`, the server-clock expression for
+each backend, and which driver errors count as transient. Nothing else in the code base inspects
+the dialect name.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, ParamSpec, TypeVar
+
+import sqlalchemy as sa
+import tenacity
+from sqlalchemy import event, exc
+from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from bigip_lbaas.core.errors import DatabaseError
+
+LOG = logging.getLogger(__name__)
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+DEFAULT_URL = "sqlite:///bigip-lbaas.sqlite"
+
+_SCHEMES = {
+    "sqlite": "sqlite",
+    "postgresql": "postgresql+psycopg",
+    "postgres": "postgresql+psycopg",
+    "postgresql+psycopg": "postgresql+psycopg",
+    "postgresql+psycopg2": "postgresql+psycopg",
+    "mysql": "mysql+pymysql",
+    "mariadb": "mysql+pymysql",
+    "mysql+pymysql": "mysql+pymysql",
+    "mariadb+pymysql": "mysql+pymysql",
+}
+
+
+def describe_url(url: str | URL) -> str:
+    """`scheme://host` for messages: never the user's password, never the whole URL."""
+    try:
+        parsed = make_url(url) if isinstance(url, str) else url
+    except exc.ArgumentError:
+        scheme = str(url).split(":", 1)[0] if ":" in str(url) else "?"
+        return f"{scheme}://?"
+    where = parsed.host or (parsed.database or "")
+    if parsed.port:
+        where = f"{where}:{parsed.port}"
+    return f"{parsed.drivername}://{where}"
+
+
+def normalise_url(url: str) -> URL:
+    """Parse an oslo-style `[database] connection` URL and pick the driver we ship."""
+    try:
+        parsed = make_url(url)
+    except exc.ArgumentError as err:
+        raise DatabaseError(f"invalid database URL {describe_url(url)}: cannot parse it") from err
+    driver = _SCHEMES.get(parsed.drivername)
+    if driver is None:
+        raise DatabaseError(
+            f"unsupported database URL scheme {parsed.drivername!r} ({describe_url(parsed)}); "
+            "use sqlite://, postgresql:// or mysql+pymysql://"
+        )
+    parsed = parsed.set(drivername=driver)
+    if driver == "mysql+pymysql" and "charset" not in parsed.query:
+        parsed = parsed.update_query_dict({"charset": "utf8mb4"})
+    return parsed
+
+
+def create_engine(url: str, **kwargs: Any) -> Engine:
+    """An engine with our per-dialect settings (SQLite: WAL, busy timeout, foreign keys)."""
+    parsed = normalise_url(url)
+    if parsed.drivername == "sqlite":
+        engine = sa.create_engine(
+            parsed, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs
+        )
+        event.listen(engine, "connect", _sqlite_on_connect)
+        event.listen(engine, "begin", _sqlite_on_begin)
+        return engine
+    kwargs.setdefault("pool_pre_ping", True)
+    kwargs.setdefault("pool_recycle", 3600)
+    if parsed.drivername.startswith("mysql"):
+        kwargs.setdefault("isolation_level", "READ COMMITTED")
+    return sa.create_engine(parsed, **kwargs)
+
+
+def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
+    # Let SQLAlchemy, not pysqlite, decide when transactions begin (see _sqlite_on_begin).
+    dbapi_conn.isolation_level = None
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.close()
+
+
+def _sqlite_on_begin(conn: sa.Connection) -> None:
+    # Every write transaction takes the write lock up front, so two writers queue on
+    # busy_timeout instead of one failing with "database is locked" half-way through.
+    # Read-only transactions (see Database.read) begin deferred and never block writers.
+    readonly = conn.get_execution_options().get("readonly", False)
+    conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
+
+
+def server_now(dialect_name: str) -> sa.ColumnElement[float]:
+    """The database server's clock as float epoch seconds, for lease and heartbeat maths."""
+    if dialect_name == "postgresql":
+        return sa.literal_column("extract(epoch from clock_timestamp())", sa.Float)
+    if dialect_name in ("mysql", "mariadb"):
+        return sa.literal_column("UNIX_TIMESTAMP(NOW(6))", sa.Float)
+    return sa.literal_column("((julianday('now') - 2440587.5) * 86400.0)", sa.Float)
+
+
+def is_transient(err: BaseException) -> bool:
+    """Deadlocks, serialization failures, lost connections and SQLite busy: worth retrying."""
+    if isinstance(err, exc.DBAPIError) and err.connection_invalidated:
+        return True
+    if isinstance(err, (exc.OperationalError, exc.InterfaceError)):
+        return True
+    if isinstance(err, exc.DBAPIError):
+        text = str(err.orig).lower()
+        return any(
+            needle in text
+            for needle in ("deadlock", "serializ", "lock wait timeout", "database is locked")
+        )
+    return False
+
+
+class Database:
+    """One engine plus a session factory; `transaction()` is the only way code writes."""
+
+    def __init__(self, url: str, **engine_kwargs: Any) -> None:
+        self.url = url
+        self.engine = create_engine(url, **engine_kwargs)
+        self.dialect = self.engine.dialect.name
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    def __repr__(self) -> str:
+        return f"Database({describe_url(self.url)})"
+
+    def now(self) -> sa.ColumnElement[float]:
+        return server_now(self.dialect)
+
+    def clock(self) -> float:
+        """Read the database server's clock once."""
+        with self.engine.connect() as conn:
+            return float(conn.execute(sa.select(self.now())).scalar_one())
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """One transaction: commit on success, roll back on any exception."""
+        with self._sessions() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A read-only transaction (a consistent snapshot where the backend offers one)."""
+        with self._sessions() as session, session.begin():
+            session.connection(execution_options={"readonly": True})
+            yield session
+            session.rollback()
+
+    def run(self, fn: Callable[[Session], T], *, attempts: int = 8) -> T:
+        """Run `fn` in a transaction, retrying the whole transaction on transient errors."""
+        return retry_transient(attempts)(self._run_once)(fn)
+
+    def _run_once(self, fn: Callable[[Session], T]) -> T:
+        with self.transaction() as session:
+            return fn(session)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def retry_transient(attempts: int = 8) -> Callable[[Callable[P, T]], Callable[P, T]]:
+    """Retry a whole unit of work on transient DB errors, with jittered exponential backoff."""
+    return tenacity.retry(
+        retry=tenacity.retry_if_exception(is_transient),
+        wait=tenacity.wait_random_exponential(multiplier=0.05, max=2.0),
+        stop=tenacity.stop_after_attempt(attempts),
+        before_sleep=_log_retry,
+        reraise=True,
+    )
+
+
+def _log_retry(state: tenacity.RetryCallState) -> None:
+    err = state.outcome.exception() if state.outcome else None
+    LOG.warning(
+        "transient database error, retrying",
+        extra={"action": "db_retry", "attempt": state.attempt_number, "error": type(err).__name__},
+    )
