@@ -18,24 +18,24 @@ HA_TYPES = ("standalone", "pair", "scalen")
 # Values F5's shipped ini files carry in quotes ('Common'); real agents strip them.
 QuotedStr = types.String(quotes=True)
 
-COMMON_OPTS = [
+COMMON_OPTS: list[cfg.Opt] = [
     cfg.StrOpt("host", default=socket.gethostname(), sample_default="<hostname>",
                help="Name of this host; must be unique among the agents of one environment."),
     cfg.BoolOpt("debug", default=False, help="Log at debug level."),
 ]
 
-AGENT_SECTION_OPTS = [
+AGENT_SECTION_OPTS: list[cfg.Opt] = [
     cfg.FloatOpt("report_interval", default=30.0,
                  help="Neutron's agent report interval (s). Our heartbeat is "
                       "[bigip_lbaas] heartbeat_interval; this is read for compatibility."),
 ]
 
-DATABASE_OPTS = [
+DATABASE_OPTS: list[cfg.Opt] = [
     cfg.StrOpt("connection", secret=True, default="sqlite:///bigip-lbaas.sqlite",
                help="SQLAlchemy URL of the shared database (sqlite, postgresql, mysql+pymysql)."),
 ]
 
-F5_AGENT_OPTS = [
+F5_AGENT_OPTS: list[cfg.Opt] = [
     cfg.StrOpt("agent_id", help="Static agent identity; overrides `host` as the identity."),
     cfg.Opt("environment_prefix", type=QuotedStr, default="Project",
             help="Environment name; prefix of every partition and object on the device."),
@@ -80,7 +80,7 @@ UNSUPPORTED = (
     "os_project_id", "os_tenant_name", "trace_service_requests",
 )
 
-COORDINATION_OPTS = [
+COORDINATION_OPTS: list[cfg.Opt] = [
     cfg.FloatOpt("heartbeat_interval", default=2.0, min=0.1, help="Agent heartbeat period (s)."),
     cfg.FloatOpt("lease_seconds", default=10.0, min=1.0,
                  help="Partition lease length (s); also how long a silent agent counts as alive."),
@@ -102,7 +102,7 @@ COORDINATION_OPTS = [
     cfg.PortOpt("metrics_port", help="Serve Prometheus metrics on this port (agent)."),
 ]
 
-API_OPTS = [
+API_OPTS: list[cfg.Opt] = [
     cfg.HostAddressOpt("bind_host", default="127.0.0.1", help="Address the API listens on."),
     cfg.PortOpt("bind_port", default=9876, help="Port the API listens on."),
     cfg.StrOpt("auth_strategy", default="noauth", choices=("noauth", "keystone", "header"),
@@ -116,7 +116,7 @@ API_OPTS = [
     cfg.StrOpt("api_base_uri", help="Base URL used in links instead of the request's."),
 ]
 
-SERVICE_PROVIDER_OPTS = [
+SERVICE_PROVIDER_OPTS: list[cfg.Opt] = [
     cfg.MultiStrOpt("service_provider", default=[],
                     help="LOADBALANCERV2:<name>:<driver>[:default], as in neutron_lbaas.conf."),
 ]

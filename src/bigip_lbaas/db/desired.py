@@ -1,0 +1,183 @@
+"""Read one partition's desired state from committed rows into frozen engine types.
+
+One read transaction, one query per table. Objects marked PENDING_DELETE (and everything under
+them) are left out: the desired state is what should exist on the device. The snapshot also lists
+every pending object with the status it was seen in, so the outcome can be written for exactly
+those objects and no later change is mistaken for one this reconcile applied.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from bigip_lbaas.core import model
+from bigip_lbaas.core.status import Prov, is_pending
+from bigip_lbaas.db import models as m
+from bigip_lbaas.db.session import Database
+
+# Child tables before parents: the order in which confirmed deletions are removed.
+KINDS: dict[str, type[m.OctaviaObject]] = {
+    "l7rule": m.L7Rule,
+    "l7policy": m.L7Policy,
+    "member": m.Member,
+    "health_monitor": m.HealthMonitor,
+    "listener": m.Listener,
+    "pool": m.Pool,
+    "load_balancer": m.LoadBalancer,
+}
+
+
+@dataclass(frozen=True)
+class PendingObject:
+    kind: str
+    id: str
+    load_balancer_id: str
+    status: Prov
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A partition's desired state at one generation, and what was pending in it."""
+
+    partition_id: int
+    state: model.PartitionState
+    pending: tuple[PendingObject, ...]
+
+    @property
+    def generation(self) -> int:
+        return self.state.generation
+
+
+def load(db: Database, partition_id: int) -> Snapshot:
+    def work(session: Session) -> Snapshot:
+        return load_in(session, partition_id)
+
+    return db.run(work)
+
+
+def load_in(session: Session, partition_id: int) -> Snapshot:
+    part = session.get(m.Partition, partition_id)
+    if part is None:
+        raise LookupError(f"partition {partition_id} does not exist")
+    key = model.PartitionKey(part.environment, part.project_id)
+    lbs = list(session.scalars(
+        sa.select(m.LoadBalancer).where(m.LoadBalancer.partition_id == partition_id)
+        .order_by(m.LoadBalancer.id)
+    ))
+    lb_ids = [lb.id for lb in lbs]
+    rows: dict[str, list[Any]] = {}
+    for kind, table in KINDS.items():
+        if kind == "load_balancer":
+            rows[kind] = lbs
+            continue
+        rows[kind] = list(session.scalars(
+            sa.select(table).where(table.load_balancer_id.in_(lb_ids))  # type: ignore[attr-defined]
+            .order_by(table.id)
+        )) if lb_ids else []
+
+    pending = tuple(
+        PendingObject(kind, row.id, row.id if kind == "load_balancer" else row.load_balancer_id,
+                      Prov(row.provisioning_status))
+        for kind in KINDS for row in rows[kind] if is_pending(row.provisioning_status)
+    )
+    state = model.PartitionState(key=key, generation=part.desired_generation,
+                                  load_balancers=_build(rows))
+    return Snapshot(partition_id, state, pending)
+
+
+def _alive(row: Any) -> bool:
+    return bool(row.provisioning_status != Prov.PENDING_DELETE)
+
+
+def _build(rows: dict[str, list[Any]]) -> tuple[model.LoadBalancer, ...]:
+    by_parent: dict[str, dict[str, list[Any]]] = defaultdict(lambda: defaultdict(list))
+    for row in rows["member"]:
+        by_parent["member"][row.pool_id].append(row)
+    for row in rows["health_monitor"]:
+        by_parent["health_monitor"][row.pool_id].append(row)
+    for row in rows["l7rule"]:
+        by_parent["l7rule"][row.l7policy_id].append(row)
+    for row in rows["l7policy"]:
+        by_parent["l7policy"][row.listener_id].append(row)
+    for kind in ("listener", "pool"):
+        for row in rows[kind]:
+            by_parent[kind][row.load_balancer_id].append(row)
+
+    result = []
+    for lb in rows["load_balancer"]:
+        if not _alive(lb):
+            continue
+        pools = tuple(_pool(p, by_parent) for p in by_parent["pool"][lb.id] if _alive(p))
+        pool_ids = {p.id for p in pools}
+        listeners = tuple(
+            _listener(li, by_parent, pool_ids) for li in by_parent["listener"][lb.id] if _alive(li)
+        )
+        result.append(model.LoadBalancer(
+            id=lb.id, vip_address=lb.vip_address or "", enabled=lb.enabled,
+            listeners=listeners, pools=pools,
+        ))
+    return tuple(result)
+
+
+def _pool(row: m.Pool, children: dict[str, dict[str, list[Any]]]) -> model.Pool:
+    sp = row.session_persistence
+    hms = [h for h in children["health_monitor"][row.id] if _alive(h)]
+    return model.Pool(
+        id=row.id, protocol=row.protocol, lb_algorithm=row.lb_algorithm, enabled=row.enabled,
+        session_persistence=model.SessionPersistence(
+            type=sp["type"], cookie_name=sp.get("cookie_name"),
+            persistence_timeout=sp.get("persistence_timeout"),
+        ) if sp else None,
+        members=tuple(
+            model.Member(
+                id=mb.id, address=mb.address, protocol_port=mb.protocol_port, weight=mb.weight,
+                backup=mb.backup, enabled=mb.enabled, monitor_address=mb.monitor_address,
+                monitor_port=mb.monitor_port,
+            )
+            for mb in children["member"][row.id] if _alive(mb)
+        ),
+        health_monitor=model.HealthMonitor(
+            id=hms[0].id, type=hms[0].type, delay=hms[0].delay, timeout=hms[0].timeout,
+            max_retries=hms[0].max_retries, max_retries_down=hms[0].max_retries_down,
+            http_method=hms[0].http_method, url_path=hms[0].url_path,
+            expected_codes=hms[0].expected_codes, http_version=hms[0].http_version,
+            domain_name=hms[0].domain_name, enabled=hms[0].enabled,
+        ) if hms else None,
+    )
+
+
+def _listener(
+    row: m.Listener, children: dict[str, dict[str, list[Any]]], pool_ids: set[str]
+) -> model.Listener:
+    policies = sorted((p for p in children["l7policy"][row.id] if _alive(p)),
+                      key=lambda p: (p.position, p.id))
+    return model.Listener(
+        id=row.id, protocol=row.protocol, protocol_port=row.protocol_port,
+        connection_limit=row.connection_limit, enabled=row.enabled,
+        default_pool_id=row.default_pool_id if row.default_pool_id in pool_ids else None,
+        insert_headers=tuple(sorted((row.insert_headers or {}).items())),
+        timeout_client_data=row.timeout_client_data,
+        timeout_member_connect=row.timeout_member_connect,
+        timeout_member_data=row.timeout_member_data,
+        timeout_tcp_inspect=row.timeout_tcp_inspect,
+        allowed_cidrs=tuple(row.allowed_cidrs or ()),
+        l7policies=tuple(
+            model.L7Policy(
+                id=p.id, action=p.action, position=p.position,
+                redirect_pool_id=p.redirect_pool_id if p.redirect_pool_id in pool_ids else None,
+                redirect_url=p.redirect_url, redirect_prefix=p.redirect_prefix,
+                redirect_http_code=p.redirect_http_code, enabled=p.enabled,
+                rules=tuple(
+                    model.L7Rule(id=r.id, type=r.type, compare_type=r.compare_type,
+                                 value=r.value, key=r.key, invert=r.invert, enabled=r.enabled)
+                    for r in children["l7rule"][p.id] if _alive(r)
+                ),
+            )
+            for p in policies
+        ),
+    )

@@ -1,0 +1,128 @@
+"""Partition leases: acquire, renew, release and the fence every status write passes through.
+
+Each statement is a single conditional UPDATE judged by the database server's clock and by
+rowcount (MariaDB has no UPDATE ... RETURNING). Every statement changes `expires_at`, so "rows
+matched" and "rows changed" agree on every driver. A new owner always bumps the epoch; `fence`
+locks the lease row and checks owner and epoch inside the caller's transaction, so a stale owner's
+writes are refused atomically.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from bigip_lbaas.core.errors import LeaseLost
+from bigip_lbaas.core.model import PartitionKey
+from bigip_lbaas.db.models import Partition, PartitionLease
+from bigip_lbaas.db.session import Database, server_now
+
+L = PartitionLease
+
+
+@dataclass(frozen=True)
+class Held:
+    """A lease this agent holds: partition id, its key and the epoch to fence writes with."""
+
+    partition_id: int
+    key: PartitionKey
+    epoch: int
+
+
+@dataclass(frozen=True)
+class LeaseRow:
+    partition_id: int
+    key: PartitionKey
+    owner: str | None
+    expires_in: float
+    handover_to: str | None
+
+
+def snapshot(db: Database, environment: str) -> list[LeaseRow]:
+    """Every partition of the environment with its lease, for placement."""
+
+    def work(session: Session) -> list[LeaseRow]:
+        now = server_now(db.dialect)
+        rows = session.execute(
+            sa.select(Partition.id, Partition.project_id, L.owner, L.expires_at - now,
+                      L.handover_to)
+            .join(L, L.partition_id == Partition.id)
+            .where(Partition.environment == environment)
+        )
+        return [
+            LeaseRow(pid, PartitionKey(environment, project), owner, float(left), handover)
+            for pid, project, owner, left, handover in rows
+        ]
+
+    return db.run(work)
+
+
+def acquire(db: Database, me: str, partition_ids: Collection[int], ttl: float) -> int:
+    """Take every listed lease that is free or expired; returns how many were taken."""
+    if not partition_ids:
+        return 0
+    now = server_now(db.dialect)
+
+    def work(session: Session) -> int:
+        result = session.execute(
+            sa.update(L)
+            .where(L.partition_id.in_(partition_ids),
+                   sa.or_(L.owner.is_(None), L.expires_at < now))
+            .values(owner=me, epoch=L.epoch + 1, expires_at=now + ttl, handover_to=None)
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+    return db.run(work)
+
+
+def renew_all(db: Database, me: str, ttl: float) -> list[Held]:
+    """Extend every lease `me` still validly holds; return exactly those (with epochs)."""
+    now = server_now(db.dialect)
+
+    def work(session: Session) -> list[Held]:
+        session.execute(
+            sa.update(L).where(L.owner == me, L.expires_at > now).values(expires_at=now + ttl)
+        )
+        rows = session.execute(
+            sa.select(L.partition_id, L.epoch, Partition.environment, Partition.project_id)
+            .join(Partition, Partition.id == L.partition_id)
+            .where(L.owner == me, L.expires_at > now)
+        )
+        return [Held(pid, PartitionKey(env, project), epoch) for pid, epoch, env, project in rows]
+
+    return db.run(work)
+
+
+def release(db: Database, me: str, partition_ids: Collection[int] | None = None) -> int:
+    """Give leases back now (graceful stop or hand-over): the next owner need not wait."""
+
+    def work(session: Session) -> int:
+        query = sa.update(L).where(L.owner == me)
+        if partition_ids is not None:
+            if not partition_ids:
+                return 0
+            query = query.where(L.partition_id.in_(partition_ids))
+        result = session.execute(query.values(owner=None, expires_at=0.0, handover_to=None))
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+    return db.run(work)
+
+
+def fence(session: Session, held: Held, me: str) -> None:
+    """Lock our lease row and prove we still own it at this epoch, or raise LeaseLost.
+
+    Call first inside the transaction that writes statuses: a concurrent acquire blocks on the
+    row lock until we commit, and a stale epoch writes nothing.
+    """
+    now = server_now(session.get_bind().dialect.name)
+    found = session.execute(
+        sa.select(L.partition_id)
+        .where(L.partition_id == held.partition_id, L.owner == me, L.epoch == held.epoch,
+               L.expires_at > now)
+        .with_for_update()
+    ).first()
+    if found is None:
+        raise LeaseLost(str(held.key), held.epoch)

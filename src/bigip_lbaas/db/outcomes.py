@@ -1,0 +1,187 @@
+"""Write what a reconcile achieved: terminal statuses, generations, device progress, stats.
+
+Every function here takes the lease it acts under and calls `leases.fence` first in the same
+transaction, so a partition's former owner can never overwrite its successor's results. Status
+updates are compare-and-set on the status the snapshot saw.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from bigip_lbaas.core.status import Oper, Prov
+from bigip_lbaas.db import models as m
+from bigip_lbaas.db.desired import KINDS, PendingObject, Snapshot
+from bigip_lbaas.db.leases import Held, fence
+from bigip_lbaas.db.session import Database, server_now
+
+
+@dataclass(frozen=True)
+class ObjectFailure:
+    """One Octavia object the devices could not take, and why (operator-readable)."""
+
+    kind: str
+    id: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class DeviceProgress:
+    device: str
+    in_step: bool
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class ListenerCounters:
+    bytes_in: int = 0
+    bytes_out: int = 0
+    active_connections: int = 0
+    total_connections: int = 0
+    request_errors: int = 0
+
+
+@dataclass(frozen=True)
+class ObservedStatus:
+    """Operating statuses and counters read from the devices for one partition."""
+
+    operating: Mapping[tuple[str, str], Oper] = field(default_factory=dict)  # (kind, id) → status
+    listeners: Mapping[str, tuple[str, ListenerCounters]] = field(default_factory=dict)
+
+
+def record_applied(
+    db: Database,
+    held: Held,
+    me: str,
+    snap: Snapshot,
+    devices: Iterable[DeviceProgress],
+    failures: Iterable[ObjectFailure] = (),
+) -> None:
+    """The snapshot is on the devices (less `failures`): finish its pending objects."""
+    failed = {(f.kind, f.id): f.reason for f in failures}
+    device_list = list(devices)
+
+    def work(session: Session) -> None:
+        fence(session, held, me)
+        _finish(session, snap.pending, failed)
+        _advance(session, snap, error=None)
+        _record_devices(session, snap.partition_id, snap.generation, device_list)
+
+    db.run(work)
+
+
+def record_failed(
+    db: Database,
+    held: Held,
+    me: str,
+    snap: Snapshot,
+    reason: str,
+    *,
+    give_up: bool,
+    devices: Iterable[DeviceProgress] = (),
+) -> None:
+    """A reconcile failed. With `give_up`, every pending object ends in ERROR with `reason`."""
+    device_list = list(devices)
+
+    def work(session: Session) -> None:
+        fence(session, held, me)
+        if give_up:
+            _finish(session, snap.pending, {(p.kind, p.id): reason for p in snap.pending})
+            _advance(session, snap, error=reason)
+        else:
+            session.execute(sa.update(m.Partition).where(m.Partition.id == snap.partition_id)
+                            .values(last_error=reason))
+        _record_devices(session, snap.partition_id, None, device_list)
+
+    db.run(work)
+
+
+def _finish(
+    session: Session, pending: Iterable[PendingObject], failed: Mapping[tuple[str, str], str]
+) -> None:
+    pending = list(pending)
+    # A load balancer that is pending only because a child changed goes back to ACTIVE even
+    # when that child failed (Octavia's revert semantics); its own failure makes it ERROR.
+    child_pending = {p.load_balancer_id for p in pending if p.kind != "load_balancer"}
+    for kind in KINDS:  # children first, so deletes never trip a foreign key
+        table = KINDS[kind]
+        for obj in (p for p in pending if p.kind == kind):
+            reason = failed.get((kind, obj.id))
+            if kind == "load_balancer" and reason and obj.id in child_pending \
+                    and obj.status == Prov.PENDING_UPDATE:
+                reason = None
+            where = sa.and_(table.id == obj.id, table.provisioning_status == obj.status)
+            if reason is not None:
+                session.execute(sa.update(table).where(where).values(
+                    provisioning_status=Prov.ERROR, status_reason=reason[:2000]))
+            elif obj.status == Prov.PENDING_DELETE:
+                session.execute(sa.delete(table).where(where))
+            else:
+                values: dict[str, object] = {"provisioning_status": Prov.ACTIVE,
+                                             "status_reason": None}
+                if kind in ("load_balancer", "listener"):
+                    values["operating_status"] = Oper.ONLINE  # refined by status collection
+                session.execute(sa.update(table).where(where).values(**values))
+
+
+def _advance(session: Session, snap: Snapshot, error: str | None) -> None:
+    p = m.Partition
+    caught_up = p.desired_generation <= snap.generation
+    session.execute(
+        sa.update(p).where(p.id == snap.partition_id).values(
+            applied_generation=sa.case(
+                (p.applied_generation < snap.generation, snap.generation),
+                else_=p.applied_generation,
+            ),
+            pending_since=sa.case((caught_up, None), else_=p.pending_since),
+            last_error=error,
+        )
+    )
+
+
+def _record_devices(
+    session: Session, partition_id: int, generation: int | None, devices: list[DeviceProgress]
+) -> None:
+    now = session.scalar(sa.select(server_now(session.get_bind().dialect.name)))
+    for d in devices:
+        row = session.get(m.DeviceState, (partition_id, d.device))
+        if row is None:
+            row = m.DeviceState(partition_id=partition_id, device=d.device, applied_generation=0)
+            session.add(row)
+        row.in_step = d.in_step
+        row.last_error = d.error
+        row.updated_at = float(now or 0.0)
+        if d.in_step and generation is not None:
+            row.applied_generation = max(row.applied_generation or 0, generation)
+
+
+def record_observed(db: Database, held: Held, me: str, observed: ObservedStatus) -> None:
+    """Store operating statuses and listener counters read from the devices."""
+
+    def work(session: Session) -> None:
+        fence(session, held, me)
+        for (kind, obj_id), status in observed.operating.items():
+            table = KINDS[kind]
+            session.execute(sa.update(table).where(table.id == obj_id,
+                                                   table.operating_status != status)
+                            .values(operating_status=status))
+        now = session.scalar(sa.select(server_now(session.get_bind().dialect.name)))
+        for listener_id, (lb_id, counters) in observed.listeners.items():
+            if session.get(m.Listener, listener_id) is None:
+                continue
+            row = session.get(m.ListenerStats, listener_id)
+            if row is None:
+                row = m.ListenerStats(listener_id=listener_id, load_balancer_id=lb_id)
+                session.add(row)
+            row.bytes_in = counters.bytes_in
+            row.bytes_out = counters.bytes_out
+            row.active_connections = counters.active_connections
+            row.total_connections = counters.total_connections
+            row.request_errors = counters.request_errors
+            row.updated_at = float(now or 0.0)
+
+    db.run(work)
