@@ -1,0 +1,317 @@
+"""An async iControl REST client for one BIG-IP device.
+
+Owns: HTTPS with verification on by default (or a CA bundle), token login with refresh (basic auth
+as fallback when the device has no token service), timeouts, retries with backoff, transactions,
+``%``→``%25`` in object names, a per-device concurrency bound, and request counters.
+
+Must not: log or put into exception messages any password or token; know about Octavia objects.
+Every error that leaves this module is DeviceUnreachable (temporary) or DeviceRejected (permanent).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from tenacity import (
+    AsyncRetrying,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential,
+)
+
+from bigip_lbaas import __version__
+from bigip_lbaas.core.errors import DeviceError, DeviceRejected, DeviceUnreachable
+from bigip_lbaas.device.errors import device_errors, from_response
+
+log = logging.getLogger(__name__)
+
+TOKEN_HEADER = "X-F5-Auth-Token"
+COORDINATION_HEADER = "X-F5-REST-Coordination-Id"
+CLIENT_ID_HEADER = "X-Client-Id"
+USER_AGENT = f"bigip-lbaas/{__version__}"
+TOKEN_MARGIN = 60.0  # renew this many seconds before the device says the token expires
+
+
+def quote_name(name: str) -> str:
+    """A name as it goes into a URL path: ``%`` (route domains) must travel as ``%25``."""
+    return name.replace("%", "%25")
+
+
+def object_path(collection: str, partition: str | None, name: str) -> str:
+    """``/mgmt/tm/<collection>/~<partition>~<name>``; a folder: ``…/sys/folder/~<name>``."""
+    if partition is None:
+        return f"/mgmt/tm/{collection}/~{quote_name(name)}"
+    return f"/mgmt/tm/{collection}/~{quote_name(partition)}~{quote_name(name)}"
+
+
+def collection_path(collection: str) -> str:
+    return f"/mgmt/tm/{collection}"
+
+
+@dataclass
+class RequestCounter:
+    """What this client sent, for benchmarks and tests (never used for decisions)."""
+
+    by_method: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_method.values())
+
+    @property
+    def writes(self) -> int:
+        return self.total - self.by_method["GET"]
+
+    def snapshot(self) -> dict[str, int]:
+        return dict(self.by_method)
+
+
+class _RetryableError(Exception):
+    def __init__(self, error: DeviceError) -> None:
+        self.error = error
+
+
+class BigipClient:
+    """One device. Use as ``async with BigipClient(...) as c:`` or call ``aclose()``."""
+
+    def __init__(
+        self,
+        host: str,
+        username: str,
+        password: str,
+        *,
+        port: int = 443,
+        verify: bool | str = True,
+        timeout: float = 30.0,
+        connect_timeout: float = 5.0,
+        max_concurrency: int = 8,
+        retries: int = 2,
+        backoff: float = 0.2,
+        client_id: str | None = None,
+        token_auth: bool = True,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.name = f"{host}:{port}" if port != 443 else host
+        self._username = username
+        self._password = password
+        self._use_token = token_auth
+        self._token: str | None = None
+        self._token_expires = 0.0
+        self._login_lock = asyncio.Lock()
+        self._sem = asyncio.Semaphore(max_concurrency)
+        self._retries = retries
+        self._backoff = backoff
+        self.counter = RequestCounter()
+        headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+        if client_id:
+            headers[CLIENT_ID_HEADER] = client_id
+        url_host = f"[{host}]" if ":" in host else host
+        self._http = httpx.AsyncClient(
+            base_url=f"https://{url_host}:{port}",
+            verify=verify,
+            timeout=httpx.Timeout(timeout, connect=min(connect_timeout, timeout)),
+            headers=headers,
+            transport=transport,
+            limits=httpx.Limits(
+                max_connections=max_concurrency, max_keepalive_connections=max_concurrency
+            ),
+            trust_env=False,
+        )
+
+    def __repr__(self) -> str:  # never shows credentials
+        return f"BigipClient({self.name!r}, user={self._username!r})"
+
+    async def __aenter__(self) -> BigipClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # ------------------------------------------------------------------ auth
+
+    def _basic(self) -> httpx.BasicAuth:
+        return httpx.BasicAuth(self._username, self._password)
+
+    async def _login(self) -> None:
+        body = {"username": self._username, "password": self._password, "loginProviderName": "tmos"}
+        self.counter.by_method["POST"] += 1
+        with device_errors(self.name):
+            resp = await self._http.post("/mgmt/shared/authn/login", json=body, auth=self._basic())
+        if resp.status_code in (404, 501):
+            log.info("token login unavailable, using basic auth", extra={"device": self.name})
+            self._use_token = False
+            return
+        if resp.status_code != 200:
+            raise from_response(self.name, resp)
+        data = resp.json().get("token", {})
+        token = data.get("token")
+        if not isinstance(token, str) or not token:
+            raise DeviceRejected(self.name, resp.status_code, "login response carries no token")
+        lifetime = float(data.get("timeout") or 1200)
+        if "expirationMicros" in data and "lastUpdateMicros" in data:
+            lifetime = (int(data["expirationMicros"]) - int(data["lastUpdateMicros"])) / 1e6
+        self._token = token
+        self._token_expires = time.monotonic() + max(lifetime - TOKEN_MARGIN, lifetime / 2)
+        log.debug("logged in", extra={"device": self.name})
+
+    async def _auth(self) -> tuple[dict[str, str], httpx.BasicAuth | None]:
+        if self._use_token:
+            async with self._login_lock:
+                if self._token is None or time.monotonic() >= self._token_expires:
+                    await self._login()
+            if self._use_token and self._token is not None:
+                return {TOKEN_HEADER: self._token}, None
+        return {}, self._basic()
+
+    def _drop_token(self, token: str | None) -> None:
+        if token is not None and self._token == token:
+            self._token = None
+
+    # ------------------------------------------------------------------ requests
+
+    async def _send_once(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any,
+        params: Mapping[str, str] | None,
+        headers: dict[str, str],
+        idempotent: bool,
+    ) -> httpx.Response:
+        for attempt in range(2):  # the second attempt only after a fresh login
+            auth_headers, auth = await self._auth()
+            self.counter.by_method[method] += 1
+            try:
+                with device_errors(self.name):
+                    resp = await self._http.request(
+                        method,
+                        path,
+                        json=json,
+                        params=params,
+                        headers=headers | auth_headers,
+                        auth=auth if auth is not None else httpx.USE_CLIENT_DEFAULT,
+                    )
+            except DeviceUnreachable as err:
+                cause = err.__cause__
+                sent = not isinstance(cause, httpx.ConnectError | httpx.ConnectTimeout)
+                if idempotent or not sent:
+                    raise _RetryableError(err) from err
+                raise
+            if resp.status_code == 401 and attempt == 0 and auth_headers:
+                self._drop_token(auth_headers.get(TOKEN_HEADER))
+                continue
+            if resp.status_code >= 500 and (idempotent or resp.status_code == 503):
+                raise _RetryableError(from_response(self.name, resp))
+            return resp
+        return resp
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: Mapping[str, str] | None = None,
+        transaction: int | None = None,
+        missing_ok: bool = False,
+    ) -> dict[str, Any] | None:
+        """Send one request; return the JSON body (``{}`` for an empty body), or None for a 404
+        when ``missing_ok``. Raises DeviceUnreachable / DeviceRejected."""
+        headers: dict[str, str] = {}
+        if transaction is not None:
+            headers[COORDINATION_HEADER] = str(transaction)
+        idempotent = method in ("GET", "HEAD") and transaction is None
+        try:
+            async with self._sem:
+                async for attempt in AsyncRetrying(
+                    stop=stop_after_attempt(self._retries + 1),
+                    wait=wait_exponential(multiplier=self._backoff, max=2.0),
+                    retry=retry_if_exception(lambda e: isinstance(e, _RetryableError)),
+                    reraise=True,
+                ):
+                    with attempt:
+                        resp = await self._send_once(
+                            method,
+                            path,
+                            json=json,
+                            params=params,
+                            headers=headers,
+                            idempotent=idempotent,
+                        )
+        except _RetryableError as exc:
+            raise exc.error from exc.error.__cause__
+        log.debug(
+            "icontrol request",
+            extra={"device": self.name, "method": method, "path": path, "status": resp.status_code},
+        )
+        if resp.status_code == 404 and missing_ok:
+            return None
+        if resp.status_code >= 400:
+            raise from_response(self.name, resp)
+        if not resp.content:
+            return {}
+        data = resp.json()
+        return data if isinstance(data, dict) else {"items": data}
+
+    async def get(self, path: str, params: Mapping[str, str] | None = None) -> dict[str, Any]:
+        data = await self.request("GET", path, params=params)
+        assert data is not None
+        return data
+
+    async def get_optional(
+        self, path: str, params: Mapping[str, str] | None = None
+    ) -> dict[str, Any] | None:
+        return await self.request("GET", path, params=params, missing_ok=True)
+
+    async def items(
+        self, path: str, params: Mapping[str, str] | None = None
+    ) -> list[dict[str, Any]]:
+        """The ``items`` of a collection (a missing ``items`` key means empty)."""
+        data = await self.get_optional(path, params)
+        if not data:
+            return []
+        items = data.get("items", [])
+        return [i for i in items if isinstance(i, dict)] if isinstance(items, list) else []
+
+    # ------------------------------------------------------------------ transactions
+
+    async def begin(self) -> int:
+        data = await self.request("POST", "/mgmt/tm/transaction", json={})
+        assert data is not None
+        try:
+            return int(data["transId"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise DeviceRejected(self.name, 200, "transaction create returned no transId") from exc
+
+    async def commit(self, trans_id: int) -> dict[str, Any]:
+        """Commit (the coordination header must not be sent on the commit itself)."""
+        data = await self.request(
+            "PATCH", f"/mgmt/tm/transaction/{trans_id}", json={"state": "VALIDATING"}
+        )
+        assert data is not None
+        state = str(data.get("state", "COMPLETED"))
+        if state == "FAILED":
+            raise DeviceRejected(
+                self.name, 400, str(data.get("failureReason") or "transaction failed")
+            )
+        return data
+
+    async def abandon(self, trans_id: int) -> None:
+        """Best effort: drop an uncommitted transaction (it would time out on its own)."""
+        try:
+            await self.request("DELETE", f"/mgmt/tm/transaction/{trans_id}", missing_ok=True)
+        except DeviceError:
+            log.debug("transaction not abandoned", extra={"device": self.name})

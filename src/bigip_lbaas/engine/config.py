@@ -1,0 +1,112 @@
+"""The engine's device-side shape: BIG-IP objects of one partition, keyed by (kind, name).
+
+``render`` produces a ``DeviceConfig`` from desired state and ``normalize`` produces one from what a
+device returns, so ``diff`` compares like with like. Bodies hold only the attributes we manage, in a
+canonical form (sorted lists, full paths, ``enabled``/``disabled`` pairs reduced to one key).
+
+Must not: do I/O, know URLs beyond the collection path of each kind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+Body = Mapping[str, Any]
+
+
+class Kind(StrEnum):
+    """Object kinds we manage; the value is the iControl REST collection path under /mgmt/tm."""
+
+    FOLDER = "sys/folder"
+    MONITOR_HTTP = "ltm/monitor/http"
+    MONITOR_HTTPS = "ltm/monitor/https"
+    MONITOR_TCP = "ltm/monitor/tcp"
+    MONITOR_ICMP = "ltm/monitor/gateway-icmp"
+    RULE = "ltm/rule"
+    PERSISTENCE_UNIVERSAL = "ltm/persistence/universal"
+    PROFILE_HTTP = "ltm/profile/http"
+    PROFILE_TCP = "ltm/profile/tcp"
+    NODE = "ltm/node"
+    POOL = "ltm/pool"
+    VIRTUAL_ADDRESS = "ltm/virtual-address"
+    POLICY = "ltm/policy"
+    VIRTUAL = "ltm/virtual"
+
+
+# Dependency rank: an object only references objects of a lower rank. Creates and updates run in
+# ascending rank, deletes in descending rank.
+RANK: Mapping[Kind, int] = {
+    Kind.FOLDER: 0,
+    Kind.MONITOR_HTTP: 1,
+    Kind.MONITOR_HTTPS: 1,
+    Kind.MONITOR_TCP: 1,
+    Kind.MONITOR_ICMP: 1,
+    Kind.RULE: 2,
+    Kind.PERSISTENCE_UNIVERSAL: 3,
+    Kind.PROFILE_HTTP: 3,
+    Kind.PROFILE_TCP: 3,
+    Kind.NODE: 4,
+    Kind.POOL: 5,
+    Kind.VIRTUAL_ADDRESS: 6,
+    Kind.POLICY: 7,
+    Kind.VIRTUAL: 8,
+}
+
+MONITOR_KINDS = frozenset(
+    {Kind.MONITOR_HTTP, Kind.MONITOR_HTTPS, Kind.MONITOR_TCP, Kind.MONITOR_ICMP}
+)
+
+# Kinds that live inside the partition and are listed with one collection GET each.
+PARTITION_KINDS: tuple[Kind, ...] = tuple(k for k in Kind if k is not Kind.FOLDER)
+
+ObjKey = tuple[Kind, str]
+
+
+@dataclass(frozen=True)
+class DeviceObject:
+    kind: Kind
+    name: str
+    body: Body = field(default_factory=dict)
+    owner: str | None = None  # the Octavia object id a failure on this object is reported against
+    implicit: bool = False  # created by the device as a side effect (nodes of pool members)
+
+    @property
+    def key(self) -> ObjKey:
+        return (self.kind, self.name)
+
+
+@dataclass(frozen=True)
+class DeviceConfig:
+    """One partition's BIG-IP objects. ``objects`` is empty when the partition does not exist."""
+
+    partition: str
+    objects: Mapping[ObjKey, DeviceObject] = field(default_factory=dict)
+
+    def get(self, kind: Kind, name: str) -> DeviceObject | None:
+        return self.objects.get((kind, name))
+
+    def of_kind(self, kind: Kind) -> list[DeviceObject]:
+        return [o for o in self.objects.values() if o.kind is kind]
+
+
+@dataclass(frozen=True)
+class ObjectFailure:
+    """An Octavia object the engine or the device could not realise, with a reason for operators."""
+
+    object_id: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Rendered:
+    config: DeviceConfig
+    failures: tuple[ObjectFailure, ...] = ()
+    # Objects that must be left exactly as they are (their Octavia object failed to render).
+    hold: frozenset[ObjKey] = frozenset()
+
+
+def make_config(partition: str, objects: list[DeviceObject]) -> DeviceConfig:
+    return DeviceConfig(partition, {o.key: o for o in objects})

@@ -1,0 +1,155 @@
+"""Compare desired and observed configuration of one partition and produce an ordered Plan. Pure.
+
+Rules:
+- only attributes ``render`` sets are compared (the device may add any defaults it likes);
+- an object is ours when its name carries the environment prefix; nodes (named by address) are ours
+  inside our partition. Nothing else is ever updated or deleted;
+- held objects (their Octavia object failed to render) are left exactly as observed;
+- nodes are never created (the device creates them with pool members) and are deleted once no pool
+  member uses their address;
+- nothing that a remaining object references is deleted;
+- the folder is created first and, when the partition's desired state is empty, deleted last,
+  but only if nothing foreign is left in it.
+
+Must not: do I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from bigip_lbaas.engine import names
+from bigip_lbaas.engine.config import RANK, DeviceConfig, DeviceObject, Kind, ObjKey, Rendered
+from bigip_lbaas.engine.plan import Action, Op, Plan
+
+
+def matches(desired: Any, observed: Any) -> bool:
+    """Whether ``observed`` has every attribute of ``desired`` with an equal value (recursive)."""
+    if isinstance(desired, Mapping):
+        if not isinstance(observed, Mapping):
+            return False
+        return all(k in observed and matches(v, observed[k]) for k, v in desired.items())
+    if isinstance(desired, list | tuple):
+        if not isinstance(observed, list | tuple) or len(desired) != len(observed):
+            return False
+        return all(matches(d, o) for d, o in zip(desired, observed, strict=True))
+    if isinstance(desired, bool) or isinstance(observed, bool):
+        return desired is observed or str(desired).lower() == str(observed).lower()
+    if isinstance(desired, int) and isinstance(observed, str):
+        return str(desired) == observed
+    return bool(desired == observed)
+
+
+def is_held(key: ObjKey, hold: Iterable[ObjKey]) -> bool:
+    kind, name = key
+    return any(k == kind and (name == n or name.startswith(n + "_")) for k, n in hold)
+
+
+def is_ours(obj: DeviceObject, prefix: str) -> bool:
+    if obj.kind is Kind.NODE:
+        return names.is_address(obj.name)
+    return names.owned(prefix, obj.name)
+
+
+def _strings(value: Any) -> Iterable[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, Mapping):
+        for v in value.values():
+            yield from _strings(v)
+    elif isinstance(value, list | tuple):
+        for v in value:
+            yield from _strings(v)
+
+
+def _references(objs: Iterable[DeviceObject]) -> tuple[set[str], set[str]]:
+    """(full paths referenced, node addresses used by pool members) among ``objs``."""
+    paths: set[str] = set()
+    addresses: set[str] = set()
+    for o in objs:
+        for s in _strings(o.body):
+            paths.update(p for p in s.split() if p.startswith("/"))
+        if o.kind is Kind.POOL:
+            for m in o.body.get("members", []):
+                addresses.add(str(m.get("address", "")))
+    return paths, addresses
+
+
+def diff(
+    desired: Rendered | DeviceConfig,
+    observed: DeviceConfig,
+    prefix: str,
+    *,
+    hold: frozenset[ObjKey] = frozenset(),
+) -> Plan:
+    if isinstance(desired, Rendered):
+        hold = hold | desired.hold
+        desired = desired.config
+    part = desired.partition
+    want = {
+        k: o for k, o in desired.objects.items() if k[0] is not Kind.NODE and not is_held(k, hold)
+    }
+    have = observed.objects
+
+    creates: list[Op] = []
+    updates: list[Op] = []
+    for key, obj in want.items():
+        if key[0] is Kind.FOLDER and key not in have:
+            creates.append(Op(Action.CREATE, obj.kind, obj.name, obj.body, obj.owner))
+            continue
+        cur = have.get(key)
+        if cur is None:
+            creates.append(Op(Action.CREATE, obj.kind, obj.name, obj.body, obj.owner))
+        elif obj.kind is not Kind.FOLDER and not matches(obj.body, cur.body):
+            updates.append(Op(Action.UPDATE, obj.kind, obj.name, obj.body, obj.owner))
+
+    # Everything that stays on the device: desired objects plus observed ones we keep.
+    remaining: dict[ObjKey, DeviceObject] = dict(want)
+    candidates: list[DeviceObject] = []
+    for key, cur in have.items():
+        if key in want:
+            continue
+        if key[0] is Kind.FOLDER or is_held(key, hold) or not is_ours(cur, prefix):
+            remaining[key] = cur
+        else:
+            candidates.append(cur)
+    deletes: list[Op] = []
+    # Iterate to a fixed point: keeping one object keeps what it references.
+    changed = True
+    while changed:
+        changed = False
+        paths, addresses = _references(remaining.values())
+        for cur in list(candidates):
+            used = names.full_path(part, cur.name) in paths
+            if cur.kind is Kind.NODE:
+                used = (
+                    used or cur.name in addresses or str(cur.body.get("address", "")) in addresses
+                )
+            if used:
+                remaining[cur.key] = cur
+                candidates.remove(cur)
+                changed = True
+    deletes = [Op(Action.DELETE, c.kind, c.name, {}, c.owner) for c in candidates]
+
+    folder = (Kind.FOLDER, part)
+    if folder in have and folder not in want and not any(k != folder for k in remaining):
+        deletes.append(Op(Action.DELETE, Kind.FOLDER, part, {}))
+
+    forward = sorted(
+        creates + updates,
+        key=lambda op: (RANK[op.kind], op.action != Action.CREATE, op.kind, op.name),
+    )
+    backward = sorted(deletes, key=lambda op: (-RANK[op.kind], op.kind, op.name))
+    return Plan(part, tuple(forward + backward))
+
+
+def plan_for(rendered: Rendered, observed: DeviceConfig, prefix: str) -> Plan:
+    return diff(rendered, observed, prefix)
+
+
+def final_state(desired: Rendered, observed: DeviceConfig) -> dict[ObjKey, DeviceObject]:
+    """Objects the device should hold after the plan (used by tests and status)."""
+    out = {k: v for k, v in desired.config.objects.items()}
+    out.update({k: v for k, v in observed.objects.items() if is_held(k, desired.hold)})
+    return out

@@ -1,0 +1,111 @@
+"""The one place BIG-IP names come from.
+
+F5-compatible naming (``f5-openstack-agent``): partition ``<prefix>_<project_id>``, objects
+``<prefix>_<uuid>`` (virtual address ← load balancer, virtual ← listener, pool ← pool, monitor ←
+health monitor). Nodes are named by address, as the device names the nodes it creates for members.
+Global routed mode: no route domains, so no ``%<id>`` suffix is ever produced here.
+
+Must not: import I/O, know about URLs (``%`` encoding is the client's job).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+
+
+def _join(prefix: str, ident: str) -> str:
+    return f"{prefix}_{ident}"
+
+
+def partition(prefix: str, project_id: str) -> str:
+    return _join(prefix, project_id)
+
+
+def virtual_address(prefix: str, lb_id: str) -> str:
+    return _join(prefix, lb_id)
+
+
+def virtual(prefix: str, listener_id: str) -> str:
+    return _join(prefix, listener_id)
+
+
+def pool(prefix: str, pool_id: str) -> str:
+    return _join(prefix, pool_id)
+
+
+def monitor(prefix: str, hm_id: str) -> str:
+    return _join(prefix, hm_id)
+
+
+def member_monitor(prefix: str, member_id: str) -> str:
+    """A per-member monitor, needed when a member has its own monitor address or port."""
+    return _join(prefix, member_id)
+
+
+def l7_rule(prefix: str, l7policy_id: str) -> str:
+    """Octavia L7 policy → one rule of the listener's first-match LTM policy."""
+    return _join(prefix, l7policy_id)
+
+
+def ltm_policy(prefix: str, listener_id: str, content: str) -> str:
+    """The listener's LTM policy. Published policies cannot be edited in place on TMOS ≥ 12.1, so
+    the name carries a short digest of its content: a change creates a new policy, re-points the
+    virtual and deletes the old one, all in one transaction."""
+    digest = hashlib.sha256(content.encode()).hexdigest()[:8]
+    return _join(prefix, f"{listener_id}_{digest}")
+
+
+def tcp_profile(prefix: str, listener_id: str) -> str:
+    return _join(prefix, f"{listener_id}_tcp")
+
+
+def xff_http_profile(prefix: str) -> str:
+    """One shared HTTP profile per partition that inserts X-Forwarded-For."""
+    return _join(prefix, "http_xff")
+
+
+def app_cookie_rule(prefix: str, pool_id: str) -> str:
+    return _join(prefix, f"{pool_id}_app_cookie")
+
+
+def app_cookie_persistence(prefix: str, pool_id: str) -> str:
+    return _join(prefix, f"{pool_id}_app_cookie")
+
+
+def node(address: str) -> str:
+    """Nodes are named by their address, exactly as the device names auto-created nodes."""
+    return address
+
+
+def is_ipv6(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address).version == 6
+    except ValueError:
+        return False
+
+
+def is_address(name: str) -> bool:
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
+
+
+def service(address: str, port: int) -> str:
+    """``addr:port`` for IPv4, ``addr.port`` for IPv6 (BIG-IP's destination and member syntax)."""
+    return f"{address}.{port}" if is_ipv6(address) else f"{address}:{port}"
+
+
+def member(address: str, port: int) -> str:
+    return service(address, port)
+
+
+def full_path(partition_name: str, name: str) -> str:
+    return f"/{partition_name}/{name}"
+
+
+def owned(prefix: str, name: str) -> bool:
+    """Whether an object name carries our environment prefix (and so may be changed or purged)."""
+    return name.startswith(prefix + "_")

@@ -1,0 +1,152 @@
+"""Turn the JSON a device returns into the canonical bodies ``render`` produces. Pure.
+
+The device adds defaults, read-only fields and representation quirks (subcollections under
+``…Reference.items``, ``enabled``/``disabled`` pairs, monitor-driven member ``state``/``session``,
+``min 1 of { … }`` monitor rules, persist as dicts). This module reshapes those; ``diff`` then
+compares only the keys ``render`` sets, so unknown extra keys never cause a write.
+
+Must not: do I/O; it receives already-fetched JSON.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from bigip_lbaas.engine.config import DeviceConfig, DeviceObject, Kind, make_config
+
+_META = frozenset({"kind", "selfLink", "generation", "fullPath", "partition", "subPath"})
+
+
+def _strip(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in item.items() if k not in _META and not k.endswith("Reference")}
+
+
+def _sub_items(item: Mapping[str, Any], key: str) -> list[Mapping[str, Any]] | None:
+    """Items of an expanded subcollection (``<key>Reference.items``) or inline list ``<key>``."""
+    ref = item.get(f"{key}Reference")
+    if isinstance(ref, Mapping) and isinstance(ref.get("items"), list):
+        return list(ref["items"])
+    inline = item.get(key)
+    if isinstance(inline, list) and all(isinstance(x, Mapping) for x in inline):
+        return list(inline)
+    if isinstance(ref, Mapping) and ref.get("isSubcollection"):
+        return []
+    return None
+
+
+def _path_of(entry: Any) -> str:
+    if isinstance(entry, str):
+        return entry.strip()
+    if isinstance(entry, Mapping):
+        if "fullPath" in entry:
+            return str(entry["fullPath"])
+        name = str(entry.get("name", ""))
+        if name.startswith("/"):
+            return name
+        part = entry.get("partition")
+        return f"/{part}/{name}" if part else name
+    return str(entry)
+
+
+def _paths(item: Mapping[str, Any], key: str) -> list[str]:
+    items = _sub_items(item, key)
+    if items is not None:
+        return sorted(_path_of(x) for x in items)
+    raw = item.get(key)
+    if isinstance(raw, list):
+        return sorted(_path_of(x) for x in raw)
+    return []
+
+
+def monitor_rule(raw: Any) -> str:
+    """``"min 1 of { /P/a /P/b }"``, ``"/P/a and /P/b"``, ``"/P/a "`` → ``"/P/a and /P/b"``."""
+    text = str(raw or "").strip()
+    if text.startswith("min "):
+        parts = text.replace("{", " ").replace("}", " ").split()
+        text = " and ".join(p for p in parts[3:])
+    parts = [p for p in text.split() if p != "and"]
+    return " and ".join(parts)
+
+
+def _enabled_pair(raw: Mapping[str, Any], body: dict[str, Any]) -> None:
+    disabled = raw.get("disabled") in (True, "true")
+    body.pop("enabled", None)
+    body.pop("disabled", None)
+    body["disabled" if disabled else "enabled"] = True
+
+
+def _member(raw: Mapping[str, Any]) -> dict[str, Any]:
+    body = _strip(raw)
+    body["name"] = str(raw.get("name", "")).rsplit("/", 1)[-1]
+    body["address"] = str(raw.get("address", "")).split("%")[0]
+    body["session"] = "user-disabled" if raw.get("session") == "user-disabled" else "user-enabled"
+    body["state"] = "user-down" if raw.get("state") == "user-down" else "user-up"
+    body["monitor"] = monitor_rule(raw.get("monitor", "default")) or "default"
+    return body
+
+
+def _policy_rule(raw: Mapping[str, Any]) -> dict[str, Any]:
+    body = _strip(raw)
+    for key in ("conditions", "actions"):
+        items = _sub_items(raw, key) or []
+        body[key] = sorted(
+            (_strip(x) | {"name": str(x.get("name"))} for x in items),
+            key=lambda d: int(d["name"]) if str(d["name"]).isdigit() else 0,
+        )
+    return body
+
+
+def normalize(kind: Kind, raw: Mapping[str, Any]) -> dict[str, Any]:
+    """Canonical body of one object as read from the device."""
+    body = _strip(raw)
+    if kind is Kind.VIRTUAL:
+        _enabled_pair(raw, body)
+        body["pool"] = _path_of(raw.get("pool", "")) if raw.get("pool") else ""
+        body["profiles"] = _paths(raw, "profiles")
+        body["policies"] = _paths(raw, "policies")
+        body["persist"] = [_path_of(p) for p in raw.get("persist", []) or []]
+        body["rules"] = [str(r) for r in raw.get("rules", []) or []]
+        body["fallbackPersistence"] = str(raw.get("fallbackPersistence", "") or "")
+        sat = raw.get("sourceAddressTranslation")
+        if isinstance(sat, Mapping):
+            body["sourceAddressTranslation"] = {"type": sat.get("type")} | (
+                {"pool": sat["pool"]} if sat.get("pool") else {}
+            )
+    elif kind is Kind.POOL:
+        body["monitor"] = monitor_rule(raw.get("monitor", ""))
+        items = _sub_items(raw, "members") or []
+        body["members"] = sorted((_member(m) for m in items), key=lambda m: str(m["name"]))
+    elif kind is Kind.VIRTUAL_ADDRESS:
+        for key in ("enabled", "autoDelete"):
+            v = raw.get(key)
+            if isinstance(v, bool):
+                body[key] = (
+                    ("yes" if v else "no") if key == "enabled" else ("true" if v else "false")
+                )
+        body["address"] = str(raw.get("address", "")).split("%")[0]
+    elif kind is Kind.POLICY:
+        items = _sub_items(raw, "rules") or []
+        body["rules"] = sorted(
+            (_policy_rule(r) for r in items), key=lambda r: int(r.get("ordinal", 0))
+        )
+    elif kind is Kind.NODE:
+        body["address"] = str(raw.get("address", "")).split("%")[0]
+    return body
+
+
+def observed_config(
+    partition: str, collections: Mapping[Kind, list[Mapping[str, Any]]], folder_exists: bool
+) -> DeviceConfig:
+    """Build a DeviceConfig from the items of each collection GET of ``partition``."""
+    objects: list[DeviceObject] = []
+    if folder_exists:
+        objects.append(DeviceObject(Kind.FOLDER, partition, {}))
+    for kind, items in collections.items():
+        for raw in items:
+            if raw.get("partition") not in (None, partition):
+                continue
+            if raw.get("subPath"):
+                continue  # objects in sub-folders (e.g. policy Drafts) are not ours
+            objects.append(DeviceObject(kind, str(raw["name"]), normalize(kind, raw)))
+    return make_config(partition, objects)

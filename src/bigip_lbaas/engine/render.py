@@ -1,0 +1,585 @@
+"""Render a partition's desired state (Octavia objects) into BIG-IP objects. Pure.
+
+Global routed mode: no route domains (so no ``%id`` in any address), SNAT automap on every virtual,
+every object in the partition ``<prefix>_<project_id>``. Anything the device cannot express
+becomes an ``ObjectFailure`` naming the Octavia object and why, and the object's existing device
+configuration is held as it is (never silently dropped, never half-changed). Nodes are not
+rendered: the device creates them with the pool members that use them, and ``diff`` removes
+the ones nothing uses any more.
+
+Must not: do I/O, read clocks or randomness; output depends on the input only.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from bigip_lbaas.core.model import (
+    HealthMonitor,
+    L7Policy,
+    L7Rule,
+    Listener,
+    LoadBalancer,
+    Member,
+    PartitionState,
+    Pool,
+)
+from bigip_lbaas.engine import names
+from bigip_lbaas.engine.config import (
+    DeviceObject,
+    Kind,
+    ObjectFailure,
+    ObjKey,
+    Rendered,
+    make_config,
+)
+
+DEFAULT_TRAFFIC_GROUP = "/Common/traffic-group-1"
+
+# Octavia's API defaults: a value equal to these was not really "asked for".
+OCTAVIA_TIMEOUT_DATA = 50000
+OCTAVIA_TIMEOUT_MEMBER_CONNECT = 5000
+OCTAVIA_TIMEOUT_TCP_INSPECT = 0
+
+_MONITOR_KIND = {
+    "PING": Kind.MONITOR_ICMP,
+    "TCP": Kind.MONITOR_TCP,
+    "HTTP": Kind.MONITOR_HTTP,
+    "HTTPS": Kind.MONITOR_HTTPS,
+}
+_MONITOR_PARENT = {
+    Kind.MONITOR_ICMP: "/Common/gateway_icmp",
+    Kind.MONITOR_TCP: "/Common/tcp",
+    Kind.MONITOR_HTTP: "/Common/http",
+    Kind.MONITOR_HTTPS: "/Common/https",
+}
+_LB_MODE = {
+    # (algorithm, weighted) -> loadBalancingMode
+    ("ROUND_ROBIN", False): "round-robin",
+    ("ROUND_ROBIN", True): "ratio-member",
+    ("LEAST_CONNECTIONS", False): "least-connections-member",
+    ("LEAST_CONNECTIONS", True): "ratio-least-connections-member",
+    ("SOURCE_IP", False): "round-robin",
+    ("SOURCE_IP", True): "ratio-member",
+}
+_LISTENER_PROTOCOLS = frozenset({"TCP", "HTTP", "HTTPS"})
+_POOL_PROTOCOLS = frozenset({"TCP", "HTTP", "HTTPS"})
+_COMPARE = {
+    "STARTS_WITH": "startsWith",
+    "ENDS_WITH": "endsWith",
+    "CONTAINS": "contains",
+    "EQUAL_TO": "equals",
+}
+_TRUE = frozenset({"true", "True", "TRUE", "1", "yes"})
+
+APP_COOKIE_TCL = (
+    "when HTTP_RESPONSE {{\n"
+    '  if {{ [HTTP::cookie exists "{name}"] }} {{ persist add uie [HTTP::cookie "{name}"] }}\n'
+    "}}\n"
+    "when HTTP_REQUEST {{\n"
+    '  if {{ [HTTP::cookie exists "{name}"] }} {{ persist uie [HTTP::cookie "{name}"] }}\n'
+    "}}\n"
+)
+
+
+class UnsupportedError(Exception):
+    """Raised inside this module only; becomes an ObjectFailure."""
+
+    def __init__(self, object_id: str, reason: str) -> None:
+        self.object_id = object_id
+        self.reason = reason
+        super().__init__(f"{object_id}: {reason}")
+
+
+@dataclass
+class _Out:
+    part: str
+    prefix: str
+    objects: list[DeviceObject] = field(default_factory=list)
+    failures: list[ObjectFailure] = field(default_factory=list)
+    hold: set[ObjKey] = field(default_factory=set)
+
+    def add(self, kind: Kind, name: str, body: dict[str, Any], owner: str | None) -> None:
+        self.objects.append(DeviceObject(kind, name, body, owner))
+
+    def path(self, name: str) -> str:
+        return names.full_path(self.part, name)
+
+    def fail(self, err: UnsupportedError, *held: ObjKey) -> None:
+        self.failures.append(ObjectFailure(err.object_id, err.reason))
+        self.hold.update(held)
+
+
+def render(
+    state: PartitionState, prefix: str, *, traffic_group: str = DEFAULT_TRAFFIC_GROUP
+) -> Rendered:
+    """Desired BIG-IP configuration for one partition, plus what could not be expressed."""
+    part = names.partition(prefix, state.key.project_id)
+    out = _Out(part, prefix)
+    if state.load_balancers:
+        out.add(Kind.FOLDER, part, {}, None)
+    for lb in sorted(state.load_balancers, key=lambda x: x.id):
+        _render_lb(out, lb, traffic_group)
+    failures = tuple(sorted(set(out.failures), key=lambda f: (f.object_id, f.reason)))
+    return Rendered(make_config(part, out.objects), failures, frozenset(out.hold))
+
+
+# --------------------------------------------------------------------------- load balancer
+
+
+def _mask(address: str) -> str:
+    return (
+        "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff" if names.is_ipv6(address) else "255.255.255.255"
+    )
+
+
+def _render_lb(out: _Out, lb: LoadBalancer, traffic_group: str) -> None:
+    va = names.virtual_address(out.prefix, lb.id)
+    out.add(
+        Kind.VIRTUAL_ADDRESS,
+        va,
+        {
+            "address": lb.vip_address,
+            "mask": _mask(lb.vip_address),
+            "enabled": "yes" if lb.enabled else "no",
+            "trafficGroup": traffic_group,
+            "autoDelete": "false",
+        },
+        lb.id,
+    )
+    pools = {p.id: p for p in lb.pools}
+    failed_pools: dict[str, str] = {}
+    for pool in sorted(lb.pools, key=lambda p: p.id):
+        try:
+            _render_pool(out, pool)
+        except UnsupportedError as err:
+            failed_pools[pool.id] = err.reason
+            held = [(Kind.POOL, names.pool(out.prefix, pool.id))]
+            held += [(Kind.RULE, names.app_cookie_rule(out.prefix, pool.id))]
+            held += [
+                (Kind.PERSISTENCE_UNIVERSAL, names.app_cookie_persistence(out.prefix, pool.id))
+            ]
+            out.fail(err, *held)
+    for listener in sorted(lb.listeners, key=lambda x: x.id):
+        try:
+            _render_listener(out, lb, listener, pools, failed_pools)
+        except UnsupportedError as err:
+            out.fail(
+                err,
+                (Kind.VIRTUAL, names.virtual(out.prefix, listener.id)),
+                (Kind.PROFILE_TCP, names.tcp_profile(out.prefix, listener.id)),
+                (Kind.POLICY, names.virtual(out.prefix, listener.id)),  # family: <prefix>_<id>_*
+            )
+
+
+# --------------------------------------------------------------------------- pool, members, monitor
+
+
+def _expected_codes(hm: HealthMonitor) -> list[int]:
+    spec = hm.expected_codes or "200"
+    codes: list[int] = []
+    for part in spec.replace(" ", "").split(","):
+        m = re.fullmatch(r"(\d{3})(?:-(\d{3}))?", part)
+        if not m:
+            raise UnsupportedError(
+                hm.id, f"expected_codes {spec!r} is not a list or range of HTTP codes"
+            )
+        lo = int(m.group(1))
+        hi = int(m.group(2) or lo)
+        if hi < lo or hi - lo > 100:
+            raise UnsupportedError(hm.id, f"expected_codes range {part!r} is invalid")
+        codes.extend(range(lo, hi + 1))
+    return sorted(set(codes))
+
+
+def _monitor_body(hm: HealthMonitor) -> tuple[Kind, dict[str, Any]]:
+    kind = _MONITOR_KIND.get(hm.type)
+    if kind is None:
+        raise UnsupportedError(
+            hm.id, f"health monitor type {hm.type} is not supported on BIG-IP by this engine"
+        )
+    body: dict[str, Any] = {
+        "defaultsFrom": _MONITOR_PARENT[kind],
+        "interval": hm.delay,
+        # BIG-IP marks a member down after `timeout` seconds without a good probe.
+        "timeout": hm.timeout * max(hm.max_retries_down, 1),
+    }
+    if kind in (Kind.MONITOR_HTTP, Kind.MONITOR_HTTPS):
+        method = (hm.http_method or "GET").upper()
+        if not re.fullmatch(r"[A-Z]+", method):
+            raise UnsupportedError(hm.id, f"http_method {method!r} is invalid")
+        url = hm.url_path or "/"
+        if any(c in url for c in " \r\n\\"):
+            raise UnsupportedError(
+                hm.id, "url_path must not contain spaces, backslashes or line breaks"
+            )
+        if hm.http_version == 1.1:
+            host = hm.domain_name or ""
+            send = f"{method} {url} HTTP/1.1\\r\\nHost: {host}\\r\\nConnection: Close\\r\\n\\r\\n"
+        else:
+            if hm.domain_name:
+                raise UnsupportedError(hm.id, "domain_name needs http_version 1.1")
+            send = f"{method} {url} HTTP/1.0\\r\\n\\r\\n"
+        codes = "|".join(str(c) for c in _expected_codes(hm))
+        body["send"] = send
+        body["recv"] = f"HTTP/1\\.(0|1) ({codes})"
+    return kind, body
+
+
+def _monitor_dest(m: Member) -> str:
+    addr = m.monitor_address or "*"
+    port = str(m.monitor_port) if m.monitor_port else "*"
+    sep = "." if names.is_ipv6(addr) else ":"
+    return f"{addr}{sep}{port}"
+
+
+def _member_body(
+    out: _Out, pool: Pool, m: Member, has_backup: bool, monitor: str
+) -> dict[str, Any]:
+    if not names.is_address(m.address):
+        raise UnsupportedError(m.id, f"member address {m.address!r} is not an IP address")
+    enabled = m.enabled and pool.enabled
+    if not enabled:
+        session, state = "user-disabled", "user-down"  # forced offline
+    elif m.weight == 0:
+        session, state = "user-disabled", "user-up"  # drain: existing connections only
+    else:
+        session, state = "user-enabled", "user-up"
+    return {
+        "name": names.member(m.address, m.protocol_port),
+        "address": m.address,
+        "ratio": max(m.weight, 1),
+        "priorityGroup": (0 if m.backup else 1) if has_backup else 0,
+        "session": session,
+        "state": state,
+        "monitor": monitor,
+    }
+
+
+def _render_pool(out: _Out, pool: Pool) -> None:
+    if pool.protocol not in _POOL_PROTOCOLS:
+        raise UnsupportedError(
+            pool.id, f"pool protocol {pool.protocol} is not supported (TCP, HTTP, HTTPS)"
+        )
+    weighted = any(m.weight > 1 for m in pool.members)
+    mode = _LB_MODE.get((pool.lb_algorithm, weighted))
+    if mode is None:
+        raise UnsupportedError(pool.id, f"lb_algorithm {pool.lb_algorithm} is not supported")
+    sp = pool.session_persistence
+    if sp is not None:
+        if sp.persistence_timeout is not None:
+            raise UnsupportedError(pool.id, "session persistence_timeout is not supported")
+        if sp.type not in ("SOURCE_IP", "HTTP_COOKIE", "APP_COOKIE"):
+            raise UnsupportedError(pool.id, f"session persistence {sp.type} is not supported")
+        if sp.type == "APP_COOKIE" and not re.fullmatch(r"[A-Za-z0-9_.\-]+", sp.cookie_name or ""):
+            raise UnsupportedError(
+                pool.id, "APP_COOKIE persistence needs a cookie_name of [A-Za-z0-9_.-]"
+            )
+    monitor_kind: Kind | None = None
+    monitor_body: dict[str, Any] = {}
+    hm = pool.health_monitor
+    if hm is not None:
+        try:
+            monitor_kind, monitor_body = _monitor_body(hm)
+        except UnsupportedError as err:
+            out.fail(err)  # the pool still renders, unmonitored; the monitor is ERROR
+    pool_monitor = ""
+    staged: list[DeviceObject] = []
+    if hm is not None and monitor_kind is not None:
+        mon_name = names.monitor(out.prefix, hm.id)
+        staged.append(DeviceObject(monitor_kind, mon_name, monitor_body, hm.id))
+        if hm.enabled:
+            pool_monitor = out.path(mon_name)
+    has_backup = any(m.backup for m in pool.members)
+    members = []
+    seen: set[str] = set()
+    for m in sorted(pool.members, key=lambda x: (x.address, x.protocol_port, x.id)):
+        member_monitor = "default"
+        if pool_monitor and monitor_kind is not None and (m.monitor_address or m.monitor_port):
+            mm = names.member_monitor(out.prefix, m.id)
+            staged.append(
+                DeviceObject(
+                    monitor_kind, mm, {**monitor_body, "destination": _monitor_dest(m)}, m.id
+                )
+            )
+            member_monitor = out.path(mm)
+        body = _member_body(out, pool, m, has_backup, member_monitor)
+        if body["name"] in seen:
+            raise UnsupportedError(m.id, f"duplicate member {body['name']} in pool {pool.id}")
+        seen.add(body["name"])
+        members.append(body)
+    # Nothing below can fail: emit objects.
+    out.objects.extend(staged)
+    out.add(
+        Kind.POOL,
+        names.pool(out.prefix, pool.id),
+        {
+            "loadBalancingMode": mode,
+            "monitor": pool_monitor,
+            "minActiveMembers": 1 if has_backup else 0,
+            "members": sorted(members, key=lambda b: str(b["name"])),
+        },
+        pool.id,
+    )
+    if sp is not None and sp.type == "APP_COOKIE" and sp.cookie_name:
+        rule = names.app_cookie_rule(out.prefix, pool.id)
+        out.add(
+            Kind.RULE, rule, {"apiAnonymous": APP_COOKIE_TCL.format(name=sp.cookie_name)}, pool.id
+        )
+        out.add(
+            Kind.PERSISTENCE_UNIVERSAL,
+            names.app_cookie_persistence(out.prefix, pool.id),
+            {"defaultsFrom": "/Common/universal", "rule": out.path(rule)},
+            pool.id,
+        )
+
+
+# --------------------------------------------------------------------------- listener
+
+
+def _is_true(value: str) -> bool:
+    return value.strip() in _TRUE
+
+
+def _persistence(out: _Out, pool: Pool) -> tuple[list[str], str]:
+    """(persist, fallbackPersistence) for a virtual whose default pool is ``pool``."""
+    sp = pool.session_persistence
+    persist: list[str] = []
+    if sp is not None:
+        if sp.type == "SOURCE_IP":
+            persist = ["/Common/source_addr"]
+        elif sp.type == "HTTP_COOKIE":
+            persist = ["/Common/cookie"]
+        elif sp.type == "APP_COOKIE":
+            persist = [out.path(names.app_cookie_persistence(out.prefix, pool.id))]
+    fallback = ""
+    if pool.lb_algorithm == "SOURCE_IP":
+        if not persist:
+            persist = ["/Common/source_addr"]
+        elif persist != ["/Common/source_addr"]:
+            fallback = "/Common/source_addr"
+    return persist, fallback
+
+
+def _render_listener(
+    out: _Out, lb: LoadBalancer, lst: Listener, pools: dict[str, Pool], failed_pools: dict[str, str]
+) -> None:
+    if lst.protocol == "TERMINATED_HTTPS":
+        raise UnsupportedError(
+            lst.id, "TERMINATED_HTTPS needs TLS certificates, which this engine does not deploy"
+        )
+    if lst.protocol not in _LISTENER_PROTOCOLS:
+        raise UnsupportedError(
+            lst.id, f"listener protocol {lst.protocol} is not supported (TCP, HTTP, HTTPS)"
+        )
+    http = lst.protocol == "HTTP"
+    if lst.timeout_member_connect not in (None, OCTAVIA_TIMEOUT_MEMBER_CONNECT):
+        raise UnsupportedError(lst.id, "timeout_member_connect has no BIG-IP equivalent")
+    if lst.timeout_tcp_inspect not in (None, OCTAVIA_TIMEOUT_TCP_INSPECT):
+        raise UnsupportedError(lst.id, "timeout_tcp_inspect has no BIG-IP equivalent")
+    if len(lst.allowed_cidrs) > 1:
+        raise UnsupportedError(
+            lst.id, "more than one allowed_cidr cannot be expressed on a virtual server"
+        )
+    xff = False
+    for header, value in lst.insert_headers:
+        if not _is_true(value):
+            continue
+        if header == "X-Forwarded-For" and http:
+            xff = True
+        else:
+            raise UnsupportedError(
+                lst.id, f"insert_headers {header} is not supported on a {lst.protocol} listener"
+            )
+
+    pool_path = ""
+    persist: list[str] = []
+    fallback = ""
+    if lst.default_pool_id is not None:
+        if lst.default_pool_id in failed_pools:
+            raise UnsupportedError(
+                lst.id,
+                f"default pool {lst.default_pool_id} failed: {failed_pools[lst.default_pool_id]}",
+            )
+        pool = pools.get(lst.default_pool_id)
+        if pool is None:
+            raise UnsupportedError(
+                lst.id, f"default pool {lst.default_pool_id} is not in this load balancer"
+            )
+        pool_path = out.path(names.pool(out.prefix, pool.id))
+        persist, fallback = _persistence(out, pool)
+        sp = pool.session_persistence
+        if sp is not None and sp.type in ("HTTP_COOKIE", "APP_COOKIE") and not http:
+            raise UnsupportedError(lst.id, f"{sp.type} persistence needs an HTTP listener")
+
+    profiles: list[str] = []
+    custom_tcp = any(
+        t is not None and t != OCTAVIA_TIMEOUT_DATA
+        for t in (lst.timeout_client_data, lst.timeout_member_data)
+    )
+    tcp_name = names.tcp_profile(out.prefix, lst.id)
+    if custom_tcp:
+        idle_ms = max(
+            t for t in (lst.timeout_client_data, lst.timeout_member_data) if t is not None
+        )
+        profiles.append(out.path(tcp_name))
+    else:
+        profiles.append("/Common/tcp")
+    if http:
+        profiles.append(out.path(names.xff_http_profile(out.prefix)) if xff else "/Common/http")
+
+    policy_body = _l7_policy(out, lst, pools, failed_pools) if lst.l7policies else None
+    if lst.l7policies and not http:
+        raise UnsupportedError(lst.id, f"L7 policies need an HTTP listener, not {lst.protocol}")
+
+    # Nothing below can fail: emit objects.
+    if custom_tcp:
+        out.add(
+            Kind.PROFILE_TCP,
+            tcp_name,
+            {"defaultsFrom": "/Common/tcp", "idleTimeout": math.ceil(idle_ms / 1000)},
+            lst.id,
+        )
+    if xff:
+        out.add(
+            Kind.PROFILE_HTTP,
+            names.xff_http_profile(out.prefix),
+            {"defaultsFrom": "/Common/http", "insertXforwardedFor": "enabled"},
+            None,
+        )
+    policies: list[str] = []
+    if policy_body is not None:
+        content = json.dumps(policy_body, sort_keys=True)
+        pname = names.ltm_policy(out.prefix, lst.id, content)
+        out.add(Kind.POLICY, pname, policy_body, lst.id)
+        policies.append(out.path(pname))
+    v6 = names.is_ipv6(lb.vip_address)
+    body: dict[str, Any] = {
+        "destination": out.path(names.service(lb.vip_address, lst.protocol_port)),
+        "mask": _mask(lb.vip_address),
+        "source": lst.allowed_cidrs[0] if lst.allowed_cidrs else ("::/0" if v6 else "0.0.0.0/0"),
+        "ipProtocol": "tcp",
+        "pool": pool_path,
+        "connectionLimit": max(lst.connection_limit, 0),
+        "sourceAddressTranslation": {"type": "automap"},
+        "profiles": sorted(profiles),
+        "persist": persist,
+        "fallbackPersistence": fallback,
+        "policies": policies,
+        "rules": [],
+    }
+    body["enabled" if (lst.enabled and lb.enabled) else "disabled"] = True
+    out.add(Kind.VIRTUAL, names.virtual(out.prefix, lst.id), body, lst.id)
+
+
+# --------------------------------------------------------------------------- L7
+
+
+def _condition(rule: L7Rule) -> dict[str, Any]:
+    op = _COMPARE.get(rule.compare_type)
+    if op is None:
+        raise UnsupportedError(
+            rule.id, f"compare_type {rule.compare_type} is not supported by LTM policies"
+        )
+    cond: dict[str, Any] = {"request": True, op: True, "values": [rule.value]}
+    if rule.type == "HOST_NAME":
+        cond.update(httpHost=True, host=True, caseInsensitive=True)
+    elif rule.type == "PATH":
+        cond.update(httpUri=True, path=True)
+    elif rule.type == "FILE_TYPE":
+        cond.update(httpUri=True, extension=True)
+    elif rule.type in ("HEADER", "COOKIE"):
+        if not rule.key:
+            raise UnsupportedError(rule.id, f"{rule.type} rules need a key")
+        cond.update(
+            {"httpHeader" if rule.type == "HEADER" else "httpCookie": True, "tmName": rule.key}
+        )
+    else:
+        raise UnsupportedError(rule.id, f"L7 rule type {rule.type} is not supported")
+    if rule.invert:
+        cond["not"] = True
+    return cond
+
+
+def _action(
+    out: _Out, pol: L7Policy, pools: dict[str, Pool], failed_pools: dict[str, str]
+) -> dict[str, Any]:
+    if pol.action == "REJECT":
+        return {"name": "0", "request": True, "shutdown": True, "connection": True}
+    if pol.action == "REDIRECT_TO_URL":
+        if not pol.redirect_url:
+            raise UnsupportedError(pol.id, "REDIRECT_TO_URL needs redirect_url")
+        if pol.redirect_http_code not in (None, 302):
+            raise UnsupportedError(
+                pol.id, f"redirect_http_code {pol.redirect_http_code} is not supported (302 only)"
+            )
+        return {
+            "name": "0",
+            "request": True,
+            "httpReply": True,
+            "redirect": True,
+            "location": pol.redirect_url,
+        }
+    if pol.action == "REDIRECT_TO_POOL":
+        pid = pol.redirect_pool_id
+        if pid is None or pid not in pools:
+            raise UnsupportedError(pol.id, f"redirect pool {pid} is not in this load balancer")
+        if pid in failed_pools:
+            raise UnsupportedError(pol.id, f"redirect pool {pid} failed: {failed_pools[pid]}")
+        return {
+            "name": "0",
+            "request": True,
+            "forward": True,
+            "pool": out.path(names.pool(out.prefix, pid)),
+        }
+    raise UnsupportedError(pol.id, f"L7 policy action {pol.action} is not supported")
+
+
+def _l7_policy(
+    out: _Out, lst: Listener, pools: dict[str, Pool], failed_pools: dict[str, str]
+) -> dict[str, Any] | None:
+    """One first-match LTM policy per listener; a rule per enabled Octavia L7 policy, in order."""
+    rules: list[dict[str, Any]] = []
+    problems: list[UnsupportedError] = []
+    for pol in sorted(lst.l7policies, key=lambda p: (p.position, p.id)):
+        try:
+            action = _action(out, pol, pools, failed_pools)
+            conds = []
+            for r in sorted(pol.rules, key=lambda r: r.id):
+                try:
+                    if r.enabled:
+                        conds.append(_condition(r))
+                except UnsupportedError as err:
+                    problems.append(err)
+                    raise UnsupportedError(pol.id, f"rule {r.id}: {err.reason}") from None
+        except UnsupportedError as err:
+            problems.append(err)
+            continue
+        if not pol.enabled or not conds:
+            continue  # Octavia: a disabled policy, or one without rules, never matches
+        rules.append(
+            {
+                "name": names.l7_rule(out.prefix, pol.id),
+                "ordinal": len(rules),
+                "conditions": [{"name": str(i), **c} for i, c in enumerate(conds)],
+                "actions": [action],
+            }
+        )
+    if problems:
+        for p in problems:
+            out.failures.append(ObjectFailure(p.object_id, p.reason))
+        raise UnsupportedError(
+            lst.id, "an L7 policy of this listener cannot be expressed: " + problems[0].reason
+        )
+    if not rules:
+        return None
+    return {
+        "strategy": "/Common/first-match",
+        "requires": ["http"],
+        "controls": ["forwarding"],
+        "rules": rules,
+    }
