@@ -111,6 +111,9 @@ class BigipClient:
         self._retries = retries
         self._backoff = backoff
         self.counter = RequestCounter()
+        # Per-device memo for callers (converge keeps what it last applied); dropped whenever the
+        # device is unreachable, because it may have been rebuilt or wiped meanwhile.
+        self.cache: dict[str, Any] = {}
         headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
         if client_id:
             headers[CLIENT_ID_HEADER] = client_id
@@ -252,7 +255,11 @@ class BigipClient:
                             idempotent=idempotent,
                         )
         except _RetryableError as exc:
+            self.cache.clear()
             raise exc.error from exc.error.__cause__
+        except DeviceUnreachable:
+            self.cache.clear()
+            raise
         log.debug(
             "icontrol request",
             extra={"device": self.name, "method": method, "path": path, "status": resp.status_code},

@@ -10,7 +10,7 @@ Must not: do I/O; it receives already-fetched JSON.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bigip_lbaas.engine.config import DeviceConfig, DeviceObject, Kind, make_config
@@ -136,7 +136,7 @@ def normalize(kind: Kind, raw: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def observed_config(
-    partition: str, collections: Mapping[Kind, list[Mapping[str, Any]]], folder_exists: bool
+    partition: str, collections: Mapping[Kind, Sequence[Mapping[str, Any]]], folder_exists: bool
 ) -> DeviceConfig:
     """Build a DeviceConfig from the items of each collection GET of ``partition``."""
     objects: list[DeviceObject] = []

@@ -1,0 +1,133 @@
+"""Apply an ordered Plan to one device: one transaction per partition.
+
+The folder is created before the transaction (objects cannot be queued into a folder that does not
+exist yet) and deleted after it (once empty). A plan of exactly one object operation is sent
+without a transaction: a single request is already atomic. ``guard()`` runs before every write
+request, so an agent that has lost its lease raises LeaseLost and never writes.
+
+Must not: decide what to change (that is ``engine.diff``); swallow a device error.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from bigip_lbaas.core.errors import DeviceRejected
+from bigip_lbaas.device.client import BigipClient, collection_path, object_path
+from bigip_lbaas.engine.config import Body, Kind
+from bigip_lbaas.engine.plan import Action, Op, Plan
+
+Guard = Callable[[], None]
+
+
+def _no_guard() -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    path: str
+    body: dict[str, Any] | None
+
+
+def wire_body(kind: Kind, partition: str, body: Body) -> dict[str, Any]:
+    """The canonical body as the device wants it on the wire."""
+    out = dict(body)
+    if kind is Kind.VIRTUAL:
+        out["persist"] = [{"name": p} for p in body.get("persist", [])]
+    elif kind is Kind.POOL:
+        out["members"] = [{**m, "partition": partition} for m in body.get("members", [])]
+    elif kind is Kind.POLICY:
+        out["legacy"] = True
+    return out
+
+
+def request_for(op: Op, partition: str) -> Request:
+    if op.kind is Kind.FOLDER:
+        if op.action is Action.CREATE:
+            return Request(
+                "POST", collection_path(op.kind.value), {"name": op.name, "partition": "/"}
+            )
+        return Request("DELETE", object_path(op.kind.value, None, op.name), None)
+    if op.action is Action.CREATE:
+        body = {"name": op.name, "partition": partition, **wire_body(op.kind, partition, op.body)}
+        return Request("POST", collection_path(op.kind.value), body)
+    path = object_path(op.kind.value, partition, op.name)
+    if op.action is Action.UPDATE:
+        return Request("PATCH", path, wire_body(op.kind, partition, op.body))
+    return Request("DELETE", path, None)
+
+
+class ApplyFailed(DeviceRejected):
+    """The device rejected the plan; nothing of the transaction was applied."""
+
+    def __init__(self, cause: DeviceRejected, culprit: Op | None, writes: int) -> None:
+        self.culprit = culprit
+        self.writes = writes
+        super().__init__(cause.device, cause.status, cause.reason, cause.code)
+
+
+def find_culprit(plan: Plan, message: str) -> Op | None:
+    """The op a device error message is about: the longest object name the message mentions."""
+    best: Op | None = None
+    for op in plan.ops:
+        if re.search(re.escape(op.name) + r"(?![A-Za-z0-9_\-])", message) and (
+            best is None or len(op.name) > len(best.name)
+        ):
+            best = op
+    return best
+
+
+async def _send(client: BigipClient, req: Request, guard: Guard, trans: int | None = None) -> None:
+    guard()
+    await client.request(req.method, req.path, json=req.body, transaction=trans)
+
+
+async def apply(client: BigipClient, plan: Plan, guard: Guard | None = None) -> int:
+    """Apply ``plan``; return the number of write requests sent. Raises ApplyFailed (device
+    unchanged except, at most, a created empty folder), DeviceUnreachable or LeaseLost."""
+    check = guard or _no_guard
+    part = plan.partition
+    head = [op for op in plan.ops if op.kind is Kind.FOLDER and op.action is Action.CREATE]
+    tail = [op for op in plan.ops if op.kind is Kind.FOLDER and op.action is Action.DELETE]
+    body = [op for op in plan.ops if op.kind is not Kind.FOLDER]
+    writes = 0
+    current: Op | None = None
+    try:
+        for op in head:
+            current = op
+            await _send(client, request_for(op, part), check)
+            writes += 1
+        if len(body) == 1:
+            current = body[0]
+            await _send(client, request_for(body[0], part), check)
+            writes += 1
+        elif body:
+            current = None
+            check()
+            trans = await client.begin()
+            writes += 1
+            try:
+                for op in body:
+                    current = op
+                    await _send(client, request_for(op, part), check, trans)
+                    writes += 1
+                current = None
+                check()
+                writes += 1
+                await client.commit(trans)
+            except DeviceRejected:
+                await client.abandon(trans)
+                raise
+        for op in tail:
+            current = op
+            await _send(client, request_for(op, part), check)
+            writes += 1
+    except DeviceRejected as exc:
+        culprit = current or find_culprit(plan, exc.reason)
+        raise ApplyFailed(exc, culprit, writes) from exc
+    return writes
