@@ -20,12 +20,21 @@ Handler = Callable[[argparse.Namespace], int]
 
 
 def _add_config_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config-file", action="append", default=[], metavar="PATH",
-                        help="configuration file (repeatable; later files win)")
-    parser.add_argument("--config-dir", metavar="DIR",
-                        help="directory of *.conf files, read after --config-file")
-    parser.add_argument("--log-format", choices=("text", "json"),
-                        help="log line format (default: [bigip_lbaas] log_format, else text)")
+    parser.add_argument(
+        "--config-file",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="configuration file (repeatable; later files win)",
+    )
+    parser.add_argument(
+        "--config-dir", metavar="DIR", help="directory of *.conf files, read after --config-file"
+    )
+    parser.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        help="log line format (default: [bigip_lbaas] log_format, else text)",
+    )
     parser.add_argument("--debug", action="store_true", help="log at debug level")
 
 
@@ -34,8 +43,9 @@ def _load_conf(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from bigip_lbaas.logs import setup_logging
 
     conf = load(args.config_file, args.config_dir)
-    setup_logging(fmt=args.log_format or conf.bigip_lbaas.log_format,
-                  debug=args.debug or conf.debug)
+    setup_logging(
+        fmt=args.log_format or conf.bigip_lbaas.log_format, debug=args.debug or conf.debug
+    )
     return conf
 
 
@@ -84,7 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bigip-lbaas",
         description="Load balancing as a service for F5 BIG-IP: Octavia v2 API, redundant "
-                    "agents on one shared database.",
+        "agents on one shared database.",
     )
     parser.add_argument("--version", action="version", version=f"bigip-lbaas {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -101,8 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
     importlib.import_module("bigip_lbaas.sim.server").add_arguments(sim)
     sim.set_defaults(handler=_cmd_sim)
 
-    up = sub.add_parser("up", help="run everything on this machine: SQLite, a simulated pair, "
-                                    "the API and agents")
+    up = sub.add_parser(
+        "up", help="run everything on this machine: SQLite, a simulated pair, the API and agents"
+    )
     importlib.import_module("bigip_lbaas.up").add_arguments(up)
     up.set_defaults(handler=_cmd_up)
 
@@ -110,8 +121,9 @@ def build_parser() -> argparse.ArgumentParser:
     db_sub = db.add_subparsers(dest="db_command", metavar="DB_COMMAND", required=True)
     upgrade = db_sub.add_parser("upgrade", help="create or upgrade the schema (idempotent)")
     _add_config_args(upgrade)
-    upgrade.add_argument("--database", metavar="URL",
-                         help="database URL (default: [database] connection)")
+    upgrade.add_argument(
+        "--database", metavar="URL", help="database URL (default: [database] connection)"
+    )
     upgrade.set_defaults(handler=_cmd_db_upgrade)
 
     status = sub.add_parser("status", help="show agents, devices and partitions right now")

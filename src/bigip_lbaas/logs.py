@@ -28,8 +28,10 @@ class TextFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
         fields = " ".join(f"{k}={v}" for k, v in sorted(_extras(record).items()))
-        line = (f"{stamp}.{int(record.msecs):03d}Z {record.levelname:<7} {self.host} "
-                f"{record.name}: {record.getMessage()}")
+        line = (
+            f"{stamp}.{int(record.msecs):03d}Z {record.levelname:<7} {self.host} "
+            f"{record.name}: {record.getMessage()}"
+        )
         if fields:
             line = f"{line} [{fields}]"
         if record.exc_info:

@@ -11,8 +11,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--agents", type=int, default=2, help="number of agents (default 2)")
     parser.add_argument("--devices", type=int, default=2, help="simulated devices (default 2)")
     parser.add_argument("--port", type=int, default=9876, help="API port (default 9876)")
-    parser.add_argument("--state-dir", default="./bigip-lbaas-state",
-                        help="where the database, simulator state and logs live")
+    parser.add_argument(
+        "--state-dir",
+        default="./bigip-lbaas-state",
+        help="where the database, simulator state and logs live",
+    )
 
 
 def run(args: argparse.Namespace) -> int:

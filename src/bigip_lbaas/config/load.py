@@ -59,8 +59,11 @@ def unsupported_options_set(conf: cfg.ConfigOpts) -> list[str]:
     found: list[str] = []
     for path in conf.config_file or []:
         text = Path(path).read_text(encoding="utf-8", errors="replace")
-        keys = {line.split("=", 1)[0].strip() for line in text.splitlines()
-                if "=" in line and not line.lstrip().startswith(("#", ";", "["))}
+        keys = {
+            line.split("=", 1)[0].strip()
+            for line in text.splitlines()
+            if "=" in line and not line.lstrip().startswith(("#", ";", "["))
+        }
         found += [name for name in options.UNSUPPORTED if name in keys and name not in found]
     return found
 
@@ -68,6 +71,9 @@ def unsupported_options_set(conf: cfg.ConfigOpts) -> list[str]:
 def warn_unsupported(conf: cfg.ConfigOpts) -> list[str]:
     names = unsupported_options_set(conf)
     if names:
-        LOG.warning("options set but not implemented (ignored): %s", ", ".join(names),
-                    extra={"action": "config_unsupported"})
+        LOG.warning(
+            "options set but not implemented (ignored): %s",
+            ", ".join(names),
+            extra={"action": "config_unsupported"},
+        )
     return names

@@ -19,85 +19,189 @@ HA_TYPES = ("standalone", "pair", "scalen")
 QuotedStr = types.String(quotes=True)
 
 COMMON_OPTS: list[cfg.Opt] = [
-    cfg.StrOpt("host", default=socket.gethostname(), sample_default="<hostname>",
-               help="Name of this host; must be unique among the agents of one environment."),
+    cfg.StrOpt(
+        "host",
+        default=socket.gethostname(),
+        sample_default="<hostname>",
+        help="Name of this host; must be unique among the agents of one environment.",
+    ),
     cfg.BoolOpt("debug", default=False, help="Log at debug level."),
 ]
 
 AGENT_SECTION_OPTS: list[cfg.Opt] = [
-    cfg.FloatOpt("report_interval", default=30.0,
-                 help="Neutron's agent report interval (s). Our heartbeat is "
-                      "[bigip_lbaas] heartbeat_interval; this is read for compatibility."),
+    cfg.FloatOpt(
+        "report_interval",
+        default=30.0,
+        help="Neutron's agent report interval (s). Our heartbeat is "
+        "[bigip_lbaas] heartbeat_interval; this is read for compatibility.",
+    ),
 ]
 
 DATABASE_OPTS: list[cfg.Opt] = [
-    cfg.StrOpt("connection", secret=True, default="sqlite:///bigip-lbaas.sqlite",
-               help="SQLAlchemy URL of the shared database (sqlite, postgresql, mysql+pymysql)."),
+    cfg.StrOpt(
+        "connection",
+        secret=True,
+        default="sqlite:///bigip-lbaas.sqlite",
+        help="SQLAlchemy URL of the shared database (sqlite, postgresql, mysql+pymysql).",
+    ),
 ]
 
 F5_AGENT_OPTS: list[cfg.Opt] = [
     cfg.StrOpt("agent_id", help="Static agent identity; overrides `host` as the identity."),
-    cfg.Opt("environment_prefix", type=QuotedStr, default="Project",
-            help="Environment name; prefix of every partition and object on the device."),
+    cfg.Opt(
+        "environment_prefix",
+        type=QuotedStr,
+        default="Project",
+        help="Environment name; prefix of every partition and object on the device.",
+    ),
     cfg.IntOpt("environment_group_number", default=1, help="Group within the environment."),
     cfg.FloatOpt("periodic_interval", default=10.0, help="Periodic task tick (s)."),
-    cfg.FloatOpt("service_resync_interval", default=300.0,
-                 help="Anti-entropy period (s): every owned partition is re-checked this often."),
-    cfg.FloatOpt("f5_pending_services_timeout", default=60.0,
-                 help="Seconds a change may stay pending before its objects go to ERROR "
-                      "(counted while retries fail)."),
-    cfg.Opt("f5_ha_type", default="pair", type=types.String(choices=HA_TYPES, quotes=True),
-               help="standalone (1 device), pair (2) or scalen (2 or more)."),
-    cfg.Opt("icontrol_hostname", type=QuotedStr, default="10.190.5.7",
-            help="Comma-separated BIG-IP management addresses, each optionally host:port."),
+    cfg.FloatOpt(
+        "service_resync_interval",
+        default=300.0,
+        help="Anti-entropy period (s): every owned partition is re-checked this often.",
+    ),
+    cfg.FloatOpt(
+        "f5_pending_services_timeout",
+        default=60.0,
+        help="Seconds a change may stay pending before its objects go to ERROR "
+        "(counted while retries fail).",
+    ),
+    cfg.Opt(
+        "f5_ha_type",
+        default="pair",
+        type=types.String(choices=HA_TYPES, quotes=True),
+        help="standalone (1 device), pair (2) or scalen (2 or more).",
+    ),
+    cfg.Opt(
+        "icontrol_hostname",
+        type=QuotedStr,
+        default="10.190.5.7",
+        help="Comma-separated BIG-IP management addresses, each optionally host:port.",
+    ),
     cfg.Opt("icontrol_username", type=QuotedStr, default="admin", help="BIG-IP user."),
-    cfg.Opt("icontrol_password", type=QuotedStr, default="admin", secret=True,
-            help="BIG-IP password (never logged)."),
-    cfg.FloatOpt("icontrol_connection_timeout", default=30.0,
-                 help="Timeout (s) for one iControl REST request."),
-    cfg.BoolOpt("icontrol_verify", default=True,
-                help="Verify the devices' TLS certificates (ours; F5's agent never verified)."),
+    cfg.Opt(
+        "icontrol_password",
+        type=QuotedStr,
+        default="admin",
+        secret=True,
+        help="BIG-IP password (never logged).",
+    ),
+    cfg.FloatOpt(
+        "icontrol_connection_timeout",
+        default=30.0,
+        help="Timeout (s) for one iControl REST request.",
+    ),
+    cfg.BoolOpt(
+        "icontrol_verify",
+        default=True,
+        help="Verify the devices' TLS certificates (ours; F5's agent never verified).",
+    ),
     cfg.StrOpt("icontrol_ca_bundle", help="CA bundle used to verify the devices (ours)."),
-    cfg.BoolOpt("f5_global_routed_mode", default=True,
-                help="No L2/L3 orchestration; the only mode this product implements."),
+    cfg.BoolOpt(
+        "f5_global_routed_mode",
+        default=True,
+        help="No L2/L3 orchestration; the only mode this product implements.",
+    ),
 ]
 
 # F5 agent options that are accepted and reported as not implemented when set in a file.
 UNSUPPORTED = (
-    "start_agent_admin_state_up", "f5_bigip_lbaas_device_driver", "l2_population",
-    "use_namespaces", "f5_snat_mode", "f5_snat_addresses_per_subnet",
-    "static_agent_configuration_data", "environment_specific_plugin", "capacity_policy",
-    "f5_errored_services_timeout", "icontrol_vcmp_hostname", "icontrol_connection_retry_interval",
-    "icontrol_config_mode", "f5_device_type", "f5_external_physical_mappings", "f5_vtep_folder",
-    "f5_vtep_selfip_name", "advertised_tunnel_types", "f5_populate_static_arp",
-    "vlan_binding_driver", "interface_port_static_mappings", "l3_binding_driver",
-    "l3_binding_static_mappings", "f5_route_domain_strictness", "f5_common_networks",
-    "f5_common_external_networks", "common_network_ids", "external_gateway_mode",
-    "max_namespaces_per_tenant", "f5_network_segment_physical_network",
-    "f5_network_segment_polling_interval", "f5_network_segment_gross_timeout",
-    "f5_parent_ssl_profile", "cert_manager", "auth_version", "os_auth_url", "os_username",
-    "os_password", "os_user_domain_name", "os_project_name", "os_project_domain_name",
-    "os_project_id", "os_tenant_name", "trace_service_requests",
+    "start_agent_admin_state_up",
+    "f5_bigip_lbaas_device_driver",
+    "l2_population",
+    "use_namespaces",
+    "f5_snat_mode",
+    "f5_snat_addresses_per_subnet",
+    "static_agent_configuration_data",
+    "environment_specific_plugin",
+    "capacity_policy",
+    "f5_errored_services_timeout",
+    "icontrol_vcmp_hostname",
+    "icontrol_connection_retry_interval",
+    "icontrol_config_mode",
+    "f5_device_type",
+    "f5_external_physical_mappings",
+    "f5_vtep_folder",
+    "f5_vtep_selfip_name",
+    "advertised_tunnel_types",
+    "f5_populate_static_arp",
+    "vlan_binding_driver",
+    "interface_port_static_mappings",
+    "l3_binding_driver",
+    "l3_binding_static_mappings",
+    "f5_route_domain_strictness",
+    "f5_common_networks",
+    "f5_common_external_networks",
+    "common_network_ids",
+    "external_gateway_mode",
+    "max_namespaces_per_tenant",
+    "f5_network_segment_physical_network",
+    "f5_network_segment_polling_interval",
+    "f5_network_segment_gross_timeout",
+    "f5_parent_ssl_profile",
+    "cert_manager",
+    "auth_version",
+    "os_auth_url",
+    "os_username",
+    "os_password",
+    "os_user_domain_name",
+    "os_project_name",
+    "os_project_domain_name",
+    "os_project_id",
+    "os_tenant_name",
+    "trace_service_requests",
 )
 
 COORDINATION_OPTS: list[cfg.Opt] = [
     cfg.FloatOpt("heartbeat_interval", default=2.0, min=0.1, help="Agent heartbeat period (s)."),
-    cfg.FloatOpt("lease_seconds", default=10.0, min=1.0,
-                 help="Partition lease length (s); also how long a silent agent counts as alive."),
-    cfg.FloatOpt("renew_deadline", default=7.0, min=0.5,
-                 help="An owner that has not renewed for this long stops writing (self-fencing)."),
-    cfg.FloatOpt("poll_interval", default=0.1, min=0.01,
-                 help="How often an agent checks for new work when no wake-up channel exists (s)."),
-    cfg.IntOpt("max_concurrent_reconciles", default=8, min=1,
-               help="Partitions one agent reconciles at once."),
-    cfg.IntOpt("device_concurrency", default=8, min=1,
-               help="Requests in flight to one device from one agent."),
-    cfg.IntOpt("max_retries", default=5, min=0,
-               help="Failed reconcile attempts before the pending objects go to ERROR."),
-    cfg.FloatOpt("status_interval", default=10.0, min=1.0,
-                 help="How often operating status and stats are read from the devices (s)."),
-    cfg.StrOpt("default_project_id", default="admin",
-               help="Project for noauth requests that name none and send no X-Project-Id."),
+    cfg.FloatOpt(
+        "lease_seconds",
+        default=10.0,
+        min=1.0,
+        help="Partition lease length (s); also how long a silent agent counts as alive.",
+    ),
+    cfg.FloatOpt(
+        "renew_deadline",
+        default=7.0,
+        min=0.5,
+        help="An owner that has not renewed for this long stops writing (self-fencing).",
+    ),
+    cfg.FloatOpt(
+        "poll_interval",
+        default=0.1,
+        min=0.01,
+        help="How often an agent checks for new work when no wake-up channel exists (s).",
+    ),
+    cfg.IntOpt(
+        "max_concurrent_reconciles",
+        default=8,
+        min=1,
+        help="Partitions one agent reconciles at once.",
+    ),
+    cfg.IntOpt(
+        "device_concurrency",
+        default=8,
+        min=1,
+        help="Requests in flight to one device from one agent.",
+    ),
+    cfg.IntOpt(
+        "max_retries",
+        default=5,
+        min=0,
+        help="Failed reconcile attempts before the pending objects go to ERROR.",
+    ),
+    cfg.FloatOpt(
+        "status_interval",
+        default=10.0,
+        min=1.0,
+        help="How often operating status and stats are read from the devices (s).",
+    ),
+    cfg.StrOpt(
+        "default_project_id",
+        default="admin",
+        help="Project for noauth requests that name none and send no X-Project-Id.",
+    ),
     cfg.StrOpt("log_format", default="text", choices=("text", "json"), help="Log line format."),
     cfg.PortOpt("metrics_port", help="Serve Prometheus metrics on this port (agent)."),
 ]
@@ -105,20 +209,31 @@ COORDINATION_OPTS: list[cfg.Opt] = [
 API_OPTS: list[cfg.Opt] = [
     cfg.HostAddressOpt("bind_host", default="127.0.0.1", help="Address the API listens on."),
     cfg.PortOpt("bind_port", default=9876, help="Port the API listens on."),
-    cfg.StrOpt("auth_strategy", default="noauth", choices=("noauth", "keystone", "header"),
-               help="noauth (everyone is admin), keystone (auth_token middleware) or header "
-                    "(trust X-Project-Id/X-Roles from an authenticating proxy)."),
-    cfg.StrOpt("default_provider_driver", default="f5",
-               help="Provider used when a request names none."),
-    cfg.DictOpt("enabled_provider_drivers", default={},
-                help="Octavia-style provider list, name:description; each is an environment."),
+    cfg.StrOpt(
+        "auth_strategy",
+        default="noauth",
+        choices=("noauth", "keystone", "header"),
+        help="noauth (everyone is admin), keystone (auth_token middleware) or header "
+        "(trust X-Project-Id/X-Roles from an authenticating proxy).",
+    ),
+    cfg.StrOpt(
+        "default_provider_driver", default="f5", help="Provider used when a request names none."
+    ),
+    cfg.DictOpt(
+        "enabled_provider_drivers",
+        default={},
+        help="Octavia-style provider list, name:description; each is an environment.",
+    ),
     cfg.IntOpt("pagination_max_limit", default=1000, help="Largest page size."),
     cfg.StrOpt("api_base_uri", help="Base URL used in links instead of the request's."),
 ]
 
 SERVICE_PROVIDER_OPTS: list[cfg.Opt] = [
-    cfg.MultiStrOpt("service_provider", default=[],
-                    help="LOADBALANCERV2:<name>:<driver>[:default], as in neutron_lbaas.conf."),
+    cfg.MultiStrOpt(
+        "service_provider",
+        default=[],
+        help="LOADBALANCERV2:<name>:<driver>[:default], as in neutron_lbaas.conf.",
+    ),
 ]
 
 

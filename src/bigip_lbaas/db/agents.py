@@ -102,8 +102,12 @@ def heartbeat(
         result = session.execute(
             sa.update(Agent)
             .where(Agent.instance_id == instance_id)
-            .values(heartbeat_at=db.now(), operational=operational,
-                    status_reason=status_reason, devices=devices)
+            .values(
+                heartbeat_at=db.now(),
+                operational=operational,
+                status_reason=status_reason,
+                devices=devices,
+            )
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
@@ -114,13 +118,18 @@ def mark_stopped(db: Database, instance_id: str) -> None:
     """Graceful stop: no longer alive, leases already released by the caller."""
 
     def work(session: Session) -> None:
-        session.execute(sa.update(Agent).where(Agent.instance_id == instance_id)
-                        .values(stopped=True, status_reason="stopped"))
+        session.execute(
+            sa.update(Agent)
+            .where(Agent.instance_id == instance_id)
+            .values(stopped=True, status_reason="stopped")
+        )
 
     db.run(work)
 
 
-def list_agents(db: Database, lease_seconds: float, environment: str | None = None) -> list[AgentView]:
+def list_agents(
+    db: Database, lease_seconds: float, environment: str | None = None
+) -> list[AgentView]:
     """All agents with liveness judged by the DB clock."""
 
     def work(session: Session) -> list[AgentView]:
@@ -131,12 +140,17 @@ def list_agents(db: Database, lease_seconds: float, environment: str | None = No
             query = query.where(Agent.environment == environment)
         return [
             AgentView(
-                id=row.id, instance_id=row.instance_id, identity=row.identity, host=row.host,
-                environment=row.environment, admin_state_up=row.admin_state_up,
+                id=row.id,
+                instance_id=row.instance_id,
+                identity=row.identity,
+                host=row.host,
+                environment=row.environment,
+                admin_state_up=row.admin_state_up,
                 operational=row.operational,
                 alive=(not row.stopped) and now - row.heartbeat_at < lease_seconds,
                 heartbeat_age=max(0.0, now - row.heartbeat_at),
-                status_reason=row.status_reason, devices=list(row.devices or []),
+                status_reason=row.status_reason,
+                devices=list(row.devices or []),
             )
             for row in session.scalars(query)
         ]
@@ -146,15 +160,20 @@ def list_agents(db: Database, lease_seconds: float, environment: str | None = No
 
 def set_admin_state(db: Database, agent_id: int, up: bool) -> bool:
     def work(session: Session) -> bool:
-        result = session.execute(sa.update(Agent).where(Agent.id == agent_id)
-                                 .values(admin_state_up=up))
+        result = session.execute(
+            sa.update(Agent).where(Agent.id == agent_id).values(admin_state_up=up)
+        )
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
     return db.run(work)
 
 
 def partitions_held(session: Session, instance_id: str, now: Any) -> int:
-    return int(session.scalar(
-        sa.select(sa.func.count()).select_from(PartitionLease)
-        .where(PartitionLease.owner == instance_id, PartitionLease.expires_at > now)
-    ) or 0)
+    return int(
+        session.scalar(
+            sa.select(sa.func.count())
+            .select_from(PartitionLease)
+            .where(PartitionLease.owner == instance_id, PartitionLease.expires_at > now)
+        )
+        or 0
+    )

@@ -65,28 +65,45 @@ def load_in(session: Session, partition_id: int) -> Snapshot:
     if part is None:
         raise LookupError(f"partition {partition_id} does not exist")
     key = model.PartitionKey(part.environment, part.project_id)
-    lbs = list(session.scalars(
-        sa.select(m.LoadBalancer).where(m.LoadBalancer.partition_id == partition_id)
-        .order_by(m.LoadBalancer.id)
-    ))
+    lbs = list(
+        session.scalars(
+            sa.select(m.LoadBalancer)
+            .where(m.LoadBalancer.partition_id == partition_id)
+            .order_by(m.LoadBalancer.id)
+        )
+    )
     lb_ids = [lb.id for lb in lbs]
     rows: dict[str, list[Any]] = {}
     for kind, table in KINDS.items():
         if kind == "load_balancer":
             rows[kind] = lbs
             continue
-        rows[kind] = list(session.scalars(
-            sa.select(table).where(table.load_balancer_id.in_(lb_ids))  # type: ignore[attr-defined]
-            .order_by(table.id)
-        )) if lb_ids else []
+        rows[kind] = (
+            list(
+                session.scalars(
+                    sa.select(table)
+                    .where(table.load_balancer_id.in_(lb_ids))  # type: ignore[attr-defined]
+                    .order_by(table.id)
+                )
+            )
+            if lb_ids
+            else []
+        )
 
     pending = tuple(
-        PendingObject(kind, row.id, row.id if kind == "load_balancer" else row.load_balancer_id,
-                      Prov(row.provisioning_status))
-        for kind in KINDS for row in rows[kind] if is_pending(row.provisioning_status)
+        PendingObject(
+            kind,
+            row.id,
+            row.id if kind == "load_balancer" else row.load_balancer_id,
+            Prov(row.provisioning_status),
+        )
+        for kind in KINDS
+        for row in rows[kind]
+        if is_pending(row.provisioning_status)
     )
-    state = model.PartitionState(key=key, generation=part.desired_generation,
-                                  load_balancers=_build(rows))
+    state = model.PartitionState(
+        key=key, generation=part.desired_generation, load_balancers=_build(rows)
+    )
     return Snapshot(partition_id, state, pending)
 
 
@@ -117,10 +134,15 @@ def _build(rows: dict[str, list[Any]]) -> tuple[model.LoadBalancer, ...]:
         listeners = tuple(
             _listener(li, by_parent, pool_ids) for li in by_parent["listener"][lb.id] if _alive(li)
         )
-        result.append(model.LoadBalancer(
-            id=lb.id, vip_address=lb.vip_address or "", enabled=lb.enabled,
-            listeners=listeners, pools=pools,
-        ))
+        result.append(
+            model.LoadBalancer(
+                id=lb.id,
+                vip_address=lb.vip_address or "",
+                enabled=lb.enabled,
+                listeners=listeners,
+                pools=pools,
+            )
+        )
     return tuple(result)
 
 
@@ -128,37 +150,62 @@ def _pool(row: m.Pool, children: dict[str, dict[str, list[Any]]]) -> model.Pool:
     sp = row.session_persistence
     hms = [h for h in children["health_monitor"][row.id] if _alive(h)]
     return model.Pool(
-        id=row.id, protocol=row.protocol, lb_algorithm=row.lb_algorithm, enabled=row.enabled,
+        id=row.id,
+        protocol=row.protocol,
+        lb_algorithm=row.lb_algorithm,
+        enabled=row.enabled,
         session_persistence=model.SessionPersistence(
-            type=sp["type"], cookie_name=sp.get("cookie_name"),
+            type=sp["type"],
+            cookie_name=sp.get("cookie_name"),
             persistence_timeout=sp.get("persistence_timeout"),
-        ) if sp else None,
+        )
+        if sp
+        else None,
         members=tuple(
             model.Member(
-                id=mb.id, address=mb.address, protocol_port=mb.protocol_port, weight=mb.weight,
-                backup=mb.backup, enabled=mb.enabled, monitor_address=mb.monitor_address,
+                id=mb.id,
+                address=mb.address,
+                protocol_port=mb.protocol_port,
+                weight=mb.weight,
+                backup=mb.backup,
+                enabled=mb.enabled,
+                monitor_address=mb.monitor_address,
                 monitor_port=mb.monitor_port,
             )
-            for mb in children["member"][row.id] if _alive(mb)
+            for mb in children["member"][row.id]
+            if _alive(mb)
         ),
         health_monitor=model.HealthMonitor(
-            id=hms[0].id, type=hms[0].type, delay=hms[0].delay, timeout=hms[0].timeout,
-            max_retries=hms[0].max_retries, max_retries_down=hms[0].max_retries_down,
-            http_method=hms[0].http_method, url_path=hms[0].url_path,
-            expected_codes=hms[0].expected_codes, http_version=hms[0].http_version,
-            domain_name=hms[0].domain_name, enabled=hms[0].enabled,
-        ) if hms else None,
+            id=hms[0].id,
+            type=hms[0].type,
+            delay=hms[0].delay,
+            timeout=hms[0].timeout,
+            max_retries=hms[0].max_retries,
+            max_retries_down=hms[0].max_retries_down,
+            http_method=hms[0].http_method,
+            url_path=hms[0].url_path,
+            expected_codes=hms[0].expected_codes,
+            http_version=hms[0].http_version,
+            domain_name=hms[0].domain_name,
+            enabled=hms[0].enabled,
+        )
+        if hms
+        else None,
     )
 
 
 def _listener(
     row: m.Listener, children: dict[str, dict[str, list[Any]]], pool_ids: set[str]
 ) -> model.Listener:
-    policies = sorted((p for p in children["l7policy"][row.id] if _alive(p)),
-                      key=lambda p: (p.position, p.id))
+    policies = sorted(
+        (p for p in children["l7policy"][row.id] if _alive(p)), key=lambda p: (p.position, p.id)
+    )
     return model.Listener(
-        id=row.id, protocol=row.protocol, protocol_port=row.protocol_port,
-        connection_limit=row.connection_limit, enabled=row.enabled,
+        id=row.id,
+        protocol=row.protocol,
+        protocol_port=row.protocol_port,
+        connection_limit=row.connection_limit,
+        enabled=row.enabled,
         default_pool_id=row.default_pool_id if row.default_pool_id in pool_ids else None,
         insert_headers=tuple(sorted((row.insert_headers or {}).items())),
         timeout_client_data=row.timeout_client_data,
@@ -168,14 +215,26 @@ def _listener(
         allowed_cidrs=tuple(row.allowed_cidrs or ()),
         l7policies=tuple(
             model.L7Policy(
-                id=p.id, action=p.action, position=p.position,
+                id=p.id,
+                action=p.action,
+                position=p.position,
                 redirect_pool_id=p.redirect_pool_id if p.redirect_pool_id in pool_ids else None,
-                redirect_url=p.redirect_url, redirect_prefix=p.redirect_prefix,
-                redirect_http_code=p.redirect_http_code, enabled=p.enabled,
+                redirect_url=p.redirect_url,
+                redirect_prefix=p.redirect_prefix,
+                redirect_http_code=p.redirect_http_code,
+                enabled=p.enabled,
                 rules=tuple(
-                    model.L7Rule(id=r.id, type=r.type, compare_type=r.compare_type,
-                                 value=r.value, key=r.key, invert=r.invert, enabled=r.enabled)
-                    for r in children["l7rule"][p.id] if _alive(r)
+                    model.L7Rule(
+                        id=r.id,
+                        type=r.type,
+                        compare_type=r.compare_type,
+                        value=r.value,
+                        key=r.key,
+                        invert=r.invert,
+                        enabled=r.enabled,
+                    )
+                    for r in children["l7rule"][p.id]
+                    if _alive(r)
                 ),
             )
             for p in policies

@@ -47,8 +47,9 @@ def snapshot(db: Database, environment: str) -> list[LeaseRow]:
     def work(session: Session) -> list[LeaseRow]:
         now = server_now(db.dialect)
         rows = session.execute(
-            sa.select(Partition.id, Partition.project_id, L.owner, L.expires_at - now,
-                      L.handover_to)
+            sa.select(
+                Partition.id, Partition.project_id, L.owner, L.expires_at - now, L.handover_to
+            )
             .join(L, L.partition_id == Partition.id)
             .where(Partition.environment == environment)
         )
@@ -69,8 +70,7 @@ def acquire(db: Database, me: str, partition_ids: Collection[int], ttl: float) -
     def work(session: Session) -> int:
         result = session.execute(
             sa.update(L)
-            .where(L.partition_id.in_(partition_ids),
-                   sa.or_(L.owner.is_(None), L.expires_at < now))
+            .where(L.partition_id.in_(partition_ids), sa.or_(L.owner.is_(None), L.expires_at < now))
             .values(owner=me, epoch=L.epoch + 1, expires_at=now + ttl, handover_to=None)
         )
         return int(result.rowcount)  # type: ignore[attr-defined]
@@ -120,8 +120,12 @@ def fence(session: Session, held: Held, me: str) -> None:
     now = server_now(session.get_bind().dialect.name)
     found = session.execute(
         sa.select(L.partition_id)
-        .where(L.partition_id == held.partition_id, L.owner == me, L.epoch == held.epoch,
-               L.expires_at > now)
+        .where(
+            L.partition_id == held.partition_id,
+            L.owner == me,
+            L.epoch == held.epoch,
+            L.expires_at > now,
+        )
         .with_for_update()
     ).first()
     if found is None:

@@ -15,7 +15,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
-    Float,
+    Double,
     ForeignKey,
     Index,
     Integer,
@@ -44,7 +44,9 @@ class Base(DeclarativeBase):
 
 class Timestamped:
     created_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.now())
-    updated_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True, onupdate=func.now())
+    updated_at: Mapped[datetime | None] = mapped_column(
+        DateTime, nullable=True, onupdate=func.now()
+    )
 
 
 class OctaviaObject(Timestamped):
@@ -77,7 +79,7 @@ class Partition(Base):
     desired_generation: Mapped[int] = mapped_column(BigInteger, default=0)
     applied_generation: Mapped[int] = mapped_column(BigInteger, default=0)
     # When the oldest unapplied change was requested (DB clock); None when in step.
-    pending_since: Mapped[float | None] = mapped_column(Float, nullable=True)
+    pending_since: Mapped[float | None] = mapped_column(Double, nullable=True)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
@@ -91,7 +93,7 @@ class PartitionLease(Base):
     )
     owner: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     epoch: Mapped[int] = mapped_column(BigInteger, default=0)
-    expires_at: Mapped[float] = mapped_column(Float, default=0.0)
+    expires_at: Mapped[float] = mapped_column(Double, default=0.0)
     # Set by a current owner that wants to hand the partition to a better-placed agent.
     handover_to: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
@@ -109,8 +111,8 @@ class Agent(Base):
     # A fresh id per process start: leases are owned by an instance, not a host.
     instance_id: Mapped[str] = mapped_column(String(64), unique=True)
     admin_state_up: Mapped[bool] = mapped_column(Boolean, default=True)
-    started_at: Mapped[float] = mapped_column(Float)
-    heartbeat_at: Mapped[float] = mapped_column(Float)
+    started_at: Mapped[float] = mapped_column(Double)
+    heartbeat_at: Mapped[float] = mapped_column(Double)
     stopped: Mapped[bool] = mapped_column(Boolean, default=False)
     # Whether it can reach at least one of its devices; an agent that cannot claims nothing.
     operational: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -132,7 +134,7 @@ class DeviceState(Base):
     applied_generation: Mapped[int] = mapped_column(BigInteger, default=0)
     in_step: Mapped[bool] = mapped_column(Boolean, default=False)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
-    updated_at: Mapped[float] = mapped_column(Float, default=0.0)
+    updated_at: Mapped[float] = mapped_column(Double, default=0.0)
 
 
 # --- the Octavia object model ---------------------------------------------------------------
@@ -197,7 +199,7 @@ class ListenerStats(Base):
     active_connections: Mapped[int] = mapped_column(BigInteger, default=0)
     total_connections: Mapped[int] = mapped_column(BigInteger, default=0)
     request_errors: Mapped[int] = mapped_column(BigInteger, default=0)
-    updated_at: Mapped[float] = mapped_column(Float, default=0.0)
+    updated_at: Mapped[float] = mapped_column(Double, default=0.0)
 
 
 class Pool(OctaviaObject, Base):
@@ -236,9 +238,7 @@ class Member(OctaviaObject, Base):
 class HealthMonitor(OctaviaObject, Base):
     __tablename__ = "health_monitor"
 
-    pool_id: Mapped[str] = mapped_column(
-        ForeignKey("pool.id", ondelete="CASCADE"), unique=True
-    )
+    pool_id: Mapped[str] = mapped_column(ForeignKey("pool.id", ondelete="CASCADE"), unique=True)
     load_balancer_id: Mapped[str] = mapped_column(UUID, index=True)
     type: Mapped[str] = mapped_column(String(32))
     delay: Mapped[int] = mapped_column(Integer)
@@ -248,7 +248,7 @@ class HealthMonitor(OctaviaObject, Base):
     http_method: Mapped[str | None] = mapped_column(String(16), nullable=True)
     url_path: Mapped[str | None] = mapped_column(Text, nullable=True)
     expected_codes: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    http_version: Mapped[float | None] = mapped_column(Float, nullable=True)
+    http_version: Mapped[float | None] = mapped_column(Double, nullable=True)
     domain_name: Mapped[str | None] = mapped_column(NAME, nullable=True)
 
 
@@ -337,7 +337,9 @@ class Subnet(Timestamped, Base):
     __tablename__ = "subnet"
 
     id: Mapped[str] = mapped_column(UUID, primary_key=True)
-    network_id: Mapped[str] = mapped_column(ForeignKey("network.id", ondelete="CASCADE"), index=True)
+    network_id: Mapped[str] = mapped_column(
+        ForeignKey("network.id", ondelete="CASCADE"), index=True
+    )
     project_id: Mapped[str] = mapped_column(String(64), index=True)
     name: Mapped[str | None] = mapped_column(NAME, nullable=True)
     description: Mapped[str | None] = mapped_column(NAME, nullable=True)

@@ -24,7 +24,6 @@ from bigip_lbaas.db.session import Database, server_now
 class ObjectFailure:
     """One Octavia object the devices could not take, and why (operator-readable)."""
 
-    kind: str
     id: str
     reason: str
 
@@ -62,7 +61,7 @@ def record_applied(
     failures: Iterable[ObjectFailure] = (),
 ) -> None:
     """The snapshot is on the devices (less `failures`): finish its pending objects."""
-    failed = {(f.kind, f.id): f.reason for f in failures}
+    failed = {f.id: f.reason for f in failures}
     device_list = list(devices)
 
     def work(session: Session) -> None:
@@ -90,19 +89,20 @@ def record_failed(
     def work(session: Session) -> None:
         fence(session, held, me)
         if give_up:
-            _finish(session, snap.pending, {(p.kind, p.id): reason for p in snap.pending})
+            _finish(session, snap.pending, {p.id: reason for p in snap.pending})
             _advance(session, snap, error=reason)
         else:
-            session.execute(sa.update(m.Partition).where(m.Partition.id == snap.partition_id)
-                            .values(last_error=reason))
+            session.execute(
+                sa.update(m.Partition)
+                .where(m.Partition.id == snap.partition_id)
+                .values(last_error=reason)
+            )
         _record_devices(session, snap.partition_id, None, device_list)
 
     db.run(work)
 
 
-def _finish(
-    session: Session, pending: Iterable[PendingObject], failed: Mapping[tuple[str, str], str]
-) -> None:
+def _finish(session: Session, pending: Iterable[PendingObject], failed: Mapping[str, str]) -> None:
     pending = list(pending)
     # A load balancer that is pending only because a child changed goes back to ACTIVE even
     # when that child failed (Octavia's revert semantics); its own failure makes it ERROR.
@@ -110,19 +110,28 @@ def _finish(
     for kind in KINDS:  # children first, so deletes never trip a foreign key
         table = KINDS[kind]
         for obj in (p for p in pending if p.kind == kind):
-            reason = failed.get((kind, obj.id))
-            if kind == "load_balancer" and reason and obj.id in child_pending \
-                    and obj.status == Prov.PENDING_UPDATE:
+            reason = failed.get(obj.id)
+            if (
+                kind == "load_balancer"
+                and reason
+                and obj.id in child_pending
+                and obj.status == Prov.PENDING_UPDATE
+            ):
                 reason = None
             where = sa.and_(table.id == obj.id, table.provisioning_status == obj.status)
             if reason is not None:
-                session.execute(sa.update(table).where(where).values(
-                    provisioning_status=Prov.ERROR, status_reason=reason[:2000]))
+                session.execute(
+                    sa.update(table)
+                    .where(where)
+                    .values(provisioning_status=Prov.ERROR, status_reason=reason[:2000])
+                )
             elif obj.status == Prov.PENDING_DELETE:
                 session.execute(sa.delete(table).where(where))
             else:
-                values: dict[str, object] = {"provisioning_status": Prov.ACTIVE,
-                                             "status_reason": None}
+                values: dict[str, object] = {
+                    "provisioning_status": Prov.ACTIVE,
+                    "status_reason": None,
+                }
                 if kind in ("load_balancer", "listener"):
                     values["operating_status"] = Oper.ONLINE  # refined by status collection
                 session.execute(sa.update(table).where(where).values(**values))
@@ -132,7 +141,9 @@ def _advance(session: Session, snap: Snapshot, error: str | None) -> None:
     p = m.Partition
     caught_up = p.desired_generation <= snap.generation
     session.execute(
-        sa.update(p).where(p.id == snap.partition_id).values(
+        sa.update(p)
+        .where(p.id == snap.partition_id)
+        .values(
             applied_generation=sa.case(
                 (p.applied_generation < snap.generation, snap.generation),
                 else_=p.applied_generation,
@@ -166,9 +177,11 @@ def record_observed(db: Database, held: Held, me: str, observed: ObservedStatus)
         fence(session, held, me)
         for (kind, obj_id), status in observed.operating.items():
             table = KINDS[kind]
-            session.execute(sa.update(table).where(table.id == obj_id,
-                                                   table.operating_status != status)
-                            .values(operating_status=status))
+            session.execute(
+                sa.update(table)
+                .where(table.id == obj_id, table.operating_status != status)
+                .values(operating_status=status)
+            )
         now = session.scalar(sa.select(server_now(session.get_bind().dialect.name)))
         for listener_id, (lb_id, counters) in observed.listeners.items():
             if session.get(m.Listener, listener_id) is None:

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from bigip_lbaas.db.models import Partition, PartitionLease
-from bigip_lbaas.db.session import server_now
+from bigip_lbaas.db.session import Database, server_now
 
 
 def ensure_partition(session: Session, environment: str, project_id: str) -> int:
@@ -24,8 +24,12 @@ def ensure_partition(session: Session, environment: str, project_id: str) -> int
         return found
     try:
         with session.begin_nested():
-            row = Partition(environment=environment, project_id=project_id,
-                            desired_generation=0, applied_generation=0)
+            row = Partition(
+                environment=environment,
+                project_id=project_id,
+                desired_generation=0,
+                applied_generation=0,
+            )
             session.add(row)
             session.flush()
             session.add(PartitionLease(partition_id=row.id, owner=None, epoch=0, expires_at=0.0))
@@ -51,3 +55,21 @@ def mark_changed(session: Session, partition_id: int) -> None:
             pending_since=sa.func.coalesce(Partition.pending_since, now),
         )
     )
+
+
+def owned_behind(db: Database, owner: str) -> list[int]:
+    """Partitions leased to `owner` whose desired generation is ahead of the applied one."""
+    from bigip_lbaas.db.models import PartitionLease as L
+
+    def work(session: Session) -> list[int]:
+        return list(
+            session.scalars(
+                sa.select(Partition.id)
+                .join(L, L.partition_id == Partition.id)
+                .where(
+                    L.owner == owner, Partition.desired_generation > Partition.applied_generation
+                )
+            )
+        )
+
+    return db.run(work)

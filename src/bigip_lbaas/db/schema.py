@@ -34,7 +34,9 @@ def current(db: Database) -> str | None:
         with db.engine.connect() as conn:
             return MigrationContext.configure(conn).get_current_revision()
     except exc.SQLAlchemyError as err:
-        raise DatabaseError(f"cannot connect to {describe_url(db.url)}: {_first_line(err)}") from err
+        raise DatabaseError(
+            f"cannot connect to {describe_url(db.url)}: {_first_line(err)}"
+        ) from err
 
 
 def upgrade(db: Database) -> tuple[str | None, str]:
@@ -46,7 +48,9 @@ def upgrade(db: Database) -> tuple[str | None, str]:
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
     except exc.SQLAlchemyError as err:
-        raise DatabaseError(f"upgrade of {describe_url(db.url)} failed: {_first_line(err)}") from err
+        raise DatabaseError(
+            f"upgrade of {describe_url(db.url)} failed: {_first_line(err)}"
+        ) from err
     return before, head()
 
 

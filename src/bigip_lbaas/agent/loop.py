@@ -1,0 +1,471 @@
+"""The agent's event loop: heartbeat and leases, placement, work dispatch, status collection.
+
+Level-triggered: the key is a partition id, never an event. Every pass re-reads what the database
+says and acts on the difference. Database calls run in worker threads; device calls are async.
+Exactly one place (`_reconcile`) logs each reconcile's outcome.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Protocol, TypeVar
+
+from bigip_lbaas.agent import metrics
+from bigip_lbaas.agent.decide import DeviceResult, decide
+from bigip_lbaas.agent.settings import AgentSettings
+from bigip_lbaas.core.errors import DatabaseError, DeviceError, DeviceUnreachable, LeaseLost
+from bigip_lbaas.core.model import PartitionState
+from bigip_lbaas.core.placement import place
+from bigip_lbaas.db import agents, desired, leases, outcomes, partitions
+from bigip_lbaas.db.leases import Held
+from bigip_lbaas.db.outcomes import ObjectFailure, ObservedStatus
+from bigip_lbaas.db.session import Database
+
+LOG = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class Device(Protocol):
+    """What the loop needs from one BIG-IP (see `agent.devices` for the real one)."""
+
+    name: str
+
+    async def probe(self) -> None: ...
+
+    async def converge(
+        self, state: PartitionState, guard: Callable[[], None]
+    ) -> tuple[int, tuple[ObjectFailure, ...]]: ...
+
+    async def collect(self, state: PartitionState) -> ObservedStatus: ...
+
+    async def close(self) -> None: ...
+
+
+class Agent:
+    def __init__(self, settings: AgentSettings, db: Database, devices: Sequence[Device]) -> None:
+        self.s = settings
+        self.db = db
+        self.devices = list(devices)
+        self.me = settings.instance_id
+        self.held: dict[int, Held] = {}
+        self.valid_until = 0.0
+        self.device_up: dict[str, bool] = {d.name: True for d in self.devices}
+        self.device_error: dict[str, str | None] = {d.name: None for d in self.devices}
+        self.in_flight: set[int] = set()
+        self.due: set[int] = set()
+        self.attempts: dict[int, int] = {}
+        self.failing_since: dict[int, float] = {}
+        self.not_before: dict[int, float] = {}
+        self.last_full: dict[int, float] = {}
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.stopping = asyncio.Event()
+        self.wake = asyncio.Event()
+        self.slots = asyncio.Semaphore(settings.max_concurrent_reconciles)
+        self.last_heartbeat = time.monotonic()
+        self.resync_total = 0
+        self.resync_done = 0
+        self.resync_started = 0.0
+
+    # --- helpers ---------------------------------------------------------------------------
+
+    async def _db(self, fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.to_thread(fn, *args)
+
+    def lease_valid(self) -> bool:
+        return time.monotonic() < self.valid_until
+
+    def _guard_for(self, held: Held) -> Callable[[], None]:
+        def guard() -> None:
+            current = self.held.get(held.partition_id)
+            if current is None or current.epoch != held.epoch or not self.lease_valid():
+                raise LeaseLost(str(held.key), held.epoch)
+
+        return guard
+
+    @property
+    def operational(self) -> bool:
+        return any(self.device_up.values())
+
+    def _device_report(self) -> list[dict[str, Any]]:
+        return [
+            {"device": name, "reachable": up, "error": self.device_error.get(name)}
+            for name, up in self.device_up.items()
+        ]
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        loops = [self._probe_loop, self._lease_loop, self._work_loop, self._status_loop]
+        runners = [asyncio.create_task(self._forever(loop), name=loop.__name__) for loop in loops]
+        await self.stopping.wait()
+        for r in runners:
+            r.cancel()
+        await asyncio.gather(*runners, return_exceptions=True)
+        await self._drain(timeout=max(5.0, self.s.renew_deadline - 1.0))
+        await self._db(leases.release, self.db, self.me, None)
+        await self._db(agents.mark_stopped, self.db, self.me)
+        LOG.info("agent stopped, leases released", extra={"action": "stop", "agent": self.s.host})
+
+    async def _forever(self, loop: Callable[[], Awaitable[None]]) -> None:
+        await loop()
+
+    async def _drain(self, timeout: float) -> None:
+        if self.tasks:
+            await asyncio.wait(list(self.tasks), timeout=timeout)
+
+    async def _sleep(self, seconds: float) -> bool:
+        """Sleep unless stopping; True if we should keep going."""
+        try:
+            await asyncio.wait_for(self.stopping.wait(), timeout=seconds)
+        except TimeoutError:
+            return True
+        return False
+
+    # --- device probes ---------------------------------------------------------------------
+
+    async def _probe_loop(self) -> None:
+        while True:
+            await asyncio.gather(*(self._probe(d) for d in self.devices))
+            if not await self._sleep(self.s.heartbeat_interval):
+                return
+
+    async def _probe(self, device: Device) -> None:
+        was_up = self.device_up[device.name]
+        try:
+            await asyncio.wait_for(device.probe(), timeout=max(1.0, self.s.heartbeat_interval))
+        except (DeviceError, TimeoutError) as err:
+            self.device_up[device.name] = False
+            self.device_error[device.name] = str(err) or type(err).__name__
+            if was_up:
+                LOG.warning(
+                    "device unreachable",
+                    extra={
+                        "action": "device_down",
+                        "device": device.name,
+                        "error": self.device_error[device.name],
+                    },
+                )
+        else:
+            self.device_up[device.name] = True
+            self.device_error[device.name] = None
+            if not was_up:
+                LOG.info(
+                    "device reachable again; resyncing its partitions",
+                    extra={"action": "device_up", "device": device.name},
+                )
+                self.due |= set(self.held)
+                self.wake.set()
+        metrics.DEVICE_UP.labels(device.name).set(1 if self.device_up[device.name] else 0)
+
+    # --- heartbeat, leases, placement --------------------------------------------------------
+
+    async def _lease_loop(self) -> None:
+        while True:
+            try:
+                await self._lease_tick()
+            except DatabaseError as err:
+                LOG.warning(
+                    "database unavailable; leases lapse at the renew deadline",
+                    extra={"action": "lease_tick", "error": str(err)},
+                )
+            except Exception as err:  # a DB driver error: keep trying, self-fence meanwhile
+                LOG.warning(
+                    "lease pass failed",
+                    extra={"action": "lease_tick", "error": f"{type(err).__name__}: {err}"},
+                )
+            metrics.HEARTBEAT_AGE.set(time.monotonic() - self.last_heartbeat)
+            if not await self._sleep(self.s.heartbeat_interval):
+                return
+
+    async def _lease_tick(self) -> None:
+        reason = (
+            None
+            if self.operational
+            else "cannot reach any device: "
+            + "; ".join(f"{n}: {e}" for n, e in self.device_error.items())
+        )
+        alive = await self._db(
+            agents.heartbeat, self.db, self.me, self.operational, reason, self._device_report()
+        )
+        if not alive:
+            LOG.error(
+                "agent row taken over by another process; stopping",
+                extra={"action": "heartbeat", "agent": self.s.host},
+            )
+            self.held.clear()
+            self.valid_until = 0.0
+            self.stopping.set()
+            return
+        self.last_heartbeat = time.monotonic()
+        await self._renew()
+        await self._rebalance()
+        self._report_resync()
+
+    async def _renew(self) -> None:
+        started = time.monotonic()
+        held = await self._db(leases.renew_all, self.db, self.me, self.s.lease_seconds)
+        self.valid_until = started + self.s.renew_deadline
+        lost = set(self.held) - {h.partition_id for h in held}
+        for pid in lost:
+            LOG.warning("lease lost", extra={"action": "lease_lost", "partition": pid})
+            self._forget(pid)
+        self.held = {h.partition_id: h for h in held}
+        metrics.LEASES_HELD.set(len(self.held))
+
+    async def _rebalance(self) -> None:
+        views = await self._db(
+            agents.list_agents, self.db, self.s.lease_seconds, self.s.environment
+        )
+        live = {v.instance_id for v in views if v.alive}
+        eligible = [v.instance_id for v in views if v.eligible]
+        if not eligible:  # nobody can reach a device: still own the work, to report errors
+            eligible = [v.instance_id for v in views if v.alive and v.admin_state_up]
+        rows = await self._db(leases.snapshot, self.db, self.s.environment)
+        current = {r.partition_id: (r.owner if r.owner in live else None) for r in rows}
+        assignment = place([r.partition_id for r in rows], eligible, current)
+
+        release = [
+            pid
+            for pid in self.held
+            if assignment.get(pid, self.me) != self.me and pid not in self.in_flight
+        ]
+        if release:
+            await self._db(leases.release, self.db, self.me, release)
+            for pid in release:
+                self._forget(pid)
+            LOG.info("handed partitions over", extra={"action": "handover", "count": len(release)})
+        wanted = [
+            r
+            for r in rows
+            if assignment.get(r.partition_id) == self.me
+            and r.partition_id not in self.held
+            and (r.owner is None or r.expires_in <= 0 or r.owner not in live)
+        ]
+        if not wanted:
+            return
+        got = await self._db(
+            leases.acquire, self.db, self.me, [r.partition_id for r in wanted], self.s.lease_seconds
+        )
+        if not got:
+            return
+        before = set(self.held)
+        await self._renew()
+        new = set(self.held) - before
+        takeovers = sum(1 for r in wanted if r.partition_id in new and r.owner is not None)
+        metrics.FAILOVERS.inc(takeovers)
+        # A new owner trusts nothing its predecessor did: reconcile everything it took.
+        self.due |= new
+        if self.resync_total == self.resync_done:
+            self.resync_total, self.resync_done = 0, 0
+            self.resync_started = time.monotonic()
+        self.resync_total += len(new)
+        LOG.info(
+            "partitions acquired",
+            extra={"action": "acquire", "count": len(new), "takeovers": takeovers},
+        )
+        self.wake.set()
+
+    def _forget(self, pid: int) -> None:
+        self.held.pop(pid, None)
+        self.due.discard(pid)
+        self.attempts.pop(pid, None)
+        self.failing_since.pop(pid, None)
+        self.not_before.pop(pid, None)
+        self.last_full.pop(pid, None)
+
+    def _report_resync(self) -> None:
+        if self.resync_total and self.resync_done <= self.resync_total:
+            elapsed = max(1e-6, time.monotonic() - self.resync_started)
+            LOG.info(
+                "resync progress",
+                extra={
+                    "action": "resync",
+                    "done": self.resync_done,
+                    "total": self.resync_total,
+                    "rate_per_s": round(self.resync_done / elapsed, 1),
+                },
+            )
+            if self.resync_done >= self.resync_total:
+                self.resync_total = self.resync_done = 0
+
+    # --- work ------------------------------------------------------------------------------
+
+    async def _work_loop(self) -> None:
+        while not self.stopping.is_set():
+            self.wake.clear()
+            try:
+                behind = await self._db(partitions.owned_behind, self.db, self.me)
+            except Exception as err:
+                LOG.warning(
+                    "cannot read pending work",
+                    extra={"action": "poll", "error": type(err).__name__},
+                )
+                behind = []
+            metrics.PENDING_PARTITIONS.set(len(behind))
+            now = time.monotonic()
+            stale = {
+                pid
+                for pid in self.held
+                if now - self.last_full.get(pid, now) >= self.s.resync_interval
+            }
+            candidates = (set(behind) | self.due | stale) & set(self.held)
+            for pid in sorted(candidates):
+                if pid in self.in_flight or self.not_before.get(pid, 0.0) > now:
+                    continue
+                if (
+                    not self.lease_valid()
+                    or len(self.in_flight) >= self.s.max_concurrent_reconciles
+                ):
+                    break
+                self.due.discard(pid)
+                self.in_flight.add(pid)
+                task = asyncio.create_task(self._reconcile(self.held[pid]))
+                self.tasks.add(task)
+                task.add_done_callback(self.tasks.discard)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.wake.wait(), timeout=self.s.poll_interval)
+
+    async def _reconcile(self, held: Held) -> None:
+        pid = held.partition_id
+        started = time.monotonic()
+        extra: dict[str, Any] = {
+            "action": "reconcile",
+            "partition": str(held.key),
+            "epoch": held.epoch,
+            "agent": self.s.host,
+        }
+        try:
+            async with self.slots:
+                snap = await self._db(desired.load, self.db, pid)
+                guard = self._guard_for(held)
+                results = await asyncio.gather(
+                    *(self._converge(d, snap.state, guard) for d in self.devices)
+                )
+                attempts = self.attempts.get(pid, 0) + 1
+                failing_for = now_minus(self.failing_since.get(pid))
+                decision = decide(
+                    results,
+                    attempts=attempts,
+                    failing_for=failing_for,
+                    max_retries=self.s.max_retries,
+                    pending_timeout=self.s.pending_timeout,
+                )
+                guard()
+                if decision.applied:
+                    await self._db(
+                        outcomes.record_applied,
+                        self.db,
+                        held,
+                        self.me,
+                        snap,
+                        decision.devices,
+                        decision.failures,
+                    )
+                    self.attempts.pop(pid, None)
+                    self.failing_since.pop(pid, None)
+                    self.last_full[pid] = time.monotonic()
+                    outcome = "applied" if not decision.failures else "applied_with_errors"
+                    extra.update(
+                        generation=snap.generation,
+                        writes=sum(r.writes for r in results),
+                        failed_objects=len(decision.failures),
+                    )
+                else:
+                    await self._db(
+                        outcomes.record_failed,
+                        self.db,
+                        held,
+                        self.me,
+                        snap,
+                        decision.reason or "unknown",
+                        decision.give_up,
+                        decision.devices,
+                    )
+                    extra.update(reason=decision.reason)
+                    if decision.give_up:
+                        self.attempts.pop(pid, None)
+                        self.failing_since.pop(pid, None)
+                        self.last_full[pid] = time.monotonic()
+                        outcome = "gave_up"
+                    else:
+                        self.attempts[pid] = attempts
+                        self.failing_since.setdefault(pid, time.monotonic())
+                        self.not_before[pid] = time.monotonic() + (decision.delay or 1.0)
+                        outcome = "retry"
+                        extra.update(retry_in=decision.delay)
+        except LeaseLost:
+            outcome = "lease_lost"
+            self._forget(pid)
+        except Exception as err:  # database trouble: try again shortly, never lose the work
+            outcome = "error"
+            extra.update(error=f"{type(err).__name__}: {err}")
+            self.not_before[pid] = time.monotonic() + 1.0
+        finally:
+            self.in_flight.discard(pid)
+            if self.resync_total and pid not in self.due:
+                self.resync_done += 1
+        elapsed = time.monotonic() - started
+        metrics.RECONCILES.labels(outcome).inc()
+        metrics.RECONCILE_SECONDS.observe(elapsed)
+        extra.update(outcome=outcome, seconds=round(elapsed, 3))
+        level = logging.INFO if outcome in ("applied", "lease_lost") else logging.WARNING
+        LOG.log(level, "reconcile finished", extra=extra)
+
+    async def _converge(
+        self, device: Device, state: PartitionState, guard: Callable[[], None]
+    ) -> DeviceResult:
+        if not self.device_up[device.name]:
+            return DeviceResult(
+                device.name,
+                ok=False,
+                unreachable=True,
+                error=f"{device.name}: {self.device_error[device.name]}",
+            )
+        try:
+            writes, failures = await device.converge(state, guard)
+        except DeviceUnreachable as err:
+            self.device_up[device.name] = False
+            self.device_error[device.name] = str(err)
+            metrics.DEVICE_ERRORS.labels(device.name, "unreachable").inc()
+            return DeviceResult(device.name, ok=False, unreachable=True, error=str(err))
+        except DeviceError as err:
+            metrics.DEVICE_ERRORS.labels(device.name, "rejected").inc()
+            return DeviceResult(device.name, ok=False, error=str(err))
+        return DeviceResult(device.name, ok=True, failures=failures, writes=writes)
+
+    # --- operating status and stats ----------------------------------------------------------
+
+    async def _status_loop(self) -> None:
+        while await self._sleep(self.s.status_interval):
+            for pid, held in list(self.held.items()):
+                if self.stopping.is_set():
+                    return
+                if pid in self.in_flight or not self.lease_valid():
+                    continue
+                device = next((d for d in self.devices if self.device_up[d.name]), None)
+                if device is None:
+                    break
+                try:
+                    snap = await self._db(desired.load, self.db, pid)
+                    observed = await device.collect(snap.state)
+                    self._guard_for(held)()
+                    await self._db(outcomes.record_observed, self.db, held, self.me, observed)
+                except LeaseLost:
+                    self._forget(pid)
+                except Exception as err:
+                    LOG.info(
+                        "status collection skipped",
+                        extra={
+                            "action": "status",
+                            "partition": str(held.key),
+                            "error": f"{type(err).__name__}: {err}",
+                        },
+                    )
+
+
+def now_minus(since: float | None) -> float:
+    return 0.0 if since is None else time.monotonic() - since

@@ -1,0 +1,93 @@
+"""`bigip-lbaas agent`: start-up checks, registration, signal handling, and the loop's lifetime."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+from oslo_config import cfg
+from prometheus_client import start_http_server
+
+from bigip_lbaas.agent import settings as agent_settings
+from bigip_lbaas.agent.devices import BigipDevice
+from bigip_lbaas.agent.loop import Agent
+from bigip_lbaas.config.load import warn_unsupported
+from bigip_lbaas.db import agents, schema
+from bigip_lbaas.db.agents import DuplicateAgent
+from bigip_lbaas.db.session import Database
+
+LOG = logging.getLogger(__name__)
+
+
+def run(conf: cfg.ConfigOpts) -> int:
+    settings = agent_settings.from_conf(conf)
+    warn_unsupported(conf)
+    db = Database(settings.database_url)
+    try:
+        schema.require_current(db)
+        agents.register(
+            db,
+            environment=settings.environment,
+            identity=settings.identity,
+            host=settings.host,
+            instance_id=settings.instance_id,
+            lease_seconds=settings.lease_seconds,
+            ha_type=settings.ha_type,
+            devices=[{"device": str(d), "reachable": None} for d in settings.devices],
+            configurations={
+                "environment_prefix": settings.environment,
+                "ha_type": settings.ha_type,
+                "icontrol_endpoints": [str(d) for d in settings.devices],
+            },
+        )
+    except DuplicateAgent:
+        db.dispose()
+        raise
+    LOG.info(
+        "agent registered",
+        extra={
+            "action": "start",
+            "agent": settings.host,
+            "environment": settings.environment,
+            "ha_type": settings.ha_type,
+            "devices": ",".join(map(str, settings.devices)),
+        },
+    )
+    if settings.metrics_port:
+        start_http_server(settings.metrics_port, addr="127.0.0.1")
+    try:
+        asyncio.run(_serve(settings, db))
+    finally:
+        db.dispose()
+    return 0
+
+
+async def _serve(settings: agent_settings.AgentSettings, db: Database) -> None:
+    devices = BigipDevice.connect_all(settings)
+    agent = Agent(settings, db, devices)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, agent.stopping.set)
+    await _warn_autosync(devices)
+    try:
+        await agent.run()
+    finally:
+        for d in devices:
+            await d.close()
+
+
+async def _warn_autosync(devices: list[BigipDevice]) -> None:
+    """Every device is written directly; a device group that auto-syncs fights that."""
+    for d in devices:
+        try:
+            groups = await d.client.items("/mgmt/tm/cm/device-group")
+        except Exception:  # unreachable now: the probe loop reports it
+            continue
+        for g in groups:
+            if g.get("type") == "sync-failover" and g.get("autoSync") == "enabled":
+                LOG.warning(
+                    "device group has auto-sync enabled; this agent writes every device "
+                    "directly and never syncs, disable autoSync",
+                    extra={"action": "ha_check", "device": d.name, "device_group": g.get("name")},
+                )

@@ -1,0 +1,116 @@
+"""Everything an agent needs to know, taken once from the operator's configuration."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+from oslo_config import cfg
+
+from bigip_lbaas.core.errors import ConfigError
+
+HA_DEVICE_COUNTS = {"standalone": (1, 1), "pair": (2, 2), "scalen": (2, 64)}
+
+
+@dataclass(frozen=True)
+class DeviceAddress:
+    host: str
+    port: int = 443
+
+    def __str__(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
+@dataclass(frozen=True)
+class AgentSettings:
+    database_url: str
+    host: str
+    identity: str
+    environment: str
+    ha_type: str
+    devices: tuple[DeviceAddress, ...]
+    username: str
+    password: str = field(repr=False)
+    verify: bool | str = True
+    request_timeout: float = 30.0
+    heartbeat_interval: float = 2.0
+    lease_seconds: float = 10.0
+    renew_deadline: float = 7.0
+    poll_interval: float = 0.1
+    max_concurrent_reconciles: int = 8
+    device_concurrency: int = 8
+    max_retries: int = 5
+    pending_timeout: float = 60.0
+    resync_interval: float = 300.0
+    status_interval: float = 10.0
+    metrics_port: int | None = None
+    instance_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+
+def parse_devices(value: str) -> tuple[DeviceAddress, ...]:
+    """`icontrol_hostname`: comma-separated `host` or `host:port` (IPv6 as `[addr]:port`)."""
+    result = []
+    for raw in value.split(","):
+        item = raw.strip().strip("'\"")
+        if not item:
+            continue
+        host, port = item, 443
+        if item.startswith("["):
+            host, _, rest = item[1:].partition("]")
+            if rest.startswith(":"):
+                port = _port(rest[1:], item)
+        elif item.count(":") == 1:
+            host, text = item.split(":")
+            port = _port(text, item)
+        result.append(DeviceAddress(host, port))
+    return tuple(result)
+
+
+def _port(text: str, item: str) -> int:
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise ConfigError(f"[DEFAULT] icontrol_hostname: {item!r} has an invalid port")
+    return int(text)
+
+
+def check_ha(ha_type: str, devices: tuple[DeviceAddress, ...]) -> None:
+    low, high = HA_DEVICE_COUNTS[ha_type]
+    if not low <= len(devices) <= high:
+        need = f"exactly {low}" if low == high else f"at least {low}"
+        raise ConfigError(
+            f"[DEFAULT] f5_ha_type = {ha_type} needs {need} device(s) in icontrol_hostname, "
+            f"found {len(devices)}"
+        )
+
+
+def from_conf(conf: cfg.ConfigOpts) -> AgentSettings:
+    devices = parse_devices(conf.icontrol_hostname or "")
+    check_ha(conf.f5_ha_type, devices)
+    ours = conf.bigip_lbaas
+    verify: bool | str = conf.icontrol_verify
+    if verify and conf.icontrol_ca_bundle:
+        verify = conf.icontrol_ca_bundle
+    if ours.renew_deadline >= ours.lease_seconds:
+        raise ConfigError("[bigip_lbaas] renew_deadline must be shorter than lease_seconds")
+    return AgentSettings(
+        database_url=conf.database.connection,
+        host=conf.host,
+        identity=conf.agent_id or conf.host,
+        environment=conf.environment_prefix,
+        ha_type=conf.f5_ha_type,
+        devices=devices,
+        username=conf.icontrol_username,
+        password=conf.icontrol_password,
+        verify=verify,
+        request_timeout=conf.icontrol_connection_timeout,
+        heartbeat_interval=ours.heartbeat_interval,
+        lease_seconds=ours.lease_seconds,
+        renew_deadline=ours.renew_deadline,
+        poll_interval=ours.poll_interval,
+        max_concurrent_reconciles=ours.max_concurrent_reconciles,
+        device_concurrency=ours.device_concurrency,
+        max_retries=ours.max_retries,
+        pending_timeout=conf.f5_pending_services_timeout,
+        resync_interval=conf.service_resync_interval,
+        status_interval=ours.status_interval,
+        metrics_port=ours.metrics_port,
+    )

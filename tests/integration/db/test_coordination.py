@@ -1,0 +1,116 @@
+"""Leases, fencing and agent registration on each real database (DB clock decides)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import sqlalchemy as sa
+
+from bigip_lbaas.core.errors import LeaseLost
+from bigip_lbaas.db import agents, leases, partitions
+from bigip_lbaas.db.agents import DuplicateAgent
+from bigip_lbaas.db.models import PartitionLease
+from bigip_lbaas.db.session import Database
+
+
+def make_partitions(db: Database, n: int) -> list[int]:
+    with db.transaction() as s:
+        return [partitions.ensure_partition(s, "Project", f"proj{i}") for i in range(n)]
+
+
+def test_ensure_partition_is_idempotent(db: Database) -> None:
+    first = make_partitions(db, 3)
+    assert make_partitions(db, 3) == first
+
+
+def test_acquire_bumps_epoch_and_excludes_others(db: Database) -> None:
+    pids = make_partitions(db, 2)
+    assert leases.acquire(db, "a", pids, ttl=30) == 2
+    assert leases.acquire(db, "b", pids, ttl=30) == 0
+    held = {h.partition_id: h.epoch for h in leases.renew_all(db, "a", ttl=30)}
+    assert held == {pids[0]: 1, pids[1]: 1}
+    assert leases.renew_all(db, "b", ttl=30) == []
+
+
+def test_expired_lease_is_taken_over_with_new_epoch_and_old_owner_is_fenced(db: Database) -> None:
+    (pid,) = make_partitions(db, 1)
+    leases.acquire(db, "a", [pid], ttl=0.5)
+    (old,) = leases.renew_all(db, "a", ttl=0.5)
+    time.sleep(1.2)
+    assert leases.renew_all(db, "a", ttl=0.5) == []  # expired: cannot renew
+    assert leases.acquire(db, "b", [pid], ttl=30) == 1
+    (new,) = leases.renew_all(db, "b", ttl=30)
+    assert new.epoch == old.epoch + 1
+    with pytest.raises(LeaseLost), db.transaction() as s:
+        leases.fence(s, old, "a")
+    with db.transaction() as s:
+        leases.fence(s, new, "b")
+
+
+def test_release_frees_at_once(db: Database) -> None:
+    (pid,) = make_partitions(db, 1)
+    leases.acquire(db, "a", [pid], ttl=60)
+    assert leases.release(db, "a") == 1
+    assert leases.acquire(db, "b", [pid], ttl=60) == 1
+    with db.transaction() as s:
+        row = s.get(PartitionLease, pid)
+        assert row is not None and row.owner == "b" and row.epoch == 2
+
+
+def test_mark_changed_bumps_generation(db: Database) -> None:
+    (pid,) = make_partitions(db, 1)
+    leases.acquire(db, "a", [pid], ttl=60)
+    with db.transaction() as s:
+        partitions.mark_changed(s, pid)
+        partitions.mark_changed(s, pid)
+    assert partitions.owned_behind(db, "a") == [pid]
+    assert partitions.owned_behind(db, "b") == []
+
+
+def register(db: Database, instance: str, lease: float = 5.0) -> None:
+    agents.register(
+        db,
+        environment="Project",
+        identity="host-1",
+        host="host-1",
+        instance_id=instance,
+        lease_seconds=lease,
+        ha_type="pair",
+        devices=[],
+        configurations={},
+    )
+
+
+def test_duplicate_live_identity_is_refused_with_host_and_age(db: Database) -> None:
+    register(db, "i1")
+    with pytest.raises(DuplicateAgent, match=r"host-1.*last heartbeat"):
+        register(db, "i2")
+    views = agents.list_agents(db, lease_seconds=5.0)
+    assert [v.instance_id for v in views] == ["i1"] and views[0].alive
+
+
+def test_stale_identity_is_taken_over(db: Database) -> None:
+    register(db, "i1", lease=0.5)
+    time.sleep(1.0)
+    register(db, "i2", lease=0.5)
+    assert not agents.heartbeat(db, "i1", operational=True, status_reason=None, devices=[])
+    assert agents.heartbeat(db, "i2", operational=True, status_reason=None, devices=[])
+
+
+def test_stopped_agent_is_not_alive(db: Database) -> None:
+    register(db, "i1")
+    agents.mark_stopped(db, "i1")
+    (view,) = agents.list_agents(db, lease_seconds=5.0)
+    assert not view.alive
+    register(db, "i2")  # a stopped identity may start again at once
+
+
+def test_snapshot_reports_owner_and_time_left(db: Database) -> None:
+    pids = make_partitions(db, 2)
+    leases.acquire(db, "a", pids[:1], ttl=30)
+    rows = {r.partition_id: r for r in leases.snapshot(db, "Project")}
+    assert rows[pids[0]].owner == "a" and 25 < rows[pids[0]].expires_in <= 30
+    assert rows[pids[1]].owner is None
+    with db.transaction() as s:
+        assert s.scalar(sa.select(sa.func.count()).select_from(PartitionLease)) == 2
