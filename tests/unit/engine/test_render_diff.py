@@ -1,0 +1,98 @@
+"""Properties of render and diff: idempotence, convergence on a model device, safety rules."""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, given, settings
+
+from bigip_lbaas.core.model import PartitionState
+from bigip_lbaas.engine import names
+from bigip_lbaas.engine.config import DeviceConfig, DeviceObject, Kind, make_config
+from bigip_lbaas.engine.diff import diff
+from bigip_lbaas.engine.plan import Action
+from bigip_lbaas.engine.render import render
+from tests.unit.engine.device_model import DeviceModel
+from tests.unit.engine.strategies import KEY, partition_states
+
+PREFIX = "Project"
+PART = names.partition(PREFIX, KEY.project_id)
+SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@SETTINGS
+@given(partition_states())
+def test_diff_of_render_with_itself_is_empty(state: PartitionState) -> None:
+    r = render(state, PREFIX)
+    assert diff(r, r.config, PREFIX).empty
+
+
+@SETTINGS
+@given(partition_states())
+def test_render_is_deterministic(state: PartitionState) -> None:
+    assert render(state, PREFIX) == render(state, PREFIX)
+
+
+def _converged(model: DeviceModel, state: PartitionState) -> None:
+    r = render(state, PREFIX)
+    observed = model.config()
+    assert diff(r, observed, PREFIX).empty
+    want = {k for k in r.config.objects}
+    have = {k for k in observed.objects if k[0] is not Kind.NODE}
+    assert have == want
+    addresses = {
+        m["address"]
+        for o in r.config.objects.values()
+        if o.kind is Kind.POOL
+        for m in o.body["members"]
+    }
+    assert {n for (k, n) in observed.objects if k is Kind.NODE} == addresses
+
+
+@SETTINGS
+@given(partition_states(), partition_states())
+def test_plan_moves_any_state_to_any_other(before: PartitionState, after: PartitionState) -> None:
+    model = DeviceModel(PART)
+    model.apply(diff(render(before, PREFIX), model.config(), PREFIX))
+    _converged(model, before)
+    plan = diff(render(after, PREFIX), model.config(), PREFIX)
+    model.apply(plan)
+    _converged(model, after)
+    if not after.load_balancers:
+        assert model.objects == {}
+
+
+@SETTINGS
+@given(partition_states())
+def test_creates_precede_deletes_and_follow_dependencies(state: PartitionState) -> None:
+    plan = diff(render(state, PREFIX), DeviceConfig(PART), PREFIX)
+    actions = [op.action for op in plan.ops]
+    assert Action.DELETE not in actions
+    if state.load_balancers:
+        assert plan.ops[0].kind is Kind.FOLDER
+
+
+def test_foreign_objects_are_never_touched() -> None:
+    foreign = [
+        DeviceObject(Kind.FOLDER, PART, {}),
+        DeviceObject(Kind.POOL, "someone_elses_pool", {"members": []}),
+        DeviceObject(Kind.VIRTUAL, "Other_abc", {}),
+        DeviceObject(Kind.POOL, "Project_orphan", {"members": []}),
+    ]
+    plan = diff(render(PartitionState(KEY, 1), PREFIX), make_config(PART, foreign), PREFIX)
+    touched = {(op.kind, op.name) for op in plan.ops}
+    assert touched == {(Kind.POOL, "Project_orphan")}  # folder kept: foreign objects remain
+
+
+def test_orphan_prefix_objects_are_removed_and_empty_partition_deleted() -> None:
+    objs = [
+        DeviceObject(Kind.FOLDER, PART, {}),
+        DeviceObject(Kind.POOL, "Project_p", {"members": [{"address": "10.0.0.9"}]}),
+        DeviceObject(Kind.NODE, "10.0.0.9", {"address": "10.0.0.9"}),
+        DeviceObject(Kind.VIRTUAL, "Project_v", {"pool": f"/{PART}/Project_p"}),
+    ]
+    plan = diff(render(PartitionState(KEY, 1), PREFIX), make_config(PART, objs), PREFIX)
+    assert [str(op) for op in plan.ops] == [
+        "delete ltm/virtual Project_v",
+        "delete ltm/pool Project_p",
+        "delete ltm/node 10.0.0.9",
+        f"delete sys/folder {PART}",
+    ]
