@@ -1,22 +1,299 @@
-"""`bigip-lbaas up`: the embedded default on one machine (SQLite, a simulated pair, API, agents)."""
+"""`bigip-lbaas up`: the embedded default on one machine, as supervised child processes.
+
+SQLite in the state directory, a simulated BIG-IP pair, the API and N agents with distinct
+hosts, plus a ready network `public` / subnet `public-subnet`. A child that dies is reported and
+restarted; Ctrl-C (or SIGTERM) stops every child and waits for it. Running it again reuses the
+state directory: the database, the simulator's configuration and its CA.
+"""
 
 from __future__ import annotations
 
 import argparse
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from bigip_lbaas.core.errors import BigipLbaasError
+from bigip_lbaas.db import schema
+from bigip_lbaas.db.models import Network, Subnet
+from bigip_lbaas.db.session import Database
+
+RESTART_LIMIT = 5
+STOP_GRACE = 15.0
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--agents", type=int, default=2, help="number of agents (default 2)")
-    parser.add_argument("--devices", type=int, default=2, help="simulated devices (default 2)")
+    parser.add_argument(
+        "--devices",
+        type=int,
+        default=2,
+        help="simulated devices: 1 = standalone, 2 = pair, more = scalen",
+    )
     parser.add_argument("--port", type=int, default=9876, help="API port (default 9876)")
+    parser.add_argument(
+        "--sim-port", type=int, default=8443, help="first simulated device's port (default 8443)"
+    )
     parser.add_argument(
         "--state-dir",
         default="./bigip-lbaas-state",
-        help="where the database, simulator state and logs live",
+        help="database, simulator state, configs and logs live here",
     )
+    parser.add_argument(
+        "--for-seconds", type=float, default=None, help=argparse.SUPPRESS
+    )  # demos and tests: stop by itself
+
+
+@dataclass
+class Child:
+    name: str
+    argv: list[str]
+    log: Path
+    proc: subprocess.Popen[bytes] | None = None
+    restarts: int = 0
+    started: float = field(default=0.0)
+
+    def start(self) -> None:
+        out = self.log.open("ab")
+        self.proc = subprocess.Popen(
+            self.argv,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        out.close()
+        self.started = time.monotonic()
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+
+    def wait(self, deadline: float) -> None:
+        if self.proc is None:
+            return
+        try:
+            self.proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=5)
+
+
+def _wait_port(port: int, timeout: float, child: Child) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if child.proc is not None and child.proc.poll() is not None:
+            raise BigipLbaasError(f"{child.name} exited at start-up; see {child.log}")
+        with socket.socket() as sock:
+            sock.settimeout(0.5)
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise BigipLbaasError(f"{child.name} did not listen on 127.0.0.1:{port} within {timeout:.0f}s")
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) != 0
+
+
+def _ha_type(devices: int) -> str:
+    return {1: "standalone", 2: "pair"}.get(devices, "scalen")
+
+
+def _write_configs(state: Path, args: argparse.Namespace, db_url: str, ca: Path) -> list[Path]:
+    devices = ",".join(f"127.0.0.1:{args.sim_port + i}" for i in range(args.devices))
+    common = state / "bigip-lbaas.conf"
+    common.write_text(
+        "[DEFAULT]\n"
+        f"f5_ha_type = {_ha_type(args.devices)}\n"
+        f"icontrol_hostname = {devices}\n"
+        "icontrol_username = admin\n"
+        "icontrol_password = admin\n"
+        f"icontrol_ca_bundle = {ca}\n"
+        "environment_prefix = Project\n"
+        "[database]\n"
+        f"connection = {db_url}\n"
+        "[api_settings]\n"
+        "bind_host = 127.0.0.1\n"
+        f"bind_port = {args.port}\n"
+        "auth_strategy = noauth\n"
+        "[bigip_lbaas]\n"
+        "status_interval = 5\n"
+    )
+    hosts = []
+    for i in range(1, args.agents + 1):
+        path = state / f"agent-{i}.conf"
+        path.write_text(f"[DEFAULT]\nhost = up-agent-{i}\n")
+        hosts.append(path)
+    return [common, *hosts]
+
+
+def _ensure_public_network(db: Database) -> None:
+    """A network `public` with subnet `public-subnet` (203.0.113.0/24, TEST-NET-3)."""
+    with db.transaction() as s:
+        if s.query(Subnet).filter_by(name="public-subnet").first() is not None:
+            return
+        net = Network(
+            id=str(uuid.uuid4()),
+            project_id="admin",
+            name="public",
+            shared=True,
+            external=True,
+            admin_state_up=True,
+            mtu=1500,
+        )
+        s.add(net)
+        s.flush()
+        s.add(
+            Subnet(
+                id=str(uuid.uuid4()),
+                network_id=net.id,
+                project_id="admin",
+                name="public-subnet",
+                cidr="203.0.113.0/24",
+                ip_version=4,
+                gateway_ip="203.0.113.1",
+                allocation_pools=[{"start": "203.0.113.10", "end": "203.0.113.250"}],
+                enable_dhcp=False,
+                dns_nameservers=[],
+                host_routes=[],
+            )
+        )
 
 
 def run(args: argparse.Namespace) -> int:
-    raise BigipLbaasError("`up` is not built yet")
+    if not 1 <= args.devices <= 8 or not 1 <= args.agents <= 16:
+        raise BigipLbaasError("--devices must be 1..8 and --agents 1..16")
+    for port in [args.port, *(args.sim_port + i for i in range(args.devices))]:
+        if not _port_free(port):
+            raise BigipLbaasError(f"port {port} on 127.0.0.1 is already in use")
+    state = Path(args.state_dir).resolve()
+    (state / "logs").mkdir(parents=True, exist_ok=True)
+    db_url = f"sqlite:///{state / 'bigip-lbaas.sqlite'}"
+    db = Database(db_url)
+    schema.upgrade(db)
+    _ensure_public_network(db)
+    db.dispose()
+
+    py = sys.executable
+    logs = state / "logs"
+    sim = Child(
+        "simulator",
+        [
+            py,
+            "-m",
+            "bigip_lbaas.sim",
+            "--port",
+            str(args.sim_port),
+            "--devices",
+            str(args.devices),
+            "--state-file",
+            str(state / "sim-state.json"),
+        ],
+        logs / "sim.log",
+    )
+    children = [sim]
+    stopping = False
+
+    def on_signal(_sig: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        sim.start()
+        _wait_port(args.sim_port + args.devices - 1, 30, sim)
+        ca = _find_ca(state)
+        files = _write_configs(state, args, db_url, ca)
+        common, agent_files = files[0], files[1:]
+        api = Child(
+            "api",
+            [py, "-m", "bigip_lbaas.cli", "api", "--config-file", str(common)],
+            logs / "api.log",
+        )
+        agents = [
+            Child(
+                f"agent up-agent-{i}",
+                [
+                    py,
+                    "-m",
+                    "bigip_lbaas.cli",
+                    "agent",
+                    "--config-file",
+                    str(common),
+                    "--config-file",
+                    str(path),
+                ],
+                logs / f"agent-{i}.log",
+            )
+            for i, path in enumerate(agent_files, start=1)
+        ]
+        children += [api, *agents]
+        api.start()
+        for a in agents:
+            a.start()
+        _wait_port(args.port, 30, api)
+        _print_banner(args, state, children)
+        deadline = None if args.for_seconds is None else time.monotonic() + args.for_seconds
+        while not stopping and (deadline is None or time.monotonic() < deadline):
+            _supervise(children)
+            time.sleep(0.5)
+    finally:
+        print("stopping...", flush=True)
+        for child in reversed(children):
+            child.stop()
+        end = time.monotonic() + STOP_GRACE
+        for child in reversed(children):
+            child.wait(end)
+        print("all processes stopped", flush=True)
+    return 0
+
+
+def _find_ca(state: Path) -> Path:
+    found = sorted(state.glob("*ca*.pem"))
+    if not found:
+        raise BigipLbaasError(f"the simulator wrote no CA certificate into {state}")
+    return found[0]
+
+
+def _supervise(children: list[Child]) -> None:
+    for child in children:
+        if child.proc is None or child.proc.poll() is None:
+            continue
+        code = child.proc.returncode
+        if child.restarts >= RESTART_LIMIT:
+            continue
+        child.restarts += 1
+        print(
+            f"{child.name} exited with code {code}; restarting "
+            f"({child.restarts}/{RESTART_LIMIT}), log: {child.log}",
+            flush=True,
+        )
+        child.start()
+
+
+def _print_banner(args: argparse.Namespace, state: Path, children: list[Child]) -> None:
+    endpoint = f"http://127.0.0.1:{args.port}"
+    print(f"bigip-lbaas is up (state in {state})", flush=True)
+    for child in children:
+        pid = child.proc.pid if child.proc else "-"
+        print(f"  {child.name:<22} pid {pid:<8} log {child.log}")
+    print(
+        f"  devices: {', '.join(f'https://127.0.0.1:{args.sim_port + i}' for i in range(args.devices))}"
+    )
+    print("\nTry:")
+    print(f"  export OS_AUTH_TYPE=none OS_ENDPOINT={endpoint}")
+    print(
+        f"  openstack --os-auth-type none --os-endpoint {endpoint} loadbalancer create "
+        "--name lb1 --vip-subnet-id public-subnet"
+    )
+    print(f"  openstack --os-auth-type none --os-endpoint {endpoint} loadbalancer list")
+    print(f"  bigip-lbaas status --config-file {state / 'bigip-lbaas.conf'}")
+    print("\nCtrl-C stops everything.", flush=True)

@@ -7,32 +7,33 @@ becomes a rejection of the whole attempt rather than a silent success.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 
 from bigip_lbaas.agent.settings import AgentSettings
 from bigip_lbaas.core.errors import DeviceRejected
 from bigip_lbaas.core.model import PartitionState
-from bigip_lbaas.db.outcomes import ObjectFailure, ObservedStatus
+from bigip_lbaas.db.outcomes import ListenerCounters, ObjectFailure, ObservedStatus
 from bigip_lbaas.device.client import BigipClient
 from bigip_lbaas.device.converge import converge
+from bigip_lbaas.device.status import collect
 
 
-def object_ids(state: PartitionState) -> set[str]:
-    ids: set[str] = set()
+def object_kinds(state: PartitionState) -> dict[str, tuple[str, str]]:
+    """Every Octavia id in the partition → (table kind, load balancer id)."""
+    kinds: dict[str, tuple[str, str]] = {}
     for lb in state.load_balancers:
-        ids.add(lb.id)
+        kinds[lb.id] = ("load_balancer", lb.id)
         for li in lb.listeners:
-            ids.add(li.id)
+            kinds[li.id] = ("listener", lb.id)
             for pol in li.l7policies:
-                ids.add(pol.id)
-                ids.update(r.id for r in pol.rules)
+                kinds[pol.id] = ("l7policy", lb.id)
+                kinds.update((r.id, ("l7rule", lb.id)) for r in pol.rules)
         for pool in lb.pools:
-            ids.add(pool.id)
-            ids.update(m.id for m in pool.members)
+            kinds[pool.id] = ("pool", lb.id)
+            kinds.update((m.id, ("member", lb.id)) for m in pool.members)
             if pool.health_monitor:
-                ids.add(pool.health_monitor.id)
-    return ids
+                kinds[pool.health_monitor.id] = ("health_monitor", lb.id)
+    return kinds
 
 
 class BigipDevice:
@@ -69,7 +70,7 @@ class BigipDevice:
         self, state: PartitionState, guard: Callable[[], None]
     ) -> tuple[int, tuple[ObjectFailure, ...]]:
         result = await converge(self.client, state, self.prefix, guard)
-        known = object_ids(state)
+        known = object_kinds(state)
         failures = []
         for f in result.failures:
             if f.object_id not in known:
@@ -78,9 +79,25 @@ class BigipDevice:
         return result.writes, tuple(failures)
 
     async def collect(self, state: PartitionState) -> ObservedStatus:
-        status = importlib.import_module("bigip_lbaas.device.status")
-        observed: ObservedStatus = await status.collect(self.client, state, self.prefix)
-        return observed
+        found = await collect(self.client, state, self.prefix)
+        kinds = object_kinds(state)
+        return ObservedStatus(
+            operating={(kinds[i][0], i): st for i, st in found.operating.items() if i in kinds},
+            listeners={
+                lid: (
+                    kinds[lid][1],
+                    ListenerCounters(
+                        bytes_in=c.bytes_in,
+                        bytes_out=c.bytes_out,
+                        active_connections=c.active_connections,
+                        total_connections=c.total_connections,
+                        request_errors=c.request_errors,
+                    ),
+                )
+                for lid, c in found.stats.items()
+                if lid in kinds
+            },
+        )
 
     async def close(self) -> None:
         await self.client.aclose()

@@ -48,7 +48,8 @@ class ListenerCounters:
 class ObservedStatus:
     """Operating statuses and counters read from the devices for one partition."""
 
-    operating: Mapping[tuple[str, str], Oper] = field(default_factory=dict)  # (kind, id) → status
+    # (table kind, Octavia id) → status
+    operating: Mapping[tuple[str, str], Oper] = field(default_factory=dict)
     listeners: Mapping[str, tuple[str, ListenerCounters]] = field(default_factory=dict)
 
 

@@ -1,0 +1,146 @@
+"""`bigip-lbaas status`: agents, devices and partitions as the shared database sees them now."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections import defaultdict
+from typing import Any
+
+import sqlalchemy as sa
+from oslo_config import cfg
+from rich.console import Console
+from rich.table import Table
+
+from bigip_lbaas.db import agents, schema
+from bigip_lbaas.db.models import DeviceState, Partition, PartitionLease
+from bigip_lbaas.db.session import Database
+
+
+def gather(db: Database, lease_seconds: float) -> dict[str, Any]:
+    views = agents.list_agents(db, lease_seconds)
+    by_instance = {v.instance_id: v for v in views}
+    with db.read() as s:
+        now = s.scalar(sa.select(db.now()))
+        rows = s.execute(
+            sa.select(
+                Partition, PartitionLease.owner, PartitionLease.epoch, PartitionLease.expires_at
+            ).join(PartitionLease, PartitionLease.partition_id == Partition.id)
+        ).all()
+        devices = s.execute(sa.select(DeviceState)).scalars().all()
+    held: dict[str, int] = defaultdict(int)
+    parts = []
+    for p, owner, epoch, expires in rows:
+        valid = owner is not None and now is not None and expires > now
+        if valid and owner is not None:
+            held[owner] += 1
+        parts.append(
+            {
+                "environment": p.environment,
+                "project_id": p.project_id,
+                "owner": by_instance[owner].host if valid and owner in by_instance else None,
+                "epoch": epoch,
+                "desired_generation": p.desired_generation,
+                "applied_generation": p.applied_generation,
+                "pending": p.desired_generation > p.applied_generation,
+                "error": p.last_error,
+            }
+        )
+    dev: dict[str, dict[str, int]] = defaultdict(lambda: {"in_step": 0, "behind": 0})
+    for ds in devices:
+        dev[ds.device]["in_step" if ds.in_step else "behind"] += 1
+    reach: dict[str, bool] = {}
+    for v in views:
+        if v.alive:
+            for rep in v.devices:
+                name = rep["device"]
+                reach[name] = reach.get(name, False) or bool(rep.get("reachable"))
+    return {
+        "agents": [
+            {
+                "host": v.host,
+                "identity": v.identity,
+                "environment": v.environment,
+                "alive": v.alive,
+                "admin_state_up": v.admin_state_up,
+                "operational": v.operational,
+                "heartbeat_age": round(v.heartbeat_age, 1),
+                "partitions": held.get(v.instance_id, 0),
+                "devices": v.devices,
+                "status_reason": v.status_reason,
+            }
+            for v in views
+        ],
+        "devices": [
+            {
+                "device": name,
+                "reachable": reach.get(name),
+                "partitions_in_step": dev[name]["in_step"],
+                "partitions_behind": dev[name]["behind"],
+            }
+            for name in sorted(set(dev) | set(reach))
+        ],
+        "partitions": {
+            "total": len(parts),
+            "pending": [p for p in parts if p["pending"]],
+            "in_error": [p for p in parts if p["error"]],
+            "unowned": sum(1 for p in parts if p["owner"] is None),
+        },
+    }
+
+
+def run(conf: cfg.ConfigOpts, args: argparse.Namespace) -> int:
+    db = Database(conf.database.connection)
+    try:
+        schema.require_current(db)
+        report = gather(db, conf.bigip_lbaas.lease_seconds)
+    finally:
+        db.dispose()
+    if args.json:
+        print(json.dumps(report, indent=2, default=str))
+        return 0
+    console = Console()
+    t = Table(title="Agents")
+    for col in (
+        "host",
+        "environment",
+        "alive",
+        "admin",
+        "heartbeat age",
+        "partitions",
+        "devices reachable",
+        "reason",
+    ):
+        t.add_column(col)
+    for a in report["agents"]:
+        reachable = sum(1 for d in a["devices"] if d.get("reachable"))
+        t.add_row(
+            a["host"],
+            a["environment"],
+            "yes" if a["alive"] else "NO",
+            "up" if a["admin_state_up"] else "down",
+            f"{a['heartbeat_age']}s",
+            str(a["partitions"]),
+            f"{reachable}/{len(a['devices'])}",
+            a["status_reason"] or "",
+        )
+    console.print(t)
+    d = Table(title="Devices")
+    for col in ("device", "reachable", "partitions in step", "behind"):
+        d.add_column(col)
+    for dv in report["devices"]:
+        d.add_row(
+            dv["device"],
+            {True: "yes", False: "NO", None: "?"}[dv["reachable"]],
+            str(dv["partitions_in_step"]),
+            str(dv["partitions_behind"]),
+        )
+    console.print(d)
+    p = report["partitions"]
+    console.print(
+        f"Partitions: {p['total']} total, {len(p['pending'])} pending, "
+        f"{len(p['in_error'])} in error, {p['unowned']} without a live owner"
+    )
+    for row in p["in_error"]:
+        console.print(f"  [red]{row['environment']}/{row['project_id']}[/red]: {row['error']}")
+    return 0
