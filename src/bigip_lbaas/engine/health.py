@@ -38,8 +38,15 @@ class ListenerStats:
 
 @dataclass(frozen=True)
 class PartitionStatus:
-    operating: Mapping[str, Oper] = field(default_factory=dict)  # Octavia object id → status
-    stats: Mapping[str, ListenerStats] = field(default_factory=dict)  # listener id → stats
+    """Same shape as ``db.outcomes.ObservedStatus`` (kinds as in ``db.desired.KINDS``)."""
+
+    # (kind, Octavia id) → status; kind is load_balancer | listener | pool | member | health_monitor
+    operating: Mapping[tuple[str, str], Oper] = field(default_factory=dict)
+    # listener id → (load balancer id, stats)
+    listeners: Mapping[str, tuple[str, ListenerStats]] = field(default_factory=dict)
+
+    def of(self, object_id: str) -> Oper | None:
+        return next((s for (_, i), s in self.operating.items() if i == object_id), None)
 
 
 @dataclass(frozen=True)
@@ -127,12 +134,26 @@ def listener_stats(counters: Mapping[str, int]) -> ListenerStats:
     )
 
 
+def _kinds(lb: LoadBalancer) -> dict[str, str]:
+    kinds = {lb.id: "load_balancer"}
+    kinds.update({x.id: "listener" for x in lb.listeners})
+    for p in lb.pools:
+        kinds[p.id] = "pool"
+        kinds.update({m.id: "member" for m in p.members})
+        if p.health_monitor is not None:
+            kinds[p.health_monitor.id] = "health_monitor"
+    return kinds
+
+
 def partition_status(state: PartitionState, prefix: str, health: DeviceHealth) -> PartitionStatus:
-    operating: dict[str, Oper] = {}
-    stats: dict[str, ListenerStats] = {}
+    operating: dict[tuple[str, str], Oper] = {}
+    stats: dict[str, tuple[str, ListenerStats]] = {}
     for lb in state.load_balancers:
-        _lb_status(lb, health, prefix, operating)
+        by_id: dict[str, Oper] = {}
+        _lb_status(lb, health, prefix, by_id)
+        kinds = _kinds(lb)
+        operating.update({(kinds[i], i): s for i, s in by_id.items()})
         for lst in lb.listeners:
             counters = health.virtual_counters.get(names.virtual(prefix, lst.id), {})
-            stats[lst.id] = listener_stats(counters)
+            stats[lst.id] = (lb.id, listener_stats(counters))
     return PartitionStatus(operating, stats)

@@ -78,9 +78,9 @@ class DeviceModel:
                 for other_key, other in self.objects.items():
                     if other_key != key and path in self._refs(other):
                         raise Rejected(f"{key} in use by {other_key}")
-                    if op.kind is Kind.NODE and other_key[0] is Kind.POOL:
-                        if any(m["address"] == op.name for m in other.get("members", [])):
-                            raise Rejected(f"node {op.name} in use by {other_key}")
+                    used = any(m["address"] == op.name for m in other.get("members", []))
+                    if op.kind is Kind.NODE and other_key[0] is Kind.POOL and used:
+                        raise Rejected(f"node {op.name} in use by {other_key}")
                 del self.objects[key]
             if op.kind is Kind.POOL and op.action is not Action.DELETE:
                 for m in self.objects[key].get("members", []):

@@ -136,7 +136,6 @@ def load_balancers(draw: st.DrawFn, lb_index: int) -> LoadBalancer:
                 )
                 for j in range(pol_n)
             )
-            l7 = tuple(p if p.action != "REDIRECT_TO_POOL" or p.redirect_pool_id else p for p in l7)
         listeners.append(
             Listener(
                 id=f"lst{lb_index}{i}-aaaa",
