@@ -1,0 +1,627 @@
+"""The table of simulated resource types: URL path, `kind`, label, defaults, subcollections.
+
+Owns the static facts about each collection (`ltm/pool`, `ltm/pool/members`, ...): the exact
+`kind` strings, the label used in mcpd error messages, the default properties a fresh object
+shows, which extra properties are writable, and the reference group used for integrity rules.
+Behaviour (validation, side effects) lives in `rules.py`; this module is data only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+
+@dataclass(frozen=True)
+class ResType:
+    """One collection of objects under `/mgmt/tm/`."""
+
+    path: str
+    label: str
+    group: str
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+    extra: frozenset[str] = frozenset()
+    subcollections: Mapping[str, ResType] = field(default_factory=dict)
+    partitioned: bool = True
+    stats: bool = False
+    builtin_only: bool = False
+    open_fields: bool = False
+
+    @property
+    def segments(self) -> list[str]:
+        return self.path.split("/")
+
+    @property
+    def last(self) -> str:
+        return self.segments[-1]
+
+    @property
+    def kind(self) -> str:
+        return "tm:" + ":".join(self.segments) + ":" + self.last + "state"
+
+    @property
+    def collection_kind(self) -> str:
+        return "tm:" + ":".join(self.segments) + ":" + self.last + "collectionstate"
+
+    @property
+    def stats_kind(self) -> str:
+        return "tm:" + ":".join(self.segments) + ":" + self.last + "stats"
+
+    @property
+    def collection_stats_kind(self) -> str:
+        return "tm:" + ":".join(self.segments) + ":" + self.last + "collectionstats"
+
+    def writable(self, key: str) -> bool:
+        return self.open_fields or key in self.defaults or key in self.extra
+
+
+def _ro(d: dict[str, Any]) -> Mapping[str, Any]:
+    return MappingProxyType(d)
+
+
+META = frozenset(
+    {"kind", "name", "partition", "subPath", "fullPath", "generation", "selfLink", "appService"}
+)
+
+MEMBER = ResType(
+    "ltm/pool/members",
+    "Pool Member",
+    "member",
+    _ro(
+        {
+            "connectionLimit": 0,
+            "dynamicRatio": 1,
+            "ephemeral": "false",
+            "fqdn": {"autopopulate": "disabled"},
+            "inheritProfile": "enabled",
+            "logging": "disabled",
+            "monitor": "default",
+            "priorityGroup": 0,
+            "rateLimit": "disabled",
+            "ratio": 1,
+            "session": "user-enabled",
+            "state": "unchecked",
+        }
+    ),
+    frozenset({"address", "description", "profiles", "metadata"}),
+)
+
+POOL = ResType(
+    "ltm/pool",
+    "Pool",
+    "pool",
+    _ro(
+        {
+            "allowNat": "yes",
+            "allowSnat": "yes",
+            "ignorePersistedWeight": "disabled",
+            "ipTosToClient": "pass-through",
+            "ipTosToServer": "pass-through",
+            "linkQosToClient": "pass-through",
+            "linkQosToServer": "pass-through",
+            "loadBalancingMode": "round-robin",
+            "minActiveMembers": 0,
+            "minUpMembers": 0,
+            "minUpMembersAction": "failover",
+            "minUpMembersChecking": "disabled",
+            "queueDepthLimit": 0,
+            "queueOnConnectionLimit": "disabled",
+            "queueTimeLimit": 0,
+            "reselectTries": 0,
+            "serviceDownAction": "none",
+            "slowRampTime": 10,
+        }
+    ),
+    frozenset({"description", "monitor", "members", "metadata"}),
+    _ro({"members": MEMBER}),
+    stats=True,
+)
+
+NODE = ResType(
+    "ltm/node",
+    "Node",
+    "node",
+    _ro(
+        {
+            "address": "",
+            "connectionLimit": 0,
+            "dynamicRatio": 1,
+            "ephemeral": "false",
+            "fqdn": {
+                "addressFamily": "ipv4",
+                "autopopulate": "disabled",
+                "downInterval": 5,
+                "interval": "3600",
+            },
+            "logging": "disabled",
+            "monitor": "default",
+            "rateLimit": "disabled",
+            "ratio": 1,
+            "session": "user-enabled",
+            "state": "unchecked",
+        }
+    ),
+    frozenset({"description", "metadata"}),
+    stats=True,
+)
+
+VIRTUAL_PROFILE = ResType(
+    "ltm/virtual/profiles", "Profile", "virtual-profile", _ro({"context": "all"})
+)
+VIRTUAL_POLICY = ResType("ltm/virtual/policies", "Policy", "virtual-policy")
+
+VIRTUAL = ResType(
+    "ltm/virtual",
+    "Virtual Server",
+    "virtual",
+    _ro(
+        {
+            "addressStatus": "yes",
+            "autoLasthop": "default",
+            "cmpEnabled": "yes",
+            "connectionLimit": 0,
+            "destination": "",
+            "enabled": True,
+            "evictionProtected": "disabled",
+            "gtmScore": 0,
+            "ipProtocol": "tcp",
+            "mask": "255.255.255.255",
+            "mirror": "disabled",
+            "mobileAppTunnel": "disabled",
+            "nat64": "disabled",
+            "rateLimit": "disabled",
+            "rateLimitDstMask": 0,
+            "rateLimitMode": "object",
+            "rateLimitSrcMask": 0,
+            "serviceDownImmediateAction": "none",
+            "source": "0.0.0.0/0",
+            "sourceAddressTranslation": {"type": "none"},
+            "sourcePort": "preserve",
+            "synCookieStatus": "not-activated",
+            "translateAddress": "enabled",
+            "translatePort": "enabled",
+            "vlansDisabled": True,
+            "vsIndex": 0,
+        }
+    ),
+    frozenset(
+        {
+            "description",
+            "pool",
+            "rules",
+            "persist",
+            "fallbackPersistence",
+            "profiles",
+            "policies",
+            "vlans",
+            "vlansEnabled",
+            "disabled",
+            "metadata",
+            "creationTime",
+            "lastModifiedTime",
+            "securityLogProfiles",
+        }
+    ),
+    _ro({"profiles": VIRTUAL_PROFILE, "policies": VIRTUAL_POLICY}),
+    stats=True,
+)
+
+VIRTUAL_ADDRESS = ResType(
+    "ltm/virtual-address",
+    "Virtual Address",
+    "virtual-address",
+    _ro(
+        {
+            "address": "",
+            "arp": "enabled",
+            "autoDelete": "true",
+            "connectionLimit": 0,
+            "enabled": "yes",
+            "floating": "enabled",
+            "icmpEcho": "enabled",
+            "inheritedTrafficGroup": "false",
+            "mask": "255.255.255.255",
+            "routeAdvertisement": "disabled",
+            "serverScope": "any",
+            "spanning": "disabled",
+            "trafficGroup": "/Common/traffic-group-1",
+            "unit": 1,
+        }
+    ),
+    frozenset({"description", "metadata"}),
+)
+
+
+def _monitor(kind: str, extra_defaults: dict[str, Any]) -> ResType:
+    base: dict[str, Any] = {
+        "defaultsFrom": "",
+        "destination": "*:*",
+        "interval": 5,
+        "ipDscp": 0,
+        "manualResume": "disabled",
+        "timeUntilUp": 0,
+        "timeout": 16,
+        "upInterval": 0,
+    }
+    base.update(extra_defaults)
+    return ResType(
+        f"ltm/monitor/{kind}",
+        "Monitor",
+        "monitor",
+        _ro(base),
+        frozenset({"description", "username", "password", "recvDisable", "adaptive", "metadata"}),
+    )
+
+
+_HTTPMON = {"recv": "none", "reverse": "disabled", "send": "GET /\\r\\n", "transparent": "disabled"}
+MONITORS = {
+    "http": _monitor("http", dict(_HTTPMON)),
+    "https": _monitor(
+        "https",
+        dict(
+            _HTTPMON, cipherlist="DEFAULT:+SHA:+3DES:+kEDH", compatibility="enabled", sslProfile=""
+        ),
+    ),
+    "tcp": _monitor(
+        "tcp", {"recv": "none", "reverse": "disabled", "send": "", "transparent": "disabled"}
+    ),
+    "gateway-icmp": _monitor("gateway-icmp", {"transparent": "disabled"}),
+    "icmp": _monitor("icmp", {"transparent": "disabled"}),
+}
+
+
+def _profile(
+    kind: str, extra_defaults: dict[str, Any], extra: frozenset[str] = frozenset()
+) -> ResType:
+    base: dict[str, Any] = {"defaultsFrom": "", "appService": "none"}
+    base.update(extra_defaults)
+    return ResType(
+        f"ltm/profile/{kind}",
+        "Profile",
+        "profile",
+        _ro(base),
+        frozenset({"description", "metadata"}) | extra,
+    )
+
+
+PROFILES = {
+    "http": _profile(
+        "http",
+        {
+            "acceptXff": "disabled",
+            "insertXforwardedFor": "disabled",
+            "oneconnectTransformations": "enabled",
+            "proxyType": "reverse",
+            "redirectRewrite": "none",
+            "serverAgentName": "BigIP",
+        },
+        frozenset(
+            {
+                "fallbackHost",
+                "fallbackStatusCodes",
+                "headerInsert",
+                "headerErase",
+                "enforcement",
+                "hsts",
+                "xffAlternativeNames",
+            }
+        ),
+    ),
+    "tcp": _profile(
+        "tcp",
+        {"idleTimeout": 300, "nagle": "auto", "congestionControl": "high-speed"},
+        frozenset({"keepAliveInterval"}),
+    ),
+    "client-ssl": _profile(
+        "client-ssl",
+        {
+            "cert": "/Common/default.crt",
+            "key": "/Common/default.key",
+            "chain": "none",
+            "ciphers": "DEFAULT",
+            "sniDefault": "false",
+            "sniRequire": "false",
+        },
+        frozenset(
+            {"certKeyChain", "serverName", "options", "passphrase", "renegotiation", "tmOptions"}
+        ),
+    ),
+    "server-ssl": _profile(
+        "server-ssl", {"ciphers": "DEFAULT"}, frozenset({"cert", "key", "chain", "serverName"})
+    ),
+    "fastl4": _profile("fastl4", {"idleTimeout": "300"}),
+    "one-connect": _profile(
+        "one-connect", {"maxReuse": 1000, "maxSize": 10000, "sourceMask": "any"}
+    ),
+    "udp": _profile("udp", {"idleTimeout": "60"}),
+}
+
+
+def _persistence(kind: str, extra_defaults: dict[str, Any]) -> ResType:
+    base: dict[str, Any] = {
+        "defaultsFrom": "",
+        "appService": "none",
+        "matchAcrossPools": "disabled",
+        "matchAcrossServices": "disabled",
+        "matchAcrossVirtuals": "disabled",
+        "mirror": "disabled",
+        "overrideConnectionLimit": "disabled",
+        "timeout": "180",
+    }
+    base.update(extra_defaults)
+    return ResType(
+        f"ltm/persistence/{kind}",
+        "Persistence Profile",
+        "persistence",
+        _ro(base),
+        frozenset({"description", "rule", "metadata"}),
+    )
+
+
+PERSISTENCES = {
+    "source-addr": _persistence("source-addr", {"hashAlgorithm": "default", "mask": "none"}),
+    "cookie": _persistence(
+        "cookie", {"method": "insert", "cookieName": "", "expiration": "0", "httponly": "enabled"}
+    ),
+    "dest-addr": _persistence("dest-addr", {"hashAlgorithm": "default", "mask": "none"}),
+    "hash": _persistence("hash", {"hashAlgorithm": "default"}),
+    "universal": _persistence("universal", {}),
+    "ssl": _persistence("ssl", {}),
+}
+
+POLICY_ACTION = ResType(
+    "ltm/policy/rules/actions",
+    "Policy Action",
+    "policy-action",
+    _ro({}),
+    frozenset(),
+    partitioned=False,
+    open_fields=True,
+)
+POLICY_CONDITION = ResType(
+    "ltm/policy/rules/conditions",
+    "Policy Condition",
+    "policy-condition",
+    _ro({}),
+    frozenset(),
+    partitioned=False,
+    open_fields=True,
+)
+POLICY_RULE = ResType(
+    "ltm/policy/rules",
+    "Policy Rule",
+    "policy-rule",
+    _ro({"ordinal": 0}),
+    frozenset({"description", "actions", "conditions"}),
+    _ro({"actions": POLICY_ACTION, "conditions": POLICY_CONDITION}),
+    partitioned=False,
+)
+POLICY = ResType(
+    "ltm/policy",
+    "Policy",
+    "policy",
+    _ro(
+        {
+            "controls": ["forwarding"],
+            "lastModified": "",
+            "requires": ["http"],
+            "status": "published",
+            "strategy": "/Common/first-match",
+        }
+    ),
+    frozenset({"description", "rules", "legacy", "publishedCopy", "references", "metadata"}),
+    _ro({"rules": POLICY_RULE}),
+)
+
+RULE = ResType(
+    "ltm/rule",
+    "rule",
+    "rule",
+    _ro({"apiAnonymous": ""}),
+    frozenset({"description", "ignoreVerification", "metadata"}),
+)
+
+SNATPOOL = ResType(
+    "ltm/snatpool",
+    "SNAT Pool",
+    "snatpool",
+    _ro({"members": []}),
+    frozenset({"description", "metadata"}),
+)
+SNAT_TRANSLATION = ResType(
+    "ltm/snat-translation",
+    "SNAT Translation",
+    "snat-translation",
+    _ro(
+        {
+            "address": "",
+            "arp": "enabled",
+            "connectionLimit": 0,
+            "enabled": True,
+            "inheritedTrafficGroup": "false",
+            "ipIdleTimeout": "indefinite",
+            "tcpIdleTimeout": "indefinite",
+            "trafficGroup": "/Common/traffic-group-1",
+            "udpIdleTimeout": "indefinite",
+            "unit": 1,
+        }
+    ),
+    frozenset({"description", "disabled", "metadata"}),
+)
+
+ROUTE_DOMAIN = ResType(
+    "net/route-domain",
+    "Route Domain",
+    "route-domain",
+    _ro(
+        {
+            "id": 0,
+            "connectionLimit": 0,
+            "flowEvictionPolicy": "/Common/default-eviction-policy",
+            "strict": "enabled",
+            "throughputCapacity": "none",
+        }
+    ),
+    frozenset({"description", "vlans", "parent", "routingProtocol", "bwcPolicy", "metadata"}),
+)
+
+VLAN_INTERFACE = ResType(
+    "net/vlan/interfaces",
+    "VLAN Interface",
+    "vlan-interface",
+    _ro({}),
+    frozenset({"tagged", "untagged", "tagMode"}),
+    partitioned=False,
+)
+VLAN = ResType(
+    "net/vlan",
+    "VLAN",
+    "vlan",
+    _ro(
+        {
+            "autoLasthop": "default",
+            "cmpHash": "default",
+            "dagRoundRobin": "disabled",
+            "failsafe": "disabled",
+            "failsafeAction": "failover-restart-tm",
+            "failsafeTimeout": 90,
+            "ifIndex": 0,
+            "learning": "enable-forward",
+            "mtu": 1500,
+            "sflow": {
+                "pollInterval": 0,
+                "pollIntervalGlobal": "yes",
+                "samplingRate": 0,
+                "samplingRateGlobal": "yes",
+            },
+            "sourceChecking": "disabled",
+            "tag": 4094,
+        }
+    ),
+    frozenset({"description", "interfaces", "metadata"}),
+    _ro({"interfaces": VLAN_INTERFACE}),
+)
+
+SELF = ResType(
+    "net/self",
+    "Self IP",
+    "self",
+    _ro(
+        {
+            "address": "",
+            "addressSource": "from-user",
+            "floating": "disabled",
+            "inheritedTrafficGroup": "false",
+            "trafficGroup": "/Common/traffic-group-local-only",
+            "unit": 0,
+            "vlan": "",
+        }
+    ),
+    frozenset({"allowService", "description", "metadata"}),
+)
+
+CM_DEVICE = ResType(
+    "cm/device",
+    "Device",
+    "device",
+    builtin_only=True,
+    extra=frozenset({"description", "comment", "contact", "location"}),
+)
+CM_DG_DEVICE = ResType("cm/device-group/devices", "Device", "dg-device")
+CM_DEVICE_GROUP = ResType(
+    "cm/device-group",
+    "Device Group",
+    "device-group",
+    _ro(
+        {
+            "asmSync": "disabled",
+            "autoSync": "disabled",
+            "fullLoadOnSync": "false",
+            "incrementalConfigSyncSizeMax": 1024,
+            "networkFailover": "enabled",
+            "saveOnAutoSync": "false",
+            "type": "sync-failover",
+        }
+    ),
+    frozenset({"description"}),
+    _ro({"devices": CM_DG_DEVICE}),
+)
+CM_TRAFFIC_GROUP = ResType(
+    "cm/traffic-group",
+    "Traffic Group",
+    "traffic-group",
+    _ro(
+        {
+            "autoFailbackEnabled": "false",
+            "autoFailbackTime": 60,
+            "failoverMethod": "ha-order",
+            "haLoadFactor": 1,
+            "isFloating": "true",
+            "mac": "none",
+            "unitId": 1,
+        }
+    ),
+    frozenset({"description", "haOrder"}),
+)
+
+FOLDER = ResType(
+    "sys/folder",
+    "folder",
+    "folder",
+    _ro(
+        {
+            "deviceGroup": "none",
+            "hidden": "false",
+            "inheritedDevicegroup": "true",
+            "inheritedTrafficGroup": "true",
+            "noRefCheck": "false",
+            "trafficGroup": "/Common/traffic-group-1",
+        }
+    ),
+    frozenset({"description"}),
+)
+PARTITION = ResType(
+    "auth/partition",
+    "Partition",
+    "partition",
+    _ro({"defaultRouteDomain": 0}),
+    frozenset({"description"}),
+    partitioned=False,
+)
+
+
+def _all() -> dict[str, ResType]:
+    types = [
+        POOL,
+        NODE,
+        VIRTUAL,
+        VIRTUAL_ADDRESS,
+        POLICY,
+        RULE,
+        SNATPOOL,
+        SNAT_TRANSLATION,
+        ROUTE_DOMAIN,
+        VLAN,
+        SELF,
+        CM_DEVICE,
+        CM_DEVICE_GROUP,
+        CM_TRAFFIC_GROUP,
+        FOLDER,
+        PARTITION,
+    ]
+    types += MONITORS.values()
+    types += PROFILES.values()
+    types += PERSISTENCES.values()
+    return {t.path: t for t in types}
+
+
+TYPES: Mapping[str, ResType] = MappingProxyType(_all())
+
+# Paths that lead somewhere (organizing collections): "ltm", "ltm/monitor", "sys", ...
+ORGANIZING: frozenset[str] = frozenset(
+    "/".join(p.split("/")[:i])
+    for p in [*TYPES, "sys/version", "sys/global-settings", "sys/config", "cm/sync-status"]
+    for i in range(1, len(p.split("/")))
+)

@@ -1,0 +1,338 @@
+"""Device integrity rules: normalising input, references, side effects and delete checks.
+
+Owns what mcpd would enforce for each type: which objects an object references (pools,
+profiles, monitors, route-domain ids, ...), how a client's value is stored (relative names
+become full paths, the m-of-n monitor form gains braces), what must exist before a create
+(folders, referenced objects), what is created implicitly (nodes for members, virtual
+addresses for virtuals) and what blocks a delete. Functions here read and write a `Store`;
+rendering lives in `render.py`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from bigip_lbaas.sim import errors
+from bigip_lbaas.sim.kinds import MONITORS, PERSISTENCES, PROFILES, TYPES, ResType
+from bigip_lbaas.sim.names import (
+    address_key,
+    full_path,
+    route_domain_id,
+    split_full_path,
+    split_port,
+)
+from bigip_lbaas.sim.store import Obj, Ref, Store
+
+BUILTIN_MONITOR = {
+    "http": "http",
+    "https": "https",
+    "tcp": "tcp",
+    "gateway-icmp": "gateway_icmp",
+    "icmp": "icmp",
+}
+BUILTIN_PROFILE = {
+    "http": "http",
+    "tcp": "tcp",
+    "client-ssl": "clientssl",
+    "server-ssl": "serverssl",
+    "fastl4": "fastL4",
+    "one-connect": "oneconnect",
+    "udp": "udp",
+}
+BUILTIN_PERSIST = {
+    "source-addr": "source_addr",
+    "cookie": "cookie",
+    "dest-addr": "dest_addr",
+    "hash": "hash",
+    "universal": "universal",
+    "ssl": "ssl",
+}
+LB_MODES = frozenset(
+    [
+        "dynamic-ratio-member",
+        "dynamic-ratio-node",
+        "fastest-app-response",
+        "fastest-node",
+        "least-connections-member",
+        "least-connections-node",
+        "least-sessions",
+        "observed-member",
+        "observed-node",
+        "predictive-member",
+        "predictive-node",
+        "ratio-least-connections-member",
+        "ratio-least-connections-node",
+        "ratio-member",
+        "ratio-node",
+        "ratio-session",
+        "round-robin",
+        "weighted-least-connections-member",
+        "weighted-least-connections-node",
+    ]
+)
+PORT_NAMES = {
+    "any": 0,
+    "http": 80,
+    "https": 443,
+    "ftp": 21,
+    "ssh": 22,
+    "smtp": 25,
+    "dns": 53,
+    "domain": 53,
+}
+IPV6_MASK = "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"
+
+_MOFN = re.compile(r"^min\s+(\d+)\s+of\s+\{?\s*(.*?)\s*\}?\s*$")
+
+
+# -- references and aliases (used by the Store's indexes) ---------------------------------
+def _rd_ref(address: object) -> list[Ref]:
+    if isinstance(address, str):
+        rd = route_domain_id(address)
+        if rd is not None and rd != 0:
+            return [("rd-id", str(rd))]
+    return []
+
+
+def monitor_paths(value: object) -> list[str]:
+    if not isinstance(value, str) or not value.strip() or value.strip() in ("default", "none"):
+        return []
+    text = value.strip()
+    m = _MOFN.match(text)
+    if m:
+        return [p for p in m.group(2).split() if p]
+    return [p.strip() for p in text.split(" and ") if p.strip()]
+
+
+def refs_of(obj: Obj) -> list[Ref]:
+    p = obj.props
+    rt = obj.rtype
+    out: list[Ref] = []
+    if rt == "ltm/virtual":
+        if p.get("pool"):
+            out.append(("pool", p["pool"]))
+        out += [("rule", r) for r in p.get("rules", [])]
+        out += [("profile", c.full_path) for c in obj.children.get("profiles", {}).values()]
+        out += [("policy", c.full_path) for c in obj.children.get("policies", {}).values()]
+        for item in p.get("persist", []):
+            out.append(("persistence", f"/{item['partition']}/{item['name']}"))
+        if p.get("fallbackPersistence"):
+            out.append(("persistence", p["fallbackPersistence"]))
+        sat = p.get("sourceAddressTranslation") or {}
+        if sat.get("type") == "snat" and sat.get("pool"):
+            out.append(("snatpool", sat["pool"]))
+        out += [("vlan", v) for v in p.get("vlans", [])]
+        dest = p.get("destination", "")
+        if dest:
+            ident = split_full_path(dest)
+            addr, _ = split_port(ident.name)
+            out.append(("virtual-address", full_path(ident.partition, ident.sub_path, addr)))
+            out += _rd_ref(addr)
+    elif rt == "ltm/pool":
+        out += [("monitor", m) for m in monitor_paths(p.get("monitor"))]
+        for member in obj.children.get("members", {}).values():
+            out.append(("node", member.props.get("_node", "")))
+            out += [("monitor", m) for m in monitor_paths(member.props.get("monitor"))]
+    elif rt == "ltm/node":
+        out += [("monitor", m) for m in monitor_paths(p.get("monitor"))]
+        out += _rd_ref(p.get("address"))
+    elif rt in ("net/self", "ltm/virtual-address", "ltm/snat-translation"):
+        if p.get("vlan"):
+            out.append(("vlan", p["vlan"]))
+        out += _rd_ref(p.get("address"))
+    elif rt == "net/route-domain":
+        out += [("vlan", v) for v in p.get("vlans", [])]
+    elif rt == "ltm/policy":
+        for rule in obj.children.get("rules", {}).values():
+            for action in rule.children.get("actions", {}).values():
+                if action.props.get("pool"):
+                    out.append(("pool", action.props["pool"]))
+    elif rt == "sys/folder":
+        rd = p.get("defaultRouteDomain")
+        if isinstance(rd, int) and rd != 0:
+            out.append(("rd-id", str(rd)))
+    elif rt.startswith(("ltm/monitor/", "ltm/profile/", "ltm/persistence/")):
+        parent = p.get("defaultsFrom")
+        if parent and parent != obj.full_path:
+            out.append((TYPES[rt].group, parent))
+    return out
+
+
+def aliases_of(obj: Obj) -> list[Ref]:
+    rt = TYPES.get(obj.rtype)
+    out: list[Ref] = [(rt.group if rt else obj.rtype, obj.full_path)]
+    if obj.rtype == "ltm/node" and obj.props.get("address"):
+        out.append(("node-address", address_key(str(obj.props["address"]))))
+    elif obj.rtype == "net/route-domain":
+        out.append(("rd-id", str(obj.props.get("id", 0))))
+    return out
+
+
+def new_store() -> Store:
+    return Store(refs_of, aliases_of)
+
+
+# -- small helpers --------------------------------------------------------------------------
+def resolve(store: Store, group: str, value: str, partition: str) -> str:
+    """A reference as the device stores it: relative names resolve in the partition, then /Common."""
+    value = value.strip()
+    if value.startswith("/"):
+        return value
+    local = f"/{partition}/{value}"
+    if store.lookup(group, local) is not None or partition == "Common":
+        return local
+    common = f"/Common/{value}"
+    return common if store.lookup(group, common) is not None else local
+
+
+def require(store: Store, group: str, path: str, label: str) -> Obj:
+    obj = store.lookup(group, path)
+    if obj is None:
+        raise errors.IcrError(400, f"01020036:3: The requested {label} ({path}) was not found.")
+    return obj
+
+
+def require_rd(store: Store, address: object) -> None:
+    if not isinstance(address, str):
+        return
+    rd = route_domain_id(address)
+    if rd is not None and rd != 0 and store.lookup("rd-id", str(rd)) is None:
+        raise errors.IcrError(400, f"01020036:3: The requested route domain ({rd}) was not found.")
+
+
+def require_folder(store: Store, label: str, obj: Obj) -> None:
+    folder = obj.folder
+    if folder.endswith("/Drafts") and store.get("sys/folder", f"/{obj.partition}") is not None:
+        return
+    if store.get("sys/folder", folder) is None:
+        raise errors.folder_missing(label, obj.full_path)
+
+
+def as_int(value: object, field: str, lo: int | None = None, hi: int | None = None) -> int:
+    try:
+        number = int(str(value))
+    except ValueError as exc:
+        raise errors.bad_value(f"invalid value for {field}: {value!r}") from exc
+    if (lo is not None and number < lo) or (hi is not None and number > hi):
+        raise errors.bad_value(f"{field} ({number}) is out of range")
+    return number
+
+
+def check_fields(rt: ResType, body: dict[str, Any], config_item: str) -> None:
+    for key, value in body.items():
+        if key in (
+            "kind",
+            "name",
+            "partition",
+            "subPath",
+            "fullPath",
+            "generation",
+            "selfLink",
+            "appService",
+            "command",
+        ) or key.endswith("Reference"):
+            continue
+        if not rt.writable(key):
+            raise errors.unexpected_property(config_item, key, json.dumps(value))
+
+
+def reduce_pair(props: dict[str, Any], body: dict[str, Any], on: str, off: str) -> None:
+    """`enabled`/`disabled` style pairs: exactly one key, set to true, is kept."""
+    if on in body:
+        state = bool(body[on])
+    elif off in body:
+        state = not bool(body[off])
+    else:
+        return
+    props.pop(on, None)
+    props.pop(off, None)
+    props[on if state else off] = True
+
+
+def normalize_monitor(store: Store, value: object, partition: str) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise errors.bad_value("monitor must be a string")
+    text = value.strip()
+    if text in ("", "none"):
+        return ""
+    if text == "default":
+        return "default"
+    m = _MOFN.match(text)
+    paths = [resolve(store, "monitor", p, partition) for p in monitor_paths(text)]
+    for path in paths:
+        require(store, "monitor", path, "Monitor")
+    if m:
+        return f"min {int(m.group(1))} of {{ {' '.join(paths)} }}"
+    return " and ".join(paths)
+
+
+def normalize_port(port: str) -> str:
+    if port.isdigit():
+        if int(port) > 65535:
+            raise errors.bad_value(f"invalid port {port}")
+        return port
+    if port in PORT_NAMES:
+        return str(PORT_NAMES[port])
+    raise errors.bad_value(f"invalid service port ({port})")
+
+
+def builtin_parent(rtype: str) -> str:
+    last = rtype.rsplit("/", 1)[1]
+    if rtype in {t.path for t in MONITORS.values()}:
+        return f"/Common/{BUILTIN_MONITOR[last]}"
+    if rtype in {t.path for t in PROFILES.values()}:
+        return f"/Common/{BUILTIN_PROFILE[last]}"
+    if rtype in {t.path for t in PERSISTENCES.values()}:
+        return f"/Common/{BUILTIN_PERSIST[last]}"
+    return ""
+
+
+# -- built-in objects ------------------------------------------------------------------------
+def seed(store: Store) -> None:
+    """Put the objects a freshly installed device has into an empty store."""
+
+    def add(
+        rtype: str, partition: str, name: str, props: dict[str, Any], sub_path: str = ""
+    ) -> None:
+        store.put(
+            Obj(
+                rtype,
+                partition,
+                sub_path,
+                name,
+                full_path(partition, sub_path, name),
+                props,
+                1,
+                builtin=True,
+            )
+        )
+
+    store.put(Obj("sys/folder", "", "", "/", "/", {}, 1, builtin=True))
+    add("sys/folder", "Common", "Common", {"defaultRouteDomain": 0})
+    store.put(Obj("sys/folder", "Common", "", "Drafts", "/Common/Drafts", {}, 1, builtin=True))
+    add("net/route-domain", "Common", "0", {"id": 0})
+    for kind, name in BUILTIN_MONITOR.items():
+        add(f"ltm/monitor/{kind}", "Common", name, {"defaultsFrom": ""})
+    for kind, name in BUILTIN_PROFILE.items():
+        add(f"ltm/profile/{kind}", "Common", name, {"defaultsFrom": ""})
+    for kind, name in BUILTIN_PERSIST.items():
+        add(f"ltm/persistence/{kind}", "Common", name, {"defaultsFrom": ""})
+    for name, floating in (("traffic-group-1", "true"), ("traffic-group-local-only", "false")):
+        add(
+            "cm/traffic-group",
+            "Common",
+            name,
+            {"isFloating": floating, "unitId": 1 if floating == "true" else 0},
+        )
+    add(
+        "cm/device-group",
+        "Common",
+        "device_trust_group",
+        {"type": "sync-only", "autoSync": "enabled"},
+    )
+    add("cm/device-group", "Common", "gtm", {"type": "sync-only"})
+    store.generation = 1
