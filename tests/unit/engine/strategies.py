@@ -25,19 +25,26 @@ def _ids(tag: str, n: int) -> st.SearchStrategy[str]:
     return st.sampled_from([f"{tag}{i:04d}-aaaa" for i in range(n)])
 
 
-health_monitors = st.builds(
-    HealthMonitor,
-    id=_ids("hm", 4),
-    type=st.sampled_from(["PING", "TCP", "HTTP", "HTTPS"]),
-    delay=st.integers(1, 30),
-    timeout=st.integers(1, 10),
-    max_retries=st.integers(1, 5),
-    max_retries_down=st.integers(1, 5),
-    http_method=st.sampled_from([None, "GET", "HEAD"]),
-    url_path=st.sampled_from([None, "/", "/health"]),
-    expected_codes=st.sampled_from([None, "200", "200-202", "200,301"]),
-    enabled=st.booleans(),
-)
+_HM_TYPES = ["PING", "TCP", "HTTP", "HTTPS"]
+
+
+@st.composite
+def health_monitors(draw: st.DrawFn) -> HealthMonitor:
+    # Octavia never changes a monitor's type: derive it from the id.
+    i = draw(st.integers(0, 3))
+    return HealthMonitor(
+        id=f"hm{i:04d}-aaaa",
+        type=_HM_TYPES[i],
+        delay=draw(st.integers(1, 30)),
+        timeout=draw(st.integers(1, 10)),
+        max_retries=draw(st.integers(1, 5)),
+        max_retries_down=draw(st.integers(1, 5)),
+        http_method=draw(st.sampled_from([None, "GET", "HEAD"])),
+        url_path=draw(st.sampled_from([None, "/", "/health"])),
+        expected_codes=draw(st.sampled_from([None, "200", "200-202", "200,301"])),
+        enabled=draw(st.booleans()),
+    )
+
 
 members = st.builds(
     Member,
@@ -68,7 +75,7 @@ def pools(draw: st.DrawFn, pid: str) -> Pool:
         enabled=draw(st.booleans()),
         session_persistence=draw(persistence),
         members=tuple(ms),
-        health_monitor=draw(st.none() | health_monitors),
+        health_monitor=draw(st.none() | health_monitors()),
     )
 
 
