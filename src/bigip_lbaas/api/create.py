@@ -1,0 +1,196 @@
+"""Inserting new desired-state rows (PENDING_CREATE), shared by single creates and the graph create.
+
+Each `insert_*` validates what only the database can tell (duplicates, compatibility with the
+parent) and adds the row; the caller holds the load balancer lock and calls `mark_changed`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from bigip_lbaas.api.errors import (
+    DuplicateHealthMonitor,
+    DuplicateListener,
+    DuplicateMember,
+    ValidationFailure,
+)
+from bigip_lbaas.api.resources import HEALTHMONITOR, L7POLICY, L7RULE, LISTENER, MEMBER, POOL
+from bigip_lbaas.api.resources import columns_from as columns
+from bigip_lbaas.core.status import Oper, Prov
+from bigip_lbaas.db import models as m
+
+# Octavia's VALID_LISTENER_POOL_PROTOCOL_MAP: listener protocol -> pool protocols it may use.
+LISTENER_POOL_PROTOCOLS = {
+    "TCP": {"HTTP", "HTTPS", "PROXY", "PROXYV2", "TCP"},
+    "HTTP": {"HTTP", "PROXY", "PROXYV2"},
+    "HTTPS": {"HTTPS", "PROXY", "PROXYV2", "TCP"},
+    "TERMINATED_HTTPS": {"HTTP", "PROXY", "PROXYV2"},
+    "UDP": {"UDP"},
+    "SCTP": {"SCTP"},
+    "PROMETHEUS": set(),
+}
+HTTP_MONITORS = {"HTTP", "HTTPS"}
+HTTP_ONLY = ("http_method", "url_path", "expected_codes", "http_version", "domain_name")
+TLS_LISTENER_DEFAULT_TIMEOUTS = {"timeout_client_data": 50000, "timeout_member_connect": 5000,
+                                 "timeout_member_data": 50000, "timeout_tcp_inspect": 0}
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def _base(project_id: str) -> dict[str, Any]:
+    return {"id": new_id(), "project_id": project_id,
+            "provisioning_status": Prov.PENDING_CREATE, "operating_status": Oper.OFFLINE}
+
+
+def _clean(spec: dict[str, Any]) -> dict[str, Any]:
+    spec = {k: v for k, v in spec.items() if k not in ("project_id", "tenant_id")}
+    for key in ("tags", "sni_container_refs", "allowed_cidrs", "tls_versions", "alpn_protocols"):
+        if key in spec and spec[key] is None:
+            spec[key] = []
+    if "insert_headers" in spec and spec["insert_headers"] is None:
+        spec["insert_headers"] = {}
+    return spec
+
+
+def check_pool_protocol(listener_protocol: str, pool_protocol: str) -> None:
+    if pool_protocol not in LISTENER_POOL_PROTOCOLS.get(listener_protocol, set()):
+        raise ValidationFailure(
+            detail=f"The pool protocol '{pool_protocol}' is invalid while the listener protocol "
+                   f"is '{listener_protocol}'.")
+
+
+def insert_listener(session: Session, lb: m.LoadBalancer, spec: dict[str, Any]) -> m.Listener:
+    dup = session.scalar(sa.select(m.Listener.id).where(
+        m.Listener.load_balancer_id == lb.id,
+        m.Listener.protocol_port == spec["protocol_port"],
+        m.Listener.provisioning_status != Prov.DELETED))
+    if dup is not None:
+        raise DuplicateListener(port=spec["protocol_port"])
+    values = columns(LISTENER, _clean(spec))
+    for key, default in TLS_LISTENER_DEFAULT_TIMEOUTS.items():
+        if values.get(key) is None:
+            values[key] = default
+    if spec.get("default_pool_id"):
+        pool = session.get(m.Pool, spec["default_pool_id"])
+        if pool is None or pool.load_balancer_id != lb.id:
+            raise ValidationFailure(detail=f"Pool {spec['default_pool_id']} is not on "
+                                           f"load balancer {lb.id}")
+        check_pool_protocol(spec["protocol"], pool.protocol)
+    row = m.Listener(**{**values, **_base(lb.project_id), "load_balancer_id": lb.id})
+    session.add(row)
+    return row
+
+
+def insert_pool(session: Session, lb: m.LoadBalancer, spec: dict[str, Any]) -> m.Pool:
+    spec = _clean(spec)
+    values = columns(POOL, spec)
+    if spec.get("session_persistence") is not None:
+        values["session_persistence"] = {k: v for k, v in spec["session_persistence"].items()
+                                         if v is not None}
+    row = m.Pool(**{**values, **_base(lb.project_id), "load_balancer_id": lb.id})
+    session.add(row)
+    return row
+
+
+def insert_member(session: Session, pool: m.Pool, spec: dict[str, Any]) -> m.Member:
+    dup = session.scalar(sa.select(m.Member.id).where(
+        m.Member.pool_id == pool.id, m.Member.address == spec["address"],
+        m.Member.protocol_port == spec["protocol_port"]))
+    if dup is not None:
+        raise DuplicateMember(address=spec["address"], port=spec["protocol_port"])
+    has_hm = session.scalar(sa.select(m.HealthMonitor.id).where(
+        m.HealthMonitor.pool_id == pool.id)) is not None
+    values = columns(MEMBER, _clean(spec))
+    row = m.Member(**{**values, **_base(pool.project_id), "pool_id": pool.id,
+                      "load_balancer_id": pool.load_balancer_id,
+                      "operating_status": Oper.OFFLINE if has_hm else Oper.NO_MONITOR})
+    session.add(row)
+    session.flush()
+    return row
+
+
+def hm_values(spec: dict[str, Any], hm_type: str, *, creating: bool) -> dict[str, Any]:
+    """Octavia's HTTP-only fields rule and HTTP defaults for a health monitor body."""
+    spec = _clean(spec)
+    if hm_type not in HTTP_MONITORS:
+        for key in HTTP_ONLY:
+            if spec.get(key) is not None:
+                raise ValidationFailure(
+                    detail=f"The {key} attribute is only valid for HTTP and HTTPS health "
+                           "monitors.")
+    elif creating:
+        spec.setdefault("http_method", None)
+        spec["http_method"] = spec["http_method"] or "GET"
+        spec["url_path"] = spec.get("url_path") or "/"
+        spec["expected_codes"] = spec.get("expected_codes") or "200"
+    if spec.get("domain_name") and (spec.get("http_version") or 1.0) < 1.1:
+        raise ValidationFailure(detail="http_version 1.1 or later is required when a "
+                                       "domain_name is set.")
+    if spec.get("delay") is not None and spec.get("timeout") is not None and \
+            spec["timeout"] > spec["delay"]:
+        raise ValidationFailure(detail="The health monitor timeout must be less than or "
+                                       "equal to the delay.")
+    return columns(HEALTHMONITOR, spec)
+
+
+def insert_healthmonitor(session: Session, pool: m.Pool,
+                         spec: dict[str, Any]) -> m.HealthMonitor:
+    if session.scalar(sa.select(m.HealthMonitor.id).where(
+            m.HealthMonitor.pool_id == pool.id)) is not None:
+        raise DuplicateHealthMonitor()
+    if spec["type"] == "UDP-CONNECT" and pool.protocol != "UDP":
+        raise ValidationFailure(detail="The UDP-CONNECT health monitor type is only valid "
+                                       "for UDP pools.")
+    values = hm_values(spec, spec["type"], creating=True)
+    row = m.HealthMonitor(**{**values, **_base(pool.project_id), "pool_id": pool.id,
+                             "load_balancer_id": pool.load_balancer_id})
+    session.add(row)
+    return row
+
+
+def l7policy_checks(session: Session, listener: m.Listener, spec: dict[str, Any]) -> None:
+    action = spec.get("action")
+    if action == "REDIRECT_TO_POOL":
+        pool_id = spec.get("redirect_pool_id")
+        pool = session.get(m.Pool, pool_id) if pool_id else None
+        if pool is None or pool.load_balancer_id != listener.load_balancer_id:
+            raise ValidationFailure(detail="A valid redirect_pool_id is required for the "
+                                           "REDIRECT_TO_POOL action.")
+    elif action == "REDIRECT_TO_URL" and not spec.get("redirect_url"):
+        raise ValidationFailure(detail="A redirect_url is required for the REDIRECT_TO_URL "
+                                       "action.")
+    elif action == "REDIRECT_PREFIX" and not spec.get("redirect_prefix"):
+        raise ValidationFailure(detail="A redirect_prefix is required for the "
+                                       "REDIRECT_PREFIX action.")
+
+
+def insert_l7policy(session: Session, listener: m.Listener,
+                    spec: dict[str, Any]) -> m.L7Policy:
+    l7policy_checks(session, listener, spec)
+    spec = {k: v for k, v in _clean(spec).items() if k != "rules"}
+    if spec.get("action") in ("REDIRECT_TO_URL", "REDIRECT_PREFIX") and \
+            not spec.get("redirect_http_code"):
+        spec["redirect_http_code"] = 302
+    count = session.scalar(sa.select(sa.func.count()).select_from(m.L7Policy).where(
+        m.L7Policy.listener_id == listener.id)) or 0
+    spec["position"] = min(int(spec.get("position") or 2147483647), count + 1)
+    row = m.L7Policy(**{**columns(L7POLICY, spec), **_base(listener.project_id),
+                        "listener_id": listener.id,
+                        "load_balancer_id": listener.load_balancer_id})
+    session.add(row)
+    return row
+
+
+def insert_l7rule(session: Session, policy: m.L7Policy, spec: dict[str, Any]) -> m.L7Rule:
+    if spec.get("type") in ("HEADER", "COOKIE", "SSL_DN_FIELD") and not spec.get("key"):
+        raise ValidationFailure(detail=f"A key is required for rule type {spec['type']}.")
+    row = m.L7Rule(**{**columns(L7RULE, _clean(spec)), **_base(policy.project_id),
+                      "l7policy_id": policy.id, "load_balancer_id": policy.load_balancer_id})
+    session.add(row)
+    return row

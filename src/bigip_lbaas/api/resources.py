@@ -1,0 +1,335 @@
+"""The resource table: one row per Octavia resource, and the one rename table wire <-> column.
+
+Everything generic (listing, filtering, rendering, finding, quota counting) is keyed by `Kind`
+instead of being written once per resource.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from bigip_lbaas.db import models as m
+
+# Octavia's `_type_to_db_map`: wire attribute -> column, for every resource.
+TYPE_TO_DB = {
+    "admin_state_up": "enabled",
+    "tenant_id": "project_id",
+    "loadbalancer_id": "load_balancer_id",
+}
+
+COMMON = (
+    "id",
+    "name",
+    "description",
+    "provisioning_status",
+    "operating_status",
+    "admin_state_up",
+    "project_id",
+    "tenant_id",
+    "created_at",
+    "updated_at",
+    "tags",
+)
+
+
+@dataclass(frozen=True, eq=False)
+class Kind:
+    key: str  # wrapper key of one object: "loadbalancer"
+    plural: str  # wrapper key of a list: "loadbalancers"
+    label: str  # how messages name it: "Load Balancer"
+    model: type[Any]
+    fields: tuple[str, ...]  # response attributes, in Octavia's order
+    # attribute -> (model, column): ids of the rows of `model` whose `column` is this row's id
+    id_lists: dict[str, tuple[type[Any], str]] = field(default_factory=dict)
+    # attribute -> column holding the one related id, rendered as [{"id": ...}]
+    parent_refs: dict[str, str] = field(default_factory=dict)
+    # attribute -> (model, column): the id of the single related row, or None
+    single_ids: dict[str, tuple[type[Any], str]] = field(default_factory=dict)
+    # attribute -> constant value for things this product does not model
+    constants: dict[str, Any] = field(default_factory=dict)
+    # extra query filters: name -> column
+    extra_filters: dict[str, str] = field(default_factory=dict)
+    quota: str | None = None  # Quota column counting this resource
+
+    def column_of(self, attr: str) -> str | None:
+        """The column that holds wire attribute `attr`, or None if it is computed."""
+        if attr in self.extra_filters:
+            return self.extra_filters[attr]
+        col = TYPE_TO_DB.get(attr, attr)
+        return col if col in self.model.__table__.c else None
+
+
+LOADBALANCER = Kind(
+    "loadbalancer",
+    "loadbalancers",
+    "Load Balancer",
+    m.LoadBalancer,
+    (
+        *COMMON,
+        "vip_address",
+        "vip_port_id",
+        "vip_subnet_id",
+        "vip_network_id",
+        "vip_qos_policy_id",
+        "vip_sg_ids",
+        "vip_vnic_type",
+        "additional_vips",
+        "listeners",
+        "pools",
+        "provider",
+        "flavor_id",
+        "availability_zone",
+    ),
+    id_lists={"listeners": (m.Listener, "load_balancer_id"), "pools": (m.Pool, "load_balancer_id")},
+    constants={"vip_sg_ids": [], "vip_vnic_type": "normal", "additional_vips": []},
+    quota="load_balancer",
+)
+LISTENER = Kind(
+    "listener",
+    "listeners",
+    "Listener",
+    m.Listener,
+    (
+        *COMMON,
+        "protocol",
+        "protocol_port",
+        "connection_limit",
+        "default_tls_container_ref",
+        "sni_container_refs",
+        "default_pool_id",
+        "l7policies",
+        "insert_headers",
+        "loadbalancers",
+        "timeout_client_data",
+        "timeout_member_connect",
+        "timeout_member_data",
+        "timeout_tcp_inspect",
+        "client_ca_tls_container_ref",
+        "client_authentication",
+        "client_crl_container_ref",
+        "allowed_cidrs",
+        "tls_ciphers",
+        "tls_versions",
+        "alpn_protocols",
+        "hsts_max_age",
+        "hsts_include_subdomains",
+        "hsts_preload",
+    ),
+    id_lists={"l7policies": (m.L7Policy, "listener_id")},
+    parent_refs={"loadbalancers": "load_balancer_id"},
+    extra_filters={"loadbalancer_id": "load_balancer_id", "load_balancer_id": "load_balancer_id"},
+    quota="listener",
+)
+POOL = Kind(
+    "pool",
+    "pools",
+    "Pool",
+    m.Pool,
+    (
+        *COMMON,
+        "protocol",
+        "lb_algorithm",
+        "session_persistence",
+        "loadbalancers",
+        "listeners",
+        "healthmonitor_id",
+        "members",
+        "tls_container_ref",
+        "ca_tls_container_ref",
+        "crl_container_ref",
+        "tls_enabled",
+        "tls_ciphers",
+        "tls_versions",
+        "alpn_protocols",
+    ),
+    id_lists={"members": (m.Member, "pool_id"), "listeners": (m.Listener, "default_pool_id")},
+    parent_refs={"loadbalancers": "load_balancer_id"},
+    single_ids={"healthmonitor_id": (m.HealthMonitor, "pool_id")},
+    extra_filters={"loadbalancer_id": "load_balancer_id", "load_balancer_id": "load_balancer_id"},
+    quota="pool",
+)
+MEMBER = Kind(
+    "member",
+    "members",
+    "Member",
+    m.Member,
+    (
+        "id",
+        "name",
+        "operating_status",
+        "provisioning_status",
+        "admin_state_up",
+        "address",
+        "protocol_port",
+        "weight",
+        "backup",
+        "subnet_id",
+        "project_id",
+        "tenant_id",
+        "created_at",
+        "updated_at",
+        "monitor_address",
+        "monitor_port",
+        "vnic_type",
+        "tags",
+    ),
+    constants={"vnic_type": "normal"},
+    extra_filters={"pool_id": "pool_id"},
+    quota="member",
+)
+HEALTHMONITOR = Kind(
+    "healthmonitor",
+    "healthmonitors",
+    "Health Monitor",
+    m.HealthMonitor,
+    (
+        "id",
+        "name",
+        "type",
+        "delay",
+        "timeout",
+        "max_retries",
+        "max_retries_down",
+        "http_method",
+        "url_path",
+        "expected_codes",
+        "admin_state_up",
+        "project_id",
+        "tenant_id",
+        "pools",
+        "provisioning_status",
+        "operating_status",
+        "created_at",
+        "updated_at",
+        "http_version",
+        "domain_name",
+        "tags",
+    ),
+    parent_refs={"pools": "pool_id"},
+    extra_filters={"pool_id": "pool_id", "loadbalancer_id": "load_balancer_id"},
+    quota="health_monitor",
+)
+L7POLICY = Kind(
+    "l7policy",
+    "l7policies",
+    "L7 Policy",
+    m.L7Policy,
+    (
+        *COMMON,
+        "action",
+        "listener_id",
+        "redirect_pool_id",
+        "redirect_url",
+        "redirect_prefix",
+        "position",
+        "rules",
+        "redirect_http_code",
+    ),
+    id_lists={"rules": (m.L7Rule, "l7policy_id")},
+    quota="l7policy",
+)
+L7RULE = Kind(
+    "rule",
+    "rules",
+    "L7 Rule",
+    m.L7Rule,
+    (
+        "id",
+        "type",
+        "compare_type",
+        "key",
+        "value",
+        "invert",
+        "provisioning_status",
+        "operating_status",
+        "admin_state_up",
+        "project_id",
+        "tenant_id",
+        "created_at",
+        "updated_at",
+        "tags",
+    ),
+    extra_filters={"l7policy_id": "l7policy_id"},
+    quota="l7rule",
+)
+
+KINDS = (LOADBALANCER, LISTENER, POOL, MEMBER, HEALTHMONITOR, L7POLICY, L7RULE)
+# Children of a load balancer, deepest first: the order in which rows are removed.
+CHILDREN_DEEPEST_FIRST = (L7RULE, L7POLICY, MEMBER, HEALTHMONITOR, LISTENER, POOL)
+
+
+def timestamp(value: datetime | None) -> str | None:
+    """Octavia's timestamp shape: `2017-02-28T00:41:44`, no fraction, no zone."""
+    return None if value is None else value.replace(microsecond=0, tzinfo=None).isoformat()
+
+
+def related(session: Session, kind: Kind, ids: Sequence[str]) -> dict[str, dict[str, list[str]]]:
+    """For each computed id list of `kind`: row id -> related ids, one query per relation."""
+    out: dict[str, dict[str, list[str]]] = {}
+    wanted = {**kind.id_lists, **kind.single_ids}
+    for attr, (model, column) in wanted.items():
+        col = getattr(model, column)
+        rows = (
+            session.execute(
+                sa.select(col, model.id)
+                .where(col.in_(list(ids)))
+                .order_by(model.created_at, model.id)
+            ).all()
+            if ids
+            else []
+        )
+        grouped: dict[str, list[str]] = {}
+        for owner, rid in rows:
+            grouped.setdefault(owner, []).append(rid)
+        out[attr] = grouped
+    return out
+
+
+def to_wire(kind: Kind, row: Any, rel: dict[str, dict[str, list[str]]]) -> dict[str, Any]:
+    """One database row as Octavia's response body for it."""
+    body: dict[str, Any] = {}
+    for attr in kind.fields:
+        if attr in kind.constants:
+            body[attr] = kind.constants[attr]
+        elif attr in kind.id_lists:
+            body[attr] = [{"id": i} for i in rel.get(attr, {}).get(row.id, [])]
+        elif attr in kind.single_ids:
+            found = rel.get(attr, {}).get(row.id, [])
+            body[attr] = found[0] if found else None
+        elif attr in kind.parent_refs:
+            body[attr] = [{"id": getattr(row, kind.parent_refs[attr])}]
+        elif attr in ("created_at", "updated_at"):
+            body[attr] = timestamp(getattr(row, attr))
+        else:
+            value = getattr(row, TYPE_TO_DB.get(attr, attr))
+            if value is None and attr in ("name", "description"):
+                value = ""
+            body[attr] = value
+    if kind is LOADBALANCER and not body.get("provider"):
+        body["provider"] = "octavia"
+    return body
+
+
+def render(session: Session, kind: Kind, rows: Sequence[Any]) -> list[dict[str, Any]]:
+    rel = related(session, kind, [r.id for r in rows])
+    return [to_wire(kind, r, rel) for r in rows]
+
+
+def render_one(session: Session, kind: Kind, row: Any) -> dict[str, Any]:
+    return render(session, kind, [row])[0]
+
+
+def columns_from(kind: Kind, body: dict[str, Any]) -> dict[str, Any]:
+    """Wire attributes that are columns of `kind`, renamed; everything else is dropped."""
+    out: dict[str, Any] = {}
+    for attr, value in body.items():
+        col = TYPE_TO_DB.get(attr, attr)
+        if col in kind.model.__table__.c and attr not in kind.id_lists:
+            out[col] = value
+    return out

@@ -1,0 +1,127 @@
+"""Members of a pool, including Octavia's batch update (`PUT /pools/{id}/members`, 202)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from fastapi import APIRouter
+from sqlalchemy.orm import Session
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from bigip_lbaas.api import create, quotas
+from bigip_lbaas.api.lock import change_child, find, lock_lb
+from bigip_lbaas.api.pagination import parse_bool
+from bigip_lbaas.api.resources import MEMBER, POOL, render_one
+from bigip_lbaas.api.routes.common import (
+    delete_child,
+    env,
+    list_kind,
+    no_content,
+    respond,
+    set_columns,
+    show_kind,
+    update_child,
+)
+from bigip_lbaas.api.schemas.common import fault_responses
+from bigip_lbaas.api.schemas.member import (
+    MemberRootPOST,
+    MemberRootPUT,
+    MemberRootResponse,
+    MembersRootPUT,
+    MembersRootResponse,
+)
+from bigip_lbaas.core.status import Prov
+from bigip_lbaas.db import models as m
+
+router = APIRouter(tags=["members"])
+MANY = "/pools/{pool_id}/members"
+ONE = MANY + "/{member_id}"
+
+
+def _in_pool(pool_id: str) -> Any:
+    return lambda row: row.pool_id == pool_id
+
+
+@router.get(MANY, response_model=MembersRootResponse,
+            responses=fault_responses(400, 401, 403, 404))
+def list_members(request: Request, pool_id: str) -> JSONResponse:
+    def check(session: Session, ctx: Any) -> None:
+        find(session, POOL, pool_id, ctx)
+
+    return list_kind(request, MEMBER, lambda s: s.where(m.Member.pool_id == pool_id), check)
+
+
+@router.get(ONE, response_model=MemberRootResponse, responses=fault_responses(401, 403, 404))
+def show_member(request: Request, pool_id: str, member_id: str) -> JSONResponse:
+    return show_kind(request, MEMBER, member_id, _in_pool(pool_id))
+
+
+@router.post(MANY, status_code=201, response_model=MemberRootResponse,
+             responses=fault_responses(400, 401, 403, 404, 409))
+def create_member(request: Request, pool_id: str, body: MemberRootPOST) -> JSONResponse:
+    st, ctx = env(request)
+
+    def fn(session: Session) -> dict[str, Any]:
+        pool = find(session, POOL, pool_id, ctx)
+        lb = lock_lb(session, pool.load_balancer_id, ctx)
+        session.refresh(pool)
+        change_child(session, lb, (POOL, pool))
+        quotas.check(session, st.conf, lb.project_id, {MEMBER: 1})
+        row = create.insert_member(session, pool, body.member.model_dump())
+        return render_one(session, MEMBER, row)
+
+    return respond(201, {"member": st.write(fn)})
+
+
+@router.put(ONE, response_model=MemberRootResponse,
+            responses=fault_responses(400, 401, 403, 404, 409))
+def update_member(request: Request, pool_id: str, member_id: str,
+                  body: MemberRootPUT) -> JSONResponse:
+    return update_child(request, MEMBER, member_id, body.member.model_dump(exclude_unset=True),
+                        parent=_in_pool(pool_id))
+
+
+@router.delete(ONE, status_code=204, responses=fault_responses(401, 403, 404, 409))
+def delete_member(request: Request, pool_id: str, member_id: str) -> Response:
+    return delete_child(request, MEMBER, member_id, parent=_in_pool(pool_id))
+
+
+@router.put(MANY, status_code=202, responses=fault_responses(400, 401, 403, 404, 409))
+def batch_update_members(request: Request, pool_id: str, body: MembersRootPUT,
+                         additive_only: str = "false") -> Response:
+    """Match on (address, protocol_port): create the new, update the rest, delete the missing
+    (unless additive_only)."""
+    st, ctx = env(request)
+    additive = parse_bool(additive_only)
+    wanted = {(x.address, x.protocol_port): x for x in body.members}
+
+    def fn(session: Session) -> None:
+        pool = find(session, POOL, pool_id, ctx)
+        lb = lock_lb(session, pool.load_balancer_id, ctx)
+        session.refresh(pool)
+        existing = {(x.address, x.protocol_port): x for x in session.scalars(
+            sa.select(m.Member).where(m.Member.pool_id == pool.id,
+                                      m.Member.provisioning_status != Prov.PENDING_DELETE))}
+        new = [k for k in wanted if k not in existing]
+        gone = [] if additive else [k for k in existing if k not in wanted]
+        kept = [k for k in wanted if k in existing]
+        if not new and not gone and not kept:
+            return
+        change_child(session, lb, (POOL, pool))
+        quotas.check(session, st.conf, lb.project_id, {MEMBER: len(new)})
+        for key in new:
+            create.insert_member(session, pool, wanted[key].model_dump())
+        for key in gone:
+            existing[key].provisioning_status = Prov.PENDING_DELETE
+        for key in kept:
+            row = existing[key]
+            changes = wanted[key].model_dump(
+                exclude_unset=True, exclude={"address", "protocol_port", "subnet_id",
+                                             "project_id", "tenant_id", "request_sriov"})
+            set_columns(MEMBER, row, changes)
+            row.provisioning_status = Prov.PENDING_UPDATE
+
+    st.write(fn)
+    return no_content(202)

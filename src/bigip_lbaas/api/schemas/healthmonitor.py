@@ -1,0 +1,92 @@
+"""Health monitor wire types."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from bigip_lbaas.api.schemas.common import IdRef, Link, Name, ProjectId, Request, Response, Tags
+
+HmType = Literal["HTTP", "HTTPS", "PING", "TCP", "TLS-HELLO", "UDP-CONNECT", "SCTP"]
+HttpMethod = Literal["CONNECT", "DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT", "TRACE"]
+Codes = Field(default=None, pattern=r"^(\d{3}(,\d{3})*|\d{3}-\d{3})$")
+UrlPath = Field(default=None, max_length=2048, pattern=r"^/.*$")
+
+
+class HealthMonitorSingleCreate(Request):
+    name: Name = None
+    admin_state_up: bool = True
+    type: HmType
+    delay: int = Field(ge=0, le=2147483647)
+    timeout: int = Field(ge=0, le=2147483647)
+    max_retries: int = Field(ge=1, le=10)
+    max_retries_down: int = Field(default=3, ge=1, le=10)
+    http_method: HttpMethod | None = None
+    url_path: str | None = UrlPath
+    expected_codes: str | None = Codes
+    http_version: Literal[1.0, 1.1] | None = None
+    domain_name: str | None = Field(default=None, max_length=255)
+    tags: Tags = None
+
+
+class HealthMonitorPOST(HealthMonitorSingleCreate):
+    pool_id: str = Field(max_length=36)
+    project_id: ProjectId = None
+    tenant_id: ProjectId = None
+
+
+class HealthMonitorPUT(Request):
+    name: Name = None
+    admin_state_up: bool | None = None
+    delay: int | None = Field(default=None, ge=0, le=2147483647)
+    timeout: int | None = Field(default=None, ge=0, le=2147483647)
+    max_retries: int | None = Field(default=None, ge=1, le=10)
+    max_retries_down: int | None = Field(default=None, ge=1, le=10)
+    http_method: HttpMethod | None = None
+    url_path: str | None = UrlPath
+    expected_codes: str | None = Codes
+    http_version: Literal[1.0, 1.1] | None = None
+    domain_name: str | None = Field(default=None, max_length=255)
+    tags: Tags = None
+
+
+class HealthMonitorRootPOST(Request):
+    healthmonitor: HealthMonitorPOST
+
+
+class HealthMonitorRootPUT(Request):
+    healthmonitor: HealthMonitorPUT
+
+
+class HealthMonitorResponse(Response):
+    id: str | None = None
+    name: str | None = None
+    type: str | None = None
+    delay: int | None = None
+    timeout: int | None = None
+    max_retries: int | None = None
+    max_retries_down: int | None = None
+    http_method: str | None = None
+    url_path: str | None = None
+    expected_codes: str | None = None
+    admin_state_up: bool | None = None
+    project_id: str | None = None
+    tenant_id: str | None = None
+    pools: list[IdRef] | None = None
+    provisioning_status: str | None = None
+    operating_status: str | None = None
+    created_at: str | None = None
+    updated_at: str | None = None
+    http_version: float | None = None
+    domain_name: str | None = None
+    tags: list[str] | None = None
+
+
+class HealthMonitorRootResponse(Response):
+    healthmonitor: HealthMonitorResponse
+
+
+class HealthMonitorsRootResponse(Response):
+    healthmonitors: list[HealthMonitorResponse]
+    healthmonitors_links: list[Link]

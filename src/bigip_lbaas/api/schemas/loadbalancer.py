@@ -1,0 +1,106 @@
+"""Load balancer wire types: POST (incl. the fully populated graph), PUT, responses, stats, status."""
+
+from __future__ import annotations
+
+
+from pydantic import Field
+
+from bigip_lbaas.api.schemas.common import IdRef, Link, Name, ProjectId, Request, Response, Tags
+from bigip_lbaas.api.schemas.listener import ListenerResponse, ListenerSingleCreate
+from bigip_lbaas.api.schemas.pool import PoolResponse, PoolSingleCreate
+
+
+class AdditionalVip(Request):
+    subnet_id: str = Field(max_length=36)
+    ip_address: str | None = None
+    port_id: str | None = None
+
+
+class LoadBalancerPOST(Request):
+    name: Name = None
+    description: Name = None
+    admin_state_up: bool = True
+    vip_address: str | None = Field(default=None, max_length=64)
+    vip_port_id: str | None = Field(default=None, max_length=36)
+    vip_subnet_id: str | None = Field(default=None, max_length=36)
+    vip_network_id: str | None = Field(default=None, max_length=36)
+    vip_qos_policy_id: str | None = Field(default=None, max_length=36)
+    vip_sg_ids: list[str] | None = None
+    additional_vips: list[AdditionalVip] | None = None
+    project_id: ProjectId = None
+    tenant_id: ProjectId = None
+    listeners: list[ListenerSingleCreate] = Field(default_factory=list)
+    pools: list[PoolSingleCreate] = Field(default_factory=list)
+    provider: str | None = Field(default=None, max_length=64)
+    tags: Tags = None
+    flavor_id: str | None = Field(default=None, max_length=36)
+    availability_zone: str | None = Field(default=None, max_length=255)
+
+
+class LoadBalancerPUT(Request):
+    name: Name = None
+    description: Name = None
+    vip_qos_policy_id: str | None = Field(default=None, max_length=36)
+    admin_state_up: bool | None = None
+    vip_sg_ids: list[str] | None = None
+    tags: Tags = None
+
+
+class LoadBalancerRootPOST(Request):
+    loadbalancer: LoadBalancerPOST
+
+
+class LoadBalancerRootPUT(Request):
+    loadbalancer: LoadBalancerPUT
+
+
+class LoadBalancerResponse(Response):
+    id: str | None = None
+    name: str | None = None
+    description: str | None = None
+    provisioning_status: str | None = None
+    operating_status: str | None = None
+    admin_state_up: bool | None = None
+    project_id: str | None = None
+    tenant_id: str | None = None
+    created_at: str | None = None
+    updated_at: str | None = None
+    vip_address: str | None = None
+    vip_port_id: str | None = None
+    vip_subnet_id: str | None = None
+    vip_network_id: str | None = None
+    vip_qos_policy_id: str | None = None
+    vip_sg_ids: list[str] | None = None
+    vip_vnic_type: str | None = None
+    additional_vips: list[dict[str, str | None]] | None = None
+    listeners: list[IdRef | ListenerResponse] | None = None
+    pools: list[IdRef | PoolResponse] | None = None
+    provider: str | None = None
+    flavor_id: str | None = None
+    availability_zone: str | None = None
+    tags: list[str] | None = None
+
+
+class LoadBalancerRootResponse(Response):
+    loadbalancer: LoadBalancerResponse
+
+
+class LoadBalancersRootResponse(Response):
+    loadbalancers: list[LoadBalancerResponse]
+    loadbalancers_links: list[Link]
+
+
+class StatsResponse(Response):
+    bytes_in: int
+    bytes_out: int
+    active_connections: int
+    total_connections: int
+    request_errors: int
+
+
+class StatsRootResponse(Response):
+    stats: StatsResponse
+
+
+class StatusesRootResponse(Response):
+    statuses: dict[str, object]

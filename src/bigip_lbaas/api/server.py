@@ -1,0 +1,36 @@
+"""`bigip-lbaas api`: check the schema, then serve with uvicorn until SIGINT/SIGTERM."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import uvicorn
+from oslo_config import cfg
+
+from bigip_lbaas.api.app import asgi_app
+from bigip_lbaas.core.errors import BigipLbaasError
+from bigip_lbaas.db import schema
+from bigip_lbaas.db.session import Database
+
+LOG = logging.getLogger(__name__)
+
+
+def run(conf: cfg.ConfigOpts) -> int:
+    """Serve the API on [api_settings] bind_host:bind_port. Returns the process exit code."""
+    try:
+        db = Database(str(conf.database.connection))
+        schema.require_current(db)
+        app = asgi_app(conf, db)
+    except BigipLbaasError as err:
+        print(f"bigip-lbaas api: {err}", file=sys.stderr)
+        return 1
+    config = uvicorn.Config(app, host=str(conf.api_settings.bind_host),
+                            port=int(conf.api_settings.bind_port), log_level="warning",
+                            access_log=False, lifespan="off")
+    server = uvicorn.Server(config)
+    try:
+        server.run()
+    finally:
+        db.dispose()
+    return 0

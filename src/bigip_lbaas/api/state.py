@@ -1,0 +1,71 @@
+"""What every request handler needs from the running app, and the per-request dependencies."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from oslo_config import cfg
+from sqlalchemy import exc
+from sqlalchemy.orm import Session
+from starlette.requests import Request
+
+from bigip_lbaas.api.auth import Context, context_from_headers
+from bigip_lbaas.api.errors import DatabaseUnavailable
+from bigip_lbaas.api.providers import Providers
+from bigip_lbaas.db.session import Database
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class AppState:
+    conf: cfg.ConfigOpts
+    db: Database
+    providers: Providers
+    auth_strategy: str
+    default_project: str
+    max_limit: int
+    base_uri: str | None
+    lease_seconds: float
+
+    def write(self, fn: Any) -> Any:
+        """Run `fn(session)` as one transaction, retrying the whole of it on transient errors."""
+        try:
+            return self.db.run(fn, attempts=4)
+        except exc.OperationalError as err:
+            raise DatabaseUnavailable() from err
+
+    def read(self, fn: Any) -> Any:
+        try:
+            return self.db.run(fn, attempts=3)
+        except exc.OperationalError as err:
+            raise DatabaseUnavailable() from err
+
+
+def state(request: Request) -> AppState:
+    found: AppState = request.app.state.api
+    return found
+
+
+def context(request: Request) -> Context:
+    st = state(request)
+    return context_from_headers(request, st.auth_strategy, st.default_project)
+
+
+def base_url(request: Request) -> str:
+    """The request URL without its query, based on `[api_settings] api_base_uri` when set."""
+    st = state(request)
+    if st.base_uri:
+        return st.base_uri.rstrip("/") + request.url.path
+    return str(request.url.replace(query=""))
+
+
+def host_url(request: Request) -> str:
+    st = state(request)
+    if st.base_uri:
+        return st.base_uri.rstrip("/") + "/"
+    return str(request.base_url)
+
+
+__all__ = ["AppState", "Context", "Session", "base_url", "context", "host_url", "state"]
