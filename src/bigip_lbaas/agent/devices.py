@@ -80,22 +80,14 @@ class BigipDevice:
 
     async def collect(self, state: PartitionState) -> ObservedStatus:
         found = await collect(self.client, state, self.prefix)
-        kinds = object_kinds(state)
         return ObservedStatus(
-            operating={(kinds[i][0], i): st for i, st in found.operating.items() if i in kinds},
+            operating=found.operating,
             listeners={
-                lid: (
-                    kinds[lid][1],
-                    ListenerCounters(
-                        bytes_in=c.bytes_in,
-                        bytes_out=c.bytes_out,
-                        active_connections=c.active_connections,
-                        total_connections=c.total_connections,
-                        request_errors=c.request_errors,
-                    ),
-                )
-                for lid, c in found.stats.items()
-                if lid in kinds
+                lid: (lb_id, ListenerCounters(
+                    bytes_in=c.bytes_in, bytes_out=c.bytes_out,
+                    active_connections=c.active_connections,
+                    total_connections=c.total_connections, request_errors=c.request_errors))
+                for lid, (lb_id, c) in found.listeners.items()
             },
         )
 

@@ -72,8 +72,8 @@ class Agent:
 
     # --- helpers ---------------------------------------------------------------------------
 
-    async def _db(self, fn: Callable[..., T], *args: Any) -> T:
-        return await asyncio.to_thread(fn, *args)
+    async def _db(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        return await asyncio.to_thread(fn, *args, **kwargs)
 
     def lease_valid(self) -> bool:
         return time.monotonic() < self.valid_until
@@ -189,7 +189,8 @@ class Agent:
             + "; ".join(f"{n}: {e}" for n, e in self.device_error.items())
         )
         alive = await self._db(
-            agents.heartbeat, self.db, self.me, self.operational, reason, self._device_report()
+            agents.heartbeat, self.db, self.me, operational=self.operational,
+            status_reason=reason, devices=self._device_report(),
         )
         if not alive:
             LOG.error(
@@ -382,8 +383,8 @@ class Agent:
                         self.me,
                         snap,
                         decision.reason or "unknown",
-                        decision.give_up,
-                        decision.devices,
+                        give_up=decision.give_up,
+                        devices=decision.devices,
                     )
                     extra.update(reason=decision.reason)
                     if decision.give_up:

@@ -1,0 +1,256 @@
+"""A real cluster on this machine for tests and benchmarks: simulator, API, agents as processes.
+
+Nothing here is a stand-in: every process is the one an operator runs (`python -m bigip_lbaas.cli
+api|agent`, `python -m bigip_lbaas.sim`), configured with files as an operator writes them, on
+loopback ports. Everything started is stopped by `close()`, also when a test fails.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bigip_lbaas.db import schema
+from bigip_lbaas.db.session import Database
+
+PY = sys.executable
+
+
+def free_ports(n: int) -> int:
+    """The first of `n` consecutive free loopback ports."""
+    for _ in range(200):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            base = s.getsockname()[1]
+        if base + n >= 65000:
+            continue
+        ok = True
+        for p in range(base, base + n):
+            with socket.socket() as t:
+                try:
+                    t.bind(("127.0.0.1", p))
+                except OSError:
+                    ok = False
+                    break
+        if ok:
+            return base
+    raise RuntimeError("no free port range")
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float, what: str, every: float = 0.1) -> Any:
+    """Poll until `predicate()` is truthy; bounded by `timeout`."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = predicate()
+        if last:
+            return last
+        time.sleep(every)
+    raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what} (last: {last!r})")
+
+
+def port_open(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.3)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+@dataclass
+class Proc:
+    name: str
+    argv: list[str]
+    log: Path
+    env: dict[str, str] | None = None
+    popen: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Proc:
+        with self.log.open("ab") as out:
+            self.popen = subprocess.Popen(self.argv, stdout=out, stderr=subprocess.STDOUT,
+                                          stdin=subprocess.DEVNULL, env=self.env,
+                                          start_new_session=True)
+        return self
+
+    @property
+    def alive(self) -> bool:
+        return self.popen is not None and self.popen.poll() is None
+
+    def kill9(self) -> None:
+        if self.popen and self.alive:
+            os.killpg(self.popen.pid, signal.SIGKILL)
+            self.popen.wait(timeout=10)
+
+    def terminate(self, timeout: float = 15.0) -> int | None:
+        if self.popen is None:
+            return None
+        if self.alive:
+            os.killpg(self.popen.pid, signal.SIGTERM)
+            try:
+                self.popen.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.popen.pid, signal.SIGKILL)
+                self.popen.wait(timeout=10)
+        return self.popen.returncode
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+
+@dataclass
+class Cluster:
+    """Simulator + database + API + agents, on loopback."""
+
+    workdir: Path
+    db_url: str
+    devices: int = 2
+    lease_seconds: float = 3.0
+    heartbeat: float = 0.5
+    extra_conf: str = ""
+    sim_port: int = 0
+    api_port: int = 0
+    sim: Proc | None = None
+    api: Proc | None = None
+    agents: dict[str, Proc] = field(default_factory=dict)
+    ca_file: Path | None = None
+
+    # --- start ----------------------------------------------------------------------------
+
+    def start_sim(self, latency_ms: float = 0) -> None:
+        self.sim_port = free_ports(self.devices)
+        argv = [PY, "-m", "bigip_lbaas.sim", "--port", str(self.sim_port), "--devices",
+                str(self.devices), "--state-file", str(self.workdir / "sim-state.json")]
+        if latency_ms:
+            argv += ["--latency-ms", str(latency_ms)]
+        self.sim = Proc("sim", argv, self.workdir / "sim.log").start()
+        wait_for(lambda: all(port_open(self.sim_port + i) for i in range(self.devices)), 30,
+                 "simulator ports")
+        self.ca_file = wait_for(lambda: next(iter(sorted(self.workdir.glob("*ca*.pem"))), None),
+                                10, "simulator CA file")
+
+    def write_common_conf(self) -> Path:
+        assert self.ca_file is not None
+        devices = ",".join(f"127.0.0.1:{self.sim_port + i}" for i in range(self.devices))
+        ha = {1: "standalone", 2: "pair"}.get(self.devices, "scalen")
+        path = self.workdir / "common.conf"
+        path.write_text(
+            "[DEFAULT]\n"
+            f"f5_ha_type = {ha}\n"
+            f"icontrol_hostname = {devices}\n"
+            "icontrol_username = admin\n"
+            "icontrol_password = admin\n"
+            f"icontrol_ca_bundle = {self.ca_file}\n"
+            "f5_pending_services_timeout = 20\n"
+            "[database]\n"
+            f"connection = {self.db_url}\n"
+            "[api_settings]\n"
+            "bind_host = 127.0.0.1\n"
+            f"bind_port = {self.api_port}\n"
+            "[bigip_lbaas]\n"
+            f"heartbeat_interval = {self.heartbeat}\n"
+            f"lease_seconds = {self.lease_seconds}\n"
+            f"renew_deadline = {self.lease_seconds * 0.7}\n"
+            "poll_interval = 0.05\n"
+            "status_interval = 2\n"
+            "max_retries = 3\n"
+            f"{self.extra_conf}"
+        )
+        return path
+
+    def upgrade_db(self) -> None:
+        db = Database(self.db_url)
+        try:
+            schema.upgrade(db)
+        finally:
+            db.dispose()
+
+    def start_api(self) -> None:
+        self.api_port = self.api_port or free_ports(1)
+        conf = self.write_common_conf()
+        self.api = Proc("api", [PY, "-m", "bigip_lbaas.cli", "api", "--config-file", str(conf)],
+                        self.workdir / "api.log").start()
+        wait_for(lambda: port_open(self.api_port) or not self.api.alive, 30,  # type: ignore[union-attr]
+                 "API port")
+        assert self.api.alive, self.api.output()
+
+    def agent_conf(self, host: str, extra: str = "") -> Path:
+        path = self.workdir / f"agent-{host}.conf"
+        path.write_text(f"[DEFAULT]\nhost = {host}\n{extra}")
+        return path
+
+    def start_agent(self, host: str, extra: str = "", name: str | None = None) -> Proc:
+        conf = self.write_common_conf()
+        proc = Proc(name or host, [PY, "-m", "bigip_lbaas.cli", "agent", "--config-file",
+                                   str(conf), "--config-file", str(self.agent_conf(host, extra))],
+                    self.workdir / f"agent-{name or host}.log").start()
+        self.agents[name or host] = proc
+        return proc
+
+    def start(self, agents: Iterable[str] = ("h1", "h2")) -> Cluster:
+        self.upgrade_db()
+        self.start_sim()
+        self.start_api()
+        for host in agents:
+            self.start_agent(host)
+        return self
+
+    def close(self) -> None:
+        for proc in list(self.agents.values()):
+            proc.terminate()
+        for proc in (self.api, self.sim):
+            if proc is not None:
+                proc.terminate()
+
+    # --- talk -----------------------------------------------------------------------------
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.api_port}"
+
+    def client(self, project: str = "demo") -> httpx.Client:
+        return httpx.Client(base_url=self.api_url, timeout=30,
+                            headers={"X-Project-Id": project})
+
+    def device(self, index: int) -> httpx.Client:
+        assert self.ca_file is not None
+        return httpx.Client(base_url=f"https://127.0.0.1:{self.sim_port + index}",
+                            verify=str(self.ca_file), auth=("admin", "admin"), timeout=30,
+                            trust_env=False)
+
+    def device_objects(self, index: int, collection: str, partition: str) -> list[dict[str, Any]]:
+        with self.device(index) as dev:
+            r = dev.get(f"/mgmt/tm/{collection}", params={"$filter": f"partition eq {partition}"})
+            r.raise_for_status()
+            items: list[dict[str, Any]] = r.json().get("items", [])
+            return items
+
+    def audit(self, index: int) -> list[dict[str, Any]]:
+        with self.device(index) as dev:
+            r = dev.get("/sim/audit")
+            r.raise_for_status()
+            items: list[dict[str, Any]] = r.json()["items"]
+            return items
+
+
+def overlapping_writers(audit: list[dict[str, Any]]) -> list[str]:
+    """Partitions that two different clients wrote at overlapping times (should be none)."""
+    by_part: dict[str, list[dict[str, Any]]] = {}
+    for e in audit:
+        for p in e.get("partitions") or ([e["partition"]] if e.get("partition") else []):
+            by_part.setdefault(p, []).append(e)
+    bad = []
+    for part, entries in by_part.items():
+        entries.sort(key=lambda e: e["start"])
+        for a, b in zip(entries, entries[1:], strict=False):
+            if a["clientId"] != b["clientId"] and b["start"] < a["end"]:
+                bad.append(part)
+                break
+    return bad

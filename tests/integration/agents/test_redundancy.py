@@ -1,0 +1,203 @@
+"""Several real agents on one database and one simulated pair: spread, failover, refusal, drain.
+
+Each test starts the real simulator, API and agent processes (distinct `host` values) against a
+fresh database of each kind, then checks the outcome through the API, the database and the
+devices themselves (including the simulator's audit log of who wrote what, when).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from bigip_lbaas.db.models import Agent, PartitionLease
+from bigip_lbaas.db.session import Database
+from tests.cluster import Cluster, overlapping_writers, wait_for
+
+PROJECTS = [f"proj{i:02d}" for i in range(6)]
+
+
+@pytest.fixture
+def cluster(db_url: str, tmp_path: Path) -> Iterator[Cluster]:
+    c = Cluster(tmp_path, db_url, devices=2)
+    try:
+        c.start(agents=("h1", "h2", "h3"))
+        yield c
+    finally:
+        c.close()
+
+
+def create_graph(c: Cluster, project: str) -> str:
+    """LB + listener + pool + member, each call waiting for the LB to accept the next."""
+    with c.client(project) as api:
+        subnet = ensure_subnet(c)
+        lb = api.post("/v2/lbaas/loadbalancers", json={"loadbalancer": {
+            "name": f"lb-{project}", "vip_subnet_id": subnet, "project_id": project}})
+        assert lb.status_code == 201, lb.text
+        lb_id = lb.json()["loadbalancer"]["id"]
+        wait_active(c, project, lb_id)
+        li = api.post("/v2/lbaas/listeners", json={"listener": {
+            "loadbalancer_id": lb_id, "protocol": "HTTP", "protocol_port": 80}})
+        assert li.status_code == 201, li.text
+        wait_active(c, project, lb_id)
+        pool = api.post("/v2/lbaas/pools", json={"pool": {
+            "listener_id": li.json()["listener"]["id"], "protocol": "HTTP",
+            "lb_algorithm": "ROUND_ROBIN"}})
+        assert pool.status_code == 201, pool.text
+        wait_active(c, project, lb_id)
+        member = api.post(f"/v2/lbaas/pools/{pool.json()['pool']['id']}/members", json={
+            "member": {"address": "192.0.2.10", "protocol_port": 8080}})
+        assert member.status_code == 201, member.text
+        return str(lb_id)
+
+
+_subnets: dict[str, str] = {}
+
+
+def ensure_subnet(c: Cluster) -> str:
+    if c.api_url in _subnets:
+        return _subnets[c.api_url]
+    with c.client("admin") as api:
+        net = api.post("/v2.0/networks", json={"network": {"name": "public", "shared": True}})
+        assert net.status_code == 201, net.text
+        sub = api.post("/v2.0/subnets", json={"subnet": {
+            "name": "public-subnet", "network_id": net.json()["network"]["id"],
+            "cidr": "203.0.113.0/24", "ip_version": 4}})
+        assert sub.status_code == 201, sub.text
+        _subnets[c.api_url] = sub.json()["subnet"]["id"]
+    return _subnets[c.api_url]
+
+
+def lb_status(c: Cluster, project: str, lb_id: str) -> str:
+    with c.client(project) as api:
+        r = api.get(f"/v2/lbaas/loadbalancers/{lb_id}")
+        return str(r.json()["loadbalancer"]["provisioning_status"]) if r.status_code == 200 \
+            else f"HTTP {r.status_code}"
+
+
+def wait_active(c: Cluster, project: str, lb_id: str, timeout: float = 60) -> None:
+    status = wait_for(lambda: (s := lb_status(c, project, lb_id)) in ("ACTIVE", "ERROR") and s,
+                      timeout, f"load balancer {lb_id} to leave PENDING")
+    assert status == "ACTIVE", f"{lb_id} ended {status}"
+
+
+def owners(c: Cluster) -> dict[str, str]:
+    """project → host of the live lease owner."""
+    db = Database(c.db_url)
+    try:
+        with db.transaction() as s:
+            now = s.scalar(sa.select(db.now()))
+            rows = s.execute(sa.text(
+                "SELECT p.project_id, a.host FROM partition p "
+                "JOIN partition_lease l ON l.partition_id = p.id "
+                "JOIN agent a ON a.instance_id = l.owner WHERE l.expires_at > :now"),
+                {"now": now}).all()
+            return {project: host for project, host in rows}
+    finally:
+        db.dispose()
+
+
+def all_members_on_devices(c: Cluster, project: str, expect: int) -> bool:
+    part = f"Project_{project}"
+    for dev in range(c.devices):
+        pools = c.device_objects(dev, "ltm/pool", part)
+        if not pools:
+            return False
+        with c.device(dev) as d:
+            members = d.get(f"/mgmt/tm/ltm/pool/~{part}~{pools[0]['name']}/members").json()
+            if len(members.get("items", [])) != expect:
+                return False
+    return True
+
+
+def test_partitions_spread_and_survive_kill_9(cluster: Cluster) -> None:
+    lbs = {p: create_graph(cluster, p) for p in PROJECTS}
+    for p, lb in lbs.items():
+        wait_active(cluster, p, lb)
+    spread = wait_for(lambda: len(o := owners(cluster)) == len(PROJECTS) and o, 30,
+                      "every partition owned")
+    counts = {h: list(spread.values()).count(h) for h in ("h1", "h2", "h3")}
+    assert max(counts.values()) - min(counts.values()) <= 1, counts
+
+    victim = max(counts, key=lambda h: counts[h])
+    victim_projects = [p for p, h in spread.items() if h == victim]
+    cluster.agents[victim].kill9()
+    # Changes land in the dead agent's partitions right after the kill: none may be lost.
+    for p in victim_projects:
+        with cluster.client(p) as api:
+            pools = api.get("/v2/lbaas/pools").json()["pools"]
+            r = api.post(f"/v2/lbaas/pools/{pools[0]['id']}/members", json={
+                "member": {"address": "192.0.2.11", "protocol_port": 8080}})
+            assert r.status_code == 201, r.text
+    for p in victim_projects:
+        wait_active(cluster, p, lbs[p], timeout=60)
+        wait_for(lambda p=p: all_members_on_devices(cluster, p, 2), 30, f"{p} on both devices")
+    after = owners(cluster)
+    assert victim not in after.values()
+    moved = [after[p] for p in victim_projects]
+    assert len(set(moved)) == min(2, len(moved)), f"not spread over survivors: {moved}"
+    for dev in range(cluster.devices):
+        assert overlapping_writers(cluster.audit(dev)) == []
+
+
+def test_duplicate_host_is_refused_and_first_keeps_running(cluster: Cluster) -> None:
+    wait_for(lambda: len(agents_alive(cluster)) == 3, 30, "three live agents")
+    dup = cluster.start_agent("h2", name="h2-dup")
+    assert dup.popen is not None
+    code = dup.popen.wait(timeout=30)
+    assert code != 0
+    out = dup.output()
+    assert "h2" in out and "already running" in out and "last heartbeat" in out
+    time.sleep(2 * cluster.heartbeat)
+    assert cluster.agents["h2"].alive and "h2" in agents_alive(cluster)
+
+
+def agents_alive(c: Cluster) -> list[str]:
+    with c.client("admin") as api:
+        r = api.get("/v2/lbaas/agents")
+        if r.status_code != 200:
+            return []
+        return [a["host"] for a in r.json()["agents"] if a["alive"]]
+
+
+def test_admin_down_drains_and_graceful_stop_hands_over_at_once(cluster: Cluster) -> None:
+    lbs = {p: create_graph(cluster, p) for p in PROJECTS[:4]}
+    for p, lb in lbs.items():
+        wait_active(cluster, p, lb)
+    wait_for(lambda: len(owners(cluster)) == 4, 30, "every partition owned")
+    with cluster.client("admin") as api:
+        agents: list[dict[str, Any]] = api.get("/v2/lbaas/agents").json()["agents"]
+        h1 = next(a for a in agents if a["host"] == "h1")
+        r = api.put(f"/v2/lbaas/agents/{h1['id']}", json={"agent": {"admin_state_up": False}})
+        assert r.status_code == 200, r.text
+    wait_for(lambda: "h1" not in owners(cluster).values() and len(owners(cluster)) == 4, 30,
+             "h1 drained")
+    assert cluster.agents["h1"].alive  # drained, still heartbeating
+
+    # SIGTERM releases leases at once: the others own everything well before expiry.
+    victim = next(iter(set(owners(cluster).values())))
+    started = time.monotonic()
+    assert cluster.agents[victim].terminate() == 0
+    wait_for(lambda: victim not in owners(cluster).values() and len(owners(cluster)) == 4,
+             30, "hand-over after SIGTERM")
+    assert "stopped" in cluster.agents[victim].output()
+    assert time.monotonic() - started < 30
+
+
+def test_agent_row_and_leases_use_db_state(cluster: Cluster) -> None:
+    lb = create_graph(cluster, "solo")
+    wait_active(cluster, "solo", lb)
+    db = Database(cluster.db_url)
+    try:
+        with db.transaction() as s:
+            hosts = sorted(s.scalars(sa.select(Agent.host)))
+            assert hosts == ["h1", "h2", "h3"]
+            leases = s.scalars(sa.select(PartitionLease)).all()
+            assert all(lease.epoch >= 1 for lease in leases if lease.owner)
+    finally:
+        db.dispose()
