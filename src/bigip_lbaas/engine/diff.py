@@ -6,7 +6,8 @@ Rules:
   inside our partition. Nothing else is ever updated or deleted;
 - held objects (their Octavia object failed to render) are left exactly as observed;
 - nodes are never created (the device creates them with pool members) and are deleted once no pool
-  member uses their address;
+  member uses their address; virtual addresses the device auto-creates for virtuals (named by
+  address) vanish with their last virtual and are never deleted explicitly;
 - nothing that a remaining object references is deleted;
 - the folder is created first and, when the partition's desired state is empty, deleted last,
   but only if nothing foreign is left in it.
@@ -47,7 +48,7 @@ def is_held(key: ObjKey, hold: Iterable[ObjKey]) -> bool:
 
 
 def is_ours(obj: DeviceObject, prefix: str) -> bool:
-    if obj.kind is Kind.NODE:
+    if obj.kind in (Kind.NODE, Kind.VIRTUAL_ADDRESS) and names.is_address(obj.name):
         return names.is_address(obj.name)
     return names.owned(prefix, obj.name)
 
@@ -73,7 +74,22 @@ def _references(objs: Iterable[DeviceObject]) -> tuple[set[str], set[str]]:
         if o.kind is Kind.POOL:
             for m in o.body.get("members", []):
                 addresses.add(str(m.get("address", "")))
+        if o.kind is Kind.VIRTUAL and o.body.get("destination"):
+            # "/P/10.0.0.1:80" or "/P/2001:db8::1.80" uses the virtual address "/P/<addr>"
+            dest = str(o.body["destination"])
+            sep = "." if dest.count(":") > 1 else ":"
+            paths.add(dest.rsplit(sep, 1)[0])
     return paths, addresses
+
+
+def _auto_deleted(obj: DeviceObject) -> bool:
+    """A virtual address the device created for a virtual (named by its address, autoDelete on):
+    the device removes it with its last virtual, so it is never deleted explicitly."""
+    return (
+        obj.kind is Kind.VIRTUAL_ADDRESS
+        and names.is_address(obj.name)
+        and str(obj.body.get("autoDelete", "true")).lower() == "true"
+    )
 
 
 def diff(
@@ -130,7 +146,9 @@ def diff(
                 remaining[cur.key] = cur
                 candidates.remove(cur)
                 changed = True
-    deletes = [Op(Action.DELETE, c.kind, c.name, {}, c.owner) for c in candidates]
+    deletes = [
+        Op(Action.DELETE, c.kind, c.name, {}, c.owner) for c in candidates if not _auto_deleted(c)
+    ]
 
     folder = (Kind.FOLDER, part)
     if folder in have and folder not in want and not any(k != folder for k in remaining):
