@@ -163,13 +163,13 @@ def wait_ready(proc: subprocess.Popen[str], timeout: float = 30.0) -> list[dict[
         if line == READY_LINE:
             return devices
         parts = line.split()
-        if len(parts) == 6 and parts[1] == "device":
+        if len(parts) == 7 and parts[2] == "device":
             devices.append(
                 {
-                    "index": parts[2],
-                    "name": parts[3],
-                    "url": parts[4],
-                    "ca": parts[5].removeprefix("ca="),
+                    "index": parts[3],
+                    "name": parts[4],
+                    "url": parts[5],
+                    "ca": parts[6].removeprefix("ca="),
                 }
             )
     raise TimeoutError("simulator did not report ready")
