@@ -62,7 +62,7 @@ class JsonOnly:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             path: str = scope["path"]
-            if path.endswith(".json"):
+            if path.endswith(".json") and path != "/openapi.json":
                 scope = {**scope, "path": path[: -len(".json")]}
             accept = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"accept"),
                           "")

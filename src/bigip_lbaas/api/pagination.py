@@ -184,14 +184,20 @@ def page(session: Session, kind: Kind, stmt: sa.Select[Any], q: ListQuery) -> li
     model = kind.model
     sort = [(c, asc != q.page_reverse) for c, asc in q.sort]
     if q.marker:
-        marker = session.get(model, q.marker)
-        if marker is None:
+        if session.get(model, q.marker) is None:
             raise InvalidMarker(key=q.marker)
+        # Compare with the marker row's values inside the database (a literal round trip
+        # would not compare equal on SQLite, where timestamps are stored as text).
+        marker = sa.select(model).where(model.id == q.marker).subquery()
+
+        def mval(c: str) -> Any:
+            return sa.select(marker.c[c]).scalar_subquery()
+
         ors = []
         for i, (column, asc) in enumerate(sort):
-            conds = [getattr(model, c) == getattr(marker, c) for c, _ in sort[:i]]
+            conds = [getattr(model, c) == mval(c) for c, _ in sort[:i]]
             col = getattr(model, column)
-            conds.append(col > getattr(marker, column) if asc else col < getattr(marker, column))
+            conds.append(col > mval(column) if asc else col < mval(column))
             ors.append(sa.and_(*conds))
         stmt = stmt.where(sa.or_(*ors))
     stmt = stmt.order_by(

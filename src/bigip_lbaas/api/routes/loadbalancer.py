@@ -153,10 +153,11 @@ def create_graph(session: Session, lb: m.LoadBalancer, spec: LoadBalancerPOST) -
         body = {k: v for k, v in pool_spec.items() if k not in ("members", "healthmonitor")}
         pool = create.insert_pool(session, lb, body)
         session.flush()
-        for member in pool_spec.get("members") or []:
-            create.insert_member(session, pool, member)
         if pool_spec.get("healthmonitor"):
             create.insert_healthmonitor(session, pool, pool_spec["healthmonitor"])
+            session.flush()
+        for member in pool_spec.get("members") or []:
+            create.insert_member(session, pool, member)
         if pool.name:
             by_name[pool.name] = pool
         return pool

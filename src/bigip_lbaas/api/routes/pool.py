@@ -81,10 +81,11 @@ def create_pool(request: Request, body: PoolRootPOST) -> JSONResponse:
                                         "healthmonitor"})
         row = create.insert_pool(session, lb, data)
         session.flush()
-        for member in spec.members or []:
-            create.insert_member(session, row, member.model_dump())
         if spec.healthmonitor is not None:
             create.insert_healthmonitor(session, row, spec.healthmonitor.model_dump())
+            session.flush()
+        for member in spec.members or []:
+            create.insert_member(session, row, member.model_dump())
         if listener is not None:
             listener.default_pool_id = row.id
             listener.provisioning_status = Prov.PENDING_UPDATE
