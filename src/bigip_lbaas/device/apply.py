@@ -71,15 +71,25 @@ class ApplyFailed(DeviceRejected):
         super().__init__(cause.device, cause.status, cause.reason, cause.code)
 
 
+def _mentions(message: str, text: str) -> bool:
+    return re.search(re.escape(text) + r"(?![A-Za-z0-9_\-.:])", message) is not None
+
+
 def find_culprit(plan: Plan, message: str) -> Op | None:
-    """The op a device error message is about: the longest object name the message mentions."""
+    """The op a device error message is about: the longest object name the message mentions, else
+    the pool whose member (or that member's node) it mentions."""
     best: Op | None = None
     for op in plan.ops:
-        if re.search(re.escape(op.name) + r"(?![A-Za-z0-9_\-])", message) and (
-            best is None or len(op.name) > len(best.name)
-        ):
+        if _mentions(message, op.name) and (best is None or len(op.name) > len(best.name)):
             best = op
-    return best
+    if best is not None:
+        return best
+    for op in plan.ops:
+        for m in op.body.get("members", []) if op.kind is Kind.POOL else []:
+            addr = str(m.get("address", ""))
+            if _mentions(message, str(m.get("name", ""))) or _mentions(message, f"/{addr}"):
+                return op
+    return None
 
 
 async def _send(client: BigipClient, req: Request, guard: Guard, trans: int | None = None) -> None:

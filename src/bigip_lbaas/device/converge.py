@@ -75,6 +75,42 @@ def _after(observed: DeviceConfig, plan: Plan) -> DeviceConfig:
     return DeviceConfig(observed.partition, objs)
 
 
+def _dependents(
+    rendered: Rendered, observed: DeviceConfig, hold: set[ObjKey], part: str
+) -> list[ObjectFailure]:
+    """Hold (in place) every desired object that references a held object the device lacks."""
+    added: list[ObjectFailure] = []
+    changed = True
+    while changed:
+        changed = False
+        missing = {
+            names.full_path(part, n): (k, n)
+            for (k, n) in hold
+            if (k, n) in rendered.config.objects and (k, n) not in observed.objects
+        }
+        for key, obj in rendered.config.objects.items():
+            if key in hold:
+                continue
+            refs = [p for p in missing if _references(obj.body, p)]
+            if refs:
+                hold |= {k for k, o in rendered.config.objects.items() if o.owner == obj.owner}
+                hold.add(key)
+                if obj.owner:
+                    added.append(ObjectFailure(obj.owner, f"depends on {refs[0]}, which failed"))
+                changed = True
+    return added
+
+
+def _references(body: object, path: str) -> bool:
+    if isinstance(body, str):
+        return path in body.split()
+    if isinstance(body, dict):
+        return any(_references(v, path) for v in body.values())
+    if isinstance(body, list | tuple):
+        return any(_references(v, path) for v in body)
+    return False
+
+
 async def converge(
     client: BigipClient,
     state: PartitionState,
@@ -115,6 +151,7 @@ async def converge(
             if owner is None or not _owned_keys(rendered, owner):
                 break
             hold |= _owned_keys(rendered, owner)
+            failures += _dependents(rendered, observed, hold, part)
             observed = await observe(client, part)  # the folder may now exist
             from_cache = False
             continue

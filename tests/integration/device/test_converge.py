@@ -1,0 +1,295 @@
+"""Converge against the simulator: feature matrix, idempotence, wipe, HA, failed transactions."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from bigip_lbaas.core.errors import DeviceUnreachable, LeaseLost
+from bigip_lbaas.core.model import Listener, LoadBalancer, Member, PartitionState, Pool
+from bigip_lbaas.device.apply import ApplyFailed, apply
+from bigip_lbaas.device.client import BigipClient, object_path
+from bigip_lbaas.device.converge import converge
+from bigip_lbaas.device.observe import observe
+from bigip_lbaas.engine import names
+from bigip_lbaas.engine.config import DeviceConfig, Kind
+from bigip_lbaas.engine.diff import diff
+from bigip_lbaas.engine.render import render
+from bigip_lbaas.sim.testing import SimHandle
+from tests.integration.device.conftest import make_client, writes
+from tests.integration.device.states import PREFIX, feature_matrix, key, small
+
+
+def run(coro: Any) -> Any:
+    return asyncio.run(coro)
+
+
+def part_of(state: PartitionState) -> str:
+    return names.partition(PREFIX, state.key.project_id)
+
+
+_VOLATILE = frozenset({"vsIndex", "generation", "lastModified", "selfLink", "creationTime"})
+
+
+def ours(cfg: DeviceConfig) -> dict[Any, Any]:
+    """Our objects (prefix or node), without per-device counters and timestamps."""
+    return {
+        k: {a: v for a, v in o.body.items() if a not in _VOLATILE}
+        for k, o in cfg.objects.items()
+        if k[1].startswith(PREFIX) or k[0] is Kind.NODE
+    }
+
+
+async def _converge_and_check(client: BigipClient, state: PartitionState) -> DeviceConfig:
+    result = await converge(client, state, PREFIX)
+    assert result.failures == ()
+    observed = await observe(client, part_of(state))
+    assert diff(render(state, PREFIX), observed, PREFIX).empty
+    return observed
+
+
+def test_feature_matrix_converges_and_second_converge_writes_nothing(sim: SimHandle) -> None:
+    state = feature_matrix("matrix1")
+
+    async def go() -> None:
+        async with make_client(sim) as c:
+            await _converge_and_check(c, state)
+            before = writes(sim)
+            again = await converge(c, state, PREFIX)
+            assert again.writes == 0 and again.ops == 0
+            assert writes(sim) == before
+            part = part_of(state)
+            pool = await c.get(
+                object_path("ltm/pool", part, "Project_pool-rr"), {"expandSubcollections": "true"}
+            )
+            assert pool["loadBalancingMode"] == "ratio-member"
+            assert pool["minActiveMembers"] == 1
+            members = {m["name"]: m for m in pool["membersReference"]["items"]}
+            assert members["10.1.0.1:80"]["ratio"] == 3
+            assert members["10.1.0.2:80"]["session"] == "user-disabled"  # weight 0 drains
+            assert members["10.1.0.4:80"]["state"] == "user-down"  # admin down
+            assert members["10.1.0.3:80"]["priorityGroup"] == 0  # backup
+            assert members["10.1.0.4:80"]["monitor"].strip() == f"/{part}/Project_mem-4"
+            lc = await c.get(
+                object_path("ltm/pool", part, "Project_pool-lc"), {"expandSubcollections": "true"}
+            )
+            assert {m["name"] for m in lc["membersReference"]["items"]} == {
+                "10.1.0.1:8080",
+                "2001:db8::6.8080",
+            }
+            vs = await c.get(
+                object_path("ltm/virtual", part, "Project_lst-http"),
+                {"expandSubcollections": "true"},
+            )
+            assert vs["connectionLimit"] == 1000
+            assert vs["sourceAddressTranslation"]["type"] == "automap"
+            assert vs["destination"] == f"/{part}/192.0.2.10:80"
+            https = await c.get(object_path("ltm/virtual", part, "Project_lst-https"))
+            assert https.get("disabled") is True
+            tcp = await c.get(object_path("ltm/virtual", part, "Project_lst-tcp"))
+            assert tcp["source"] == "10.0.0.0/8"
+            va = await c.get(object_path("ltm/virtual-address", part, "Project_lb-2"))
+            assert va["enabled"] in ("no", False)
+            mon = await c.get(object_path("ltm/monitor/http", part, "Project_hm-http"))
+            assert mon["send"].startswith("HEAD /health HTTP/1.0")
+            assert "204" in mon["recv"]
+
+    run(go())
+
+
+def test_unsupported_objects_fail_by_id_and_the_rest_is_applied(sim: SimHandle) -> None:
+    base = small("unsup")
+    lb = base.load_balancers[0]
+    bad = LoadBalancer(
+        lb.id,
+        lb.vip_address,
+        listeners=(
+            *lb.listeners,
+            Listener("lst-tls", "TERMINATED_HTTPS", 443),
+            Listener("lst-udp", "UDP", 53),
+        ),
+        pools=(*lb.pools, Pool("pool-udp", "UDP", "ROUND_ROBIN")),
+    )
+    state = PartitionState(base.key, 1, (bad,))
+
+    async def go() -> None:
+        async with make_client(sim) as c:
+            result = await converge(c, state, PREFIX)
+            failed = {f.object_id: f.reason for f in result.failures}
+            assert set(failed) == {"lst-tls", "lst-udp", "pool-udp"}
+            assert "TERMINATED_HTTPS" in failed["lst-tls"]
+            observed = await observe(c, part_of(state))
+            assert (Kind.VIRTUAL, "Project_unsup-l0") in observed.objects
+
+    run(go())
+
+
+def test_incremental_changes_and_orphan_cleanup(sim: SimHandle) -> None:
+    state = small("incr", n_lbs=2)
+
+    async def go() -> None:
+        async with make_client(sim) as c:
+            await _converge_and_check(c, state)
+            lb0, lb1 = state.load_balancers
+            pool = lb0.pools[0]
+            changed_pool = Pool(
+                pool.id,
+                pool.protocol,
+                "LEAST_CONNECTIONS",
+                members=(pool.members[0], Member("incr-new", "10.3.0.9", 81, weight=5)),
+                health_monitor=None,
+            )
+            lb0b = LoadBalancer(
+                lb0.id, lb0.vip_address, listeners=lb0.listeners, pools=(changed_pool,)
+            )
+            state2 = PartitionState(state.key, 2, (lb0b,))  # lb1 deleted, member swapped, hm gone
+            observed = await _converge_and_check(c, state2)
+            gone = pool.members[1].address
+            assert (Kind.NODE, gone) not in observed.objects  # unused node removed
+            assert (Kind.VIRTUAL_ADDRESS, "Project_incr-lb1") not in observed.objects
+            assert (Kind.MONITOR_HTTP, "Project_incr-hm0") not in observed.objects
+            # nothing left: the partition itself goes
+            await converge(c, PartitionState(state.key, 3, ()), PREFIX)
+            assert await c.get_optional(object_path("sys/folder", None, part_of(state))) is None
+
+    run(go())
+
+
+def test_foreign_objects_in_the_partition_are_left_alone(sim: SimHandle) -> None:
+    state = small("foreign")
+    part = part_of(state)
+
+    async def go() -> None:
+        async with make_client(sim) as c:
+            await _converge_and_check(c, state)
+            await c.request(
+                "POST", "/mgmt/tm/ltm/pool", json={"name": "operator_pool", "partition": part}
+            )
+            await converge(c, PartitionState(state.key, 2, ()), PREFIX)
+            assert await c.get_optional(object_path("ltm/pool", part, "operator_pool")) is not None
+            assert (
+                await c.get_optional(object_path("ltm/pool", part, "Project_foreign-pool0")) is None
+            )
+            await c.request("DELETE", object_path("ltm/pool", part, "operator_pool"))
+            await converge(c, PartitionState(state.key, 3, ()), PREFIX)
+            assert await c.get_optional(object_path("sys/folder", None, part)) is None
+
+    run(go())
+
+
+def test_wipe_then_converge_restores_exactly(sim: SimHandle) -> None:
+    state = feature_matrix("wipe1")
+
+    async def go() -> None:
+        async with make_client(sim, device=2) as c:
+            before = await _converge_and_check(c, state)
+            sim.control("POST", "wipe", device=2)
+            assert (await observe(c, part_of(state))).objects == {}
+            await _converge_and_check(c, state)
+            after = await observe(c, part_of(state))
+            assert ours(after) == ours(before)
+
+    run(go())
+
+
+def test_failed_transaction_leaves_no_partial_state(sim: SimHandle) -> None:
+    state = small("txfail")
+    part = part_of(state)
+
+    async def go() -> None:
+        async with make_client(sim, device=3) as c:
+            # A node of the operator's with the address a member needs, under another name: the
+            # pool member create fails inside the transaction (BIG-IP rule 0107003a).
+            await c.request("POST", "/mgmt/tm/sys/folder", json={"name": part, "partition": "/"})
+            addr = state.load_balancers[0].pools[0].members[0].address
+            await c.request(
+                "POST",
+                "/mgmt/tm/ltm/node",
+                json={"name": "web1", "partition": part, "address": addr},
+            )
+            before = await observe(c, part)
+            plan = diff(render(state, PREFIX), before, PREFIX)
+            assert len(plan) > 3
+            with pytest.raises(ApplyFailed) as info:
+                await apply(c, plan)
+            assert info.value.culprit is not None and info.value.culprit.owner == "txfail-pool0"
+            assert ours(await observe(c, part)) == ours(before)
+            # converge reports the pool (and what depends on it) and applies the rest
+            result = await converge(c, state, PREFIX)
+            assert "txfail-pool0" in {f.object_id for f in result.failures}
+            observed = await observe(c, part)
+            assert (Kind.VIRTUAL_ADDRESS, "Project_txfail-lb0") in observed.objects
+            assert (Kind.POOL, "Project_txfail-pool0") not in observed.objects
+
+    run(go())
+
+
+def test_guard_is_called_before_every_write(sim: SimHandle) -> None:
+    state = small("guard")
+
+    def fenced() -> None:
+        raise LeaseLost("guard", 7)
+
+    async def go() -> None:
+        async with make_client(sim) as c:
+            await c.get("/mgmt/tm/sys/version")  # log in first: the login POST is not a write
+            before = writes(sim)
+            with pytest.raises(LeaseLost):
+                await converge(c, state, PREFIX, fenced)
+            assert writes(sim) == before
+
+    run(go())
+
+
+@pytest.mark.parametrize("devices", [2, 3], ids=["pair", "scalen"])
+def test_one_device_down_does_not_block_others_and_catches_up(sim: SimHandle, devices: int) -> None:
+    state = small(f"ha{devices}", n_lbs=2)
+
+    async def go() -> None:
+        clients = [make_client(sim, device=n) for n in range(1, devices + 1)]
+        try:
+            sim.control("POST", "down", {"mode": "refuse"}, device=devices)
+            results = await asyncio.gather(
+                *(converge(c, state, PREFIX, cache_token=1) for c in clients),
+                return_exceptions=True,
+            )
+            assert isinstance(results[-1], DeviceUnreachable)
+            assert all(not isinstance(r, BaseException) and r.ok for r in results[:-1]), results
+            sim.control("POST", "up", device=devices)
+            await _converge_and_check(clients[-1], state)
+            snapshots = [ours(await observe(c, part_of(state))) for c in clients]
+            for s in snapshots[1:]:
+                assert {k: v for k, v in s.items() if snapshots[0].get(k) != v} == {}
+        finally:
+            for c in clients:
+                await c.aclose()
+
+    run(go())
+
+
+def test_cache_token_skips_reads_and_is_dropped_when_the_device_is_unreachable(
+    sim: SimHandle,
+) -> None:
+    state = small("cache")
+
+    async def go() -> None:
+        async with make_client(sim) as c:
+            await converge(c, state, PREFIX, cache_token=5)
+            gets = c.counter.by_method["GET"]
+            again = await converge(c, state, PREFIX, cache_token=5)
+            assert again.from_cache and again.writes == 0 and c.counter.by_method["GET"] == gets
+            other = await converge(c, state, PREFIX, cache_token=6)  # new lease epoch: re-read
+            assert not other.from_cache
+            sim.control("POST", "down", {"mode": "refuse"}, device=1, via=2)
+            with pytest.raises(DeviceUnreachable):
+                await c.get("/mgmt/tm/sys/version")
+            sim.control("POST", "up", device=1, via=2)
+            assert not (await converge(c, state, PREFIX, cache_token=6)).from_cache
+
+    run(go())
+
+
+def test_key_helper() -> None:
+    assert str(key("x")) == "test/x"
