@@ -55,6 +55,9 @@ def apply_props(
     rules.check_fields(rt, body, "/" + rt.path + "/")
     props = obj.props
     pair_keys = {k for pair in _PAIRS.get(rt.path, ()) for k in pair}
+    immutable = IMMUTABLE.get(rt.path)
+    if not creating and immutable in body and body[immutable] != props.get(immutable):
+        raise errors.modify_not_allowed(str(immutable), rt.path.replace("/", " "))
     for key, value in body.items():
         if key in rules_meta or key.endswith("Reference") or key in rt.subcollections:
             continue
@@ -74,6 +77,7 @@ def apply_props(
     obj.generation = gen
 
 
+IMMUTABLE = {"ltm/node": "address", "net/route-domain": "id", "ltm/pool/members": "address"}
 rules_meta = frozenset(
     {
         "kind",

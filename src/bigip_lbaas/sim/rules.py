@@ -312,7 +312,18 @@ def seed(store: Store) -> None:
         )
 
     store.put(Obj("sys/folder", "", "", "/", "/", {}, 1, builtin=True))
-    add("sys/folder", "Common", "Common", {"defaultRouteDomain": 0})
+    store.put(
+        Obj(
+            "sys/folder",
+            "Common",
+            "",
+            "Common",
+            "/Common",
+            {"defaultRouteDomain": 0},
+            1,
+            builtin=True,
+        )
+    )
     store.put(Obj("sys/folder", "Common", "", "Drafts", "/Common/Drafts", {}, 1, builtin=True))
     add("net/route-domain", "Common", "0", {"id": 0})
     for kind, name in BUILTIN_MONITOR.items():

@@ -195,7 +195,7 @@ class Tm:
         path = f"{base}/{obj_id(rt, obj)}"
         chain = [(rt, obj, path)]
         rest = rest[1:]
-        while len(rest) >= 2 and rest[0] in chain[-1][0].subcollections:
+        while len(rest) >= 2 and rest[0] in chain[-1][0].subcollections and rest[1:] != ["stats"]:
             sub_rt = chain[-1][0].subcollections[rest[0]]
             parent = chain[-1][1]
             child = self._find_child(parent, rest[0], sub_rt, parse_ident(rest[1]))

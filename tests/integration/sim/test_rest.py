@@ -1,0 +1,308 @@
+"""Wire-level behaviour checked with a plain HTTP client: shapes, queries, auth, errors."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+
+from bigip_lbaas.sim.testing import SimHandle
+
+
+def _pool(http: httpx.Client, name: str, partition: str = "Common", **extra: object) -> None:
+    r = http.post("/mgmt/tm/ltm/pool", json={"name": name, "partition": partition, **extra})
+    assert r.status_code == 200, r.text
+
+
+def test_resource_shape_and_selflink(http: httpx.Client) -> None:
+    r = http.post(
+        "/mgmt/tm/ltm/pool/",
+        json={"name": "p1", "partition": "Common", "monitor": "min 1 of /Common/http /Common/tcp"},
+    )
+    assert r.status_code == 200
+    body = r.json()
+    assert body["kind"] == "tm:ltm:pool:poolstate"
+    assert body["selfLink"] == "https://localhost/mgmt/tm/ltm/pool/~Common~p1?ver=15.1.0"
+    assert body["fullPath"] == "/Common/p1"
+    assert body["monitor"] == "min 1 of { /Common/http /Common/tcp }"
+    assert body["membersReference"] == {
+        "link": "https://localhost/mgmt/tm/ltm/pool/~Common~p1/members?ver=15.1.0",
+        "isSubcollection": True,
+    }
+    assert http.get("/mgmt/tm/ltm/pool/~Common~p1/").json() == body
+    assert http.get("/mgmt/tm/ltm/pool/p1").json()["fullPath"] == "/Common/p1"
+    deleted = http.delete("/mgmt/tm/ltm/pool/~Common~p1")
+    assert deleted.status_code == 200
+    assert deleted.content == b""
+
+
+def test_sys_endpoints(http: httpx.Client) -> None:
+    sys_doc = http.get("/mgmt/tm/sys/").json()
+    assert sys_doc["selfLink"] == "https://localhost/mgmt/tm/sys?ver=15.1.0"
+    version = http.get("/mgmt/tm/sys/version").json()
+    entries = version["entries"]["https://localhost/mgmt/tm/sys/version/0"]["nestedStats"]
+    assert entries["entries"]["Version"]["description"] == "15.1.0"
+    assert http.get("/mgmt/tm/sys/global-settings").json()["hostname"] == "bigip1.sim.local"
+    save = http.post("/mgmt/tm/sys/config", json={"command": "save"}).json()
+    assert save["kind"] == "tm:sys:config:savestate"
+    assert http.get("/mgmt/shared/echo-query").status_code == 200
+    builtins = {m["fullPath"] for m in http.get("/mgmt/tm/ltm/monitor/http").json()["items"]}
+    assert "/Common/http" in builtins
+    rd0 = http.get("/mgmt/tm/net/route-domain/~Common~0").json()
+    assert rd0["id"] == 0
+
+
+def test_query_parameters(http: httpx.Client) -> None:
+    assert http.post("/mgmt/tm/auth/partition", json={"name": "A"}).status_code == 200
+    for i in range(5):
+        _pool(http, f"a{i}", "A")
+    _pool(http, "c0")
+    for raw in ("$filter=partition+eq+A", "$filter=partition%20eq%20A", "%24filter=partition+eq+A"):
+        items = http.get(f"/mgmt/tm/ltm/pool?{raw}").json()["items"]
+        assert [i["name"] for i in items] == [f"a{i}" for i in range(5)]
+    sel = http.get(
+        "/mgmt/tm/ltm/pool", params={"$select": "name,selfLink", "$filter": "partition eq A"}
+    ).json()
+    assert set(sel["items"][0]) == {"name", "selfLink"}
+    assert "$select=name%2CselfLink" in sel["selfLink"]
+    page = http.get(
+        "/mgmt/tm/ltm/pool", params={"$top": 2, "$skip": 4, "$filter": "partition eq A"}
+    ).json()
+    assert [i["name"] for i in page["items"]] == ["a4"]
+    past = http.get(
+        "/mgmt/tm/ltm/pool", params={"$top": 2, "$skip": 10, "$filter": "partition eq A"}
+    ).json()
+    assert "items" not in past
+    http.post("/mgmt/tm/ltm/pool/~A~a0/members", json={"name": "10.0.0.5:80", "partition": "A"})
+    for flag in ("expandSubcollections=true", "expandSubCollections=true"):
+        doc = http.get(f"/mgmt/tm/ltm/pool/~A~a0?{flag}").json()
+        assert [m["name"] for m in doc["membersReference"]["items"]] == ["10.0.0.5:80"]
+
+
+def test_subpath_and_route_domain_names(http: httpx.Client) -> None:
+    http.post("/mgmt/tm/auth/partition", json={"name": "T"})
+    assert (
+        http.post("/mgmt/tm/sys/folder", json={"name": "App", "partition": "T"}).status_code == 200
+    )
+    _pool(http, "web", "T", subPath="App")
+    doc = http.get("/mgmt/tm/ltm/pool/~T~App~web").json()
+    assert doc["fullPath"] == "/T/App/web"
+    assert doc["subPath"] == "App"
+    http.post("/mgmt/tm/net/route-domain", json={"name": "rd2", "partition": "Common", "id": 2})
+    r = http.post(
+        "/mgmt/tm/ltm/pool/~T~App~web/members",
+        json={"name": "10.0.0.1%2:80", "partition": "T", "subPath": "App"},
+    )
+    assert r.status_code == 200, r.text
+    member = http.get("/mgmt/tm/ltm/pool/~T~App~web/members/~T~App~10.0.0.1%252:80").json()
+    assert member["address"] == "10.0.0.1%2"
+    bad = http.post(
+        "/mgmt/tm/ltm/pool/~T~App~web/members",
+        json={"name": "10.0.0.1%7:80", "partition": "T", "subPath": "App"},
+    )
+    assert bad.status_code == 400
+    assert "route domain (7)" in bad.json()["message"]
+    folder = http.delete("/mgmt/tm/sys/folder/~T~App")
+    assert folder.status_code == 400
+    assert folder.json()["message"].startswith("010713f9:3: The folder /T/App cannot be deleted")
+
+
+def test_malformed_input_is_400_never_500(http: httpx.Client) -> None:
+    for body in (b"{not json", b"[1,2]", b"\xff\xfe"):
+        r = http.post("/mgmt/tm/ltm/pool", content=body)
+        assert r.status_code == 400
+        assert r.json()["message"] == "Found invalid JSON body in the request."
+    r = http.post("/mgmt/tm/ltm/pool", json={"name": "p", "unknownField": True})
+    assert r.status_code == 400
+    assert "Found unexpected json pair" in r.json()["message"]
+    r = http.post("/mgmt/tm/ltm/pool", json={"partition": "Common"})
+    assert r.status_code == 400
+    r = http.post("/mgmt/tm/ltm/pool/~Common~nope/members", json={"name": "1.1.1.1:80"})
+    assert r.status_code == 404
+    r = http.get("/mgmt/tm/ltm/nonsense")
+    assert r.status_code == 404
+    assert r.json()["kind"] == ":resterrorresponse"
+    r = http.post("/mgmt/tm/ltm/pool", json={"name": "p", "loadBalancingMode": "magic"})
+    assert r.status_code == 400
+    r = http.post(
+        "/mgmt/tm/ltm/virtual",
+        json={"name": "v", "destination": "10.0.0.1:80", "pool": "/Common/nope"},
+    )
+    assert r.status_code == 400
+    assert "01020036:3: The requested Pool (/Common/nope) was not found." in r.json()["message"]
+
+
+def test_integrity_rules(http: httpx.Client) -> None:
+    _pool(http, "p")
+    http.post("/mgmt/tm/ltm/node", json={"name": "web01", "address": "10.7.0.1"})
+    r = http.post("/mgmt/tm/ltm/pool/~Common~p/members", json={"name": "10.7.0.1:80"})
+    assert r.status_code == 400
+    assert r.json()["message"].startswith(
+        "0107003a:3: Pool member node (/Common/10.7.0.1) and existing node (/Common/web01)"
+    )
+    assert (
+        http.post("/mgmt/tm/ltm/pool/~Common~p/members", json={"name": "web01:80"}).status_code
+        == 200
+    )
+    dup = http.post("/mgmt/tm/ltm/pool/~Common~p/members", json={"name": "web01:80"})
+    assert dup.status_code == 409
+    r = http.patch("/mgmt/tm/ltm/node/~Common~web01", json={"address": "10.7.0.2"})
+    assert r.status_code == 400
+    r = http.delete("/mgmt/tm/ltm/monitor/http/~Common~http")
+    assert r.status_code == 400
+    http.post("/mgmt/tm/net/vlan", json={"name": "v10", "tag": 10})
+    http.post("/mgmt/tm/net/self", json={"name": "s1", "address": "10.10.0.2/24", "vlan": "v10"})
+    r = http.delete("/mgmt/tm/net/vlan/~Common~v10")
+    assert "cannot be deleted because it is in use by a Self IP" in r.json()["message"]
+    http.post("/mgmt/tm/ltm/snatpool", json={"name": "sp", "members": ["10.0.0.9"]})
+    http.post(
+        "/mgmt/tm/ltm/virtual",
+        json={
+            "name": "v",
+            "destination": "10.0.0.1:80",
+            "sourceAddressTranslation": {"type": "snat", "pool": "sp"},
+        },
+    )
+    r = http.delete("/mgmt/tm/ltm/snatpool/~Common~sp")
+    assert r.json()["message"] == (
+        "01070320:3: Snatpool /Common/sp is still referenced by a virtual server."
+    )
+    r = http.post("/mgmt/tm/ltm/pool", json={"name": "/Nowhere/p"})
+    assert r.status_code == 400
+    assert "folder does not exist" in r.json()["message"]
+
+
+def test_auth_shapes_and_tokens(sim: SimHandle) -> None:
+    with httpx.Client(base_url=sim.urls[0], verify=str(sim.ca_file), timeout=10) as anon:
+        r = anon.get("/mgmt/tm/ltm/pool")
+        assert r.status_code == 401
+        assert r.json()["message"].startswith("Authorization failed: no user authentication")
+        assert anon.get("/mgmt/tm/ltm/pool", auth=("admin", "wrong")).status_code == 401
+        r = anon.post(
+            "/mgmt/shared/authn/login",
+            json={"username": "admin", "password": "x", "loginProviderName": "tmos"},
+        )
+        assert r.status_code == 401
+        assert r.json()["kind"] == ":resterrorresponse"
+        login = anon.post(
+            "/mgmt/shared/authn/login",
+            json={"username": "admin", "password": "admin", "loginProviderName": "tmos"},
+        ).json()
+        tok = login["token"]
+        for key in ("token", "timeout", "lastUpdateMicros", "expirationMicros"):
+            assert key in tok
+        hdr = {"X-F5-Auth-Token": tok["token"]}
+        assert anon.get("/mgmt/tm/ltm/pool", headers=hdr).status_code == 200
+        r = anon.patch(
+            f"/mgmt/shared/authz/tokens/{tok['token']}", headers=hdr, json={"timeout": "36001"}
+        )
+        assert r.status_code == 406
+        r = anon.patch(
+            f"/mgmt/shared/authz/tokens/{tok['token']}", headers=hdr, json={"timeout": 1}
+        )
+        assert r.json()["timeout"] == 1
+        time.sleep(1.2)
+        r = anon.get("/mgmt/tm/ltm/pool", headers=hdr)
+        assert r.status_code == 401
+        assert r.json()["message"] == "X-F5-Auth-Token does not exist."
+        tok2 = anon.post(
+            "/mgmt/shared/authn/login", json={"username": "admin", "password": "admin"}
+        ).json()["token"]
+        hdr2 = {"X-F5-Auth-Token": tok2["token"]}
+        assert (
+            anon.delete(f"/mgmt/shared/authz/tokens/{tok2['token']}", headers=hdr2).status_code
+            == 200
+        )
+        assert anon.get("/mgmt/tm/ltm/pool", headers=hdr2).status_code == 401
+
+
+def test_transaction_protocol(http: httpx.Client) -> None:
+    tx = http.post("/mgmt/tm/transaction", json={}).json()
+    assert tx["state"] == "STARTED"
+    assert tx["kind"] == "tm:transactionstate"
+    tid = str(tx["transId"])
+    r = http.patch(f"/mgmt/tm/transaction/{tid}", json={"state": "VALIDATING"})
+    assert r.status_code == 404
+    assert r.json()["message"] == "there is no command to commit in the transaction."
+    hdr = {"X-F5-REST-Coordination-Id": tid}
+    queued = http.post("/mgmt/tm/ltm/pool", json={"name": "tp"}, headers=hdr).json()
+    assert queued["kind"] == "tm:transaction:commandsstate"
+    assert queued["commandId"] == 1
+    assert http.get("/mgmt/tm/ltm/pool/~Common~tp").status_code == 404  # not applied yet
+    cmds = http.get(f"/mgmt/tm/transaction/{tid}/commands").json()["items"]
+    assert [c["method"] for c in cmds] == ["POST"]
+    done = http.patch(f"/mgmt/tm/transaction/{tid}/", json={"state": "VALIDATING"})
+    assert done.status_code == 200
+    assert done.json()["state"] == "COMPLETED"
+    assert http.get("/mgmt/tm/ltm/pool/~Common~tp").status_code == 200
+
+
+def test_member_monitor_rule_and_moving_stats(sim: SimHandle, http: httpx.Client) -> None:
+    _pool(http, "mp", monitor="/Common/tcp")
+    http.post("/mgmt/tm/ltm/pool/~Common~mp/members", json={"name": "10.8.0.1:80"})
+    http.post("/mgmt/tm/ltm/pool/~Common~mp/members", json={"name": "10.8.0.2:80"})
+    _pool(http, "nomon")
+    http.post("/mgmt/tm/ltm/pool/~Common~nomon/members", json={"name": "10.8.0.3:80"})
+    sim.control("PUT", "members-down", {"addresses": ["10.8.0.2"]})
+    members = http.get("/mgmt/tm/ltm/pool/~Common~mp/members").json()["items"]
+    assert {m["name"]: m["state"] for m in members} == {"10.8.0.1:80": "up", "10.8.0.2:80": "down"}
+    m3 = http.get("/mgmt/tm/ltm/pool/~Common~nomon/members/~Common~10.8.0.3:80").json()
+    assert m3["state"] == "unchecked"
+    http.patch(
+        "/mgmt/tm/ltm/pool/~Common~mp/members/~Common~10.8.0.1:80",
+        json={"state": "user-down", "session": "user-disabled"},
+    )
+    m1 = http.get("/mgmt/tm/ltm/pool/~Common~mp/members/~Common~10.8.0.1:80").json()
+    assert (m1["state"], m1["session"]) == ("user-down", "user-disabled")
+    key = "https://localhost/mgmt/tm/ltm/pool/~Common~mp/stats"
+
+    def tot() -> int:
+        doc = http.get("/mgmt/tm/ltm/pool/~Common~mp/stats").json()
+        return int(doc["entries"][key]["nestedStats"]["entries"]["serverside.totConns"]["value"])
+
+    first = tot()
+    time.sleep(1.1)
+    assert tot() > first
+    mstats = http.get("/mgmt/tm/ltm/pool/~Common~mp/members/stats").json()
+    assert mstats["kind"] == "tm:ltm:pool:members:memberscollectionstats"
+
+
+def test_cm_cluster_view(sim: SimHandle, http: httpx.Client) -> None:
+    devices = http.get("/mgmt/tm/cm/device").json()["items"]
+    assert [(d["name"], d["selfDevice"], d["failoverState"]) for d in devices] == [
+        ("bigip1.sim.local", "true", "active"),
+        ("bigip2.sim.local", "false", "standby"),
+    ]
+    groups = {g["name"]: g for g in http.get("/mgmt/tm/cm/device-group").json()["items"]}
+    assert groups["sync-failover-group"]["type"] == "sync-failover"
+    assert groups["sync-failover-group"]["autoSync"] == "disabled"
+    tgs = {t["name"] for t in http.get("/mgmt/tm/cm/traffic-group").json()["items"]}
+    assert tgs == {"traffic-group-1", "traffic-group-local-only"}
+
+    def status() -> str:
+        doc = http.get("/mgmt/tm/cm/sync-status").json()
+        nested = doc["entries"]["https://localhost/mgmt/tm/cm/sync-status/0"]["nestedStats"]
+        return str(nested["entries"]["status"]["description"])
+
+    assert status() == "In Sync"
+    _pool(http, "changes")
+    assert status() == "Changes Pending"
+    r = http.post(
+        "/mgmt/tm/cm",
+        json={"command": "run", "utilCmdArgs": "config-sync to-group sync-failover-group"},
+    )
+    assert r.status_code == 200
+    assert status() == "In Sync"
+    with sim.client(2) as peer:
+        assert peer.get("/mgmt/tm/ltm/pool/~Common~changes").status_code == 200
+        doc = peer.get("/mgmt/tm/cm/device").json()["items"]
+        assert [d["selfDevice"] for d in doc] == ["false", "true"]
+    bad = http.post(
+        "/mgmt/tm/cm", json={"command": "run", "utilCmdArgs": "config-sync to-group nope"}
+    )
+    assert bad.status_code == 400
+    sim.control("PUT", "autosync", {"enabled": True})
+    assert (
+        http.get("/mgmt/tm/cm/device-group/~Common~sync-failover-group").json()["autoSync"]
+        == "enabled"
+    )
