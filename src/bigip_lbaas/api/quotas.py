@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import sqlalchemy as sa
@@ -31,10 +32,8 @@ QUOTA_OPTS = [
 
 
 def register(conf: cfg.ConfigOpts) -> None:
-    try:
+    with contextlib.suppress(cfg.DuplicateOptError):
         conf.register_opts(QUOTA_OPTS, group="quotas")
-    except cfg.DuplicateOptError:
-        pass
 
 
 def defaults(conf: cfg.ConfigOpts) -> dict[str, int]:

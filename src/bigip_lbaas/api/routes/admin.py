@@ -40,7 +40,7 @@ def _partitions(session: Session, instance_ids: list[str],
         .order_by(m.Partition.id)).all()
     out: dict[str, list[dict[str, Any]]] = {}
     for owner, pid, environment, project, epoch, _expires in rows:
-        out.setdefault(owner, []).append({"id": pid, "environment": environment,
+        out.setdefault(str(owner), []).append({"id": pid, "environment": environment,
                                           "project_id": project, "epoch": epoch})
     return out
 

@@ -105,9 +105,7 @@ def update_child(request: Request, kind: Kind, obj_id: str, changes: dict[str, A
 def set_columns(kind: Kind, row: Any, changes: dict[str, Any]) -> None:
     from bigip_lbaas.api.resources import columns_from
     for col, value in columns_from(kind, changes).items():
-        if col in ("tags",) and value is None:
-            value = []
-        setattr(row, col, value)
+        setattr(row, col, [] if col == "tags" and value is None else value)
 
 
 def delete_child(request: Request, kind: Kind, obj_id: str,

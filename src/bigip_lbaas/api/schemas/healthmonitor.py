@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
@@ -11,6 +11,7 @@ from bigip_lbaas.api.schemas.common import IdRef, Link, Name, ProjectId, Request
 HmType = Literal["HTTP", "HTTPS", "PING", "TCP", "TLS-HELLO", "UDP-CONNECT", "SCTP"]
 HttpMethod = Literal["CONNECT", "DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT", "TRACE"]
 Codes = Field(default=None, pattern=r"^(\d{3}(,\d{3})*|\d{3}-\d{3})$")
+HttpVersion = Annotated[float, Field(ge=1.0, le=1.1)]
 UrlPath = Field(default=None, max_length=2048, pattern=r"^/.*$")
 
 
@@ -25,7 +26,7 @@ class HealthMonitorSingleCreate(Request):
     http_method: HttpMethod | None = None
     url_path: str | None = UrlPath
     expected_codes: str | None = Codes
-    http_version: Literal[1.0, 1.1] | None = None
+    http_version: HttpVersion | None = None
     domain_name: str | None = Field(default=None, max_length=255)
     tags: Tags = None
 
@@ -46,7 +47,7 @@ class HealthMonitorPUT(Request):
     http_method: HttpMethod | None = None
     url_path: str | None = UrlPath
     expected_codes: str | None = Codes
-    http_version: Literal[1.0, 1.1] | None = None
+    http_version: HttpVersion | None = None
     domain_name: str | None = Field(default=None, max_length=255)
     tags: Tags = None
 
