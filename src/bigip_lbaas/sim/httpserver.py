@@ -257,10 +257,17 @@ class Listener:
         for conn in list(self.conns):
             conn.abort()
 
-    async def close(self) -> None:
+    async def close(self, defer_abort: bool = False) -> None:
+        """Stop listening and reset live connections.
+
+        With `defer_abort` the resets happen right after the current response is written (the
+        request that asked for the outage still gets its answer)."""
         server, self._server = self._server, None
         if server is not None:
             server.close()
+        if defer_abort:
+            asyncio.get_running_loop().call_soon(self.abort_connections)
+            return
         self.abort_connections()
         if server is not None:
             with contextlib.suppress(Exception):

@@ -107,9 +107,10 @@ class Simulator:
         device.down_mode = mode
         listener = self._listener(device)
         if mode == "refuse":
-            await listener.close()
+            await listener.close(defer_abort=True)
         else:
-            listener.abort_connections()
+            # after the answer to this control request has been written
+            asyncio.get_running_loop().call_soon(listener.abort_connections)
         if seconds:
             task = asyncio.get_running_loop().create_task(self._up_later(device, seconds))
             self._tasks.add(task)

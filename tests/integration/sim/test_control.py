@@ -1,0 +1,190 @@
+"""The `/sim` control API, the state file and running the simulator as a subprocess."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bigip_lbaas.sim.testing import SimHandle, run_sim_in_thread, start_sim_process, wait_ready
+
+
+def test_counters_and_audit_log(sim: SimHandle, http: httpx.Client) -> None:
+    sim.control("DELETE", "counters")
+    http.get("/mgmt/tm/ltm/pool")
+    http.post("/mgmt/tm/auth/partition", json={"name": "Aud"})
+    http.post(
+        "/mgmt/tm/ltm/pool",
+        json={"name": "p", "partition": "Aud"},
+        headers={"X-Client-Id": "agent-a", "User-Agent": "ua-test"},
+    )
+    http.post("/mgmt/tm/ltm/pool", json={"name": "p", "partition": "Aud"})  # 409, still audited
+    tid = http.post("/mgmt/tm/transaction", json={}).json()["transId"]
+    hdr = {"X-F5-REST-Coordination-Id": str(tid), "X-Client-Id": "agent-b"}
+    http.post("/mgmt/tm/ltm/pool", json={"name": "q", "partition": "Aud"}, headers=hdr)
+    http.delete("/mgmt/tm/ltm/pool/~Aud~p", headers=hdr)
+    http.patch(
+        f"/mgmt/tm/transaction/{tid}",
+        json={"state": "VALIDATING"},
+        headers={"X-Client-Id": "agent-b"},
+    )
+    counters = sim.control("GET", "counters")
+    assert counters["methods"]["GET"] == 1
+    assert counters["methods"]["POST"] == 5  # incl. transaction create and queued command
+    audit = sim.control("GET", "audit?partition=Aud")["items"]
+    assert [(e["method"], e["status"], e["clientId"]) for e in audit] == [
+        ("POST", 200, None),
+        ("POST", 200, "agent-a"),
+        ("POST", 409, None),
+        ("PATCH", 200, "agent-b"),
+    ]
+    assert audit[1]["userAgent"] == "ua-test"
+    commit = audit[-1]
+    assert commit["transaction"] == tid
+    assert commit["commands"] == 2
+    assert commit["partitions"] == ["Aud"]
+    for entry in audit:
+        assert entry["start"] <= entry["end"]
+        assert entry["wallTime"].endswith("+00:00")
+    since = sim.control("GET", f"audit?since={audit[-1]['seq']}")["items"]
+    assert since == []
+
+
+def test_latency_and_error_rate(sim: SimHandle, http: httpx.Client) -> None:
+    sim.control("PATCH", "faults", {"latencyMs": 200})
+    start = time.monotonic()
+    assert http.get("/mgmt/tm/sys/version").status_code == 200
+    assert time.monotonic() - start >= 0.2
+    sim.control("PUT", "faults", {"errorRate": 1.0})
+    r = http.get("/mgmt/tm/sys/version")
+    assert r.status_code == 503
+    sim.control("DELETE", "faults")
+    assert http.get("/mgmt/tm/sys/version").status_code == 200
+
+
+def test_hang_looks_like_a_timeout(sim: SimHandle, http: httpx.Client) -> None:
+    sim.control("PUT", "faults", {"hangRate": 1.0, "hangSeconds": 3})
+    with pytest.raises(httpx.ReadTimeout):
+        http.get("/mgmt/tm/sys/version", timeout=0.5)
+    sim.control("DELETE", "faults")
+
+
+def test_down_refuses_connections_and_comes_back(sim: SimHandle) -> None:
+    sim.control("POST", "down", {"mode": "refuse"}, device=2, via=1)
+    with sim.client(2, timeout=5) as c, pytest.raises(httpx.ConnectError):
+        c.get("/mgmt/tm/sys/version")
+    devices = sim.control("GET", "state", device=2, via=1)
+    assert devices["down"] == "refuse"
+    sim.control("POST", "up", device=2, via=1)
+    with sim.client(2, timeout=5) as c:
+        assert c.get("/mgmt/tm/sys/version").status_code == 200
+
+
+def test_down_with_auto_recovery_and_drop_mode(sim: SimHandle) -> None:
+    sim.control("POST", "down", {"mode": "refuse", "seconds": 0.5}, device=1, via=1)
+    time.sleep(1.0)
+    with sim.client(1, timeout=5) as c:
+        assert c.get("/mgmt/tm/sys/version").status_code == 200
+    sim.control("POST", "down", {"mode": "drop"}, device=1, via=1)
+    with sim.client(1, timeout=5) as c:
+        with pytest.raises(httpx.TransportError):
+            c.get("/mgmt/tm/sys/version")
+        assert c.get("/sim/state").json()["down"] == "drop"  # control still answers
+        c.post("/sim/up")
+        assert c.get("/mgmt/tm/sys/version").status_code == 200
+
+
+def test_wipe_returns_to_factory(sim: SimHandle, http: httpx.Client) -> None:
+    http.post("/mgmt/tm/auth/partition", json={"name": "W"})
+    http.post("/mgmt/tm/ltm/pool", json={"name": "p", "partition": "W"})
+    sim.control("POST", "wipe")
+    assert http.get("/mgmt/tm/ltm/pool/~W~p").status_code == 404
+    assert http.get("/mgmt/tm/auth/partition/W").status_code == 404
+    assert http.get("/mgmt/tm/ltm/monitor/http/~Common~http").status_code == 200
+    assert http.get("/mgmt/tm/cm/device").json()["items"][0]["selfDevice"] == "true"
+
+
+def test_control_requires_auth(sim: SimHandle) -> None:
+    with httpx.Client(base_url=sim.urls[0], verify=str(sim.ca_file), timeout=5) as anon:
+        assert anon.get("/sim/state").status_code == 401
+
+
+def test_state_file_survives_restart(tmp_path: Path) -> None:
+    state = tmp_path / "sim-state.json"
+    with run_sim_in_thread(devices=2, state_file=state) as h:
+        with h.client(1) as c:
+            c.post("/mgmt/tm/auth/partition", json={"name": "Keep", "description": "d"})
+            c.post(
+                "/mgmt/tm/ltm/pool",
+                json={"name": "p", "partition": "Keep", "monitor": "/Common/http"},
+            )
+            c.post("/mgmt/tm/ltm/pool/~Keep~p/members", json={"name": "10.1.1.1:80"})
+        with h.client(2) as c:
+            c.post("/mgmt/tm/ltm/pool", json={"name": "only-on-2"})
+        h.control("PUT", "autosync", {"enabled": True})
+        ca_before = h.ca_file.read_bytes()
+    assert state.exists()
+    with run_sim_in_thread(devices=2, state_file=state) as h:
+        assert h.ca_file.read_bytes() == ca_before
+        with h.client(1) as c:
+            pool = c.get("/mgmt/tm/ltm/pool/~Keep~p?expandSubcollections=true").json()
+            assert pool["monitor"] == "/Common/http"
+            assert [m["name"] for m in pool["membersReference"]["items"]] == ["10.1.1.1:80"]
+            assert c.get("/mgmt/tm/ltm/node/~Keep~10.1.1.1").status_code == 200
+            assert c.get("/mgmt/tm/auth/partition/Keep").json()["description"] == "d"
+            assert c.get("/mgmt/tm/ltm/pool/~Common~only-on-2").status_code == 404
+            group = c.get("/mgmt/tm/cm/device-group/~Common~sync-failover-group").json()
+            assert group["autoSync"] == "enabled"
+            # integrity indexes are rebuilt from the file
+            assert c.delete("/mgmt/tm/ltm/node/~Keep~10.1.1.1").status_code == 400
+        with h.client(2) as c:
+            assert c.get("/mgmt/tm/ltm/pool/~Common~only-on-2").status_code == 200
+
+
+def _free_ports(n: int) -> int:
+    for _ in range(50):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            base = int(s.getsockname()[1])
+        if base + n >= 65535:
+            continue
+        ok = True
+        for p in range(base, base + n):
+            with socket.socket() as t:
+                try:
+                    t.bind(("127.0.0.1", p))
+                except OSError:
+                    ok = False
+        if ok:
+            return base
+    raise RuntimeError("no free port range")
+
+
+def test_runs_as_a_subprocess(tmp_path: Path) -> None:
+    port = _free_ports(2)
+    state = tmp_path / "proc.json"
+    proc = start_sim_process(["--port", str(port), "--devices", "2", "--state-file", str(state)])
+    try:
+        devices = wait_ready(proc)
+        assert [d["url"] for d in devices] == [
+            f"https://127.0.0.1:{port}",
+            f"https://127.0.0.1:{port + 1}",
+        ]
+        assert devices[0]["ca"] == str(tmp_path / "proc.json-ca.pem")
+        with httpx.Client(
+            base_url=devices[1]["url"], verify=devices[1]["ca"], auth=("admin", "admin"), timeout=10
+        ) as c:
+            assert c.get("/mgmt/tm/sys/global-settings").json()["hostname"] == "bigip2.sim.local"
+            c.post("/mgmt/tm/ltm/pool", json={"name": "persisted"})
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(20)
+    assert code == 0
+    assert "persisted" in state.read_text()
+    assert not any(p.name.endswith(".tmp") for p in tmp_path.iterdir())
+    assert os.stat(tmp_path / "proc.json-key.pem").st_mode & 0o077 == 0
