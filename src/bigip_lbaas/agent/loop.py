@@ -375,6 +375,9 @@ class Agent:
                         writes=sum(r.writes for r in results),
                         failed_objects=len(decision.failures),
                     )
+                    if decision.failures:
+                        first = decision.failures[0]
+                        extra.update(failed_object=first.id, failure=first.reason)
                 else:
                     await self._db(
                         outcomes.record_failed,

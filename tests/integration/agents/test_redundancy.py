@@ -32,6 +32,12 @@ def cluster(db_url: str, tmp_path: Path) -> Iterator[Cluster]:
         c.close()
 
 
+def member_address(project: str, n: int) -> str:
+    """Distinct per project: a BIG-IP node address is unique across partitions (no route
+    domains in global routed mode), as on a real device."""
+    return f"10.{n}.{sum(map(ord, project)) % 250}.{len(project)}"
+
+
 def create_graph(c: Cluster, project: str) -> str:
     """LB + listener + pool + member, each call waiting for the LB to accept the next."""
     with c.client(project) as api:
@@ -51,7 +57,7 @@ def create_graph(c: Cluster, project: str) -> str:
         assert pool.status_code == 201, pool.text
         wait_active(c, project, lb_id)
         member = api.post(f"/v2/lbaas/pools/{pool.json()['pool']['id']}/members", json={
-            "member": {"address": "192.0.2.10", "protocol_port": 8080}})
+            "member": {"address": member_address(project, 1), "protocol_port": 8080}})
         assert member.status_code == 201, member.text
         return str(lb_id)
 
@@ -130,9 +136,9 @@ def test_partitions_spread_and_survive_kill_9(cluster: Cluster) -> None:
     # Changes land in the dead agent's partitions right after the kill: none may be lost.
     for p in victim_projects:
         with cluster.client(p) as api:
-            pools = api.get("/v2/lbaas/pools").json()["pools"]
+            pools = api.get("/v2/lbaas/pools", params={"project_id": p}).json()["pools"]
             r = api.post(f"/v2/lbaas/pools/{pools[0]['id']}/members", json={
-                "member": {"address": "192.0.2.11", "protocol_port": 8080}})
+                "member": {"address": member_address(p, 2), "protocol_port": 8080}})
             assert r.status_code == 201, r.text
     for p in victim_projects:
         wait_active(cluster, p, lbs[p], timeout=60)
