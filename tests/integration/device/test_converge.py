@@ -132,7 +132,7 @@ def test_incremental_changes_and_orphan_cleanup(sim: SimHandle) -> None:
     async def go() -> None:
         async with make_client(sim) as c:
             await _converge_and_check(c, state)
-            lb0, lb1 = state.load_balancers
+            lb0, _lb1 = state.load_balancers
             pool = lb0.pools[0]
             changed_pool = Pool(
                 pool.id,
