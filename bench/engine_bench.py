@@ -4,8 +4,8 @@
    successive converges, as the six API calls would (target ≤ 40 incl. login): with the lease-epoch
    cache (the agent's normal path) and with a fresh observe every time (anti-entropy).
 2. Calls for a no-change converge (target 0 writes), cached and fresh.
-3. Time and calls to converge N partitions × M LBs onto an empty simulated device with 2 workers
-   (default 1,000 × 10; target < 60 s).
+3. Time and calls to converge N partitions x M LBs onto an empty simulated device with 2 workers
+   (default 1,000 x 10; target < 60 s).
 
 Usage: python bench/engine_bench.py [--partitions 1000] [--lbs 10]
 """
