@@ -7,6 +7,7 @@ loopback ports. Everything started is stopped by `close()`, also when a test fai
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import socket
@@ -249,7 +250,7 @@ def overlapping_writers(audit: list[dict[str, Any]]) -> list[str]:
     bad = []
     for part, entries in by_part.items():
         entries.sort(key=lambda e: e["start"])
-        for a, b in zip(entries, entries[1:], strict=False):
+        for a, b in itertools.pairwise(entries):
             if a["clientId"] != b["clientId"] and b["start"] < a["end"]:
                 bad.append(part)
                 break
