@@ -120,12 +120,119 @@ def setup(url: str, ca: str) -> None:
         c.post("/mgmt/tm/ltm/pool", json={"name": "p0", "partition": "Bench"}).raise_for_status()
 
 
+def scale(lbs: int) -> dict[str, Any]:
+    """Build `lbs` load balancers (10 per partition) in-process; report RSS and `$filter` time.
+
+    Each load balancer is a monitor, a pool with two members (and their nodes), a virtual with
+    two profiles and its virtual address. Requests go through the device's full request
+    handler (auth, routing, integrity rules), only not through TLS."""
+    import asyncio
+    import base64
+
+    from bigip_lbaas.sim.app import DeviceApp
+    from bigip_lbaas.sim.device import Device
+    from bigip_lbaas.sim.httpserver import Request
+
+    class NoCluster:
+        devices: list[Device] = []
+
+    dev = Device(1, 1, "admin", "admin", "15.1.0")
+    app = DeviceApp(dev, NoCluster())  # type: ignore[arg-type]
+    auth = {"authorization": "Basic " + base64.b64encode(b"admin:admin").decode()}
+
+    def rss_mb() -> float:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+        return 0.0
+
+    async def call(method: str, path: str, body: Any = None, query: str = "") -> bytes:
+        raw = json.dumps(body).encode() if body is not None else b""
+        resp = await app(Request(method, path, query, auth, raw, "127.0.0.1"))
+        if resp.status != 200:
+            raise RuntimeError(f"{method} {path}: {resp.status} {resp.body[:200]!r}")
+        return resp.body
+
+    async def build() -> dict[str, Any]:
+        start = time.monotonic()
+        for i in range(lbs):
+            part = f"proj_{i // 10:05d}"
+            n = i % 10
+            if n == 0:
+                await call("POST", "/mgmt/tm/auth/partition", {"name": part})
+            a = f"10.{i // 65536}.{(i // 256) % 256}.{i % 256}"
+            await call(
+                "POST",
+                "/mgmt/tm/ltm/monitor/http",
+                {"name": f"hm{n}", "partition": part, "send": "GET / HTTP/1.0"},
+            )
+            await call(
+                "POST",
+                "/mgmt/tm/ltm/pool",
+                {
+                    "name": f"pool{n}",
+                    "partition": part,
+                    "monitor": f"/{part}/hm{n}",
+                    "members": [
+                        {"name": f"{a}:80", "partition": part},
+                        {"name": f"{a}:8080", "partition": part},
+                    ],
+                },
+            )
+            await call(
+                "POST",
+                "/mgmt/tm/ltm/virtual",
+                {
+                    "name": f"vs{n}",
+                    "partition": part,
+                    "pool": f"pool{n}",
+                    "destination": f"172.{16 + i // 65536}.{(i // 256) % 256}.{i % 256}:80",
+                    "profiles": ["/Common/http", "/Common/tcp"],
+                },
+            )
+        built = time.monotonic() - start
+        parts = max(lbs // 10, 1)
+        start = time.monotonic()
+        for k in range(200):
+            await call(
+                "GET",
+                "/mgmt/tm/ltm/virtual",
+                None,
+                f"$filter=partition+eq+proj_{(k * 7) % parts:05d}&expandSubcollections=true",
+            )
+        per_filter = (time.monotonic() - start) / 200
+        return {
+            "load_balancers": lbs,
+            "partitions": parts,
+            "objects": dev.store.count(),
+            "build_seconds": round(built, 2),
+            "rss_mb": round(rss_mb(), 1),
+            "filter_get_ms": round(per_filter * 1000, 3),
+        }
+
+    return asyncio.run(build())
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--latency-ms", type=float, default=0.0)
     parser.add_argument("--client-processes", type=int, default=4)
+    parser.add_argument(
+        "--scale",
+        type=int,
+        default=0,
+        metavar="LBS",
+        help="only measure memory and $filter time with LBS load balancers",
+    )
     args = parser.parse_args()
+    if args.scale:
+        json.dump(
+            {"simulator": "bigip_lbaas.sim", "scale": scale(args.scale)}, sys.stdout, indent=2
+        )
+        print()
+        return 0
     port = free_port()
     proc = start_sim_process(["--port", str(port), "--latency-ms", str(args.latency_ms)])
     try:
