@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import shutil
 import signal
 import sys
 import time
@@ -100,6 +101,8 @@ class Simulator:
         self.listeners.clear()
         if self.state_file is not None:
             self.save_now()
+        if self.tls_files.temp_dir is not None:
+            shutil.rmtree(self.tls_files.temp_dir, ignore_errors=True)
 
     def _listener(self, dev: Device) -> Listener:
         return self.listeners[self.devices.index(dev)]

@@ -29,6 +29,7 @@ class TlsFiles:
     ca_file: Path
     cert_file: Path
     key_file: Path
+    temp_dir: Path | None = None  # set when the files live in a directory we created
 
 
 def _write(path: Path, data: bytes, mode: int = 0o644) -> None:
@@ -139,7 +140,9 @@ def prepare(state_file: Path | None, cert: Path | None = None, key: Path | None 
             except (ssl.SSLError, OSError):
                 pass
         return generate(directory, prefix)
-    return generate(Path(tempfile.mkdtemp(prefix="bigip-sim-")))
+    directory = Path(tempfile.mkdtemp(prefix="bigip-sim-"))
+    files = generate(directory)
+    return TlsFiles(files.ca_file, files.cert_file, files.key_file, directory)
 
 
 def server_context(files: TlsFiles) -> ssl.SSLContext:
