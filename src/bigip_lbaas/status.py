@@ -22,33 +22,42 @@ def gather(db: Database, lease_seconds: float) -> dict[str, Any]:
     by_instance = {v.instance_id: v for v in views}
     with db.read() as s:
         now = s.scalar(sa.select(db.now()))
+        # Plain columns, not ORM instances: the read transaction ends in a rollback, which
+        # would expire instances and make them unreadable after the session closes.
         rows = s.execute(
             sa.select(
-                Partition, PartitionLease.owner, PartitionLease.epoch, PartitionLease.expires_at
-            ).join(PartitionLease, PartitionLease.partition_id == Partition.id)
+                Partition.environment,
+                Partition.project_id,
+                Partition.desired_generation,
+                Partition.applied_generation,
+                Partition.last_error,
+                PartitionLease.owner,
+                PartitionLease.epoch,
+                PartitionLease.expires_at,
+            ).outerjoin(PartitionLease, PartitionLease.partition_id == Partition.id)
         ).all()
-        devices = s.execute(sa.select(DeviceState)).scalars().all()
+        devices = s.execute(sa.select(DeviceState.device, DeviceState.in_step)).all()
     held: dict[str, int] = defaultdict(int)
     parts = []
-    for p, owner, epoch, expires in rows:
-        valid = owner is not None and now is not None and expires > now
+    for env, project, desired, applied, error, owner, epoch, expires in rows:
+        valid = owner is not None and now is not None and expires is not None and expires > now
         if valid and owner is not None:
             held[owner] += 1
         parts.append(
             {
-                "environment": p.environment,
-                "project_id": p.project_id,
+                "environment": env,
+                "project_id": project,
                 "owner": by_instance[owner].host if valid and owner in by_instance else None,
                 "epoch": epoch,
-                "desired_generation": p.desired_generation,
-                "applied_generation": p.applied_generation,
-                "pending": p.desired_generation > p.applied_generation,
-                "error": p.last_error,
+                "desired_generation": desired,
+                "applied_generation": applied,
+                "pending": desired > applied,
+                "error": error,
             }
         )
     dev: dict[str, dict[str, int]] = defaultdict(lambda: {"in_step": 0, "behind": 0})
-    for ds in devices:
-        dev[ds.device]["in_step" if ds.in_step else "behind"] += 1
+    for device, in_step in devices:
+        dev[device]["in_step" if in_step else "behind"] += 1
     reach: dict[str, bool] = {}
     for v in views:
         if v.alive:

@@ -9,12 +9,15 @@ state directory: the database, the simulator's configuration and its CA.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import signal
 import socket
 import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -56,6 +59,7 @@ class Child:
     log: Path
     proc: subprocess.Popen[bytes] | None = None
     restarts: int = 0
+    gave_up: bool = False
     started: float = field(default=0.0)
 
     def start(self) -> None:
@@ -71,8 +75,11 @@ class Child:
         self.started = time.monotonic()
 
     def stop(self) -> None:
+        # Each child leads its own session: signal the whole group, so nothing it forked
+        # outlives `up`.
         if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGTERM)
 
     def wait(self, deadline: float) -> None:
         if self.proc is None:
@@ -80,13 +87,22 @@ class Child:
         try:
             self.proc.wait(timeout=max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
-            self.proc.kill()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(timeout=5)
 
 
-def _wait_port(port: int, timeout: float, child: Child) -> None:
+class _Interrupted(Exception):
+    """Ctrl-C or SIGTERM arrived while starting up."""
+
+
+def _wait_port(
+    port: int, timeout: float, child: Child, stopping: Callable[[], bool] = lambda: False
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if stopping():
+            raise _Interrupted
         if child.proc is not None and child.proc.poll() is not None:
             raise BigipLbaasError(f"{child.name} exited at start-up; see {child.log}")
         with socket.socket() as sock:
@@ -209,7 +225,7 @@ def run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     try:
         sim.start()
-        _wait_port(args.sim_port + args.devices - 1, 30, sim)
+        _wait_port(args.sim_port + args.devices - 1, 30, sim, lambda: stopping)
         ca = _find_ca(state)
         files = _write_configs(state, args, db_url, ca)
         common, agent_files = files[0], files[1:]
@@ -239,12 +255,14 @@ def run(args: argparse.Namespace) -> int:
         api.start()
         for a in agents:
             a.start()
-        _wait_port(args.port, 30, api)
+        _wait_port(args.port, 30, api, lambda: stopping)
         _print_banner(args, state, children)
         deadline = None if args.for_seconds is None else time.monotonic() + args.for_seconds
         while not stopping and (deadline is None or time.monotonic() < deadline):
             _supervise(children)
             time.sleep(0.5)
+    except _Interrupted:
+        pass
     finally:
         print("stopping...", flush=True)
         for child in reversed(children):
@@ -269,6 +287,13 @@ def _supervise(children: list[Child]) -> None:
             continue
         code = child.proc.returncode
         if child.restarts >= RESTART_LIMIT:
+            if not child.gave_up:
+                child.gave_up = True
+                print(
+                    f"{child.name} exited with code {code}; restarted {RESTART_LIMIT} times "
+                    f"already, giving up; log: {child.log}",
+                    flush=True,
+                )
             continue
         child.restarts += 1
         print(
