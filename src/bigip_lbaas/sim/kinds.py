@@ -580,7 +580,7 @@ FOLDER = ResType(
             "trafficGroup": "/Common/traffic-group-1",
         }
     ),
-    frozenset({"description"}),
+    frozenset({"description", "defaultRouteDomain"}),
 )
 PARTITION = ResType(
     "auth/partition",

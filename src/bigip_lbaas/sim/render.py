@@ -72,6 +72,8 @@ class View:
         for key, value in obj.props.items():
             if key[0] != "_":
                 d[key] = value
+        if rt.path == "sys/folder":
+            d.pop("defaultRouteDomain", None)
         hook = _HOOKS.get(rt.path)
         if hook is not None:
             hook(self, d, obj, parent)

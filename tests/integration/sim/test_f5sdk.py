@@ -189,3 +189,37 @@ def test_error_cases(mgmt: ManagementRoot) -> None:
         "'/Common/dup'."
     )
     assert not pool.members_s.members.exists(name="10.9.9.9:80", partition="Common")
+
+
+def test_update_round_trips(mgmt: ManagementRoot) -> None:
+    """`update()` PUTs back what a load returned: every shape the simulator emits is accepted."""
+    tm = mgmt.tm
+    tm.ltm.snatpools.snatpool.create(name="sp", partition="Common", members=["10.9.9.9"])
+    tm.ltm.pools.pool.create(name="p", partition="Common", monitor="/Common/http")
+    vs = tm.ltm.virtuals.virtual.create(
+        name="v",
+        partition="Common",
+        destination="10.1.1.1:80",
+        pool="p",
+        persist=[{"name": "/Common/source_addr"}],
+        sourceAddressTranslation={"type": "snat", "pool": "/Common/sp"},
+    )
+    vs.update(description="u")
+    vs.refresh()
+    assert vs.description == "u"
+    assert vs.sourceAddressTranslation["pool"] == "/Common/sp"
+    rd = tm.net.route_domains.route_domain.create(name="rd5", partition="Common", id=5)
+    tm.net.vlans.vlan.create(name="v1", partition="Common", tag=101)
+    rd.modify(vlans=["/Common/v1"])
+    rd.update(description="x")
+    selfip = tm.net.selfips.selfip.create(
+        name="s1", partition="Common", address="10.5.0.1%5/24", vlan="/Common/v1"
+    )
+    selfip.update(description="s")
+    folder = tm.sys.folders.folder.create(name="tf", subPath="/")
+    folder.update(description="fd")
+    folder.refresh()
+    assert folder.description == "fd"
+    node = tm.ltm.nodes.node.create(name="n1", partition="Common", address="10.4.0.1")
+    node.update(description="nd")
+    assert node.address == "10.4.0.1"
