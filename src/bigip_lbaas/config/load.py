@@ -9,7 +9,7 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
-from oslo_config import cfg
+from oslo_config import cfg, types
 
 from bigip_lbaas.config import options
 from bigip_lbaas.core.errors import ConfigError
@@ -38,20 +38,75 @@ def load(config_files: Sequence[str] = (), config_dir: str | None = None) -> cfg
 
 
 def validate(conf: cfg.ConfigOpts) -> None:
-    """Touch every registered option so an invalid value fails now, naming where it came from."""
+    """Touch every registered option so an invalid value fails now, naming where it came from.
+
+    The message is one line: `<file>: [<section>] <option> = <value>: <reason>; accepted: ...`.
+    """
     for group, opts in options.list_opts():
         section = None if group == "DEFAULT" else group
         for opt in opts:
             try:
                 getattr(conf[section] if section else conf, opt.dest)
             except (ValueError, cfg.ConfigFileValueError) as err:
-                loc = conf.get_location(opt.dest, section)
-                where = loc.detail if loc and loc.detail else "command line"
-                choices = getattr(opt.type, "choices", None)
-                accepted = f"; accepted: {', '.join(map(str, choices))}" if choices else ""
+                where, raw = _where_set(conf, group or "DEFAULT", opt.dest)
+                value = f" = {raw!r}" if raw is not None else ""
                 raise ConfigError(
-                    f"{where}: [{group}] {opt.dest}: invalid value ({err}){accepted}"
-                ) from err
+                    f"{where}: [{group}] {opt.dest}{value}: invalid value ({_reason(err)}); "
+                    f"accepted: {_accepted(opt)}"
+                ) from None
+
+
+def _files_read(conf: cfg.ConfigOpts) -> list[str]:
+    """The files oslo.config read, in order (later wins): --config-file, then --config-dir."""
+    files = [str(f) for f in conf.config_file or []]
+    dirs = conf.config_dir or []
+    for directory in [dirs] if isinstance(dirs, str) else dirs:
+        files += sorted(str(f) for f in Path(directory).glob("*.conf"))
+    return files
+
+
+def _where_set(conf: cfg.ConfigOpts, group: str, name: str) -> tuple[str, str | None]:
+    """The last file that sets `[group] name`, and the raw value it sets there."""
+    for path in reversed(_files_read(conf)):
+        parser = cfg.ConfigParser(path, {})
+        try:
+            parser.parse()
+        except Exception:  # oslo.config already parsed it; be lenient here
+            continue
+        values = parser.sections.get(group, {}).get(name)
+        if values:
+            return path, str(values[-1])
+    return "command line", None
+
+
+def _reason(err: Exception) -> str:
+    text = str(err)
+    # oslo.config's message repeats the option and a LocationInfo repr before the reason.
+    return text.split("is not valid: ", 1)[1] if "is not valid: " in text else text
+
+
+def _accepted(opt: cfg.Opt) -> str:
+    kind = opt.type
+    choices = getattr(kind, "choices", None)
+    if choices:
+        return ", ".join(map(str, choices))
+    if isinstance(kind, types.Boolean):
+        return "true or false"
+    if isinstance(kind, types.Port):
+        return "a port number, 0-65535"
+    if isinstance(kind, types.Integer | types.Float):
+        what = "an integer" if isinstance(kind, types.Integer) else "a number"
+        bounds = []
+        if getattr(kind, "min", None) is not None:
+            bounds.append(f">= {kind.min}")
+        if getattr(kind, "max", None) is not None:
+            bounds.append(f"<= {kind.max}")
+        return " ".join([what, *bounds]) if not bounds else f"{what} {' and '.join(bounds)}"
+    if isinstance(kind, types.HostAddress):
+        return "an IP address or host name"
+    if isinstance(kind, types.Dict):
+        return "key:value pairs separated by commas"
+    return "a string"
 
 
 def unsupported_options_set(conf: cfg.ConfigOpts) -> list[str]:
