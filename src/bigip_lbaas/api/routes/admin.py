@@ -5,10 +5,10 @@ Liveness is judged by the database clock: alive = heartbeat within `[bigip_lbaas
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import sqlalchemy as sa
-from fastapi import APIRouter
+from fastapi import APIRouter, Path
 from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -24,6 +24,7 @@ from bigip_lbaas.db import models as m
 from bigip_lbaas.db.session import server_now
 
 router = APIRouter(tags=["admin"])
+AgentId = Annotated[int, Path(ge=1, le=2147483647)]
 
 
 def _now(session: Session) -> float:
@@ -74,7 +75,7 @@ def list_agents(request: Request) -> JSONResponse:
     return respond(200, {"agents": st.read(lambda s: _agents(s, st.lease_seconds))})
 
 
-def _one(session: Session, lease: float, agent_id: int) -> dict[str, Any]:
+def _one(session: Session, lease: float, agent_id: AgentId) -> dict[str, Any]:
     found = _agents(session, lease, agent_id)
     if not found:
         raise NotFound(resource="Agent", id=agent_id)
@@ -83,7 +84,7 @@ def _one(session: Session, lease: float, agent_id: int) -> dict[str, Any]:
 
 @router.get("/agents/{agent_id}", response_model=AgentRootResponse,
             responses=fault_responses(401, 403, 404))
-def show_agent(request: Request, agent_id: int) -> JSONResponse:
+def show_agent(request: Request, agent_id: AgentId) -> JSONResponse:
     st, ctx = env(request)
     ctx.require_admin()
     return respond(200, {"agent": st.read(lambda s: _one(s, st.lease_seconds, agent_id))})
@@ -91,7 +92,7 @@ def show_agent(request: Request, agent_id: int) -> JSONResponse:
 
 @router.put("/agents/{agent_id}", response_model=AgentRootResponse,
             responses=fault_responses(400, 401, 403, 404))
-def update_agent(request: Request, agent_id: int, body: AgentRootPUT) -> JSONResponse:
+def update_agent(request: Request, agent_id: AgentId, body: AgentRootPUT) -> JSONResponse:
     """admin_state_up=false drains the agent: its partitions move to the others."""
     st, ctx = env(request)
     ctx.require_admin()
@@ -109,7 +110,7 @@ def update_agent(request: Request, agent_id: int, body: AgentRootPUT) -> JSONRes
 
 @router.get("/agents/{agent_id}/loadbalancers", response_model=LoadBalancersRootResponse,
             responses=fault_responses(401, 403, 404))
-def agent_loadbalancers(request: Request, agent_id: int) -> JSONResponse:
+def agent_loadbalancers(request: Request, agent_id: AgentId) -> JSONResponse:
     st, ctx = env(request)
     ctx.require_admin()
 

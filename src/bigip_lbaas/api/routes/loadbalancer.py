@@ -394,7 +394,8 @@ def loadbalancer_statuses(request: Request, loadbalancer_id: str) -> JSONRespons
     return _status(request, loadbalancer_id)
 
 
-@router.put(ONE + "/failover", status_code=202, responses=fault_responses(401, 403, 404, 409))
+@router.put(ONE + "/failover", status_code=202, response_class=Response,
+            responses=fault_responses(401, 403, 404, 409))
 def failover_loadbalancer(request: Request, loadbalancer_id: str) -> Response:
     """Failover means "push it again": PENDING_UPDATE and a new desired generation."""
     st, ctx = env(request)

@@ -88,7 +88,8 @@ def delete_member(request: Request, pool_id: str, member_id: str) -> Response:
     return delete_child(request, MEMBER, member_id, parent=_in_pool(pool_id))
 
 
-@router.put(MANY, status_code=202, responses=fault_responses(400, 401, 403, 404, 409))
+@router.put(MANY, status_code=202, response_class=Response,
+            responses=fault_responses(400, 401, 403, 404, 409))
 def batch_update_members(request: Request, pool_id: str, body: MembersRootPUT,
                          additive_only: str = "false") -> Response:
     """Match on (address, protocol_port): create the new, update the rest, delete the missing

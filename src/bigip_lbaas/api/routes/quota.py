@@ -81,7 +81,8 @@ def update_quota(request: Request, project_id: str, body: QuotaRootPUT) -> JSONR
     return respond(202, {"quota": {"project_id": project_id, **quotas.to_wire(dict(values))}})
 
 
-@router.delete("/quotas/{project_id}", status_code=202, responses=fault_responses(401, 403, 404))
+@router.delete("/quotas/{project_id}", status_code=202, response_class=Response,
+               responses=fault_responses(401, 403, 404))
 def reset_quota(request: Request, project_id: str) -> Response:
     st, ctx = env(request)
     ctx.require_admin()

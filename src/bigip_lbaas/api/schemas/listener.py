@@ -20,7 +20,7 @@ from bigip_lbaas.api.schemas.l7policy import L7PolicyResponse, L7PolicySingleCre
 
 Protocol = Literal["TCP", "HTTP", "HTTPS", "TERMINATED_HTTPS", "UDP", "SCTP", "PROMETHEUS"]
 ClientAuth = Literal["NONE", "OPTIONAL", "MANDATORY"]
-Timeout = Field(default=None, ge=0, le=31536000000)
+Timeout = Field(default=None, ge=0, le=2147483647)
 
 
 class ListenerFields(Request):
@@ -29,7 +29,7 @@ class ListenerFields(Request):
     admin_state_up: bool = True
     protocol: Protocol
     protocol_port: Port
-    connection_limit: int = Field(default=-1, ge=-1)
+    connection_limit: int = Field(default=-1, ge=-1, le=2147483647)
     default_tls_container_ref: str | None = Field(default=None, max_length=255)
     sni_container_refs: list[str] | None = None
     insert_headers: dict[str, str] | None = None
@@ -44,7 +44,7 @@ class ListenerFields(Request):
     tls_ciphers: str | None = Field(default=None, max_length=2048)
     tls_versions: list[str] | None = None
     alpn_protocols: list[str] | None = None
-    hsts_max_age: int | None = Field(default=None, ge=0)
+    hsts_max_age: int | None = Field(default=None, ge=0, le=2147483647)
     hsts_include_subdomains: bool = False
     hsts_preload: bool = False
     tags: Tags = None
@@ -70,7 +70,7 @@ class ListenerPUT(Request):
     name: Name = None
     description: Name = None
     admin_state_up: bool | None = None
-    connection_limit: int | None = Field(default=None, ge=-1)
+    connection_limit: int | None = Field(default=None, ge=-1, le=2147483647)
     default_tls_container_ref: str | None = Field(default=None, max_length=255)
     sni_container_refs: list[str] | None = None
     default_pool_id: str | None = Field(default=None, max_length=36)
@@ -86,7 +86,7 @@ class ListenerPUT(Request):
     tls_ciphers: str | None = Field(default=None, max_length=2048)
     tls_versions: list[str] | None = None
     alpn_protocols: list[str] | None = None
-    hsts_max_age: int | None = Field(default=None, ge=0)
+    hsts_max_age: int | None = Field(default=None, ge=0, le=2147483647)
     hsts_include_subdomains: bool | None = None
     hsts_preload: bool | None = None
     tags: Tags = None

@@ -5,6 +5,8 @@ Neutron clients send many optional attributes; unknown ones are ignored rather t
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from bigip_lbaas.api.schemas.common import Link, Name, ProjectId
@@ -39,7 +41,7 @@ class SubnetPOST(NeutronRequest):
     description: Name = None
     network_id: str = Field(max_length=36)
     cidr: str = Field(max_length=64)
-    ip_version: int = 4
+    ip_version: Literal[4, 6] = 4
     gateway_ip: str | None = "auto"
     allocation_pools: list[AllocationPool] | None = None
     enable_dhcp: bool = True

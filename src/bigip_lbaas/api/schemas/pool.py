@@ -17,7 +17,7 @@ Algorithm = Literal["ROUND_ROBIN", "LEAST_CONNECTIONS", "SOURCE_IP", "SOURCE_IP_
 class SessionPersistence(Request):
     type: Literal["SOURCE_IP", "HTTP_COOKIE", "APP_COOKIE"]
     cookie_name: str | None = Field(default=None, max_length=255)
-    persistence_timeout: int | None = None
+    persistence_timeout: int | None = Field(default=None, ge=0, le=2147483647)
     persistence_granularity: str | None = None
 
 
