@@ -26,6 +26,7 @@ from bigip_lbaas.sim.names import parse_ident, split_path
 from bigip_lbaas.sim.tm import WRITE_METHODS, Result, parse_body
 
 _EMPTY: dict[str, Any] = {}
+_BAD_INPUT = (ValueError, TypeError, KeyError, AttributeError, IndexError)
 
 
 def encode(result: Result) -> Response:
@@ -81,6 +82,8 @@ class DeviceApp:
                 )
             except errors.IcrError as exc:
                 return error_response(exc)
+            except _BAD_INPUT as exc:
+                return error_response(errors.bad_value(f"invalid value: {exc!s}"))
         dev.counters[req.method] += 1
         dev.counters["total"] += 1
         if dev.down_mode == "drop":
@@ -113,7 +116,11 @@ class DeviceApp:
         trans_id: int | None = None
         commands = 0
         try:
-            result = self._dispatch(req, segs)
+            try:
+                result = self._dispatch(req, segs)
+            except _BAD_INPUT as exc:
+                # a value of the wrong type or shape: the device answers 400, never 500
+                raise errors.bad_value(f"invalid value in the request: {exc!s}") from exc
             partitions = result.partitions
             if audit and segs[2:3] == ["transaction"]:
                 audit = (
