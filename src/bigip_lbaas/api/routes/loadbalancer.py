@@ -103,7 +103,9 @@ def resolve_provider(session: Session, st: AppState, spec: LoadBalancerPOST) -> 
 def resolve_vip(session: Session, spec: LoadBalancerPOST) -> dict[str, Any]:
     subnet: m.Subnet | None = None
     if spec.vip_subnet_id:
-        subnet = session.get(m.Subnet, spec.vip_subnet_id)
+        # The subnet row lock queues concurrent allocations on one subnet, so each sees the
+        # addresses the previous one committed (the unique constraint stays the real guard).
+        subnet = session.get(m.Subnet, spec.vip_subnet_id, with_for_update=True)
         if subnet is None:
             raise ValidationFailure(detail=f"Subnet {spec.vip_subnet_id} not found.")
         if spec.vip_network_id and subnet.network_id != spec.vip_network_id:
@@ -114,7 +116,8 @@ def resolve_vip(session: Session, spec: LoadBalancerPOST) -> dict[str, Any]:
             raise ValidationFailure(detail=f"Network {spec.vip_network_id} not found.")
         subnet = session.scalars(sa.select(m.Subnet)
                                  .where(m.Subnet.network_id == spec.vip_network_id)
-                                 .order_by(m.Subnet.created_at, m.Subnet.id)).first()
+                                 .order_by(m.Subnet.created_at, m.Subnet.id)
+                                 .limit(1).with_for_update()).first()
         if subnet is None:
             raise ValidationFailure(detail=f"Network {spec.vip_network_id} has no subnets.")
     else:
