@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from collections import defaultdict
 from typing import Any
 
@@ -108,7 +109,8 @@ def run(conf: cfg.ConfigOpts, args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(report, indent=2, default=str))
         return 0
-    console = Console()
+    # Piped or redirected output gets room for whole host names instead of rich's 80 columns.
+    console = Console() if sys.stdout.isatty() else Console(width=160)
     t = Table(title="Agents")
     for col in (
         "host",
