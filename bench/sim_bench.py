@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
+import os
 import socket
 import subprocess
 import sys
@@ -112,6 +113,14 @@ def run_clients(
         "seconds": round(elapsed, 3),
         "rps": round(done / elapsed, 1),
     }
+
+
+def cpu_seconds(pid: int) -> float:
+    """User+system CPU time of a process (Linux), to express the server's cost per request."""
+    with open(f"/proc/{pid}/stat") as fh:
+        fields = fh.read().rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / ticks
 
 
 def setup(url: str, ca: str) -> None:
@@ -238,13 +247,25 @@ def main() -> int:
     try:
         device = wait_ready(proc)[0]
         setup(device["url"], device["ca"])
-        results = [
-            run_clients(
-                device["url"], device["ca"], method, clients, args.seconds, args.client_processes
-            )
-            for method in ("GET", "POST")
-            for clients in (1, 16)
-        ]
+        results = []
+        for method in ("GET", "POST"):
+            for clients in (1, 16):
+                cpu_before = cpu_seconds(proc.pid)
+                result = run_clients(
+                    device["url"],
+                    device["ca"],
+                    method,
+                    clients,
+                    args.seconds,
+                    args.client_processes,
+                )
+                cpu = cpu_seconds(proc.pid) - cpu_before
+                # the server's own cost: what one core could serve if clients were free
+                result["server_cpu_us_per_request"] = round(cpu / result["requests"] * 1e6, 1)
+                result["server_capacity_rps_per_core"] = (
+                    round(result["requests"] / cpu, 0) if cpu > 0 else None
+                )
+                results.append(result)
     finally:
         proc.terminate()
         try:
