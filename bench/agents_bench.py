@@ -27,13 +27,9 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.cluster import Cluster, wait_for
-
-from bigip_lbaas.db.session import Database
 
 
 def subnet(c: Cluster) -> str:
@@ -58,26 +54,11 @@ def full_graph(project: str, sub: str, n: int) -> dict[str, Any]:
 
 
 def statuses(c: Cluster) -> dict[str, str]:
-    db = Database(c.db_url)
-    try:
-        with db.transaction() as s:
-            return dict(s.execute(sa.text("SELECT id, provisioning_status FROM load_balancer")).all())
-    finally:
-        db.dispose()
+    return c.lb_statuses()
 
 
 def owners(c: Cluster) -> dict[str, str]:
-    db = Database(c.db_url)
-    try:
-        with db.transaction() as s:
-            now = s.scalar(sa.select(db.now()))
-            rows = s.execute(sa.text(
-                "SELECT p.project_id, a.host FROM partition p JOIN partition_lease l "
-                "ON l.partition_id = p.id JOIN agent a ON a.instance_id = l.owner "
-                "WHERE l.expires_at > :now"), {"now": now}).all()
-            return {p: h for p, h in rows}
-    finally:
-        db.dispose()
+    return c.owners()
 
 
 def fresh_db(url: str | None, tmp: Path) -> str:

@@ -20,8 +20,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import sqlalchemy as sa
 
 from bigip_lbaas.db import schema
+from bigip_lbaas.db.models import Agent, LoadBalancer, Partition, PartitionLease
 from bigip_lbaas.db.session import Database
 
 PY = sys.executable
@@ -232,6 +234,31 @@ class Cluster:
             r.raise_for_status()
             items: list[dict[str, Any]] = r.json().get("items", [])
             return items
+
+    def owners(self) -> dict[str, str]:
+        """project → host of the agent that validly holds its partition lease now."""
+        db = Database(self.db_url)
+        try:
+            with db.transaction() as s:
+                rows = s.execute(
+                    sa.select(Partition.project_id, Agent.host)
+                    .join(PartitionLease, PartitionLease.partition_id == Partition.id)
+                    .join(Agent, Agent.instance_id == PartitionLease.owner)
+                    .where(PartitionLease.expires_at > db.now())
+                ).all()
+                return {project: host for project, host in rows}
+        finally:
+            db.dispose()
+
+    def lb_statuses(self) -> dict[str, str]:
+        """load balancer id → provisioning status, straight from the database."""
+        db = Database(self.db_url)
+        try:
+            with db.transaction() as s:
+                rows = s.execute(sa.select(LoadBalancer.id, LoadBalancer.provisioning_status))
+                return {lb_id: status for lb_id, status in rows}
+        finally:
+            db.dispose()
 
     def audit(self, index: int) -> list[dict[str, Any]]:
         with self.device(index) as dev:

@@ -67,9 +67,9 @@ class BigipDevice:
         await self.client.get("/mgmt/tm/sys/version")
 
     async def converge(
-        self, state: PartitionState, guard: Callable[[], None]
+        self, state: PartitionState, guard: Callable[[], None], cache_token: object | None
     ) -> tuple[int, tuple[ObjectFailure, ...]]:
-        result = await converge(self.client, state, self.prefix, guard)
+        result = await converge(self.client, state, self.prefix, guard, cache_token=cache_token)
         known = object_kinds(state)
         failures = []
         for f in result.failures:

@@ -26,6 +26,8 @@ from bigip_lbaas.db.outcomes import ObjectFailure, ObservedStatus
 from bigip_lbaas.db.session import Database
 
 LOG = logging.getLogger(__name__)
+# How often the work loop may run placement early because a partition has no owner.
+PROMPT_PLACEMENT_SECONDS = 0.25
 T = TypeVar("T")
 
 
@@ -37,7 +39,7 @@ class Device(Protocol):
     async def probe(self) -> None: ...
 
     async def converge(
-        self, state: PartitionState, guard: Callable[[], None]
+        self, state: PartitionState, guard: Callable[[], None], cache_token: object | None
     ) -> tuple[int, tuple[ObjectFailure, ...]]: ...
 
     async def collect(self, state: PartitionState) -> ObservedStatus: ...
@@ -69,6 +71,8 @@ class Agent:
         self.resync_total = 0
         self.resync_done = 0
         self.resync_started = 0.0
+        self.placing = asyncio.Lock()
+        self.last_placement = 0.0
 
     # --- helpers ---------------------------------------------------------------------------
 
@@ -218,6 +222,18 @@ class Agent:
         metrics.LEASES_HELD.set(len(self.held))
 
     async def _rebalance(self) -> None:
+        async with self.placing:
+            self.last_placement = time.monotonic()
+            await self._place()
+
+    async def _maybe_place_new(self) -> None:
+        """New or orphaned partitions are placed at once, not at the next heartbeat."""
+        if time.monotonic() - self.last_placement < PROMPT_PLACEMENT_SECONDS:
+            return
+        if await self._db(leases.unowned, self.db, self.s.environment):
+            await self._rebalance()
+
+    async def _place(self) -> None:
         views = await self._db(
             agents.list_agents, self.db, self.s.lease_seconds, self.s.environment
         )
@@ -299,6 +315,7 @@ class Agent:
         while not self.stopping.is_set():
             self.wake.clear()
             try:
+                await self._maybe_place_new()
                 behind = await self._db(partitions.owned_behind, self.db, self.me)
             except Exception as err:
                 LOG.warning(
@@ -322,15 +339,18 @@ class Agent:
                     or len(self.in_flight) >= self.s.max_concurrent_reconciles
                 ):
                     break
+                # A full read of the devices on take-over, device return and anti-entropy;
+                # otherwise trust what this owner itself last applied under this epoch.
+                full = pid in self.due or pid in stale
                 self.due.discard(pid)
                 self.in_flight.add(pid)
-                task = asyncio.create_task(self._reconcile(self.held[pid]))
+                task = asyncio.create_task(self._reconcile(self.held[pid], full=full))
                 self.tasks.add(task)
                 task.add_done_callback(self.tasks.discard)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.wake.wait(), timeout=self.s.poll_interval)
 
-    async def _reconcile(self, held: Held) -> None:
+    async def _reconcile(self, held: Held, *, full: bool = True) -> None:
         pid = held.partition_id
         started = time.monotonic()
         extra: dict[str, Any] = {
@@ -344,7 +364,10 @@ class Agent:
                 snap = await self._db(desired.load, self.db, pid)
                 guard = self._guard_for(held)
                 results = await asyncio.gather(
-                    *(self._converge(d, snap.state, guard) for d in self.devices)
+                    *(
+                        self._converge(d, snap.state, guard, None if full else held.epoch)
+                        for d in self.devices
+                    )
                 )
                 attempts = self.attempts.get(pid, 0) + 1
                 failing_for = now_minus(self.failing_since.get(pid))
@@ -420,7 +443,11 @@ class Agent:
         LOG.log(level, "reconcile finished", extra=extra)
 
     async def _converge(
-        self, device: Device, state: PartitionState, guard: Callable[[], None]
+        self,
+        device: Device,
+        state: PartitionState,
+        guard: Callable[[], None],
+        cache_token: object | None,
     ) -> DeviceResult:
         if not self.device_up[device.name]:
             return DeviceResult(
@@ -430,7 +457,7 @@ class Agent:
                 error=f"{device.name}: {self.device_error[device.name]}",
             )
         try:
-            writes, failures = await device.converge(state, guard)
+            writes, failures = await device.converge(state, guard, cache_token)
         except DeviceUnreachable as err:
             self.device_up[device.name] = False
             self.device_error[device.name] = str(err)

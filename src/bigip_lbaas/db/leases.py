@@ -130,3 +130,18 @@ def fence(session: Session, held: Held, me: str) -> None:
     ).first()
     if found is None:
         raise LeaseLost(str(held.key), held.epoch)
+
+
+def unowned(db: Database, environment: str) -> int:
+    """How many of the environment's partitions no agent holds a valid lease on."""
+    now = server_now(db.dialect)
+
+    def work(session: Session) -> int:
+        return int(session.scalar(
+            sa.select(sa.func.count()).select_from(L)
+            .join(Partition, Partition.id == L.partition_id)
+            .where(Partition.environment == environment,
+                   sa.or_(L.owner.is_(None), L.expires_at < now))
+        ) or 0)
+
+    return db.run(work)

@@ -93,19 +93,7 @@ def wait_active(c: Cluster, project: str, lb_id: str, timeout: float = 60) -> No
 
 
 def owners(c: Cluster) -> dict[str, str]:
-    """project → host of the live lease owner."""
-    db = Database(c.db_url)
-    try:
-        with db.transaction() as s:
-            now = s.scalar(sa.select(db.now()))
-            rows = s.execute(sa.text(
-                "SELECT p.project_id, a.host FROM partition p "
-                "JOIN partition_lease l ON l.partition_id = p.id "
-                "JOIN agent a ON a.instance_id = l.owner WHERE l.expires_at > :now"),
-                {"now": now}).all()
-            return {project: host for project, host in rows}
-    finally:
-        db.dispose()
+    return c.owners()
 
 
 def all_members_on_devices(c: Cluster, project: str, expect: int) -> bool:
