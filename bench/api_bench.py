@@ -23,10 +23,11 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bigip_lbaas.db import schema  # noqa: E402
-from bigip_lbaas.db.session import Database  # noqa: E402
-from tests.databases import fresh_database  # noqa: E402
-from tests.integration.api.server import make_conf, serve  # noqa: E402
+from tests.databases import fresh_database
+from tests.integration.api.server import make_conf, serve
+
+from bigip_lbaas.db import schema
+from bigip_lbaas.db.session import Database
 
 
 def run_clients(base: str, subnet_id: str, clients: int, total: int) -> dict[str, float]:

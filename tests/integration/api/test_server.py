@@ -1,0 +1,66 @@
+"""Start-up refusal on an out-of-date schema, 503 when the database is gone, concurrent creates."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from bigip_lbaas.api.server import run
+from bigip_lbaas.core.errors import ConfigError
+from bigip_lbaas.db.session import Database
+from tests.integration.api.server import Api, free_port, make_conf, serve
+
+
+def test_refuses_out_of_date_schema(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    conf = make_conf(f"sqlite:///{tmp_path / 'empty.sqlite'}")
+    assert run(conf) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "schema is at nothing" in err[0]
+
+
+def test_keystone_without_extra_is_a_clear_error(tmp_path: Path) -> None:
+    from bigip_lbaas.api.app import create_app
+    conf = make_conf(f"sqlite:///{tmp_path / 'k.sqlite'}", auth_strategy="keystone")
+    try:
+        import keystonemiddleware  # noqa: F401
+    except ImportError:
+        with pytest.raises(ConfigError, match=r"install bigip-lbaas\[keystone\]"):
+            create_app(conf)
+
+
+def test_database_down_is_503(tmp_path: Path) -> None:
+    url = f"postgresql+psycopg://nobody@127.0.0.1:{free_port()}/none?connect_timeout=1"
+    db = Database(url)
+    with serve(make_conf(url), db) as base:
+        api = Api(base, db)
+        r = api.get("/v2/lbaas/loadbalancers")
+        assert r.status_code == 503
+        assert r.json()["faultstring"] == "The database is unavailable; retry later."
+        assert api.get("/healthcheck").status_code == 503
+        assert api.get("/").status_code == 200
+    db.dispose()
+
+
+def test_concurrent_creates_get_distinct_vips(api: Api) -> None:
+    sub = api.network("10.200.0.0/24")
+    codes: list[int] = []
+    addresses: list[str] = []
+    lock = threading.Lock()
+
+    def create(i: int) -> None:
+        r = api.post("/v2/lbaas/loadbalancers",
+                     {"loadbalancer": {"vip_subnet_id": sub["id"], "project_id": f"c{i % 4}"}})
+        with lock:
+            codes.append(r.status_code)
+            if r.status_code == 201:
+                addresses.append(r.json()["loadbalancer"]["vip_address"])
+
+    threads = [threading.Thread(target=create, args=(i,)) for i in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert codes == [201] * 12
+    assert len(set(addresses)) == 12
