@@ -23,11 +23,10 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.databases import fresh_database
-from tests.integration.api.server import make_conf, serve
-
 from bigip_lbaas.db import schema
 from bigip_lbaas.db.session import Database
+from tests.databases import fresh_database
+from tests.integration.api.server import make_conf, serve
 
 
 def run_clients(base: str, subnet_id: str, clients: int, total: int) -> dict[str, float]:
