@@ -155,7 +155,7 @@ def list_agents(
             for row in session.scalars(query)
         ]
 
-    return db.run(work)
+    return db.query(work)
 
 
 def set_admin_state(db: Database, agent_id: int, up: bool) -> bool:

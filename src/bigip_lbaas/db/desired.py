@@ -57,7 +57,7 @@ def load(db: Database, partition_id: int) -> Snapshot:
     def work(session: Session) -> Snapshot:
         return load_in(session, partition_id)
 
-    return db.run(work)
+    return db.query(work)
 
 
 def load_in(session: Session, partition_id: int) -> Snapshot:

@@ -58,7 +58,7 @@ def snapshot(db: Database, environment: str) -> list[LeaseRow]:
             for pid, project, owner, left, handover in rows
         ]
 
-    return db.run(work)
+    return db.query(work)
 
 
 def acquire(db: Database, me: str, partition_ids: Collection[int], ttl: float) -> int:
@@ -144,4 +144,4 @@ def unowned(db: Database, environment: str) -> int:
                    sa.or_(L.owner.is_(None), L.expires_at < now))
         ) or 0)
 
-    return db.run(work)
+    return db.query(work)

@@ -72,4 +72,4 @@ def owned_behind(db: Database, owner: str) -> list[int]:
             )
         )
 
-    return db.run(work)
+    return db.query(work)

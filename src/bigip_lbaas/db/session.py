@@ -173,6 +173,14 @@ class Database:
         with self.transaction() as session:
             return fn(session)
 
+    def query(self, fn: Callable[[Session], T], *, attempts: int = 8) -> T:
+        """Run a read-only `fn` (never blocks writers on SQLite), retrying transient errors."""
+        return retry_transient(attempts)(self._query_once)(fn)
+
+    def _query_once(self, fn: Callable[[Session], T]) -> T:
+        with self.read() as session:
+            return fn(session)
+
     def dispose(self) -> None:
         self.engine.dispose()
 
