@@ -17,6 +17,7 @@ from typing import Any, Protocol, TypeVar
 from bigip_lbaas.agent import metrics
 from bigip_lbaas.agent.decide import DeviceResult, decide
 from bigip_lbaas.agent.settings import AgentSettings
+from bigip_lbaas.agent.wakeup import Listener
 from bigip_lbaas.core.errors import DatabaseError, DeviceError, DeviceUnreachable, LeaseLost
 from bigip_lbaas.core.model import PartitionState
 from bigip_lbaas.core.placement import place
@@ -28,6 +29,8 @@ from bigip_lbaas.db.session import Database
 LOG = logging.getLogger(__name__)
 # How often the work loop may run placement early because a partition has no owner.
 PROMPT_PLACEMENT_SECONDS = 0.25
+# Poll period when PostgreSQL LISTEN/NOTIFY wakes the agent on every change.
+LISTEN_POLL_SECONDS = 1.0
 T = TypeVar("T")
 
 
@@ -72,6 +75,7 @@ class Agent:
         self.resync_done = 0
         self.resync_started = 0.0
         self.placing = asyncio.Lock()
+        self.poll_interval = settings.poll_interval
         self.last_placement = 0.0
 
     # --- helpers ---------------------------------------------------------------------------
@@ -103,6 +107,12 @@ class Agent:
     # --- lifecycle -------------------------------------------------------------------------
 
     async def run(self) -> None:
+        listener = None
+        if self.db.dialect == "postgresql":
+            listener = Listener(self.db.url, asyncio.get_running_loop(), self.wake)
+            listener.start()
+            # Notifications carry the latency; the poll is only the safety net.
+            self.poll_interval = max(self.s.poll_interval, LISTEN_POLL_SECONDS)
         loops = [self._probe_loop, self._lease_loop, self._work_loop, self._status_loop]
         runners = [asyncio.create_task(self._forever(loop), name=loop.__name__) for loop in loops]
         await self.stopping.wait()
@@ -112,6 +122,8 @@ class Agent:
         await self._drain(timeout=max(5.0, self.s.renew_deadline - 1.0))
         await self._db(leases.release, self.db, self.me, None)
         await self._db(agents.mark_stopped, self.db, self.me)
+        if listener is not None:
+            await asyncio.to_thread(listener.stop)
         LOG.info("agent stopped, leases released", extra={"action": "stop", "agent": self.s.host})
 
     async def _forever(self, loop: Callable[[], Awaitable[None]]) -> None:
@@ -348,7 +360,7 @@ class Agent:
                 self.tasks.add(task)
                 task.add_done_callback(self.tasks.discard)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), timeout=self.s.poll_interval)
+                await asyncio.wait_for(self.wake.wait(), timeout=self.poll_interval)
 
     async def _reconcile(self, held: Held, *, full: bool = True) -> None:
         pid = held.partition_id

@@ -44,9 +44,18 @@ def ensure_partition(session: Session, environment: str, project_id: str) -> int
         ).one()
 
 
+# PostgreSQL NOTIFY channel that wakes agents; the payload is only a hint (a partition id).
+CHANNEL = "bigip_lbaas_changed"
+
+
 def mark_changed(session: Session, partition_id: int) -> None:
-    """Bump the desired generation: the partition's owner will reconcile it."""
-    now = server_now(session.get_bind().dialect.name)
+    """Bump the desired generation: the partition's owner will reconcile it.
+
+    On PostgreSQL the owner is also woken at commit (NOTIFY is transactional); elsewhere it
+    finds the change on its next short poll.
+    """
+    dialect = session.get_bind().dialect.name
+    now = server_now(dialect)
     session.execute(
         sa.update(Partition)
         .where(Partition.id == partition_id)
@@ -55,6 +64,8 @@ def mark_changed(session: Session, partition_id: int) -> None:
             pending_since=sa.func.coalesce(Partition.pending_since, now),
         )
     )
+    if dialect == "postgresql":
+        session.execute(sa.select(sa.func.pg_notify(CHANNEL, str(partition_id))))
 
 
 def owned_behind(db: Database, owner: str) -> list[int]:
