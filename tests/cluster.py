@@ -62,10 +62,10 @@ def wait_for(predicate: Callable[[], Any], timeout: float, what: str, every: flo
     raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what} (last: {last!r})")
 
 
-def port_open(port: int) -> bool:
+def port_open(port: int, host: str = "127.0.0.1") -> bool:
     with socket.socket() as s:
         s.settimeout(0.3)
-        return s.connect_ex(("127.0.0.1", port)) == 0
+        return s.connect_ex((host, port)) == 0
 
 
 @dataclass
@@ -124,6 +124,12 @@ class Cluster:
     api: Proc | None = None
     agents: dict[str, Proc] = field(default_factory=dict)
     ca_file: Path | None = None
+    # Multi-host runs (tests/multihost): where the simulator listens and how everyone addresses
+    # it, extra simulator arguments (e.g. --cert/--key; then set ca_file up front), and a hook
+    # that wraps an agent's argv (e.g. to run it inside a network namespace).
+    sim_bind: str = "127.0.0.1"
+    sim_argv: list[str] = field(default_factory=list)
+    agent_wrap: Callable[[str, list[str]], list[str]] | None = None
 
     # --- start ----------------------------------------------------------------------------
 
@@ -133,15 +139,19 @@ class Cluster:
                 str(self.devices), "--state-file", str(self.workdir / "sim-state.json")]
         if latency_ms:
             argv += ["--latency-ms", str(latency_ms)]
-        self.sim = Proc("sim", argv, self.workdir / "sim.log").start()
-        wait_for(lambda: all(port_open(self.sim_port + i) for i in range(self.devices)), 30,
-                 "simulator ports")
-        self.ca_file = wait_for(lambda: next(iter(sorted(self.workdir.glob("*ca*.pem"))), None),
-                                10, "simulator CA file")
+        if self.sim_bind != "127.0.0.1":
+            argv += ["--bind", self.sim_bind]
+        self.sim = Proc("sim", argv + self.sim_argv, self.workdir / "sim.log").start()
+        wait_for(lambda: all(port_open(self.sim_port + i, self.sim_bind)
+                             for i in range(self.devices)), 30, "simulator ports")
+        if self.ca_file is None:
+            self.ca_file = wait_for(
+                lambda: next(iter(sorted(self.workdir.glob("*ca*.pem"))), None), 10,
+                "simulator CA file")
 
     def write_common_conf(self) -> Path:
         assert self.ca_file is not None
-        devices = ",".join(f"127.0.0.1:{self.sim_port + i}" for i in range(self.devices))
+        devices = ",".join(f"{self.sim_bind}:{self.sim_port + i}" for i in range(self.devices))
         ha = {1: "standalone", 2: "pair"}.get(self.devices, "scalen")
         path = self.workdir / "common.conf"
         path.write_text(
@@ -184,16 +194,20 @@ class Cluster:
                  "API port")
         assert self.api.alive, self.api.output()
 
-    def agent_conf(self, host: str, extra: str = "") -> Path:
+    def agent_conf(self, host: str, extra: str = "", set_host: bool = True) -> Path:
+        """The host's own file; `set_host=False` leaves `host` to default to the hostname."""
         path = self.workdir / f"agent-{host}.conf"
-        path.write_text(f"[DEFAULT]\nhost = {host}\n{extra}")
+        path.write_text(f"[DEFAULT]\nhost = {host}\n{extra}" if set_host else extra)
         return path
 
-    def start_agent(self, host: str, extra: str = "", name: str | None = None) -> Proc:
+    def start_agent(self, host: str, extra: str = "", name: str | None = None,
+                    set_host: bool = True) -> Proc:
         conf = self.write_common_conf()
-        proc = Proc(name or host, [PY, "-m", "bigip_lbaas.cli", "agent", "--config-file",
-                                   str(conf), "--config-file", str(self.agent_conf(host, extra))],
-                    self.workdir / f"agent-{name or host}.log").start()
+        argv = [PY, "-m", "bigip_lbaas.cli", "agent", "--config-file", str(conf),
+                "--config-file", str(self.agent_conf(host, extra, set_host))]
+        if self.agent_wrap is not None:
+            argv = self.agent_wrap(host, argv)
+        proc = Proc(name or host, argv, self.workdir / f"agent-{name or host}.log").start()
         self.agents[name or host] = proc
         return proc
 
@@ -224,7 +238,7 @@ class Cluster:
 
     def device(self, index: int) -> httpx.Client:
         assert self.ca_file is not None
-        return httpx.Client(base_url=f"https://127.0.0.1:{self.sim_port + index}",
+        return httpx.Client(base_url=f"https://{self.sim_bind}:{self.sim_port + index}",
                             verify=str(self.ca_file), auth=("admin", "admin"), timeout=30,
                             trust_env=False)
 
