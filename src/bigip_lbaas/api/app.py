@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bigip_lbaas.api import quotas
 from bigip_lbaas.api.errors import fault_body
+from bigip_lbaas.api.metrics import Metrics
 from bigip_lbaas.api.providers import load_providers
 from bigip_lbaas.api.routes import (
     admin,
@@ -129,7 +130,7 @@ def keystone_wrap(app: ASGIApp, conf: cfg.ConfigOpts) -> ASGIApp:
     except ImportError as err:
         raise ConfigError("[api_settings] auth_strategy = keystone needs keystonemiddleware: "
                           "install bigip-lbaas[keystone]") from err
-    open_paths = {"/", "/v2", "/v2/", "/v2.0", "/v2.0/", "/healthcheck"}
+    open_paths = {"/", "/v2", "/v2/", "/v2.0", "/v2.0/", "/healthcheck", "/metrics"}
     wsgi = auth_token.AuthProtocol(ASGIMiddleware(app), {"oslo_config_config": conf})
     protected: ASGIApp = WSGIMiddleware(wsgi)
 
@@ -164,6 +165,7 @@ def create_app(conf: cfg.ConfigOpts, db: Database | None = None) -> FastAPI:
     for kind, handler in handlers.items():
         app.add_exception_handler(kind, handler)
     app.add_middleware(JsonOnly)
+    app.add_middleware(Metrics, db=database, lease_seconds=float(conf.bigip_lbaas.lease_seconds))
     if strategy == "keystone":
         keystone_wrap(app, conf)  # fail now, at start-up, when the extra is missing
     return app

@@ -1,0 +1,120 @@
+"""Prometheus metrics and the one log line per request, for the API process.
+
+Request counters and latencies are kept in memory; the state of the work (pending objects,
+partitions behind, live agents) is read from the database at scrape time, so every API replica
+reports the same cluster-wide figures.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+
+import sqlalchemy as sa
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.exposition import generate_latest
+from prometheus_client.registry import Collector
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from bigip_lbaas.core.status import PENDING
+from bigip_lbaas.db.desired import KINDS
+from bigip_lbaas.db.models import Agent, Partition
+from bigip_lbaas.db.session import Database
+
+LOG = logging.getLogger("bigip_lbaas.api.access")
+
+
+class ClusterCollector(Collector):
+    """Figures about the work, read from the shared database on every scrape."""
+
+    def __init__(self, db: Database, lease_seconds: float) -> None:
+        self.db = db
+        self.lease_seconds = lease_seconds
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        pending = GaugeMetricFamily("bigip_lbaas_pending_objects",
+                                    "Objects in a PENDING_* provisioning status", labels=["kind"])
+        behind = GaugeMetricFamily("bigip_lbaas_partitions_behind_total",
+                                   "Partitions whose desired generation is ahead of applied")
+        alive = GaugeMetricFamily("bigip_lbaas_agents_alive",
+                                  "Agents with a heartbeat within one lease period")
+        try:
+            with self.db.read() as s:
+                for kind, table in KINDS.items():
+                    count = s.scalar(sa.select(sa.func.count()).select_from(table).where(
+                        table.provisioning_status.in_([p.value for p in PENDING])))
+                    pending.add_metric([kind], float(count or 0))
+                behind.add_metric([], float(s.scalar(
+                    sa.select(sa.func.count()).select_from(Partition).where(
+                        Partition.desired_generation > Partition.applied_generation)) or 0))
+                now = s.scalar(sa.select(self.db.now()))
+                alive.add_metric([], float(s.scalar(
+                    sa.select(sa.func.count()).select_from(Agent).where(
+                        Agent.stopped.is_(False),
+                        Agent.heartbeat_at > (now or 0) - self.lease_seconds)) or 0))
+        except sa.exc.SQLAlchemyError:
+            return  # database down: request metrics still scrape; these gauges are absent
+        yield from (pending, behind, alive)
+
+
+class Metrics:
+    """Middleware + endpoint: request count/latency by method, route and status; access log."""
+
+    def __init__(self, app: ASGIApp, db: Database, lease_seconds: float) -> None:
+        self.app = app
+        self.registry = CollectorRegistry()
+        self.requests = Counter("bigip_lbaas_api_requests_total", "API requests",
+                                ["method", "route", "status"], registry=self.registry)
+        self.latency = Histogram("bigip_lbaas_api_request_seconds", "API request latency",
+                                 ["method", "route"], registry=self.registry,
+                                 buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
+        self.registry.register(ClusterCollector(db, lease_seconds))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if scope["path"] == "/metrics":
+            body = generate_latest(self.registry)
+            await Response(body, media_type=CONTENT_TYPE_LATEST)(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def capture(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, capture)
+        finally:
+            elapsed = time.perf_counter() - started
+            route = _route(scope)
+            self.requests.labels(scope["method"], route, str(status)).inc()
+            self.latency.labels(scope["method"], route).observe(elapsed)
+            LOG.info("request", extra={
+                "action": "http", "method": scope["method"], "path": scope["path"],
+                "status": status, "seconds": round(elapsed, 4),
+                "project": _header(scope, b"x-project-id")})
+
+
+def _route(scope: Scope) -> str:
+    """The path with its parameters named, not their values: bounded label values."""
+    if scope.get("route") is None:
+        return "unmatched"
+    path = str(scope["path"])
+    for name, value in scope.get("path_params", {}).items():
+        path = path.replace(f"/{value}", f"/{{{name}}}", 1)
+    return path
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
