@@ -17,6 +17,7 @@ import datetime
 import ipaddress
 import random
 import re
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -371,12 +372,14 @@ def _label(x: str | tuple[str, str]) -> str:
     return x if isinstance(x, str) else f"{x[0]}/{x[1]}"
 
 
-def drift(c: Cluster, api: httpx.Client, projects: Iterable[str]) -> list[str]:
-    """Differences between each device and the API's desired state; [] when converged."""
+def drift(c: Cluster, api: httpx.Client, projects: Iterable[str],
+          devices: Iterable[int] | None = None) -> list[str]:
+    """Differences between each device (or those given) and the API's desired state; [] when
+    converged."""
     problems = []
     for p in projects:
         want = desired_of(api, p)
-        for dev in range(c.devices):
+        for dev in range(c.devices) if devices is None else devices:
             have = observed_of(c, dev, p)
             for what in ("virtuals", "pools", "members"):
                 w, h = getattr(want, what), getattr(have, what)
@@ -428,3 +431,20 @@ def check_invariants(mh: MultiHost, work: Workload | None, projects: Iterable[st
                 assert reasons.get(ack.id), f"{ack.id} in ERROR without a reason"
             else:  # ACTIVE objects were compared with every device by `drift` above
                 assert status == "ACTIVE", f"{ack.id} ended {status}"
+
+
+def sim_control(c: Cluster, method: str, path: str, body: dict[str, Any] | None = None,
+                via: int = 0) -> Any:
+    """A `/sim` control call through device `via` (a device that is down is steered via a peer)."""
+    with c.device(via) as dev:
+        r = dev.request(method, f"/sim/{path}", json=body)
+        r.raise_for_status()
+        return r.json() if r.content else None
+
+
+def stream(work: Workload, count: int, pause: float = 0.05) -> None:
+    """`count` changes over random projects (409s while a load balancer is pending are normal)."""
+    for _ in range(count):
+        status = work.step()
+        assert status in (200, 201, 204, 409), f"unexpected HTTP {status}"
+        time.sleep(pause)
