@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from bigip_lbaas.agent.metrics import DEVICE_SECONDS
 from bigip_lbaas.agent.settings import AgentSettings
 from bigip_lbaas.core.errors import DeviceRejected
 from bigip_lbaas.core.model import PartitionState
@@ -64,12 +65,15 @@ class BigipDevice:
         ]
 
     async def probe(self) -> None:
-        await self.client.get("/mgmt/tm/sys/version")
+        with DEVICE_SECONDS.labels(self.name, "probe").time():
+            await self.client.get("/mgmt/tm/sys/version")
 
     async def converge(
         self, state: PartitionState, guard: Callable[[], None], cache_token: object | None
     ) -> tuple[int, tuple[ObjectFailure, ...]]:
-        result = await converge(self.client, state, self.prefix, guard, cache_token=cache_token)
+        with DEVICE_SECONDS.labels(self.name, "converge").time():
+            result = await converge(self.client, state, self.prefix, guard,
+                                    cache_token=cache_token)
         known = object_kinds(state)
         failures = []
         for f in result.failures:
@@ -79,7 +83,8 @@ class BigipDevice:
         return result.writes, tuple(failures)
 
     async def collect(self, state: PartitionState) -> ObservedStatus:
-        found = await collect(self.client, state, self.prefix)
+        with DEVICE_SECONDS.labels(self.name, "collect").time():
+            found = await collect(self.client, state, self.prefix)
         return ObservedStatus(
             operating=found.operating,
             listeners={

@@ -25,3 +25,7 @@ DEVICE_UP = Gauge(
 DEVICE_ERRORS = Counter(
     "bigip_lbaas_device_errors_total", "Device request failures", ["device", "kind"]
 )
+DEVICE_SECONDS = Histogram("bigip_lbaas_device_seconds",
+                           "Time for one device operation (probe, converge, collect)",
+                           ["device", "op"],
+                           buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))

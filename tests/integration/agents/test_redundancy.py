@@ -12,12 +12,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import sqlalchemy as sa
 
 from bigip_lbaas.db.models import Agent, PartitionLease
 from bigip_lbaas.db.session import Database
-from tests.cluster import Cluster, overlapping_writers, wait_for
+from tests.cluster import Cluster, free_ports, overlapping_writers, wait_for
 
 PROJECTS = [f"proj{i:02d}" for i in range(6)]
 
@@ -195,3 +196,22 @@ def test_agent_row_and_leases_use_db_state(cluster: Cluster) -> None:
             assert all(lease.epoch >= 1 for lease in leases if lease.owner)
     finally:
         db.dispose()
+
+
+def test_agent_serves_prometheus_metrics(cluster: Cluster) -> None:
+    port = free_ports(1)
+    cluster.start_agent("h4", extra=f"[bigip_lbaas]\nmetrics_port = {port}\n")
+    lb = create_graph(cluster, "metrics")
+    wait_active(cluster, "metrics", lb)
+
+    def scrape() -> str:
+        try:
+            return httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+        except httpx.HTTPError:
+            return ""
+
+    text = wait_for(lambda: "bigip_lbaas_device_seconds_count" in (t := scrape()) and t, 30,
+                    "agent metrics with device timings")
+    assert "bigip_lbaas_leases_held" in text
+    assert 'op="probe"' in text
+    assert "bigip_lbaas_heartbeat_age_seconds" in text
