@@ -215,3 +215,26 @@ def test_agent_serves_prometheus_metrics(cluster: Cluster) -> None:
     assert "bigip_lbaas_leases_held" in text
     assert 'op="probe"' in text
     assert "bigip_lbaas_heartbeat_age_seconds" in text
+
+
+def test_agent_that_cannot_reach_devices_claims_nothing(cluster: Cluster) -> None:
+    """h9 is configured with device ports where nothing listens (an agent cut off from the
+    devices): it registers and heartbeats, reports why, and the others keep every partition."""
+    dead = free_ports(2)
+    cluster.start_agent("h9", extra=f"icontrol_hostname = 127.0.0.1:{dead},127.0.0.1:{dead + 1}\n")
+    lbs = {p: create_graph(cluster, p) for p in PROJECTS[:3]}
+    for p, lb in lbs.items():
+        wait_active(cluster, p, lb)
+
+    def h9() -> dict[str, Any] | None:
+        with cluster.client("admin") as api:
+            agents = api.get("/v2/lbaas/agents").json()["agents"]
+        return next((a for a in agents if a["host"] == "h9" and a["alive"]), None)
+
+    view = wait_for(h9, 30, "h9 registered and alive")
+    time.sleep(3 * cluster.heartbeat)
+    assert "h9" not in owners(cluster).values()
+    assert len(owners(cluster)) == 3
+    view = h9()
+    assert view is not None
+    assert not any(d.get("reachable") for d in view["devices"])
