@@ -17,7 +17,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from bigip_lbaas.api import quotas
 from bigip_lbaas.api.errors import fault_body
 from bigip_lbaas.api.metrics import Metrics
 from bigip_lbaas.api.providers import load_providers
@@ -143,7 +142,6 @@ def keystone_wrap(app: ASGIApp, conf: cfg.ConfigOpts) -> ASGIApp:
 
 def create_app(conf: cfg.ConfigOpts, db: Database | None = None) -> FastAPI:
     """The application for `conf`; `db` may be given to share an engine (tests, `up`)."""
-    quotas.register(conf)
     database = db or Database(str(conf.database.connection))
     strategy = str(conf.api_settings.auth_strategy)
     app = FastAPI(title="bigip-lbaas", version="2.30",

@@ -1,8 +1,8 @@
-"""Quota limits: per-project rows over `[quotas] default_*_quota`; -1 is unlimited."""
+"""Quota limits: per-project rows over `[quotas] default_*_quota` (config/options.py);
+-1 is unlimited."""
 
 from __future__ import annotations
 
-import contextlib
 from typing import Any
 
 import sqlalchemy as sa
@@ -24,16 +24,6 @@ QUOTA_FIELDS: dict[str, tuple[tuple[str, ...], str]] = {
     "l7policy": (("l7policy",), "default_l7policy_quota"),
     "l7rule": (("l7rule",), "default_l7rule_quota"),
 }
-
-QUOTA_OPTS = [
-    cfg.IntOpt(opt, default=-1, min=-1, help=f"Default {col} quota; -1: unlimited.")
-    for col, (_, opt) in QUOTA_FIELDS.items()
-]
-
-
-def register(conf: cfg.ConfigOpts) -> None:
-    with contextlib.suppress(cfg.DuplicateOptError):
-        conf.register_opts(QUOTA_OPTS, group="quotas")
 
 
 def defaults(conf: cfg.ConfigOpts) -> dict[str, int]:

@@ -228,6 +228,13 @@ API_OPTS: list[cfg.Opt] = [
     cfg.StrOpt("api_base_uri", help="Base URL used in links instead of the request's."),
 ]
 
+QUOTA_OPTS: list[cfg.Opt] = [
+    cfg.IntOpt(f"default_{name}_quota", default=-1, min=-1,
+               help=f"Default {name.replace('_', ' ')} quota per project; -1: unlimited.")
+    for name in ("load_balancer", "listener", "member", "pool", "health_monitor", "l7policy",
+                 "l7rule")
+]
+
 SERVICE_PROVIDER_OPTS: list[cfg.Opt] = [
     cfg.MultiStrOpt(
         "service_provider",
@@ -246,6 +253,7 @@ def register(conf: cfg.ConfigOpts) -> None:
     conf.register_opts(COORDINATION_OPTS, group="bigip_lbaas")
     conf.register_opts(API_OPTS, group="api_settings")
     conf.register_opts(SERVICE_PROVIDER_OPTS, group="service_providers")
+    conf.register_opts(QUOTA_OPTS, group="quotas")
 
 
 def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
@@ -257,4 +265,5 @@ def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
         ("bigip_lbaas", COORDINATION_OPTS),
         ("api_settings", API_OPTS),
         ("service_providers", SERVICE_PROVIDER_OPTS),
+        ("quotas", QUOTA_OPTS),
     ]
