@@ -14,7 +14,16 @@ from sqlalchemy.orm import Session
 
 from bigip_lbaas.api.auth import Context
 from bigip_lbaas.api.errors import Immutable, LBPendingState, NotFound
-from bigip_lbaas.api.resources import LOADBALANCER, Kind
+from bigip_lbaas.api.resources import (
+    HEALTHMONITOR,
+    L7POLICY,
+    L7RULE,
+    LISTENER,
+    LOADBALANCER,
+    MEMBER,
+    POOL,
+    Kind,
+)
 from bigip_lbaas.core.status import Prov, may_change
 from bigip_lbaas.db import models as m
 from bigip_lbaas.db.partitions import mark_changed
@@ -52,4 +61,37 @@ def change_child(session: Session, lb: m.LoadBalancer, *objects: tuple[Kind, Any
         if row is not None and Prov(row.provisioning_status) not in (Prov.ACTIVE, Prov.ERROR):
             raise Immutable(resource=kind.label, id=row.id)
     lb.provisioning_status = Prov.PENDING_UPDATE
+    _mark_parents(session, lb.id, objects)
     mark_changed(session, lb.partition_id)
+
+
+def _mark_parents(session: Session, lb_id: str, objects: tuple[tuple[Kind, Any], ...]) -> None:
+    """Octavia also shows the change on the objects above it: the pool of a member or health
+    monitor, and every listener that sends traffic to an affected pool or owns the policy.
+    They return to ACTIVE with the change."""
+    pool_ids: set[str] = set()
+    listener_ids: set[str] = set()
+    for kind, row in objects:
+        if row is None:
+            continue
+        if kind in (MEMBER, HEALTHMONITOR):
+            pool_ids.add(row.pool_id)
+        elif kind is POOL:
+            pool_ids.add(row.id)
+        elif kind is L7POLICY:
+            listener_ids.add(row.listener_id)
+        elif kind is L7RULE:
+            listener_ids.update(session.scalars(
+                sa.select(m.L7Policy.listener_id).where(m.L7Policy.id == row.l7policy_id)))
+        elif kind is LISTENER:
+            listener_ids.add(row.id)
+    if pool_ids:
+        listener_ids.update(session.scalars(sa.select(m.Listener.id).where(
+            m.Listener.load_balancer_id == lb_id, m.Listener.default_pool_id.in_(pool_ids))))
+        listener_ids.update(session.scalars(sa.select(m.L7Policy.listener_id).where(
+            m.L7Policy.load_balancer_id == lb_id, m.L7Policy.redirect_pool_id.in_(pool_ids))))
+    for table, ids in ((m.Pool, pool_ids), (m.Listener, listener_ids)):
+        if ids:
+            session.execute(sa.update(table).where(
+                table.id.in_(ids), table.provisioning_status == Prov.ACTIVE,
+            ).values(provisioning_status=Prov.PENDING_UPDATE))
