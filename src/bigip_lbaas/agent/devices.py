@@ -13,10 +13,11 @@ from bigip_lbaas.agent.metrics import DEVICE_SECONDS
 from bigip_lbaas.agent.settings import AgentSettings
 from bigip_lbaas.core.errors import DeviceRejected
 from bigip_lbaas.core.model import PartitionState
-from bigip_lbaas.db.outcomes import ListenerCounters, ObjectFailure, ObservedStatus
+from bigip_lbaas.db.outcomes import ObjectFailure
 from bigip_lbaas.device.client import BigipClient
 from bigip_lbaas.device.converge import converge
 from bigip_lbaas.device.status import collect
+from bigip_lbaas.engine.health import PartitionStatus
 
 
 def object_kinds(state: PartitionState) -> dict[str, tuple[str, str]]:
@@ -82,19 +83,9 @@ class BigipDevice:
             failures.append(ObjectFailure(f.object_id, f.reason))
         return result.writes, tuple(failures)
 
-    async def collect(self, state: PartitionState) -> ObservedStatus:
+    async def collect(self, state: PartitionState) -> PartitionStatus:
         with DEVICE_SECONDS.labels(self.name, "collect").time():
-            found = await collect(self.client, state, self.prefix)
-        return ObservedStatus(
-            operating=found.operating,
-            listeners={
-                lid: (lb_id, ListenerCounters(
-                    bytes_in=c.bytes_in, bytes_out=c.bytes_out,
-                    active_connections=c.active_connections,
-                    total_connections=c.total_connections, request_errors=c.request_errors))
-                for lid, (lb_id, c) in found.listeners.items()
-            },
-        )
+            return await collect(self.client, state, self.prefix)
 
     async def close(self) -> None:
         await self.client.aclose()

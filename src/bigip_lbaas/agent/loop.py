@@ -23,8 +23,9 @@ from bigip_lbaas.core.model import PartitionState
 from bigip_lbaas.core.placement import place
 from bigip_lbaas.db import agents, desired, leases, outcomes, partitions
 from bigip_lbaas.db.leases import Held
-from bigip_lbaas.db.outcomes import ObjectFailure, ObservedStatus
+from bigip_lbaas.db.outcomes import ObjectFailure
 from bigip_lbaas.db.session import Database
+from bigip_lbaas.engine.health import PartitionStatus
 
 LOG = logging.getLogger(__name__)
 # How often the work loop may run placement early because a partition has no owner.
@@ -45,7 +46,7 @@ class Device(Protocol):
         self, state: PartitionState, guard: Callable[[], None], cache_token: object | None
     ) -> tuple[int, tuple[ObjectFailure, ...]]: ...
 
-    async def collect(self, state: PartitionState) -> ObservedStatus: ...
+    async def collect(self, state: PartitionState) -> PartitionStatus: ...
 
     async def close(self) -> None: ...
 

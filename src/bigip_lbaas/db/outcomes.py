@@ -8,7 +8,7 @@ updates are compare-and-set on the status the snapshot saw.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -18,6 +18,7 @@ from bigip_lbaas.db import models as m
 from bigip_lbaas.db.desired import KINDS, PendingObject, Snapshot
 from bigip_lbaas.db.leases import Held, fence
 from bigip_lbaas.db.session import Database, server_now
+from bigip_lbaas.engine.health import PartitionStatus
 
 
 @dataclass(frozen=True)
@@ -33,24 +34,6 @@ class DeviceProgress:
     device: str
     in_step: bool
     error: str | None = None
-
-
-@dataclass(frozen=True)
-class ListenerCounters:
-    bytes_in: int = 0
-    bytes_out: int = 0
-    active_connections: int = 0
-    total_connections: int = 0
-    request_errors: int = 0
-
-
-@dataclass(frozen=True)
-class ObservedStatus:
-    """Operating statuses and counters read from the devices for one partition."""
-
-    # (table kind, Octavia id) → status
-    operating: Mapping[tuple[str, str], Oper] = field(default_factory=dict)
-    listeners: Mapping[str, tuple[str, ListenerCounters]] = field(default_factory=dict)
 
 
 def record_applied(
@@ -171,7 +154,7 @@ def _record_devices(
             row.applied_generation = max(row.applied_generation or 0, generation)
 
 
-def record_observed(db: Database, held: Held, me: str, observed: ObservedStatus) -> None:
+def record_observed(db: Database, held: Held, me: str, observed: PartitionStatus) -> None:
     """Store operating statuses and listener counters read from the devices."""
 
     def work(session: Session) -> None:
