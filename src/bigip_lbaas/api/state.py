@@ -37,8 +37,9 @@ class AppState:
             raise DatabaseUnavailable() from err
 
     def read(self, fn: Any) -> Any:
+        """Run `fn(session)` read-only: on SQLite it never waits for or blocks a writer."""
         try:
-            return self.db.run(fn, attempts=3)
+            return self.db.query(fn, attempts=3)
         except exc.OperationalError as err:
             raise DatabaseUnavailable() from err
 
