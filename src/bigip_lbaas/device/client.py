@@ -11,7 +11,9 @@ Every error that leaves this module is DeviceUnreachable (temporary) or DeviceRe
 from __future__ import annotations
 
 import asyncio
+import base64
 import functools
+import json as jsonlib
 import logging
 import time
 from collections import Counter
@@ -119,18 +121,15 @@ class BigipClient:
         headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
         if client_id:
             headers[CLIENT_ID_HEADER] = client_id
+        self._headers = headers
         url_host = f"[{host}]" if ":" in host else host
-        if transport is None:
-            # httpx's API on a lean HTTP/1.1 wire (see transport.py: the default stack's CPU per
-            # request was the bottleneck of large rebuilds).
-            transport = FastTransport(verify=verify, max_connections=max_concurrency)
-        self._http = httpx.AsyncClient(
-            base_url=f"https://{url_host}:{port}",
-            timeout=httpx.Timeout(timeout, connect=min(connect_timeout, timeout)),
-            headers=headers,
-            transport=transport,
-            trust_env=False,
-        )
+        self._base = httpx.URL(f"https://{url_host}:{port}")
+        self._timeout = httpx.Timeout(timeout, connect=min(connect_timeout, timeout)).as_dict()
+        self._url = functools.lru_cache(maxsize=512)(self._make_url)
+        # httpx requests and responses on a lean HTTP/1.1 wire, sent straight to the transport
+        # (no AsyncClient: its per-request URL merging, auth flow and cookie jar, and the default
+        # httpcore/anyio stack, cost several times the device's own work; see transport.py).
+        self._transport = transport or FastTransport(verify=verify, max_connections=max_concurrency)
 
     def __repr__(self) -> str:  # never shows credentials
         return f"BigipClient({self.name!r}, user={self._username!r})"
@@ -142,18 +141,53 @@ class BigipClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        await self._http.aclose()
+        await self._transport.aclose()
+
+    def _make_url(self, path: str, params: tuple[tuple[str, str], ...]) -> httpx.URL:
+        """The request URL (httpx's parsing and validation is the costly part of building a
+        request; a cold rebuild POSTs to a handful of collection URLs thousands of times)."""
+        if params:
+            return self._base.copy_with(path=path, params=dict(params))
+        return self._base.join(path)
+
+    async def _http(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: Mapping[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> httpx.Response:
+        """One HTTP exchange (httpx exceptions pass through; ``device_errors`` maps them)."""
+        url = self._url(path, tuple(params.items()) if params else ())
+        all_headers = self._headers | headers if headers else self._headers
+        content = None
+        if json is not None:
+            content = jsonlib.dumps(
+                json, ensure_ascii=False, separators=(",", ":"), allow_nan=False
+            ).encode("utf-8")
+            all_headers = all_headers | {"Content-Type": "application/json"}
+        request = httpx.Request(
+            method, url, headers=all_headers, content=content, extensions={"timeout": self._timeout}
+        )
+        response = await self._transport.handle_async_request(request)
+        response.request = request
+        return response
 
     # ------------------------------------------------------------------ auth
 
-    def _basic(self) -> httpx.BasicAuth:
-        return httpx.BasicAuth(self._username, self._password)
+    def _basic(self) -> dict[str, str]:
+        userpass = f"{self._username}:{self._password}".encode()
+        return {"Authorization": "Basic " + base64.b64encode(userpass).decode("ascii")}
 
     async def _login(self) -> None:
         body = {"username": self._username, "password": self._password, "loginProviderName": "tmos"}
         self.counter.by_method["POST"] += 1
         with device_errors(self.name):
-            resp = await self._http.post("/mgmt/shared/authn/login", json=body, auth=self._basic())
+            resp = await self._http(
+                "POST", "/mgmt/shared/authn/login", json=body, headers=self._basic()
+            )
         if resp.status_code in (404, 501):
             log.info("token login unavailable, using basic auth", extra={"device": self.name})
             self._use_token = False
@@ -171,14 +205,15 @@ class BigipClient:
         self._token_expires = time.monotonic() + max(lifetime - TOKEN_MARGIN, lifetime / 2)
         log.debug("logged in", extra={"device": self.name})
 
-    async def _auth(self) -> tuple[dict[str, str], httpx.BasicAuth | None]:
+    async def _auth(self) -> dict[str, str]:
         if self._use_token:
-            async with self._login_lock:
-                if self._token is None or time.monotonic() >= self._token_expires:
-                    await self._login()
+            if self._token is None or time.monotonic() >= self._token_expires:
+                async with self._login_lock:
+                    if self._token is None or time.monotonic() >= self._token_expires:
+                        await self._login()
             if self._use_token and self._token is not None:
-                return {TOKEN_HEADER: self._token}, None
-        return {}, self._basic()
+                return {TOKEN_HEADER: self._token}
+        return self._basic()
 
     def _drop_token(self, token: str | None) -> None:
         if token is not None and self._token == token:
@@ -197,17 +232,12 @@ class BigipClient:
         idempotent: bool,
     ) -> httpx.Response:
         for attempt in range(2):  # the second attempt only after a fresh login
-            auth_headers, auth = await self._auth()
+            auth_headers = await self._auth()
             self.counter.by_method[method] += 1
             try:
                 with device_errors(self.name):
-                    resp = await self._http.request(
-                        method,
-                        path,
-                        json=json,
-                        params=params,
-                        headers=headers | auth_headers,
-                        auth=auth if auth is not None else httpx.USE_CLIENT_DEFAULT,
+                    resp = await self._http(
+                        method, path, json=json, params=params, headers=headers | auth_headers
                     )
             except DeviceUnreachable as err:
                 cause = err.__cause__
@@ -215,7 +245,7 @@ class BigipClient:
                 if idempotent or not sent:
                     raise _RetryableError(err) from err
                 raise
-            if resp.status_code == 401 and attempt == 0 and auth_headers:
+            if resp.status_code == 401 and attempt == 0 and TOKEN_HEADER in auth_headers:
                 self._drop_token(auth_headers.get(TOKEN_HEADER))
                 continue
             if resp.status_code >= 500 and (idempotent or resp.status_code == 503):
