@@ -13,6 +13,7 @@ the shared filesystem, so cutting a link cuts only device access there.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import ipaddress
 import random
@@ -141,6 +142,9 @@ class MultiHost:
             self._in_ns = None
 
     def close(self) -> None:
+        for host in list(self.net.links):  # links back up: agents stop quickly and cleanly
+            with contextlib.suppress(Exception):
+                self.net.restore(host)
         try:
             if self.cluster is not None:
                 self.cluster.close()
@@ -448,3 +452,33 @@ def stream(work: Workload, count: int, pause: float = 0.05) -> None:
         status = work.step()
         assert status in (200, 201, 204, 409), f"unexpected HTTP {status}"
         time.sleep(pause)
+
+
+def set_admin_state(c: Cluster, host: str, up: bool) -> None:
+    """Drain (False) or undrain (True) the live agent of `host` through the admin API."""
+    with c.client("admin") as api:
+        agents = api.get("/v2/lbaas/agents").json()["agents"]
+        mine = [a for a in agents if a["host"] == host]  # alive or not (e.g. cut off)
+        me = max(mine, key=lambda a: a["alive"])
+        r = api.put(f"/v2/lbaas/agents/{me['id']}", json={"agent": {"admin_state_up": up}})
+        assert r.status_code == 200, r.text
+
+
+def last_seq(c: Cluster) -> list[int]:
+    return [max((e["seq"] for e in c.audit(d)), default=0) for d in range(c.devices)]
+
+
+def stale_writes(audit: list[dict[str, Any]], host: str, partitions: Iterable[str],
+                 after_seq: int, until_seq: int) -> list[dict[str, Any]]:
+    """Writes by `host`'s agent to `partitions` made after another agent first wrote one of them
+    (past `after_seq`) and up to `until_seq`: writes after losing the lease."""
+    bad = []
+    for part in partitions:
+        on = [e for e in audit if part in (e.get("partitions") or [e.get("partition")])
+              and after_seq < e["seq"] <= until_seq]
+        others = [e["seq"] for e in on if not str(e["clientId"]).startswith(f"{host}/")]
+        if not others:
+            continue
+        taken = min(others)
+        bad += [e for e in on if str(e["clientId"]).startswith(f"{host}/") and e["seq"] > taken]
+    return bad

@@ -119,7 +119,8 @@ class Network:
         ip("link", "set", link.root_dev, "up")
         ip("link", "set", link.ns_dev, "up", ns=link.ns)
         # Routes through a link go away when it goes down: put the service route back.
-        ip("route", "replace", f"{self.service_ip}/32", "via", link.root_ip, ns=link.ns)
+        if host != "svc":
+            ip("route", "replace", f"{self.service_ip}/32", "via", link.root_ip, ns=link.ns)
 
     def wrap(self, host: str, argv: list[str], hostname: str | None = None) -> list[str]:
         """argv run inside `host`'s namespace, in a UTS namespace of its own named `hostname`."""
