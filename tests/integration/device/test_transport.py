@@ -1,0 +1,223 @@
+"""The device client's HTTP/1.1 transport against scripted servers: framing, keep-alive, errors."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+import httpx
+import pytest
+
+from bigip_lbaas.device.transport import FastTransport
+from bigip_lbaas.sim.testing import SimHandle
+
+Script = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
+async def _read_request(reader: asyncio.StreamReader) -> tuple[bytes, bytes]:
+    head = await reader.readuntil(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n"):
+        if line.lower().startswith(b"content-length:"):
+            length = int(line.split(b":", 1)[1])
+    body = await reader.readexactly(length) if length else b""
+    return head, body
+
+
+async def _serve(script: Script) -> tuple[asyncio.Server, str]:
+    server = await asyncio.start_server(script, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    return server, f"http://127.0.0.1:{port}"
+
+
+def _run(script: Script, client: Callable[[str, FastTransport], Awaitable[None]]) -> None:
+    async def go() -> None:
+        server, url = await _serve(script)
+        transport = FastTransport(max_connections=2)
+        try:
+            await client(url, transport)
+        finally:
+            await transport.aclose()
+            server.close()
+
+    asyncio.run(go())
+
+
+def _req(method: str, url: str, body: bytes = b"", timeout: float = 5.0) -> httpx.Request:
+    return httpx.Request(
+        method,
+        url,
+        content=body or None,
+        extensions={"timeout": httpx.Timeout(timeout).as_dict()},
+    )
+
+
+def test_request_is_one_write_and_keep_alive_reuses_the_connection() -> None:
+    seen: list[bytes] = []
+    connections = 0
+
+    async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        while True:
+            try:
+                head, body = await _read_request(reader)
+            except asyncio.IncompleteReadError:
+                break
+            seen.append(head + body)
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\n" + b'{"a":1}')
+            await writer.drain()
+        writer.close()
+
+    async def client(url: str, t: FastTransport) -> None:
+        for i in range(3):
+            resp = await t.handle_async_request(_req("POST", f"{url}/p/~P~a%252?x=1", b"{}"))
+            assert resp.status_code == 200 and resp.json() == {"a": 1}, i
+
+    _run(script, client)
+    assert connections == 1
+    assert seen[0].startswith(b"POST /p/~P~a%252?x=1 HTTP/1.1\r\n")
+    assert b"\r\nContent-Length: 2\r\n" in seen[0] and seen[0].endswith(b"\r\n\r\n{}")
+
+
+def test_chunked_body_100_continue_and_head() -> None:
+    async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head, _ = await _read_request(reader)
+        writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+        writer.write(b'4;ext=1\r\n{"a"\r\n3\r\n:1}\r\n0\r\nX-Trailer: y\r\n\r\n')
+        head, _ = await _read_request(reader)
+        assert head.startswith(b"HEAD ")
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\n")
+        head, _ = await _read_request(reader)
+        writer.write(b"HTTP/1.1 204 No Content\r\n\r\n")
+        await writer.drain()
+        writer.close()
+
+    async def client(url: str, t: FastTransport) -> None:
+        resp = await t.handle_async_request(_req("GET", url + "/"))
+        assert resp.status_code == 200 and resp.json() == {"a": 1}
+        resp = await t.handle_async_request(_req("HEAD", url + "/"))
+        assert resp.status_code == 200 and resp.content == b""
+        resp = await t.handle_async_request(_req("DELETE", url + "/x"))
+        assert resp.status_code == 204 and resp.content == b""
+
+    _run(script, client)
+
+
+def test_body_until_close_and_connection_close_are_not_reused() -> None:
+    connections = 0
+
+    async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        await _read_request(reader)
+        if connections == 1:
+            writer.write(b"HTTP/1.1 200 OK\r\n\r\nuntil close")
+        else:
+            writer.write(b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok")
+        await writer.drain()
+        writer.close()
+
+    async def client(url: str, t: FastTransport) -> None:
+        assert (await t.handle_async_request(_req("GET", url + "/"))).content == b"until close"
+        assert (await t.handle_async_request(_req("GET", url + "/"))).content == b"ok"
+        assert (await t.handle_async_request(_req("GET", url + "/"))).content == b"ok"
+
+    _run(script, client)
+    assert connections == 3
+
+
+def test_idle_connection_closed_by_the_server_is_not_reused() -> None:
+    connections = 0
+
+    async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        await _read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+        await writer.drain()
+        writer.close()  # keep-alive answer, then the server drops the idle connection
+
+    async def client(url: str, t: FastTransport) -> None:
+        await t.handle_async_request(_req("GET", url + "/"))
+        await asyncio.sleep(0.05)
+        assert (await t.handle_async_request(_req("GET", url + "/"))).status_code == 200
+
+    _run(script, client)
+    assert connections == 2
+
+
+def test_failures_are_httpx_transport_errors() -> None:
+    async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head, _ = await _read_request(reader)
+        if b"/drop" in head:
+            writer.close()
+        elif b"/slow" in head:
+            await asyncio.sleep(1.0)
+            writer.close()
+        elif b"/short" in head:
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc")
+            await writer.drain()
+            writer.close()
+        else:
+            writer.write(b"NOT HTTP\r\n\r\n")
+            await writer.drain()
+            writer.close()
+
+    async def client(url: str, t: FastTransport) -> None:
+        with pytest.raises(httpx.RemoteProtocolError, match="without sending a response"):
+            await t.handle_async_request(_req("GET", url + "/drop"))
+        with pytest.raises(httpx.ReadTimeout):
+            await t.handle_async_request(_req("GET", url + "/slow", timeout=0.1))
+        with pytest.raises(httpx.RemoteProtocolError):
+            await t.handle_async_request(_req("GET", url + "/short"))
+        with pytest.raises(httpx.RemoteProtocolError, match="status line"):
+            await t.handle_async_request(_req("GET", url + "/garbage"))
+
+    _run(script, client)
+
+
+def test_connection_refused_and_untrusted_certificate_are_connect_errors(sim: SimHandle) -> None:
+    async def go() -> None:
+        server, url = await _serve(lambda r, w: asyncio.sleep(0))
+        server.close()
+        await server.wait_closed()
+        t = FastTransport()
+        with pytest.raises(httpx.ConnectError):
+            await t.handle_async_request(_req("GET", url + "/"))
+        with pytest.raises(httpx.ConnectError):  # default trust store: the sim's CA is unknown
+            await t.handle_async_request(_req("GET", sim.urls[0] + "/mgmt/tm/sys/version"))
+        await t.aclose()
+        t = FastTransport(verify=str(sim.ca_file))
+        resp = await t.handle_async_request(_req("GET", sim.urls[0] + "/mgmt/tm/sys/version"))
+        assert resp.status_code == 401  # trusted, reached the device, no credentials
+        await t.aclose()
+
+    asyncio.run(go())
+
+
+def test_pool_bound_waits_for_a_free_connection() -> None:
+    active = 0
+    peak = 0
+
+    async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal active, peak
+        while True:
+            try:
+                await _read_request(reader)
+            except asyncio.IncompleteReadError:
+                break
+            active += 1
+            peak = max(peak, active)
+            await asyncio.sleep(0.02)
+            active -= 1
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+            await writer.drain()
+        writer.close()
+
+    async def client(url: str, t: FastTransport) -> None:
+        await asyncio.gather(*(t.handle_async_request(_req("GET", url + "/")) for _ in range(8)))
+
+    _run(script, client)
+    assert peak == 2
