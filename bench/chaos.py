@@ -33,6 +33,7 @@ choice, so a seed replays the same sequence of intended changes and kills (timin
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -55,6 +56,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bigip_lbaas.db import models as m
 from bigip_lbaas.db.session import Database
 from tests.cluster import Cluster, overlapping_writers, wait_for
+from tests.databases import KINDS, fresh_database
 
 PREFIX = "Project"
 TABLES = {"loadbalancer": m.LoadBalancer, "listener": m.Listener, "pool": m.Pool,
@@ -364,15 +366,17 @@ class Sampler(threading.Thread):
         self.durations: dict[str, float] = {}        # id -> longest pending episode
         self.epochs: dict[int, tuple[int, str | None]] = {}
         self.instances: dict[str, str] = {}          # instance id -> host
+        self.what: dict[str, tuple[str, str]] = {}   # object id -> (kind, project)
         self.failovers = 0                           # lease moved away from a killed agent
         self.other_moves = 0                         # placement, rebalancing handovers
         self.errors = 0
 
     def sample(self) -> None:
         with self.db.transaction() as s:
-            pending = {i: st for t in TABLES.values()
-                       for i, st in s.execute(sa.select(t.id, t.provisioning_status)
-                                              .where(t.provisioning_status.like("PENDING_%")))}
+            pending = {i: (kind, proj) for kind, t in TABLES.items()
+                       for i, proj in s.execute(sa.select(t.id, t.project_id)
+                                                .where(t.provisioning_status.like("PENDING_%")))}
+            self.what.update(pending)
             leases = s.execute(sa.select(m.PartitionLease.partition_id, m.PartitionLease.epoch,
                                          m.PartitionLease.owner)).all()
             for inst, host in s.execute(sa.select(m.Agent.instance_id, m.Agent.host)):
@@ -410,7 +414,9 @@ class Sampler(threading.Thread):
             return {"objects": 0}
         worst = max(all_d, key=lambda k: all_d[k])
         vals = sorted(all_d.values())
-        return {"objects": len(vals), "max_seconds": round(vals[-1], 2), "max_object": worst,
+        kind, project = self.what.get(worst, ("?", "?"))
+        return {"objects": len(vals), "max_seconds": round(vals[-1], 2),
+                "max_object": f"{kind} {worst} (project {project})",
                 "median_seconds": round(statistics.median(vals), 2),
                 "p99_seconds": round(vals[min(len(vals) - 1, int(len(vals) * 0.99))], 2),
                 "resolution_seconds": self.every}
@@ -613,7 +619,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     rng = random.Random(args.seed)
     kill_rng = random.Random(args.seed * 7919 + 1)
     report: dict[str, Any] = {"benchmark": "chaos", "seed": args.seed, "minutes": args.minutes,
-                              "database": (args.db or "sqlite").split(":")[0],
+                              "database": (args.db or "sqlite").split(":")[0].split("+")[0],
                               "agents": args.agents, "projects": args.projects,
                               "loadavg_start": [round(x, 2) for x in os.getloadavg()],
                               "nproc": os.cpu_count()}
@@ -622,9 +628,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     report["faults"] = faults
     stop = threading.Event()
     t_start = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="chaos-") as d:
+    with tempfile.TemporaryDirectory(prefix="chaos-") as d, contextlib.ExitStack() as stack:
         tmp = Path(d)
-        url = args.db or f"sqlite:///{tmp / f'chaos-{uuid.uuid4().hex[:6]}.sqlite'}"
+        if args.db in KINDS:  # a fresh, throw-away database on that server (tests/databases.py)
+            url = stack.enter_context(fresh_database(args.db, tmp))
+        else:
+            url = args.db or f"sqlite:///{tmp / f'chaos-{uuid.uuid4().hex[:6]}.sqlite'}"
         c = ChaosCluster(tmp, url, devices=2, lease_seconds=args.lease_seconds,
                          heartbeat=args.lease_seconds / 6,
                          extra_conf="max_concurrent_reconciles = 4\nstatus_interval = 5\n")
@@ -754,7 +763,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--minutes", type=float, default=1.0)
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--db", default=None, help="database URL (default: a fresh SQLite file)")
+    ap.add_argument("--db", default=None, help="database URL of an empty database, or sqlite / "
+                    "postgresql / mariadb for a fresh one (default: a fresh SQLite file)")
     ap.add_argument("--agents", type=int, default=4)
     ap.add_argument("--projects", type=int, default=20)
     ap.add_argument("--kill-min", type=float, default=3.0, help="seconds between kills, low")
