@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import ipaddress
+import json
 import random
 import re
 import time
@@ -414,6 +415,8 @@ def check_invariants(mh: MultiHost, work: Workload | None, projects: Iterable[st
         try:
             wait_for(converged, 60, "devices to equal the desired state", every=1.0)
         except TimeoutError:
+            for dev, audit in enumerate(mh.audit_all()):  # for the post-mortem
+                (mh.workdir / f"audit-{dev}.json").write_text(json.dumps(audit))
             raise AssertionError("drift: " + "; ".join(last)) from None
         for dev, audit in enumerate(mh.audit_all()):
             assert overlapping_writers(audit) == [], f"device {dev}: concurrent writers"
