@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import multiprocessing as mp
 import os
@@ -195,12 +196,19 @@ def _cpu_seconds(pid: int) -> float:
         return float("nan")
 
 
-def bulk(partitions: int, lbs: int, workers: int, inflight: int) -> dict[str, Any]:
+def bulk(
+    partitions: int, lbs: int, workers: int, inflight: int, state_file: str | None = None
+) -> dict[str, Any]:
     """Cold rebuild: the simulator in its own process (a real device is its own box) and each
     agent in its own process, so the two cores are shared as they would be by two agents and a
     device; the clock runs from the moment all agents are ready until the last one is done."""
     port = _free_port()
-    proc = start_sim_process(["--port", str(port), "--devices", "1"])
+    sim_args = ["--port", str(port), "--devices", "1"]
+    if state_file:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(state_file)
+        sim_args += ["--state-file", state_file]
+    proc = start_sim_process(sim_args)
     ctx = mp.get_context("spawn")
     try:
         dev = wait_ready(proc)[0]
@@ -245,6 +253,7 @@ def bulk(partitions: int, lbs: int, workers: int, inflight: int) -> dict[str, An
         "objects_per_lb": "LB, listener, pool, 2 members, HTTP monitor",
         "workers": workers,
         "worker_kind": "process",
+        "sim_state_file": bool(state_file),
         "partitions_in_flight_per_worker": inflight,
         "seconds": round(elapsed, 2),
         "target_seconds": 60,
@@ -280,6 +289,7 @@ def main() -> None:
     )
     ap.add_argument("--only-cold", action="store_true", help="skip the graph/no-change sections")
     ap.add_argument("--out", help="also write the JSON here")
+    ap.add_argument("--sim-state-file", help="run the simulator with --state-file (persistence on)")
     args = ap.parse_args()
     out: dict[str, Any] = {}
     if not args.only_cold:
@@ -293,7 +303,8 @@ def main() -> None:
             and out["graph_6_converges_fresh_observe"]["no_change_writes"] == 0,
         }
     runs = [
-        bulk(args.partitions, args.lbs, args.workers, args.inflight) for _ in range(args.repeat)
+        bulk(args.partitions, args.lbs, args.workers, args.inflight, args.sim_state_file)
+        for _ in range(args.repeat)
     ]
     out["cold_rebuild"] = min(runs, key=lambda r: r["seconds"])
     if len(runs) > 1:

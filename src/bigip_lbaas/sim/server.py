@@ -160,9 +160,11 @@ class Simulator:
             started = time.monotonic()
             for dev in self.devices:
                 dev.dirty = False
-            data = self.snapshot()
+            # Encoded here, on the loop: the snapshot shares the live objects' property dicts,
+            # which requests change; only the file write and fsync go to a thread.
+            text = persist.encode(self.snapshot())
             try:
-                await asyncio.to_thread(persist.write_atomic, self.state_file, data)
+                await asyncio.to_thread(persist.write_atomic, self.state_file, text)
             except OSError:
                 log.exception("could not write the simulator state file")
             interval = max(self.save_interval, 10 * (time.monotonic() - started))
