@@ -211,13 +211,12 @@ class Workload:
     def request(self, method: str, project: str, path: str, **kw: Any) -> httpx.Response:
         """Send to the first client; on a connection failure, the same request to the next."""
         last: Exception | None = None
-        for i, client in enumerate(self.clients):
+        for client in self.clients:
             try:
                 r = client.request(method, path, headers={"X-Project-Id": project}, **kw)
             except httpx.TransportError as err:
                 last = err
-                if i:
-                    self.retried += 1
+                self.retried += 1  # sent on to the next replica, if any
                 continue
             self.statuses[r.status_code] = self.statuses.get(r.status_code, 0) + 1
             return r
