@@ -47,7 +47,8 @@ def fresh_database(kind: str, tmp_dir: Path) -> Iterator[str]:
         return
     admin_url = ADMIN_URLS[kind]
     name = f"bl_test_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    # pre-ping: the server may have been restarted meanwhile (tests/multihost/test_db_restart.py)
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
     try:
         with admin.connect() as conn:
             conn.exec_driver_sql(f"CREATE DATABASE {name}")
