@@ -167,9 +167,12 @@ class Agent:
                     },
                 )
         else:
+            # Read again: a reconcile may have marked it unreachable while the probe ran, and
+            # its return must still trigger the resync of the partitions it missed.
+            came_back = not self.device_up[device.name]
             self.device_up[device.name] = True
             self.device_error[device.name] = None
-            if not was_up:
+            if came_back:
                 LOG.info(
                     "device reachable again; resyncing its partitions",
                     extra={"action": "device_up", "device": device.name},
