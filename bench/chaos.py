@@ -15,7 +15,7 @@ Then quiesce (faults and kills stop; wait, bounded, until nothing is pending) an
 
 1. no_pending: no object is PENDING_* and no partition is behind;
 2. devices_match_desired: on every device, per partition `Project_<project>`, the virtual
-   addresses, virtuals, pools, pool members and monitors are exactly what the API lists (names
+   addresses, virtuals, pools, pool members, nodes and monitors are exactly what the API lists (names
    `Project_<uuid>`, members `<addr>:<port>`; nothing missing, no orphans) and a few attributes
    carry the last acknowledged value (no drift). Objects in ERROR are held as they were, so they
    may be present or absent;
@@ -465,7 +465,8 @@ def api_state(c: Cluster) -> dict[str, dict[str, Any]]:
 def device_state(c: Cluster, index: int) -> dict[str, dict[tuple[str, str], dict[str, Any]]]:
     """partition -> {(kind, name) -> body} for our partitions on one device."""
     out: dict[str, dict[tuple[str, str], dict[str, Any]]] = {}
-    colls = [("va", "ltm/virtual-address"), ("virtual", "ltm/virtual"), ("pool", "ltm/pool")]
+    colls = [("va", "ltm/virtual-address"), ("virtual", "ltm/virtual"), ("pool", "ltm/pool"),
+             ("node", "ltm/node")]
     colls += [("monitor", f"ltm/monitor/{k}") for k in sorted(set(MONITOR_KINDS.values()))]
     with c.device(index) as dev:
         for kind, coll in colls:
@@ -474,7 +475,8 @@ def device_state(c: Cluster, index: int) -> dict[str, dict[tuple[str, str], dict
             r.raise_for_status()
             for it in r.json().get("items", []):
                 part = it.get("partition", "")
-                if part.startswith(PREFIX + "_") and it["name"].startswith(PREFIX + "_"):
+                ours = kind == "node" or it["name"].startswith(PREFIX + "_")
+                if part.startswith(PREFIX + "_") and ours:
                     out.setdefault(part, {})[(kind, it["name"])] = it
                     if kind == "pool":
                         for mem in (it.get("membersReference") or {}).get("items", []):
@@ -519,10 +521,14 @@ def expected_device(api: dict[str, dict[str, Any]], rows: dict[str, dict[str, An
         in_error = status == "ERROR" or any(
             rows.get(p, {}).get("status") == "ERROR"
             for p in (o.get("pool_id"), o.get("loadbalancer_id")) if p)
-        if in_error:
-            may.setdefault(part, set()).add(key)
-        else:
-            must.setdefault(part, {})[key] = attrs
+        keys = {key: attrs}
+        if k == "member":  # the device creates the node; we remove it when unused
+            keys[("node", o["address"])] = {}
+        for key, attrs in keys.items():
+            if in_error:
+                may.setdefault(part, set()).add(key)
+            else:
+                must.setdefault(part, {})[key] = attrs
     return must, may
 
 
