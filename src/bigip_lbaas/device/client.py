@@ -77,6 +77,23 @@ class RequestCounter:
         return dict(self.by_method)
 
 
+@dataclass(slots=True)
+class _Reply:
+    """What the client reads of a response; the full httpx Response is built only when asked
+    for (error messages), since building one costs more than the exchange on the wire."""
+
+    status_code: int
+    content: bytes
+    _full: Callable[[], httpx.Response]
+
+    def json(self) -> Any:
+        return jsonlib.loads(self.content)
+
+    @property
+    def response(self) -> httpx.Response:
+        return self._full()
+
+
 class _RetryableError(Exception):
     def __init__(self, error: DeviceError) -> None:
         self.error = error
@@ -122,8 +139,14 @@ class BigipClient:
         if client_id:
             headers[CLIENT_ID_HEADER] = client_id
         self._headers = headers
+        for value in headers.values():
+            if not value.isascii() or not value.isprintable():
+                raise ValueError("client_id must be printable ASCII")
+        # the constant part of every request head, for the transport's raw path
+        self._head = "\r\n".join(f"{k}: {v}" for k, v in headers.items()).encode("ascii")
         url_host = f"[{host}]" if ":" in host else host
         self._base = httpx.URL(f"https://{url_host}:{port}")
+        self._head = b"Host: " + self._base.netloc + b"\r\n" + self._head
         self._timeout = httpx.Timeout(timeout, connect=min(connect_timeout, timeout)).as_dict()
         self._url = functools.lru_cache(maxsize=512)(self._make_url)
         # httpx requests and responses on a lean HTTP/1.1 wire, sent straight to the transport
@@ -158,22 +181,43 @@ class BigipClient:
         json: Any = None,
         params: Mapping[str, str] | None = None,
         headers: dict[str, str] | None = None,
-    ) -> httpx.Response:
+    ) -> _Reply:
         """One HTTP exchange (httpx exceptions pass through; ``device_errors`` maps them)."""
         url = self._url(path, tuple(params.items()) if params else ())
-        all_headers = self._headers | headers if headers else self._headers
-        content = None
+        extra = headers or {}
+        content = b""
         if json is not None:
             content = jsonlib.dumps(
                 json, ensure_ascii=False, separators=(",", ":"), allow_nan=False
             ).encode("utf-8")
-            all_headers = all_headers | {"Content-Type": "application/json"}
-        request = httpx.Request(
-            method, url, headers=all_headers, content=content, extensions={"timeout": self._timeout}
-        )
-        response = await self._transport.handle_async_request(request)
-        response.request = request
-        return response
+            extra = extra | {"Content-Type": "application/json"}
+
+        def as_request() -> httpx.Request:
+            return httpx.Request(
+                method,
+                url,
+                headers=self._headers | extra,
+                content=content or None,
+                extensions={"timeout": self._timeout},
+            )
+
+        transport = self._transport
+        if not isinstance(transport, FastTransport):
+            request = as_request()
+            response = await transport.handle_async_request(request)
+            response.request = request
+            await response.aread()
+            return _Reply(response.status_code, response.content, lambda: response)
+        lines = [method.encode("ascii") + b" " + url.raw_path + b" HTTP/1.1", self._head]
+        lines += [f"{k}: {v}".encode("ascii") for k, v in extra.items()]
+        if content or method in ("POST", "PUT", "PATCH"):
+            lines.append(b"Content-Length: %d" % len(content))
+        lines.append(b"\r\n")
+        raw = await transport.exchange(method, url, b"\r\n".join(lines), content, self._timeout)
+        if raw.encoded:  # not asked for; let httpx decode it
+            full = raw.response(as_request())
+            return _Reply(full.status_code, full.content, lambda: full)
+        return _Reply(raw.status, raw.content, lambda: raw.response(as_request()))
 
     # ------------------------------------------------------------------ auth
 
@@ -193,11 +237,13 @@ class BigipClient:
             self._use_token = False
             return
         if resp.status_code != 200:
-            raise from_response(self.name, resp)
+            raise from_response(self.name, resp.response)
         data = resp.json().get("token", {})
         token = data.get("token")
         if not isinstance(token, str) or not token:
             raise DeviceRejected(self.name, resp.status_code, "login response carries no token")
+        if not token.isascii() or not token.isprintable():
+            raise DeviceRejected(self.name, resp.status_code, "login response carries a bad token")
         lifetime = float(data.get("timeout") or 1200)
         if "expirationMicros" in data and "lastUpdateMicros" in data:
             lifetime = (int(data["expirationMicros"]) - int(data["lastUpdateMicros"])) / 1e6
@@ -230,7 +276,7 @@ class BigipClient:
         params: Mapping[str, str] | None,
         headers: dict[str, str],
         idempotent: bool,
-    ) -> httpx.Response:
+    ) -> _Reply:
         for attempt in range(2):  # the second attempt only after a fresh login
             auth_headers = await self._auth()
             self.counter.by_method[method] += 1
@@ -249,7 +295,7 @@ class BigipClient:
                 self._drop_token(auth_headers.get(TOKEN_HEADER))
                 continue
             if resp.status_code >= 500 and (idempotent or resp.status_code == 503):
-                raise _RetryableError(from_response(self.name, resp))
+                raise _RetryableError(from_response(self.name, resp.response))
             return resp
         return resp
 
@@ -305,13 +351,13 @@ class BigipClient:
         if resp.status_code == 404 and missing_ok:
             return None
         if resp.status_code >= 400:
-            raise from_response(self.name, resp)
+            raise from_response(self.name, resp.response)
         if not resp.content:
             return {}
         data = resp.json()
         return data if isinstance(data, dict) else {"items": data}
 
-    async def _retry(self, send: Callable[[], Awaitable[httpx.Response]]) -> httpx.Response:
+    async def _retry(self, send: Callable[[], Awaitable[_Reply]]) -> _Reply:
         """Attempts 2 … retries+1 after a retryable failure, waiting backoff·2^(n-1) (≤ 2 s)
         before attempt n+1, as one tenacity loop over all attempts would."""
         await asyncio.sleep(min(self._backoff, 2.0))

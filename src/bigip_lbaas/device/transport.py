@@ -21,6 +21,8 @@ from __future__ import annotations
 import asyncio
 import ssl
 import time
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 import httpx
 
@@ -194,16 +196,34 @@ class FastTransport(httpx.AsyncBaseTransport):
     # ------------------------------------------------------------------ one request
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        body = await request.aread()
+        raw = await self.exchange(
+            request.method,
+            request.url,
+            _request_head(request, body),
+            body,
+            request.extensions.get("timeout", {}),
+            request.extensions.get("sni_hostname"),
+        )
+        return raw.response(request)
+
+    async def exchange(
+        self,
+        method: str,
+        url: httpx.URL,
+        head: bytes,
+        body: bytes,
+        timeouts: Mapping[str, float | None],
+        sni: str | None = None,
+    ) -> RawResponse:
+        """Send ``head`` (request line and headers, ending in a blank line) and ``body`` to
+        ``url``'s origin; the answer, unparsed beyond the framing. The device client's hot path:
+        building an httpx Request and Response costs more than the exchange itself."""
         if self._closed:
             raise RuntimeError("the transport is closed")
-        url = request.url
         scheme = url.raw_scheme
         port = url.port or (443 if scheme == b"https" else 80)
         origin: Origin = (scheme, url.raw_host, port)
-        timeouts: dict[str, float | None] = request.extensions.get("timeout", {})
-        sni = request.extensions.get("sni_hostname")
-        body = await request.aread()
-        head = _request_head(request, body)
         try:
             async with asyncio.timeout(timeouts.get("pool")):
                 await self._slots.acquire()
@@ -215,21 +235,46 @@ class FastTransport(httpx.AsyncBaseTransport):
                 conn = await self._connect(origin, sni, timeouts.get("connect"))
             keep = False
             try:
-                await conn.send(head + body if len(body) < 65536 else head, timeouts.get("write"))
-                if len(body) >= 65536:
-                    await conn.send(body, timeouts.get("write"))
-                status, reason, version, headers, content, keep = await _read_response(
-                    conn, request.method, timeouts.get("read")
-                )
+                write = timeouts.get("write")
+                if len(body) < 65536:
+                    await conn.send(head + body, write)
+                else:
+                    await conn.send(head, write)
+                    await conn.send(body, write)
+                raw, keep = await _read_response(conn, method, timeouts.get("read"))
             finally:
                 self._release(origin, conn, keep)
         finally:
             self._slots.release()
+        return raw
+
+
+@dataclass(slots=True)
+class RawResponse:
+    """A response as read off the wire (``content`` still content-encoded, if it was)."""
+
+    status: int
+    reason: bytes
+    version: bytes
+    headers: list[tuple[bytes, bytes]]
+    content: bytes
+
+    @property
+    def encoded(self) -> bool:
+        """The body carries a Content-Encoding other than identity."""
+        return any(
+            n.lower() == b"content-encoding" and v.lower() not in (b"", b"identity")
+            for n, v in self.headers
+        )
+
+    def response(self, request: httpx.Request) -> httpx.Response:
+        """The httpx Response (decodes any Content-Encoding)."""
         return httpx.Response(
-            status,
-            headers=headers,
-            content=content,
-            extensions={"http_version": version, "reason_phrase": reason},
+            self.status,
+            headers=self.headers,
+            content=self.content,
+            request=request,
+            extensions={"http_version": self.version, "reason_phrase": self.reason},
         )
 
 
@@ -276,7 +321,7 @@ def _disconnected(conn: _Conn, what: str) -> httpx.TransportError:
 
 async def _read_response(
     conn: _Conn, method: str, timeout: float | None
-) -> tuple[int, bytes, bytes, list[tuple[bytes, bytes]], bytes, bool]:
+) -> tuple[RawResponse, bool]:
     buf = conn.buf
     while True:
         what = "without sending a response" if not buf else "in the middle of the response head"
@@ -300,7 +345,7 @@ async def _read_response(
     connection = fields.get(b"connection", b"").lower()
     keep = (b"close" not in connection) and (version == b"HTTP/1.1" or b"keep-alive" in connection)
     if method == "HEAD" or status in (204, 304) or status < 200:
-        return status, reason, version, headers, b"", keep
+        return RawResponse(status, reason, version, headers, b""), keep
     if b"chunked" in fields.get(b"transfer-encoding", b"").lower():
         content = await _read_chunked(conn, timeout)
     elif b"content-length" in fields:
@@ -319,7 +364,7 @@ async def _read_response(
         content = bytes(buf)
         buf.clear()
         keep = False
-    return status, reason, version, headers, content, keep
+    return RawResponse(status, reason, version, headers, content), keep
 
 
 def _status_line(line: bytes) -> tuple[bytes, int, bytes]:

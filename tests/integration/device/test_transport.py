@@ -221,3 +221,50 @@ def test_pool_bound_waits_for_a_free_connection() -> None:
 
     _run(script, client)
     assert peak == 2
+
+
+def test_client_on_any_httpx_transport() -> None:
+    """BigipClient also runs on a plain httpx transport (here a mock device): same requests,
+    same retries and error mapping as on its own transport."""
+    from bigip_lbaas.core.errors import DeviceRejected
+    from bigip_lbaas.device.client import BigipClient
+
+    seen: list[httpx.Request] = []
+    fail_once = {"n": 0}
+
+    def device(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        if request.url.path == "/mgmt/shared/authn/login":
+            return httpx.Response(200, json={"token": {"token": "T1", "timeout": 1200}})
+        if request.url.path == "/mgmt/tm/ltm/pool" and fail_once["n"] == 0:
+            fail_once["n"] += 1
+            return httpx.Response(503, json={"code": 503, "message": "busy"})
+        if request.url.path.endswith("~P~missing"):
+            return httpx.Response(404, json={"code": 404, "message": "01020036:3: not found"})
+        return httpx.Response(200, json={"items": [{"name": "p"}]})
+
+    async def go() -> None:
+        async with BigipClient(
+            "127.0.0.1", "u", "pw", transport=httpx.MockTransport(device), backoff=0.01
+        ) as c:
+            items = await c.items("/mgmt/tm/ltm/pool", {"$filter": "partition eq P"})
+            assert items == [{"name": "p"}]
+            with pytest.raises(DeviceRejected) as info:
+                await c.get("/mgmt/tm/ltm/pool/~P~missing")
+            assert info.value.status == 404 and "01020036" in info.value.reason
+
+    asyncio.run(go())
+    assert [r.url.path for r in seen][:3] == [
+        "/mgmt/shared/authn/login",
+        "/mgmt/tm/ltm/pool",
+        "/mgmt/tm/ltm/pool",
+    ]
+    assert seen[1].headers["X-F5-Auth-Token"] == "T1"
+    assert seen[1].url.query == b"%24filter=partition+eq+P"
+
+
+def test_header_values_are_checked() -> None:
+    from bigip_lbaas.device.client import BigipClient
+
+    with pytest.raises(ValueError, match="client_id"):
+        BigipClient("127.0.0.1", "u", "p", client_id="agent\r\nX-Evil: 1")
