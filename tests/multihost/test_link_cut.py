@@ -31,12 +31,9 @@ from tests.multihost.harness import (
 PROJECTS = [f"lc{i}" for i in range(6)]
 
 
-# Known product bug (found by this test): when the link is cut while the victim is inside a
-# database transaction, the server keeps its session (and row locks on lease rows) open until TCP
-# gives up (minutes to hours), so the other agents' lease updates block and nothing moves. Fix:
-# server-side idle-in-transaction / lock-wait timeouts for agent sessions (db/session.py).
-@pytest.mark.xfail(reason="a cut-off agent's open DB transaction keeps lease rows locked",
-                   strict=False)
+# Found by this test: a cut made while the victim is inside a database transaction leaves its
+# session (and row locks on lease rows) open on the server; db/session.py bounds that with
+# server-side idle-in-transaction, lock-wait and TCP timeouts shorter than the renew deadline.
 @pytest.mark.parametrize(("db_kind", "inside"), [("postgresql", False), ("mariadb", True)])
 def test_cut_agent_loses_partitions_and_never_writes_after(multihost: MultiHost,
                                                          inside: bool) -> None:

@@ -79,17 +79,21 @@ def acquire(db: Database, me: str, partition_ids: Collection[int], ttl: float) -
 
 
 def renew_all(db: Database, me: str, ttl: float) -> list[Held]:
-    """Extend every lease `me` still validly holds; return exactly those (with epochs)."""
+    """Extend every lease `me` still holds; return exactly those (with epochs).
+
+    A lease of ours that expired but that nobody acquired (the owner is still us) is extended
+    too, at the same epoch: nobody else can have written under it, since acquiring changes the
+    owner, and our own guard stopped us writing at the renew deadline. So an outage of the
+    database longer than the lease does not make every partition change hands afterwards.
+    """
     now = server_now(db.dialect)
 
     def work(session: Session) -> list[Held]:
-        session.execute(
-            sa.update(L).where(L.owner == me, L.expires_at > now).values(expires_at=now + ttl)
-        )
+        session.execute(sa.update(L).where(L.owner == me).values(expires_at=now + ttl))
         rows = session.execute(
             sa.select(L.partition_id, L.epoch, Partition.environment, Partition.project_id)
             .join(Partition, Partition.id == L.partition_id)
-            .where(L.owner == me, L.expires_at > now)
+            .where(L.owner == me)
         )
         return [Held(pid, PartitionKey(env, project), epoch) for pid, epoch, env, project in rows]
 

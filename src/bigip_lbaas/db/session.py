@@ -27,6 +27,29 @@ T = TypeVar("T")
 
 DEFAULT_URL = "sqlite:///bigip-lbaas.sqlite"
 
+# Bounds on how long one session can hold or wait for a lock, shorter than the renew deadline, so
+# that a process cut off mid-transaction (its locks on lease rows still held by the server)
+# cannot stall everyone else's lease renewals and take-overs until TCP gives up.
+LOCK_SECONDS = 5
+
+_POSTGRES_ARGS: dict[str, Any] = {
+    "connect_timeout": 5,
+    "keepalives": 1,
+    "keepalives_idle": 5,
+    "keepalives_interval": 2,
+    "keepalives_count": 2,
+    "tcp_user_timeout": LOCK_SECONDS * 1000,
+    "options": " ".join(f"-c {k}={LOCK_SECONDS * 1000}" for k in (
+        "idle_in_transaction_session_timeout", "lock_timeout", "tcp_user_timeout")),
+}
+_MYSQL_ARGS: dict[str, Any] = {
+    "connect_timeout": 5,
+    "read_timeout": 60,
+    "write_timeout": 30,
+    "init_command": (f"SET SESSION idle_transaction_timeout = {LOCK_SECONDS}, "
+                     f"innodb_lock_wait_timeout = {LOCK_SECONDS}, net_write_timeout = 10"),
+}
+
 _SCHEMES = {
     "sqlite": "sqlite",
     "postgresql": "postgresql+psycopg",
@@ -76,7 +99,7 @@ def create_engine(url: str, **kwargs: Any) -> Engine:
     parsed = normalise_url(url)
     if parsed.drivername == "sqlite":
         engine = sa.create_engine(
-            parsed, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs
+            parsed, connect_args={"timeout": LOCK_SECONDS, "check_same_thread": False}, **kwargs
         )
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "begin", _sqlite_on_begin)
@@ -85,6 +108,9 @@ def create_engine(url: str, **kwargs: Any) -> Engine:
     kwargs.setdefault("pool_recycle", 3600)
     if parsed.drivername.startswith("mysql"):
         kwargs.setdefault("isolation_level", "READ COMMITTED")
+        kwargs.setdefault("connect_args", dict(_MYSQL_ARGS))
+    else:
+        kwargs.setdefault("connect_args", dict(_POSTGRES_ARGS))
     return sa.create_engine(parsed, **kwargs)
 
 
@@ -93,7 +119,7 @@ def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
     dbapi_conn.isolation_level = None
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute(f"PRAGMA busy_timeout={LOCK_SECONDS * 1000}")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.close()

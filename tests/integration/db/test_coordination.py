@@ -38,14 +38,24 @@ def test_expired_lease_is_taken_over_with_new_epoch_and_old_owner_is_fenced(db: 
     leases.acquire(db, "a", [pid], ttl=0.5)
     (old,) = leases.renew_all(db, "a", ttl=0.5)
     time.sleep(1.2)
-    assert leases.renew_all(db, "a", ttl=0.5) == []  # expired: cannot renew
-    assert leases.acquire(db, "b", [pid], ttl=30) == 1
+    assert leases.acquire(db, "b", [pid], ttl=30) == 1  # expired: anyone may take it
+    assert leases.renew_all(db, "a", ttl=0.5) == []  # and the old owner cannot renew it
     (new,) = leases.renew_all(db, "b", ttl=30)
     assert new.epoch == old.epoch + 1
     with pytest.raises(LeaseLost), db.transaction() as s:
         leases.fence(s, old, "a")
     with db.transaction() as s:
         leases.fence(s, new, "b")
+
+
+def test_expired_lease_nobody_took_is_renewed_at_the_same_epoch(db: Database) -> None:
+    (pid,) = make_partitions(db, 1)
+    leases.acquire(db, "a", [pid], ttl=0.5)
+    (before,) = leases.renew_all(db, "a", ttl=0.5)
+    time.sleep(1.2)
+    (after,) = leases.renew_all(db, "a", ttl=30)
+    assert after.epoch == before.epoch
+    assert leases.acquire(db, "b", [pid], ttl=30) == 0
 
 
 def test_release_frees_at_once(db: Database) -> None:
