@@ -632,6 +632,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     faults = {"errorRate": args.error_rate, "errorStatus": 503, "hangRate": args.hang_rate,
               "hangSeconds": args.hang_seconds}
     report["faults"] = faults
+    report["settings"] = {"kill_every_seconds": [args.kill_min, args.kill_max],
+                          "lease_seconds": args.lease_seconds,
+                          "agent_request_timeout_seconds": args.request_timeout,
+                          "pause_between_changes_seconds": args.pause,
+                          "command": " ".join(["bench/chaos.py", *sys.argv[1:]])}
     stop = threading.Event()
     t_start = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="chaos-") as d, contextlib.ExitStack() as stack:

@@ -271,15 +271,18 @@ def rows_chaos(d: dict[str, Any]) -> tuple[list[list[str]], list[str]]:
     extra = sorted(RESULTS.glob("chaos_*.json"))
     if extra:
         detail += ["", "Further runs (same invariants):", "",
-                   "| file | database | minutes | seed | changes acked | 409s | kills | failovers "
-                   "| max pending s | invariants |", "|---|---|---|---|---|---|---|---|---|---|"]
+                   "| command | database | faults | changes acked | 409s | kills | failovers "
+                   "| max pending s | invariants |", "|---|---|---|---|---|---|---|---|---|"]
         for path in extra:
             try:
                 e = json.loads(path.read_text())
                 c = e["counts"]
                 verdict = ", ".join(f"{k} {'pass' if v['pass'] else 'FAIL'}"
                                     for k, v in e["invariants"].items())
-                detail.append(f"| {path.name} | {e['database']} | {e['minutes']:g} | {e['seed']} "
+                cmd = e.get("settings", {}).get("command", f"{path.name} (flags not recorded)")
+                f = e["faults"]
+                faults = f"503 {f['errorRate']:g}, hang {f['hangRate']:g} x {f['hangSeconds']:g} s"
+                detail.append(f"| `{cmd}` | {e['database']} | {faults} "
                               f"| {c.get('changes_acknowledged', 0)} | {c.get('http_409', 0)} | "
                               f"{c.get('kills', 0)} | {c.get('failovers', 0)} | "
                               f"{e['pending_time'].get('max_seconds', '—')} | {verdict} |")
@@ -297,8 +300,8 @@ NOTES = {
     "sim": "Python HTTP clients cost more CPU per request than the server; the server's CPU "
            "per request shows what one core could serve.",
     "api": "Server and clients share the 2 CPUs; each client creates LBs in its own project.",
-    "engine": "The cold rebuild drives a simulator subprocess with 2 workers (each its own "
-              "client) converging 4 partitions at a time each.",
+    "engine": "The cold rebuild drives a simulator subprocess with several workers (each its "
+              "own client, as agents are) converging several partitions at a time each.",
     "agents": "Real processes: simulator pair, API, agents on SQLite. Throughput runs add "
               "50 ms per device request so that agents rather than this CPU are the "
               "bottleneck; on 2 shared cores the 4-agent run is CPU-bound.",
