@@ -38,9 +38,11 @@ def monitor(prefix: str, hm_id: str) -> str:
     return _join(prefix, hm_id)
 
 
-def member_monitor(prefix: str, member_id: str) -> str:
-    """A per-member monitor, needed when a member has its own monitor address or port."""
-    return _join(prefix, member_id)
+def member_monitor(prefix: str, member_id: str, monitor_type: str) -> str:
+    """A per-member monitor, needed when a member has its own monitor address or port. It copies
+    the pool's monitor, whose type can change (a new health monitor of another type), so the
+    type is in the name: two monitor types never claim one path, and the old one is an orphan."""
+    return f"{_join(prefix, member_id)}_{monitor_type}"
 
 
 def l7_rule(prefix: str, l7policy_id: str) -> str:

@@ -300,7 +300,7 @@ def _render_pool(out: _Out, pool: Pool) -> None:
     for m in sorted(pool.members, key=lambda x: (x.address, x.protocol_port, x.id)):
         member_monitor = "default"
         if pool_monitor and monitor_kind is not None and (m.monitor_address or m.monitor_port):
-            mm = names.member_monitor(out.prefix, m.id)
+            mm = names.member_monitor(out.prefix, m.id, monitor_kind.value.rsplit("/", 1)[1])
             staged.append(
                 DeviceObject(
                     monitor_kind, mm, {**monitor_body, "destination": _monitor_dest(m)}, m.id

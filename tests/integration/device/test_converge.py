@@ -71,7 +71,7 @@ def test_feature_matrix_converges_and_second_converge_writes_nothing(sim: SimHan
             assert members["10.1.0.2:80"]["session"] == "user-disabled"  # weight 0 drains
             assert members["10.1.0.4:80"]["state"] == "user-down"  # admin down
             assert members["10.1.0.3:80"]["priorityGroup"] == 0  # backup
-            assert members["10.1.0.4:80"]["monitor"].strip() == f"/{part}/Project_mem-4"
+            assert members["10.1.0.4:80"]["monitor"].strip() == f"/{part}/Project_mem-4_http"
             lc = await c.get(
                 object_path("ltm/pool", part, "Project_pool-lc"), {"expandSubcollections": "true"}
             )

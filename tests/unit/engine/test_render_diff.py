@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from hypothesis import HealthCheck, given, settings
 
-from bigip_lbaas.core.model import PartitionState
+from bigip_lbaas.core.model import HealthMonitor, LoadBalancer, Member, PartitionState, Pool
 from bigip_lbaas.engine import names
 from bigip_lbaas.engine.config import DeviceConfig, DeviceObject, Kind, make_config
 from bigip_lbaas.engine.diff import diff
@@ -58,6 +58,25 @@ def test_plan_moves_any_state_to_any_other(before: PartitionState, after: Partit
     _converged(model, after)
     if not after.load_balancers:
         assert model.objects == {}
+
+
+def test_member_monitor_that_changes_type_with_its_pool_is_replaced() -> None:
+    """A per-member monitor follows the pool monitor's type. Found by hypothesis: with one name
+    for both types, the new one took the old one's path and the old one stayed as "in use"."""
+
+    def state(hm_type: str) -> PartitionState:
+        member = Member("mem1", "10.0.0.1", 8080, monitor_port=9000)
+        hm = HealthMonitor("hm-" + hm_type, hm_type, 1, 1, 1)
+        pool = Pool("pool1", "HTTP", "ROUND_ROBIN", members=(member,), health_monitor=hm)
+        return PartitionState(KEY, 1, (LoadBalancer("lb1", "192.0.2.10", pools=(pool,)),))
+
+    model = DeviceModel(PART)
+    model.apply(diff(render(state("PING"), PREFIX), model.config(), PREFIX))
+    model.apply(diff(render(state("TCP"), PREFIX), model.config(), PREFIX))
+    _converged(model, state("TCP"))
+    objects = model.config().objects
+    assert (Kind.MONITOR_TCP, "Project_mem1_tcp") in objects
+    assert not any(k[0] is Kind.MONITOR_ICMP for k in objects)
 
 
 @SETTINGS
