@@ -603,6 +603,35 @@ class ChaosCluster(Cluster):
         return super().start_agent(host, self.agent_extra + extra, name)
 
 
+def self_test(c: Cluster, must: dict[str, dict[tuple[str, str], dict[str, Any]]],
+              may: dict[str, set[tuple[str, str]]]) -> dict[str, Any]:
+    """Tamper with device 2 after the checks (delete a virtual, change a monitor's interval, add
+    a stray pool) and confirm the device comparison reports all three; and feed
+    `overlapping_writers` two overlapping writers. Shows the checks can fail."""
+    dev = device_state(c, 1)
+    part = next((p for p in sorted(must) if any(k[0] == "virtual" for k in must[p])
+                 and any(k[0] == "monitor" for k in must[p])), None)
+    if part is None:
+        return {"pass": None, "why": "no partition with a virtual and a monitor"}
+    vs = next(k[1] for k in sorted(must[part]) if k[0] == "virtual")
+    mon = next(k for k in sorted(must[part]) if k[0] == "monitor")
+    kind = dev[part][mon]["kind"].split(":")[3]
+    with c.device(1) as d:
+        d.delete(f"/mgmt/tm/ltm/virtual/~{part}~{vs}").raise_for_status()
+        d.patch(f"/mgmt/tm/ltm/monitor/{kind}/~{part}~{mon[1]}",
+                json={"interval": 99}).raise_for_status()
+        d.post("/mgmt/tm/ltm/pool", json={"name": f"{PREFIX}_stray", "partition": part}
+               ).raise_for_status()
+    res = compare_device(device_state(c, 1), must, may)
+    seen = {"missing": any(vs in x for x in res["missing"]),
+            "orphan": any(f"{PREFIX}_stray" in x for x in res["orphans"]),
+            "drift": any(mon[1] in x and "interval" in x for x in res["drift"])}
+    fake = [{"partition": "P", "clientId": "a", "start": 1.0, "end": 3.0},
+            {"partition": "P", "clientId": "b", "start": 2.0, "end": 4.0}]
+    seen["overlap"] = overlapping_writers(fake) == ["P"]
+    return {"pass": all(seen.values()), "detected": seen, "partition": part}
+
+
 def make_subnet(c: Cluster) -> str:
     with c.client("admin") as api:
         net = api.post("/v2.0/networks", json={"network": {"name": "public"}}).json()
@@ -720,13 +749,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     len(v) for v in must.values()), "objects_in_error_skipped": sum(
                     len(v) for v in may.values()), "devices": devices}
             overlaps, audit_sizes = {}, {}
+            writers: set[str] = set()
             for i in range(c.devices):
                 audit = c.audit(i)
                 audit_sizes[f"device{i + 1}"] = len(audit)
+                writers.update(e.get("clientId") or "(none)" for e in audit)
                 overlaps[f"device{i + 1}"] = overlapping_writers(audit)
             inv["single_writer"] = {"pass": not any(overlaps.values()),
                                     "overlapping_partitions": overlaps,
                                     "audit_entries": audit_sizes,
+                                    "distinct_writers": len(writers),
                                     "audit_complete": all(n < 200_000
                                                           for n in audit_sizes.values())}
             ack = check_acknowledged(driver.model, api, rows)
@@ -736,6 +768,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 and ok, **{k: v[:50] for k, v in ack.items()},
                 "objects_in_error_count": len(ack["objects_in_error"])}
             report["invariants"] = inv
+            if args.self_test:
+                report["checker_self_test"] = self_test(c, must, may)
             report["pass"] = all(v["pass"] for v in inv.values())
             leases = sampler.epochs
             report["counts"] = {
@@ -788,6 +822,8 @@ def main() -> int:
     ap.add_argument("--lease-seconds", type=float, default=3.0)
     ap.add_argument("--pause", type=float, default=0.02, help="sleep between API changes")
     ap.add_argument("--quiesce-timeout", type=float, default=180.0)
+    ap.add_argument("--self-test", action="store_true",
+                    help="after the checks, tamper with device 2 and confirm they catch it")
     ap.add_argument("--keep-logs", default=None, help="copy process logs to this directory")
     ap.add_argument("--output", default=None, help="also write the JSON to this file")
     args = ap.parse_args()

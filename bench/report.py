@@ -35,7 +35,7 @@ BENCHES: dict[str, list[str]] = {
     "engine": ["bench/engine_bench.py", "--partitions", "1000", "--lbs", "10"],
     "agents": ["bench/agents_bench.py", "--trials", "10"],
     "memory": ["bench/memory_bench.py", "--sizes", "100,300,1000", "--lbs-per-partition", "10"],
-    "chaos": ["bench/chaos.py", "--minutes", "1", "--seed", "1"],
+    "chaos": ["bench/chaos.py", "--minutes", "1", "--seed", "1", "--self-test"],
 }
 
 
@@ -268,6 +268,11 @@ def rows_chaos(d: dict[str, Any]) -> tuple[list[list[str]], list[str]]:
     detail.append(f"| storm / quiesce | {d['durations'].get('storm_seconds')} s / "
                   f"{d['durations'].get('quiesce_seconds')} s |")
     detail.append(f"| faults | {d['faults']} |")
+    st = d.get("checker_self_test")
+    if st:
+        detail.append(f"| checker self-test (device 2 tampered after the checks: a virtual "
+                      f"deleted, a monitor changed, a stray pool added; two fake overlapping "
+                      f"writers) | {'all detected' if st['pass'] else st} |")
     extra = sorted(RESULTS.glob("chaos_*.json"))
     if extra:
         detail += ["", "Further runs (same invariants):", "",
