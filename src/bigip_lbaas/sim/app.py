@@ -197,7 +197,8 @@ class DeviceApp:
 
         path = "/".join(segs)
         known = (
-            any(path == t or path.startswith(t + "/") for t in TYPES)
+            # a type's path or anything below it: one of the path's leading segment runs
+            any("/".join(segs[:i]) in TYPES for i in range(1, len(segs) + 1))
             or path in ("sys/config", "cm", "sys/global-settings")
             or path.startswith(("auth/partition", "sys/folder"))
         )

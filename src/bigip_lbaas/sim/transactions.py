@@ -79,11 +79,13 @@ class Transactions:
             "selfLink": self._link(f"/{t.trans_id}"),
         }
 
-    def command_body(self, t: Transaction, c: Command) -> dict[str, Any]:
-        try:
-            body: Any = json.loads(c.body) if c.body.strip() else {}
-        except ValueError:
-            body = {}
+    def command_body(self, t: Transaction, c: Command, parsed: Any = None) -> dict[str, Any]:
+        body: Any = parsed
+        if body is None:
+            try:
+                body = json.loads(c.body) if c.body.strip() else {}
+            except ValueError:
+                body = {}
         uri = f"https://localhost{c.path}" + (f"?{c.query}" if c.query else "")
         return {
             "method": c.method,
@@ -122,12 +124,11 @@ class Transactions:
             raise IcrError(
                 400, f"Transaction {trans_id} is in state {t.state} and cannot accept commands", 1
             )
-        if method != "DELETE":
-            parse_body(body)
+        parsed = parse_body(body) if method != "DELETE" else None
         n = len(t.commands) + 1
         cmd = Command(n, method, path, query, body, n)
         t.commands.append(cmd)
-        return self.command_body(t, cmd)
+        return self.command_body(t, cmd, parsed)
 
     def handle(
         self, method: str, rest: list[str], body: dict[str, Any], store: Store, execute: Execute
