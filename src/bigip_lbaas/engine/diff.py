@@ -131,8 +131,9 @@ def diff(
         else:
             candidates.append(cur)
     deletes: list[Op] = []
-    # Iterate to a fixed point: keeping one object keeps what it references.
-    changed = True
+    # Iterate to a fixed point: keeping one object keeps what it references (nothing to do,
+    # and no references to collect, when nothing is a candidate for deletion).
+    changed = bool(candidates)
     while changed:
         changed = False
         paths, addresses = _references(remaining.values())

@@ -10,6 +10,7 @@ Must not: import I/O, know about URLs (``%`` encoding is the client's job).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import ipaddress
 
@@ -80,6 +81,7 @@ def node(address: str) -> str:
     return address
 
 
+@functools.lru_cache(maxsize=65536)  # render asks about the same addresses over and over
 def is_ipv6(address: str) -> bool:
     try:
         return ipaddress.ip_address(address).version == 6
@@ -87,6 +89,7 @@ def is_ipv6(address: str) -> bool:
         return False
 
 
+@functools.lru_cache(maxsize=65536)
 def is_address(name: str) -> bool:
     try:
         ipaddress.ip_address(name)
