@@ -19,6 +19,7 @@ Must not: retry (the client decides), follow redirects, or log anything.
 from __future__ import annotations
 
 import asyncio
+import os
 import ssl
 import time
 from collections.abc import Mapping
@@ -130,8 +131,11 @@ class FastTransport(httpx.AsyncBaseTransport):
     ) -> None:
         if isinstance(verify, ssl.SSLContext):
             self._ssl = verify
-        elif isinstance(verify, str):
-            self._ssl = ssl.create_default_context(cafile=verify)
+        elif isinstance(verify, str):  # a CA bundle file, or a directory of hashed certificates
+            if os.path.isdir(verify):
+                self._ssl = ssl.create_default_context(capath=verify)
+            else:
+                self._ssl = ssl.create_default_context(cafile=verify)
         else:
             self._ssl = httpx.create_ssl_context(verify=verify, trust_env=False)
         self._max = max(1, max_connections)
