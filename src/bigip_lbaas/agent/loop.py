@@ -30,6 +30,8 @@ from bigip_lbaas.engine.health import PartitionStatus
 LOG = logging.getLogger(__name__)
 # How often the work loop may run placement early because a partition has no owner.
 PROMPT_PLACEMENT_SECONDS = 0.25
+# Consecutive failed health checks before a device counts as down.
+PROBE_FAILURES = 2
 # Poll period when PostgreSQL LISTEN/NOTIFY wakes the agent on every change.
 LISTEN_POLL_SECONDS = 1.0
 T = TypeVar("T")
@@ -76,6 +78,10 @@ class Agent:
         self.resync_done = 0
         self.resync_started = 0.0
         self.placing = asyncio.Lock()
+        self.probe_failures: dict[str, int] = {}
+        self.probe_timeout = min(settings.request_timeout, max(2.0, 2 * settings.heartbeat_interval))
+        # device → partitions whose last reconcile did not reach it (converged on its return)
+        self.behind: dict[str, set[int]] = {}
         self.poll_interval = settings.poll_interval
         self.last_placement = 0.0
 
@@ -151,34 +157,31 @@ class Agent:
                 return
 
     async def _probe(self, device: Device) -> None:
-        was_up = self.device_up[device.name]
+        """One health check. A device is marked down after PROBE_FAILURES checks in a row fail
+        (one slow answer from a busy device is not an outage), or at once when a reconcile
+        finds it unreachable; its return resyncs only the partitions it missed."""
+        name = device.name
         try:
-            await asyncio.wait_for(device.probe(), timeout=max(1.0, self.s.heartbeat_interval))
+            await asyncio.wait_for(device.probe(), timeout=self.probe_timeout)
         except (DeviceError, TimeoutError) as err:
-            self.device_up[device.name] = False
-            self.device_error[device.name] = str(err) or type(err).__name__
-            if was_up:
-                LOG.warning(
-                    "device unreachable",
-                    extra={
-                        "action": "device_down",
-                        "device": device.name,
-                        "error": self.device_error[device.name],
-                    },
-                )
+            self.probe_failures[name] = self.probe_failures.get(name, 0) + 1
+            if self.probe_failures[name] >= PROBE_FAILURES and self.device_up[name]:
+                self.device_up[name] = False
+                self.device_error[name] = str(err) or type(err).__name__
+                LOG.warning("device unreachable", extra={
+                    "action": "device_down", "device": name, "error": self.device_error[name]})
         else:
-            # Read again: a reconcile may have marked it unreachable while the probe ran, and
-            # its return must still trigger the resync of the partitions it missed.
-            came_back = not self.device_up[device.name]
-            self.device_up[device.name] = True
-            self.device_error[device.name] = None
-            if came_back:
-                LOG.info(
-                    "device reachable again; resyncing its partitions",
-                    extra={"action": "device_up", "device": device.name},
-                )
-                self.due |= set(self.held)
+            self.probe_failures[name] = 0
+            # Read the flag only now: a reconcile may have marked the device down while the
+            # probe ran, and its return must still resync what it missed.
+            if not self.device_up[name]:
+                missed = self.behind.pop(name, set()) & set(self.held)
+                LOG.info("device reachable again; resyncing the partitions it missed",
+                         extra={"action": "device_up", "device": name, "count": len(missed)})
+                self.due |= missed
                 self.wake.set()
+            self.device_up[name] = True
+            self.device_error[name] = None
         metrics.DEVICE_UP.labels(device.name).set(1 if self.device_up[device.name] else 0)
 
     # --- heartbeat, leases, placement --------------------------------------------------------
@@ -261,10 +264,14 @@ class Agent:
         current = {r.partition_id: (r.owner if r.owner in live else None) for r in rows}
         assignment = place([r.partition_id for r in rows], eligible, current)
 
+        # Hand over only to agents that have been up for a lease period: an agent that
+        # crash-loops gets orphaned work at once but never pulls partitions off healthy owners.
+        settled = {v.instance_id for v in views if v.uptime >= self.s.lease_seconds}
         release = [
             pid
             for pid in self.held
             if assignment.get(pid, self.me) != self.me and pid not in self.in_flight
+            and (assignment[pid] in settled or self.me not in eligible)
         ]
         if release:
             await self._db(leases.release, self.db, self.me, release)
@@ -381,7 +388,7 @@ class Agent:
                 guard = self._guard_for(held)
                 results = await asyncio.gather(
                     *(
-                        self._converge(d, snap.state, guard, None if full else held.epoch)
+                        self._converge(pid, d, snap.state, guard, None if full else held.epoch)
                         for d in self.devices
                     )
                 )
@@ -460,12 +467,15 @@ class Agent:
 
     async def _converge(
         self,
+        pid: int,
         device: Device,
         state: PartitionState,
         guard: Callable[[], None],
         cache_token: object | None,
     ) -> DeviceResult:
+        missed = self.behind.setdefault(device.name, set())
         if not self.device_up[device.name]:
+            missed.add(pid)
             return DeviceResult(
                 device.name,
                 ok=False,
@@ -475,6 +485,7 @@ class Agent:
         try:
             writes, failures = await device.converge(state, guard, cache_token)
         except DeviceUnreachable as err:
+            missed.add(pid)
             self.device_up[device.name] = False
             self.device_error[device.name] = str(err)
             metrics.DEVICE_ERRORS.labels(device.name, "unreachable").inc()
@@ -482,6 +493,7 @@ class Agent:
         except DeviceError as err:
             metrics.DEVICE_ERRORS.labels(device.name, "rejected").inc()
             return DeviceResult(device.name, ok=False, error=str(err))
+        missed.discard(pid)
         return DeviceResult(device.name, ok=True, failures=failures, writes=writes)
 
     # --- operating status and stats ----------------------------------------------------------

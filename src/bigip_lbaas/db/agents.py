@@ -34,6 +34,7 @@ class AgentView:
     operational: bool
     alive: bool
     heartbeat_age: float
+    uptime: float
     status_reason: str | None
     devices: list[dict[str, Any]]
 
@@ -149,6 +150,7 @@ def list_agents(
                 operational=row.operational,
                 alive=(not row.stopped) and now - row.heartbeat_at < lease_seconds,
                 heartbeat_age=max(0.0, now - row.heartbeat_at),
+                uptime=max(0.0, now - row.started_at),
                 status_reason=row.status_reason,
                 devices=list(row.devices or []),
             )

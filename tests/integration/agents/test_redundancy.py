@@ -238,3 +238,30 @@ def test_agent_that_cannot_reach_devices_claims_nothing(cluster: Cluster) -> Non
     view = h9()
     assert view is not None
     assert not any(d.get("reachable") for d in view["devices"])
+
+
+def test_join_takes_an_even_share_by_hand_over(db_url: str, tmp_path: Path) -> None:
+    c = Cluster(tmp_path, db_url, devices=2)
+    try:
+        c.start(agents=("j1", "j2"))
+        lbs = {p: create_graph(c, p) for p in PROJECTS}
+        for p, lb in lbs.items():
+            wait_active(c, p, lb)
+        before = wait_for(lambda: len(o := owners(c)) == len(PROJECTS) and o, 30, "all owned")
+        c.start_agent("j3")
+        after = wait_for(
+            lambda: sorted(list((o := owners(c)).values()).count(h) for h in ("j1", "j2", "j3"))
+            == [2, 2, 2] and len(o) == len(PROJECTS) and o, 60, "an even share for j3")
+        moved = [p for p in PROJECTS if before[p] != after[p]]
+        assert len(moved) == 2 and all(after[p] == "j3" for p in moved), (before, after)
+        # The partitions handed over are served by the newcomer: a change there goes ACTIVE.
+        p = moved[0]
+        with c.client(p) as api:
+            r = api.put(f"/v2/lbaas/loadbalancers/{lbs[p]}",
+                        json={"loadbalancer": {"description": "after hand-over"}})
+            assert r.status_code == 200, r.text
+        wait_active(c, p, lbs[p])
+        for dev in range(c.devices):
+            assert overlapping_writers(c.audit(dev)) == []
+    finally:
+        c.close()
