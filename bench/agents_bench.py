@@ -18,12 +18,14 @@ Usage: python bench/agents_bench.py [--trials 10] [--graphs 48] [--db URL] [--sk
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import statistics
 import sys
 import tempfile
 import time
-import uuid
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -31,6 +33,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.cluster import Cluster, wait_for
+from tests.databases import KINDS, fresh_database
 
 SUBMITTERS = 8
 
@@ -64,14 +67,17 @@ def owners(c: Cluster) -> dict[str, str]:
     return c.owners()
 
 
-def fresh_db(url: str | None, tmp: Path) -> str:
-    return url or f"sqlite:///{tmp / f'bench-{uuid.uuid4().hex[:6]}.sqlite'}"
+@contextlib.contextmanager
+def fresh_db(db: str | None, tmp: Path) -> Iterator[str]:
+    """`sqlite` (default), `postgresql` or `mariadb`: a new throw-away database for one run."""
+    with fresh_database(db or "sqlite", tmp) as url:
+        yield url
 
 
 def failover(trials: int, projects: int, db_url: str | None) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory() as d:
+    with tempfile.TemporaryDirectory() as d, fresh_db(db_url, Path(d)) as url:
         tmp = Path(d)
-        c = Cluster(tmp, fresh_db(db_url, tmp), devices=2, lease_seconds=10.0, heartbeat=2.0)
+        c = Cluster(tmp, url, devices=2, lease_seconds=10.0, heartbeat=2.0)
         try:
             c.start(agents=("h1", "h2", "h3"))
             sub = subnet(c)
@@ -113,9 +119,9 @@ def failover(trials: int, projects: int, db_url: str | None) -> dict[str, Any]:
 
 def throughput(agents: int, graphs: int, db_url: str | None, latency_ms: float,
                concurrency: int) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory() as d:
+    with tempfile.TemporaryDirectory() as d, fresh_db(db_url, Path(d)) as url:
         tmp = Path(d)
-        c = Cluster(tmp, fresh_db(db_url, tmp), devices=2, lease_seconds=10.0, heartbeat=1.0,
+        c = Cluster(tmp, url, devices=2, lease_seconds=10.0, heartbeat=1.0,
                     extra_conf=f"max_concurrent_reconciles = {concurrency}\n"
                                "status_interval = 60\n")
         try:
@@ -152,11 +158,14 @@ def main() -> None:
     ap.add_argument("--graphs", type=int, default=96)
     ap.add_argument("--latency-ms", type=float, default=50.0)
     ap.add_argument("--concurrency", type=int, default=2)
-    ap.add_argument("--db", default=None, help="database URL (default: a fresh SQLite file)")
+    ap.add_argument("--db", default="sqlite", choices=KINDS,
+                    help="a fresh database of this kind for each run (default: sqlite)")
     ap.add_argument("--skip-failover", action="store_true")
     ap.add_argument("--skip-throughput", action="store_true")
     args = ap.parse_args()
-    report: dict[str, Any] = {"benchmark": "agents", "database": (args.db or "sqlite").split(":")[0]}
+    report: dict[str, Any] = {"benchmark": "agents", "database": args.db,
+                              "command": " ".join(["bench/agents_bench.py", *sys.argv[1:]]),
+                              "loadavg": os.getloadavg()}
     if not args.skip_failover:
         report["failover"] = failover(args.trials, args.projects, args.db)
     if not args.skip_throughput:

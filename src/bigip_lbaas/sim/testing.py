@@ -138,11 +138,13 @@ def run_sim_in_thread(
 
 
 def start_sim_process(args: list[str], env: dict[str, str] | None = None) -> subprocess.Popen[str]:
-    """Start `python -m bigip_lbaas.sim <args>`; call `wait_ready` before using it."""
+    """Start `python -m bigip_lbaas.sim <args>`; call `wait_ready` before using it.
+
+    Its stderr (logs) is inherited, so a chatty simulator can never block on a full pipe."""
     return subprocess.Popen(
         [sys.executable, "-m", "bigip_lbaas.sim", *args],
         stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stderr=None,
         text=True,
         env=env if env is not None else dict(os.environ),
     )
