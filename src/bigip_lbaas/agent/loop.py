@@ -21,7 +21,7 @@ from bigip_lbaas.agent.wakeup import Listener
 from bigip_lbaas.core.errors import DatabaseError, DeviceError, DeviceUnreachable, LeaseLost
 from bigip_lbaas.core.model import PartitionState
 from bigip_lbaas.core.placement import place
-from bigip_lbaas.db import agents, desired, leases, outcomes, partitions
+from bigip_lbaas.db import agents, desired, leases, outcomes
 from bigip_lbaas.db.leases import Held
 from bigip_lbaas.db.outcomes import ObjectFailure
 from bigip_lbaas.db.session import Database
@@ -245,13 +245,6 @@ class Agent:
             self.last_placement = time.monotonic()
             await self._place()
 
-    async def _maybe_place_new(self) -> None:
-        """New or orphaned partitions are placed at once, not at the next heartbeat."""
-        if time.monotonic() - self.last_placement < PROMPT_PLACEMENT_SECONDS:
-            return
-        if await self._db(leases.unowned, self.db, self.s.environment):
-            await self._rebalance()
-
     async def _place(self) -> None:
         views = await self._db(
             agents.list_agents, self.db, self.s.lease_seconds, self.s.environment
@@ -338,8 +331,12 @@ class Agent:
         while not self.stopping.is_set():
             self.wake.clear()
             try:
-                await self._maybe_place_new()
-                behind = await self._db(partitions.owned_behind, self.db, self.me)
+                found = await self._db(leases.poll, self.db, self.me, self.s.environment)
+                # New or orphaned partitions are placed at once, not at the next heartbeat.
+                if found.unowned and (time.monotonic() - self.last_placement
+                                      >= PROMPT_PLACEMENT_SECONDS):
+                    await self._rebalance()
+                behind = list(found.behind)
             except Exception as err:
                 LOG.warning(
                     "cannot read pending work",

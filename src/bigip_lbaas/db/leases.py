@@ -9,6 +9,7 @@ writes are refused atomically.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection
 from dataclasses import dataclass
 
@@ -136,16 +137,41 @@ def fence(session: Session, held: Held, me: str) -> None:
         raise LeaseLost(str(held.key), held.epoch)
 
 
-def unowned(db: Database, environment: str) -> int:
-    """How many of the environment's partitions no agent holds a valid lease on."""
-    now = server_now(db.dialect)
+@dataclass(frozen=True)
+class Poll:
+    """What an agent's work loop needs to know, read in one go."""
 
-    def work(session: Session) -> int:
-        return int(session.scalar(
-            sa.select(sa.func.count()).select_from(L)
-            .join(Partition, Partition.id == L.partition_id)
-            .where(Partition.environment == environment,
-                   sa.or_(L.owner.is_(None), L.expires_at < now))
-        ) or 0)
+    behind: tuple[int, ...]  # partitions leased to us whose desired generation is ahead
+    unowned: int  # partitions of the environment that no agent validly holds
+
+
+@functools.cache
+def _poll_statements(dialect: str) -> tuple[sa.Select[int], sa.Select[int]]:
+    """Built once per dialect: the poll runs ten times a second in every agent."""
+    now = server_now(dialect)
+    behind = (
+        sa.select(Partition.id)
+        .join(L, L.partition_id == Partition.id)
+        .where(L.owner == sa.bindparam("me"),
+               Partition.desired_generation > Partition.applied_generation)
+    )
+    unowned = (
+        sa.select(sa.func.count()).select_from(L)
+        .join(Partition, Partition.id == L.partition_id)
+        .where(Partition.environment == sa.bindparam("environment"),
+               sa.or_(L.owner.is_(None), L.expires_at < now))
+    )
+    return behind, unowned
+
+
+def poll(db: Database, me: str, environment: str) -> Poll:
+    """The work loop's cheap periodic read: one read-only transaction, two indexed SELECTs."""
+    behind_q, unowned_q = _poll_statements(db.dialect)
+
+    def work(session: Session) -> Poll:
+        conn = session.connection()
+        behind = conn.execute(behind_q, {"me": me}).scalars()
+        unowned = conn.execute(unowned_q, {"environment": environment}).scalar()
+        return Poll(tuple(behind), int(unowned or 0))
 
     return db.query(work)

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from bigip_lbaas.db.models import Partition, PartitionLease
-from bigip_lbaas.db.session import Database, server_now
+from bigip_lbaas.db.session import server_now
 
 
 def ensure_partition(session: Session, environment: str, project_id: str) -> int:
@@ -66,21 +66,3 @@ def mark_changed(session: Session, partition_id: int) -> None:
     )
     if dialect == "postgresql":
         session.execute(sa.select(sa.func.pg_notify(CHANNEL, str(partition_id))))
-
-
-def owned_behind(db: Database, owner: str) -> list[int]:
-    """Partitions leased to `owner` whose desired generation is ahead of the applied one."""
-    from bigip_lbaas.db.models import PartitionLease as L
-
-    def work(session: Session) -> list[int]:
-        return list(
-            session.scalars(
-                sa.select(Partition.id)
-                .join(L, L.partition_id == Partition.id)
-                .where(
-                    L.owner == owner, Partition.desired_generation > Partition.applied_generation
-                )
-            )
-        )
-
-    return db.query(work)

@@ -74,8 +74,8 @@ def test_mark_changed_bumps_generation(db: Database) -> None:
     with db.transaction() as s:
         partitions.mark_changed(s, pid)
         partitions.mark_changed(s, pid)
-    assert partitions.owned_behind(db, "a") == [pid]
-    assert partitions.owned_behind(db, "b") == []
+    assert leases.poll(db, "a", "Project") == leases.Poll(behind=(pid,), unowned=0)
+    assert leases.poll(db, "b", "Project").behind == ()
 
 
 def register(db: Database, instance: str, lease: float = 5.0) -> None:
