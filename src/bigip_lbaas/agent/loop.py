@@ -453,6 +453,7 @@ class Agent:
             self.not_before[pid] = time.monotonic() + 1.0
         finally:
             self.in_flight.discard(pid)
+            self.wake.set()  # a slot is free: take the next partition now, not at the next poll
             if self.resync_total and pid not in self.due:
                 self.resync_done += 1
         elapsed = time.monotonic() - started
