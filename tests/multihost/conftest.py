@@ -15,11 +15,6 @@ from tests.multihost.net import netns_unavailable
 _why: list[str | None] = []
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers", "disruptive: restarts a shared service (the database server); runs last")
-
-
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Disruptive tests after all others, so a database restart never hits another test."""
     items.sort(key=lambda item: item.get_closest_marker("disruptive") is not None)
