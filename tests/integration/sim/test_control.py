@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import time
 from pathlib import Path
 
@@ -12,6 +11,7 @@ import httpx
 import pytest
 
 from bigip_lbaas.sim.testing import SimHandle, run_sim_in_thread, start_sim_process, wait_ready
+from tests.cluster import free_ports
 
 
 def test_counters_and_audit_log(sim: SimHandle, http: httpx.Client) -> None:
@@ -146,27 +146,8 @@ def test_state_file_survives_restart(tmp_path: Path) -> None:
             assert c.get("/mgmt/tm/ltm/pool/~Common~only-on-2").status_code == 200
 
 
-def _free_ports(n: int) -> int:
-    for _ in range(50):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            base = int(s.getsockname()[1])
-        if base + n >= 65535:
-            continue
-        ok = True
-        for p in range(base, base + n):
-            with socket.socket() as t:
-                try:
-                    t.bind(("127.0.0.1", p))
-                except OSError:
-                    ok = False
-        if ok:
-            return base
-    raise RuntimeError("no free port range")
-
-
 def test_runs_as_a_subprocess(tmp_path: Path) -> None:
-    port = _free_ports(2)
+    port = free_ports(2)
     state = tmp_path / "proc.json"
     proc = start_sim_process(["--port", str(port), "--devices", "2", "--state-file", str(state)])
     try:
