@@ -65,15 +65,21 @@ def _files_read(conf: cfg.ConfigOpts) -> list[str]:
     return files
 
 
+def _sections(path: str) -> dict[str, dict[str, list[str]]]:
+    """A file's sections as oslo.config's own parser reads them (quotes, spaces and all)."""
+    parser = cfg.ConfigParser(path, {})
+    try:
+        parser.parse()
+    except Exception:  # oslo.config already parsed it; be lenient here
+        return {}
+    sections: dict[str, dict[str, list[str]]] = parser.sections
+    return sections
+
+
 def _where_set(conf: cfg.ConfigOpts, group: str, name: str) -> tuple[str, str | None]:
     """The last file that sets `[group] name`, and the raw value it sets there."""
     for path in reversed(_files_read(conf)):
-        parser = cfg.ConfigParser(path, {})
-        try:
-            parser.parse()
-        except Exception:  # oslo.config already parsed it; be lenient here
-            continue
-        values = parser.sections.get(group, {}).get(name)
+        values = _sections(path).get(group, {}).get(name)
         if values:
             return path, str(values[-1])
     return "command line", None
@@ -112,13 +118,8 @@ def _accepted(opt: cfg.Opt) -> str:
 def unsupported_options_set(conf: cfg.ConfigOpts) -> list[str]:
     """F5 options present in the operator's files that this product does not act on."""
     found: list[str] = []
-    for path in conf.config_file or []:
-        text = Path(path).read_text(encoding="utf-8", errors="replace")
-        keys = {
-            line.split("=", 1)[0].strip()
-            for line in text.splitlines()
-            if "=" in line and not line.lstrip().startswith(("#", ";", "["))
-        }
+    for path in _files_read(conf):
+        keys = _sections(path).get("DEFAULT", {})
         found += [name for name in options.UNSUPPORTED if name in keys and name not in found]
     return found
 
