@@ -31,6 +31,8 @@ DEFAULT_URL = "sqlite:///bigip-lbaas.sqlite"
 # that a process cut off mid-transaction (its locks on lease rows still held by the server)
 # cannot stall everyone else's lease renewals and take-overs until TCP gives up.
 LOCK_SECONDS = 5
+# SQLite is a local file: no session can be cut off holding its lock, so writers simply queue.
+SQLITE_BUSY_SECONDS = 30
 
 _POSTGRES_ARGS: dict[str, Any] = {
     "connect_timeout": 5,
@@ -99,7 +101,7 @@ def create_engine(url: str, **kwargs: Any) -> Engine:
     parsed = normalise_url(url)
     if parsed.drivername == "sqlite":
         engine = sa.create_engine(
-            parsed, connect_args={"timeout": LOCK_SECONDS, "check_same_thread": False}, **kwargs
+            parsed, connect_args={"timeout": SQLITE_BUSY_SECONDS, "check_same_thread": False}, **kwargs
         )
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "begin", _sqlite_on_begin)
@@ -119,7 +121,7 @@ def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
     dbapi_conn.isolation_level = None
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute(f"PRAGMA busy_timeout={LOCK_SECONDS * 1000}")
+    cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_SECONDS * 1000}")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.close()
