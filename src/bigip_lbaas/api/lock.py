@@ -7,6 +7,7 @@ owning agent reconciles it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
@@ -43,6 +44,18 @@ def find(session: Session, kind: Kind, obj_id: str, ctx: Context, *, lock: bool 
 def lock_lb(session: Session, lb_id: str, ctx: Context) -> m.LoadBalancer:
     lb: m.LoadBalancer = find(session, LOADBALANCER, lb_id, ctx, lock=True)
     return lb
+
+
+def find_locked(session: Session, kind: Kind, obj_id: str, ctx: Context,
+                parent: Callable[[Any], bool] | None = None) -> tuple[Any, m.LoadBalancer]:
+    """An object below a load balancer (404 unless `ctx` may see it and `parent` accepts it),
+    with that load balancer locked and the object re-read under the lock."""
+    row = find(session, kind, obj_id, ctx)
+    if parent is not None and not parent(row):
+        raise NotFound(resource=kind.label, id=obj_id)
+    lb = lock_lb(session, row.load_balancer_id, ctx)
+    session.refresh(row)
+    return row, lb
 
 
 def change_lb(session: Session, lb: m.LoadBalancer, *, deleting: bool = False) -> None:

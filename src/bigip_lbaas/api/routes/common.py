@@ -12,7 +12,7 @@ from starlette.responses import JSONResponse, Response
 
 from bigip_lbaas.api import pagination
 from bigip_lbaas.api.auth import Context
-from bigip_lbaas.api.lock import change_child, find, lock_lb
+from bigip_lbaas.api.lock import change_child, find, find_locked
 from bigip_lbaas.api.resources import Kind, render, render_one
 from bigip_lbaas.api.state import AppState, base_url, context, state
 from bigip_lbaas.core.status import Prov
@@ -84,12 +84,7 @@ def update_child(request: Request, kind: Kind, obj_id: str, changes: dict[str, A
     st, ctx = env(request)
 
     def fn(session: Session) -> dict[str, Any]:
-        row = find(session, kind, obj_id, ctx)
-        if parent is not None and not parent(row):
-            from bigip_lbaas.api.errors import NotFound
-            raise NotFound(resource=kind.label, id=obj_id)
-        lb = lock_lb(session, row.load_balancer_id, ctx)
-        session.refresh(row)
+        row, lb = find_locked(session, kind, obj_id, ctx, parent)
         change_child(session, lb, (kind, row))
         if apply is not None:
             apply(session, row, changes)
@@ -116,12 +111,7 @@ def delete_child(request: Request, kind: Kind, obj_id: str,
     st, ctx = env(request)
 
     def fn(session: Session) -> None:
-        row = find(session, kind, obj_id, ctx)
-        if parent is not None and not parent(row):
-            from bigip_lbaas.api.errors import NotFound
-            raise NotFound(resource=kind.label, id=obj_id)
-        lb = lock_lb(session, row.load_balancer_id, ctx)
-        session.refresh(row)
+        row, lb = find_locked(session, kind, obj_id, ctx, parent)
         change_child(session, lb, (kind, row))
         if cascade is not None:
             cascade(session, row)

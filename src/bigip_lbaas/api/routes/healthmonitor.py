@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from bigip_lbaas.api import create, quotas
-from bigip_lbaas.api.lock import change_child, find, lock_lb
+from bigip_lbaas.api.lock import change_child, find_locked
 from bigip_lbaas.api.resources import HEALTHMONITOR, POOL, render_one
 from bigip_lbaas.api.routes.common import (
     delete_child,
@@ -55,9 +55,7 @@ def create_healthmonitor(request: Request, body: HealthMonitorRootPOST) -> JSONR
     spec = body.healthmonitor
 
     def fn(session: Session) -> dict[str, Any]:
-        pool = find(session, POOL, spec.pool_id, ctx)
-        lb = lock_lb(session, pool.load_balancer_id, ctx)
-        session.refresh(pool)
+        pool, lb = find_locked(session, POOL, spec.pool_id, ctx)
         change_child(session, lb, (POOL, pool))
         quotas.check(session, st.conf, lb.project_id, {HEALTHMONITOR: 1})
         row = create.insert_healthmonitor(session, pool, spec.model_dump(exclude={"pool_id"}))
@@ -90,5 +88,3 @@ def update_healthmonitor(request: Request, healthmonitor_id: str,
 def delete_healthmonitor(request: Request, healthmonitor_id: str) -> Response:
     return delete_child(request, HEALTHMONITOR, healthmonitor_id)
 
-
-__all__ = ["lock_lb", "router"]

@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from bigip_lbaas.api import create, quotas
-from bigip_lbaas.api.lock import change_child, find, lock_lb
+from bigip_lbaas.api.lock import change_child, find, find_locked
 from bigip_lbaas.api.resources import L7POLICY, L7RULE, LISTENER, render_one
 from bigip_lbaas.api.routes.common import (
     delete_child,
@@ -61,9 +61,7 @@ def create_l7policy(request: Request, body: L7PolicyRootPOST) -> JSONResponse:
     spec = body.l7policy
 
     def fn(session: Session) -> dict[str, Any]:
-        listener = find(session, LISTENER, spec.listener_id, ctx)
-        lb = lock_lb(session, listener.load_balancer_id, ctx)
-        session.refresh(listener)
+        listener, lb = find_locked(session, LISTENER, spec.listener_id, ctx)
         change_child(session, lb, (LISTENER, listener))
         quotas.check(session, st.conf, lb.project_id,
                      {L7POLICY: 1, L7RULE: len(spec.rules or [])})
@@ -125,9 +123,7 @@ def create_l7rule(request: Request, l7policy_id: str, body: L7RuleRootPOST) -> J
     st, ctx = env(request)
 
     def fn(session: Session) -> dict[str, Any]:
-        policy = find(session, L7POLICY, l7policy_id, ctx)
-        lb = lock_lb(session, policy.load_balancer_id, ctx)
-        session.refresh(policy)
+        policy, lb = find_locked(session, L7POLICY, l7policy_id, ctx)
         change_child(session, lb, (L7POLICY, policy))
         quotas.check(session, st.conf, lb.project_id, {L7RULE: 1})
         row = create.insert_l7rule(session, policy, body.rule.model_dump())

@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from bigip_lbaas.api import create, quotas
-from bigip_lbaas.api.lock import change_child, find, lock_lb
+from bigip_lbaas.api.lock import change_child, find, find_locked
 from bigip_lbaas.api.pagination import parse_bool
 from bigip_lbaas.api.resources import MEMBER, POOL, render_one
 from bigip_lbaas.api.routes.common import (
@@ -64,9 +64,7 @@ def create_member(request: Request, pool_id: str, body: MemberRootPOST) -> JSONR
     st, ctx = env(request)
 
     def fn(session: Session) -> dict[str, Any]:
-        pool = find(session, POOL, pool_id, ctx)
-        lb = lock_lb(session, pool.load_balancer_id, ctx)
-        session.refresh(pool)
+        pool, lb = find_locked(session, POOL, pool_id, ctx)
         change_child(session, lb, (POOL, pool))
         quotas.check(session, st.conf, lb.project_id, {MEMBER: 1})
         row = create.insert_member(session, pool, body.member.model_dump())
@@ -99,9 +97,7 @@ def batch_update_members(request: Request, pool_id: str, body: MembersRootPUT,
     wanted = {(x.address, x.protocol_port): x for x in body.members}
 
     def fn(session: Session) -> None:
-        pool = find(session, POOL, pool_id, ctx)
-        lb = lock_lb(session, pool.load_balancer_id, ctx)
-        session.refresh(pool)
+        pool, lb = find_locked(session, POOL, pool_id, ctx)
         existing = {(x.address, x.protocol_port): x for x in session.scalars(
             sa.select(m.Member).where(m.Member.pool_id == pool.id,
                                       m.Member.provisioning_status != Prov.PENDING_DELETE))}
