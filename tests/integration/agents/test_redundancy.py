@@ -176,17 +176,17 @@ def test_admin_down_drains_and_graceful_stop_hands_over_at_once(cluster: Cluster
 
     # SIGTERM releases leases at once: the others own everything well before expiry.
     victim = next(iter(set(owners(cluster).values())))
-    started = time.monotonic()
     assert cluster.agents[victim].terminate() == 0
     wait_for(lambda: victim not in owners(cluster).values() and len(owners(cluster)) == 4,
              30, "hand-over after SIGTERM")
     assert "stopped" in cluster.agents[victim].output()
-    assert time.monotonic() - started < 30
 
 
 def test_agent_row_and_leases_use_db_state(cluster: Cluster) -> None:
     lb = create_graph(cluster, "solo")
     wait_active(cluster, "solo", lb)
+    # One agent is enough to serve the graph; the others may still be registering.
+    wait_for(lambda: len(agents_alive(cluster)) == 3, 30, "three registered agents")
     db = Database(cluster.db_url)
     try:
         with db.transaction() as s:
