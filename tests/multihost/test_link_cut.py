@@ -34,6 +34,9 @@ PROJECTS = [f"lc{i}" for i in range(6)]
 # Found by this test: a cut made while the victim is inside a database transaction leaves its
 # session (and row locks on lease rows) open on the server; db/session.py bounds that with
 # server-side idle-in-transaction, lock-wait and TCP timeouts shorter than the renew deadline.
+# Found by it too: a device write queued in the victim's kernel when the link went down reached the
+# device when the link came back, after the new owner's writes. A write still in flight at the
+# renew deadline is now cancelled and its connection reset (device/apply.py, device/transport.py).
 @pytest.mark.parametrize(("db_kind", "inside"), [("postgresql", False), ("mariadb", True)])
 def test_cut_agent_loses_partitions_and_never_writes_after(multihost: MultiHost,
                                                          inside: bool) -> None:

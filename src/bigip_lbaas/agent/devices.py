@@ -7,13 +7,12 @@ becomes a rejection of the whole attempt rather than a silent success.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from bigip_lbaas.agent.metrics import DEVICE_SECONDS
 from bigip_lbaas.agent.settings import AgentSettings
 from bigip_lbaas.core.errors import DeviceRejected
 from bigip_lbaas.core.model import PartitionState
 from bigip_lbaas.db.outcomes import ObjectFailure
+from bigip_lbaas.device.apply import Guard
 from bigip_lbaas.device.client import BigipClient
 from bigip_lbaas.device.converge import converge
 from bigip_lbaas.device.status import collect
@@ -70,7 +69,7 @@ class BigipDevice:
             await self.client.get("/mgmt/tm/sys/version")
 
     async def converge(
-        self, state: PartitionState, guard: Callable[[], None], cache_token: object | None
+        self, state: PartitionState, guard: Guard, cache_token: object | None
     ) -> tuple[int, tuple[ObjectFailure, ...]]:
         with DEVICE_SECONDS.labels(self.name, "converge").time():
             result = await converge(self.client, state, self.prefix, guard,

@@ -25,6 +25,7 @@ from bigip_lbaas.db import agents, desired, leases, outcomes
 from bigip_lbaas.db.leases import Held
 from bigip_lbaas.db.outcomes import ObjectFailure
 from bigip_lbaas.db.session import Database
+from bigip_lbaas.device.apply import Guard
 from bigip_lbaas.engine.health import PartitionStatus
 
 LOG = logging.getLogger(__name__)
@@ -45,7 +46,7 @@ class Device(Protocol):
     async def probe(self) -> None: ...
 
     async def converge(
-        self, state: PartitionState, guard: Callable[[], None], cache_token: object | None
+        self, state: PartitionState, guard: Guard, cache_token: object | None
     ) -> tuple[int, tuple[ObjectFailure, ...]]: ...
 
     async def collect(self, state: PartitionState) -> PartitionStatus: ...
@@ -93,11 +94,16 @@ class Agent:
     def lease_valid(self) -> bool:
         return time.monotonic() < self.valid_until
 
-    def _guard_for(self, held: Held) -> Callable[[], None]:
-        def guard() -> None:
+    def _guard_for(self, held: Held) -> Guard:
+        """LeaseLost once `held` is gone; else the instant its lease may stop being ours (the
+        renew deadline, which every successful renewal moves on). Device writes still in flight
+        then are cancelled: a late write could land after another agent took the partition."""
+
+        def guard() -> float:
             current = self.held.get(held.partition_id)
             if current is None or current.epoch != held.epoch or not self.lease_valid():
                 raise LeaseLost(str(held.key), held.epoch)
+            return self.valid_until
 
         return guard
 
@@ -468,7 +474,7 @@ class Agent:
         pid: int,
         device: Device,
         state: PartitionState,
-        guard: Callable[[], None],
+        guard: Guard,
         cache_token: object | None,
     ) -> DeviceResult:
         missed = self.behind.setdefault(device.name, set())

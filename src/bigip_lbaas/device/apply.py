@@ -2,29 +2,58 @@
 
 The folder is created before the transaction (objects cannot be queued into a folder that does not
 exist yet) and deleted after it (once empty). A plan of exactly one object operation is sent
-without a transaction: a single request is already atomic. ``guard()`` runs before every write
-request, so an agent that has lost its lease raises LeaseLost and never writes.
+without a transaction: a single request is already atomic. Every write runs under ``guard``: it
+is checked before the request goes out, so an agent that has lost its lease raises LeaseLost and
+never starts a write, and a write still in flight when the lease runs out is cancelled (its
+connection reset, so not a byte of it reaches the device later, even after a network cut heals).
 
 Must not: decide what to change (that is ``engine.diff``); swallow a device error.
 """
 
 from __future__ import annotations
 
+import asyncio
+import math
 import re
-from collections.abc import Callable
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from bigip_lbaas.core.errors import DeviceRejected
 from bigip_lbaas.device.client import BigipClient, collection_path, object_path
 from bigip_lbaas.engine.config import Body, Kind
 from bigip_lbaas.engine.plan import Action, Op, Plan
 
-Guard = Callable[[], None]
+Guard = Callable[[], float]
+"""Raises LeaseLost once the partition's lease is gone; otherwise returns the ``time.monotonic()``
+instant until which the lease is certainly still ours (it may move later on each call)."""
+
+T = TypeVar("T")
 
 
-def _no_guard() -> None:
-    return None
+def _no_guard() -> float:
+    return math.inf
+
+
+async def _guarded(guard: Guard, write: Callable[[], Awaitable[T]]) -> T:
+    """Run ``write()`` only while ``guard`` holds. Raises LeaseLost before sending when the lease
+    is gone, and cancels the write (the transport then resets its connection) when the lease runs
+    out before the device answered."""
+    until = guard()
+    if until == math.inf:
+        return await write()
+    task = asyncio.ensure_future(write())
+    try:
+        while True:
+            done, _ = await asyncio.wait({task}, timeout=max(0.0, until - time.monotonic()))
+            if done:
+                return task.result()
+            until = guard()  # renewed meanwhile: keep waiting; lost: LeaseLost
+    finally:
+        if not task.done():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
 
 
 @dataclass(frozen=True)
@@ -93,8 +122,9 @@ def find_culprit(plan: Plan, message: str) -> Op | None:
 
 
 async def _send(client: BigipClient, req: Request, guard: Guard, trans: int | None = None) -> None:
-    guard()
-    await client.request(req.method, req.path, json=req.body, transaction=trans)
+    await _guarded(
+        guard, lambda: client.request(req.method, req.path, json=req.body, transaction=trans)
+    )
 
 
 async def apply(client: BigipClient, plan: Plan, guard: Guard | None = None) -> int:
@@ -118,8 +148,7 @@ async def apply(client: BigipClient, plan: Plan, guard: Guard | None = None) -> 
             writes += 1
         elif body:
             current = None
-            check()
-            trans = await client.begin()
+            trans = await _guarded(check, client.begin)
             writes += 1
             try:
                 for op in body:
@@ -127,9 +156,8 @@ async def apply(client: BigipClient, plan: Plan, guard: Guard | None = None) -> 
                     await _send(client, request_for(op, part), check, trans)
                     writes += 1
                 current = None
-                check()
                 writes += 1
-                await client.commit(trans)
+                await _guarded(check, lambda: client.commit(trans))
             except DeviceRejected:
                 await client.abandon(trans)
                 raise

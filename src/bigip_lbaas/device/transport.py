@@ -19,8 +19,11 @@ Must not: retry (the client decides), follow redirects, or log anything.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import socket
 import ssl
+import struct
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -114,6 +117,16 @@ class _Conn(asyncio.Protocol):
         self.closed = True
         if self.transport is not None:
             self.transport.abort()
+
+    def reset(self) -> None:
+        """Close with a TCP reset: the kernel drops whatever of the request it has not sent yet.
+        A request given up on (timed out, cancelled) must never reach the device later, as a plain
+        close would let it when a cut network heals and TCP retransmits the queued bytes."""
+        sock = self.transport.get_extra_info("socket") if self.transport is not None else None
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.close()
 
 
 Origin = tuple[bytes, bytes, int]
@@ -246,6 +259,9 @@ class FastTransport(httpx.AsyncBaseTransport):
                     await conn.send(head, write)
                     await conn.send(body, write)
                 raw, keep = await _read_response(conn, method, timeouts.get("read"))
+            except BaseException:
+                conn.reset()
+                raise
             finally:
                 self._release(origin, conn, keep)
         finally:

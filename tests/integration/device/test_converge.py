@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import pytest
@@ -16,6 +17,7 @@ from bigip_lbaas.device.observe import observe
 from bigip_lbaas.engine import names
 from bigip_lbaas.engine.config import DeviceConfig, Kind
 from bigip_lbaas.engine.diff import diff
+from bigip_lbaas.engine.plan import Plan
 from bigip_lbaas.engine.render import render
 from bigip_lbaas.sim.testing import SimHandle
 from tests.integration.device.conftest import make_client, writes
@@ -239,6 +241,52 @@ def test_guard_is_called_before_every_write(sim: SimHandle) -> None:
             with pytest.raises(LeaseLost):
                 await converge(c, state, PREFIX, fenced)
             assert writes(sim) == before
+
+    run(go())
+
+
+async def _one_write_plan(c: BigipClient, state: PartitionState) -> Plan:
+    """A plan of a single request (the partition's folder), so no guard check follows it."""
+    plan = diff(render(state, PREFIX), await observe(c, part_of(state)), PREFIX)
+    return Plan(plan.partition, plan.ops[:1])
+
+
+def test_a_write_still_in_flight_when_the_lease_runs_out_is_cancelled(sim: SimHandle) -> None:
+    state = small("lapse")
+
+    async def go() -> None:
+        async with make_client(sim) as c:
+            plan = await _one_write_plan(c, state)
+            sim.control("PATCH", "faults", {"latencyMs": 2000})  # the device answers late
+            until = time.monotonic() + 0.3
+
+            def lease() -> float:
+                if time.monotonic() >= until:
+                    raise LeaseLost("lapse", 3)
+                return until
+
+            with pytest.raises(LeaseLost):
+                await apply(c, plan, lease)
+
+    run(go())
+
+
+def test_a_write_outlives_its_first_deadline_while_the_lease_is_renewed(sim: SimHandle) -> None:
+    state = small("renewed")
+
+    async def go() -> None:
+        async with make_client(sim) as c:
+            plan = await _one_write_plan(c, state)
+            sim.control("PATCH", "faults", {"latencyMs": 1000})
+            calls = 0
+
+            def lease() -> float:  # renewed all the time: always good for another 0.2 s
+                nonlocal calls
+                calls += 1
+                return time.monotonic() + 0.2
+
+            assert await apply(c, plan, lease) == 1
+            assert calls > 1  # the deadline was looked at again, and moved
 
     run(go())
 

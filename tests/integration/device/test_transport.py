@@ -178,6 +178,48 @@ def test_failures_are_httpx_transport_errors() -> None:
     _run(script, client)
 
 
+@pytest.mark.parametrize("cancelled", [False, True], ids=["write_timeout", "cancelled"])
+def test_an_abandoned_request_resets_its_connection(cancelled: bool) -> None:
+    """A request given up on must never reach the device later: the bytes still queued are
+    dropped and the peer sees a reset, not the request's end followed by an orderly close."""
+    given_up = asyncio.Event()
+    seen: dict[str, object] = {}
+    body = b"x" * (32 * 1024 * 1024)  # far more than the socket buffers hold
+
+    async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await given_up.wait()  # read nothing while the client is sending
+        received = 0
+        try:
+            while chunk := await reader.read(1 << 20):
+                received += len(chunk)
+            seen["end"] = "eof"
+        except ConnectionResetError:
+            seen["end"] = "reset"
+        seen["received"] = received
+        writer.close()
+
+    async def client(url: str, t: FastTransport) -> None:
+        send = t.handle_async_request(_req("POST", url + "/big", body, timeout=0.3))
+        if cancelled:
+            task = asyncio.ensure_future(send)
+            await asyncio.sleep(0.3)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+        else:
+            with pytest.raises(httpx.WriteTimeout):
+                await send
+        given_up.set()
+        for _ in range(100):
+            if "end" in seen:
+                break
+            await asyncio.sleep(0.05)
+
+    _run(script, client)
+    assert seen["end"] == "reset"
+    assert isinstance(seen["received"], int) and seen["received"] < len(body)
+
+
 def test_connection_refused_and_untrusted_certificate_are_connect_errors(sim: SimHandle) -> None:
     async def go() -> None:
         server, url = await _serve(lambda r, w: asyncio.sleep(0))
