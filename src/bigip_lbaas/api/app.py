@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from bigip_lbaas.api import keystone
 from bigip_lbaas.api.errors import fault_body
 from bigip_lbaas.api.metrics import Metrics
 from bigip_lbaas.api.providers import load_providers
@@ -34,7 +35,7 @@ from bigip_lbaas.api.routes import (
     version,
 )
 from bigip_lbaas.api.state import AppState
-from bigip_lbaas.core.errors import ApiError, ConfigError
+from bigip_lbaas.core.errors import ApiError
 from bigip_lbaas.db.session import Database
 
 LBAAS_ROUTERS = (loadbalancer.router, listener.router, pool.router, member.router,
@@ -121,25 +122,6 @@ async def _server_error(_: Request, err: Exception) -> JSONResponse:
     return _fault(500, "Internal Server Error")
 
 
-def keystone_wrap(app: ASGIApp, conf: cfg.ConfigOpts) -> ASGIApp:
-    """keystonemiddleware's auth_token around the app (optional extra `bigip-lbaas[keystone]`)."""
-    try:
-        from a2wsgi import ASGIMiddleware, WSGIMiddleware
-        from keystonemiddleware import auth_token
-    except ImportError as err:
-        raise ConfigError("[api_settings] auth_strategy = keystone needs keystonemiddleware: "
-                          "install bigip-lbaas[keystone]") from err
-    open_paths = {"/", "/v2", "/v2/", "/v2.0", "/v2.0/", "/healthcheck", "/metrics"}
-    wsgi = auth_token.AuthProtocol(ASGIMiddleware(app), {"oslo_config_config": conf})
-    protected: ASGIApp = WSGIMiddleware(wsgi)
-
-    async def route(scope: Scope, receive: Receive, send: Send) -> None:
-        target = app if scope["type"] != "http" or scope["path"] in open_paths else protected
-        await target(scope, receive, send)
-
-    return route
-
-
 def create_app(conf: cfg.ConfigOpts, db: Database | None = None) -> FastAPI:
     """The application for `conf`; `db` may be given to share an engine (tests, `up`)."""
     database = db or Database(str(conf.database.connection))
@@ -165,13 +147,13 @@ def create_app(conf: cfg.ConfigOpts, db: Database | None = None) -> FastAPI:
     app.add_middleware(JsonOnly)
     app.add_middleware(Metrics, db=database, lease_seconds=float(conf.bigip_lbaas.lease_seconds))
     if strategy == "keystone":
-        keystone_wrap(app, conf)  # fail now, at start-up, when the extra is missing
+        keystone.require_middleware()  # fail now, at start-up, when the extra is missing
     return app
 
 
 def asgi_app(conf: cfg.ConfigOpts, db: Database | None = None) -> ASGIApp:
-    """What the server runs: the app, wrapped in auth_token under `auth_strategy = keystone`."""
+    """What the server runs: the app, behind auth_token under `auth_strategy = keystone`."""
     app = create_app(conf, db)
     if str(conf.api_settings.auth_strategy) == "keystone":
-        return keystone_wrap(app, conf)
+        return keystone.KeystoneAuth(app, conf)
     return app

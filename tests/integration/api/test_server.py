@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 from pathlib import Path
 
@@ -20,14 +21,15 @@ def test_refuses_out_of_date_schema(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert len(err) == 1 and "schema is at nothing" in err[0]
 
 
-def test_keystone_without_extra_is_a_clear_error(tmp_path: Path) -> None:
+def test_keystone_without_extra_is_a_clear_error(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     from bigip_lbaas.api.app import create_app
     conf = make_conf(f"sqlite:///{tmp_path / 'k.sqlite'}", auth_strategy="keystone")
-    try:
-        import keystonemiddleware  # noqa: F401
-    except ImportError:
-        with pytest.raises(ConfigError, match=r"install bigip-lbaas\[keystone\]"):
-            create_app(conf)
+    # As if the extra were not installed (None in sys.modules makes the import fail).
+    monkeypatch.setitem(sys.modules, "keystonemiddleware", None)
+    monkeypatch.setitem(sys.modules, "keystonemiddleware.auth_token", None)
+    with pytest.raises(ConfigError, match=r"install bigip-lbaas\[keystone\]"):
+        create_app(conf)
 
 
 def test_database_down_is_503(tmp_path: Path) -> None:
