@@ -67,12 +67,19 @@ def test_sort_fields_filters_tags(api: Api) -> None:
 
 
 def test_versions_and_content_type(api: Api) -> None:
-    root = api.get("/").json()
-    assert root["versions"][-1]["status"] == "CURRENT"
-    assert root["versions"][-1]["links"][0]["href"].endswith("/v2")
-    for path in ("/v2", "/v2.0"):
+    # Octavia lists every v2.x feature marker, v2.0 ... v2.30, each linking to <host>/v2.
+    versions = api.get("/").json()["versions"]
+    assert [v["id"] for v in versions] == [f"v2.{i}" for i in range(31)]
+    assert [v["status"] for v in versions] == ["SUPPORTED"] * 30 + ["CURRENT"]
+    assert versions[0]["updated"] == "2016-12-11T00:00:00Z"
+    assert versions[26]["updated"] == "2022-08-29T00:00:00Z"
+    assert versions[-1]["updated"] == "2025-02-26T00:00:00Z"
+    for v in versions:
+        assert v["links"] == [{"href": f"{api.url}/v2", "rel": "self"}]
+        assert set(v) == {"id", "status", "updated", "links"}
+    for path in ("/v2", "/v2.0", "/v2/", "/v2.0/"):
         doc = api.get(path).json()
-        assert doc["version"]["id"].startswith("v2") and doc["version"]["status"] == "CURRENT"
+        assert doc == {"version": versions[-1]}, path
     r = api.get(LBS, headers={"Accept": "text/html"})
     assert r.status_code == 406 and r.json()["errors"][0]["status"] == 406
     assert api.get(LBS, headers={"Accept": ""}).status_code == 200
