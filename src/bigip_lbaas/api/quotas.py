@@ -13,6 +13,7 @@ from bigip_lbaas.api.errors import QuotaExceeded
 from bigip_lbaas.api.resources import Kind
 from bigip_lbaas.core.status import Prov
 from bigip_lbaas.db import models as m
+from bigip_lbaas.db.session import insert_if_missing
 
 # Quota column -> (wire names, Octavia option name)
 QUOTA_FIELDS: dict[str, tuple[tuple[str, ...], str]] = {
@@ -31,13 +32,34 @@ def defaults(conf: cfg.ConfigOpts) -> dict[str, int]:
 
 
 def effective(session: Session, conf: cfg.ConfigOpts, project_id: str) -> dict[str, int]:
+    return _limits(conf, session.get(m.Quota, project_id))
+
+
+def _limits(conf: cfg.ConfigOpts, row: m.Quota | None) -> dict[str, int]:
     values = defaults(conf)
-    row = session.get(m.Quota, project_id)
     if row is not None:
         for col in values:
             if getattr(row, col) is not None:
                 values[col] = getattr(row, col)
     return values
+
+
+def _locked_row(session: Session, project_id: str) -> m.Quota:
+    """The project's quota row, locked FOR UPDATE until the transaction ends; created (all
+    NULL: the defaults, as Octavia does) if the project has none yet.
+
+    Every quota check of one project queues on this lock, so each counts what the one before it
+    committed. (SQLite ignores FOR UPDATE: its write transactions are serialised already.)"""
+    def locked() -> m.Quota | None:
+        return session.get(m.Quota, project_id, with_for_update=True, populate_existing=True)
+
+    row = locked()
+    if row is None:
+        # Only the first time: a concurrent first insert makes this wait, then do nothing.
+        insert_if_missing(session, m.Quota, {"project_id": project_id})
+        row = locked()
+    assert row is not None
+    return row
 
 
 def to_wire(values: dict[str, int | None]) -> dict[str, Any]:
@@ -49,13 +71,20 @@ def to_wire(values: dict[str, int | None]) -> dict[str, Any]:
 
 
 def check(session: Session, conf: cfg.ConfigOpts, project_id: str, adding: dict[Kind, int]) -> None:
-    """403 when adding these objects would pass one of the project's limits."""
+    """403 when adding these objects would pass one of the project's limits.
+
+    Call it inside the transaction that inserts the objects: when a limit applies, it locks the
+    project's quota row first, so concurrent creates cannot both take the last unit."""
+    wanted = [(kind, kind.quota, n) for kind, n in adding.items() if n and kind.quota]
+    if not wanted:
+        return
     limits = effective(session, conf, project_id)
+    if all(limits[column] < 0 for _, column, _ in wanted):
+        return  # unlimited: nothing to count, so nothing to serialise
+    limits = _limits(conf, _locked_row(session, project_id))
     over: list[str] = []
-    for kind, count in adding.items():
-        if not count or kind.quota is None:
-            continue
-        limit = limits[kind.quota]
+    for kind, column, count in wanted:
+        limit = limits[column]
         if limit < 0:
             continue
         used = (

@@ -15,6 +15,7 @@ from typing import Any, ParamSpec, TypeVar
 import sqlalchemy as sa
 import tenacity
 from sqlalchemy import event, exc
+from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -142,6 +143,20 @@ def server_now(dialect_name: str) -> sa.ColumnElement[float]:
     if dialect_name in ("mysql", "mariadb"):
         return sa.literal_column("UNIX_TIMESTAMP(NOW(6))", sa.Float)
     return sa.literal_column("((julianday('now') - 2440587.5) * 86400.0)", sa.Float)
+
+
+def insert_if_missing(session: Session, model: type[Any], values: dict[str, Any]) -> None:
+    """INSERT one row unless its key exists (ON CONFLICT DO NOTHING, INSERT IGNORE), without
+    failing the transaction when a concurrent one inserted it first."""
+    name = session.get_bind().dialect.name
+    stmt: sa.Executable
+    if name == "postgresql":
+        stmt = postgresql.insert(model).values(**values).on_conflict_do_nothing()
+    elif name in ("mysql", "mariadb"):
+        stmt = mysql.insert(model).values(**values).prefix_with("IGNORE")
+    else:
+        stmt = sqlite.insert(model).values(**values).on_conflict_do_nothing()
+    session.execute(stmt)
 
 
 def is_transient(err: BaseException) -> bool:

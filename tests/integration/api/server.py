@@ -62,6 +62,8 @@ def make_conf(db_url: str, **api_settings: Any) -> cfg.ConfigOpts:
         group = "service_providers" if key == "service_provider" else "api_settings"
         if key in ("default_project_id", "lease_seconds"):
             group = "bigip_lbaas"
+        if key.startswith("default_") and key.endswith("_quota"):
+            group = "quotas"
         conf.set_override(key, value, group=group)
     return conf
 
