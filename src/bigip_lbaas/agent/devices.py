@@ -1,4 +1,5 @@
-"""The agent's view of one BIG-IP: probe, converge one partition, collect its status.
+"""The agent's view of one BIG-IP: probe, converge one partition, collect its status, tell
+which partitions it lost.
 
 A thin adapter over `device/`: it turns engine results into the database's outcome types and
 knows which Octavia ids a partition holds, so a failure the device could not pin on an object
@@ -7,15 +8,18 @@ becomes a rejection of the whole attempt rather than a silent success.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from bigip_lbaas.agent.metrics import DEVICE_SECONDS
 from bigip_lbaas.agent.settings import AgentSettings
 from bigip_lbaas.core.errors import DeviceRejected
-from bigip_lbaas.core.model import PartitionState
+from bigip_lbaas.core.model import PartitionKey, PartitionState
 from bigip_lbaas.db.outcomes import ObjectFailure
 from bigip_lbaas.device.apply import Guard
-from bigip_lbaas.device.client import BigipClient
+from bigip_lbaas.device.client import BigipClient, collection_path
 from bigip_lbaas.device.converge import converge
 from bigip_lbaas.device.status import collect
+from bigip_lbaas.engine import names
 from bigip_lbaas.engine.health import PartitionStatus
 
 
@@ -85,6 +89,12 @@ class BigipDevice:
     async def collect(self, state: PartitionState) -> PartitionStatus:
         with DEVICE_SECONDS.labels(self.name, "collect").time():
             return await collect(self.client, state, self.prefix)
+
+    async def missing(self, keys: Iterable[PartitionKey]) -> set[PartitionKey]:
+        """Of ``keys``, the partitions whose folder the device does not have."""
+        folders = await self.client.items(collection_path("sys/folder"), {"$select": "name"})
+        present = {str(f.get("name")) for f in folders}
+        return {k for k in keys if names.partition(self.prefix, k.project_id) not in present}
 
     async def close(self) -> None:
         await self.client.aclose()

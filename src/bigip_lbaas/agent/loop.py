@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any, Protocol, TypeVar
 
 from bigip_lbaas.agent import metrics
@@ -19,7 +19,7 @@ from bigip_lbaas.agent.decide import DeviceResult, decide
 from bigip_lbaas.agent.settings import AgentSettings
 from bigip_lbaas.agent.wakeup import Listener
 from bigip_lbaas.core.errors import DatabaseError, DeviceError, DeviceUnreachable, LeaseLost
-from bigip_lbaas.core.model import PartitionState
+from bigip_lbaas.core.model import PartitionKey, PartitionState
 from bigip_lbaas.core.placement import place
 from bigip_lbaas.db import agents, desired, leases, outcomes
 from bigip_lbaas.db.leases import Held
@@ -50,6 +50,8 @@ class Device(Protocol):
     ) -> tuple[int, tuple[ObjectFailure, ...]]: ...
 
     async def collect(self, state: PartitionState) -> PartitionStatus: ...
+
+    async def missing(self, keys: Iterable[PartitionKey]) -> set[PartitionKey]: ...
 
     async def close(self) -> None: ...
 
@@ -181,14 +183,27 @@ class Agent:
             # Read the flag only now: a reconcile may have marked the device down while the
             # probe ran, and its return must still resync what it missed.
             if not self.device_up[name]:
-                missed = self.behind.pop(name, set()) & set(self.held)
-                LOG.info("device reachable again; resyncing the partitions it missed",
+                missed = (self.behind.pop(name, set()) | await self._lost_by(device))
+                missed &= set(self.held)
+                LOG.info("device reachable again; resyncing the partitions it missed or lost",
                          extra={"action": "device_up", "device": name, "count": len(missed)})
                 self.due |= missed
                 self.wake.set()
             self.device_up[name] = True
             self.device_error[name] = None
         metrics.DEVICE_UP.labels(device.name).set(1 if self.device_up[device.name] else 0)
+
+    async def _lost_by(self, device: Device) -> set[int]:
+        """Held partitions a returning device no longer has (wiped or replaced while away);
+        all of them when it cannot say."""
+        held = dict(self.held)
+        try:
+            gone = await asyncio.wait_for(
+                device.missing(h.key for h in held.values()), timeout=self.probe_timeout
+            )
+        except (DeviceError, TimeoutError):
+            return set(held)
+        return {pid for pid, h in held.items() if h.key in gone}
 
     # --- heartbeat, leases, placement --------------------------------------------------------
 

@@ -240,6 +240,41 @@ def test_agent_that_cannot_reach_devices_claims_nothing(cluster: Cluster) -> Non
     assert not any(d.get("reachable") for d in view["devices"])
 
 
+def sim(c: Cluster, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A `/sim` control call, sent through device 1 (it steers every simulated device)."""
+    with c.device(0) as dev:
+        r = dev.post(f"/sim/{path}", json=body)
+        r.raise_for_status()
+        info: dict[str, Any] = r.json()
+        return info
+
+
+def test_device_wiped_while_down_is_rebuilt_when_it_returns(cluster: Cluster) -> None:
+    """Device 2 goes away and comes back empty (a reboot to defaults, a replaced unit) while no
+    change is pending: its owners rebuild it on its return, not at the next anti-entropy pass."""
+    lbs = {p: create_graph(cluster, p) for p in PROJECTS[:3]}
+    for p, lb in lbs.items():
+        wait_active(cluster, p, lb)
+    wait_for(lambda: all(all_members_on_devices(cluster, p, 1) for p in lbs), 30,
+             "every graph on both devices")
+
+    def device2_seen_down() -> bool:
+        with cluster.client("admin") as api:
+            agents = [a for a in api.get("/v2/lbaas/agents").json()["agents"] if a["alive"]]
+        return bool(agents) and all(
+            any(not d["reachable"] for d in a["devices"]) for a in agents)
+
+    sim(cluster, "devices/2/down", {"mode": "refuse"})
+    wait_for(device2_seen_down, 30, "every agent to see device 2 down")
+    wiped = sim(cluster, "devices/2/wipe")["objects"]
+    with cluster.device(0) as dev:
+        assert wiped < dev.get("/sim/devices/1").json()["objects"]
+    sim(cluster, "devices/2/up")
+    # The anti-entropy pass is 300 s away: only the return itself can explain a rebuild in 30 s.
+    wait_for(lambda: all(all_members_on_devices(cluster, p, 1) for p in lbs), 30,
+             "device 2 rebuilt")
+
+
 def test_join_takes_an_even_share_by_hand_over(db_url: str, tmp_path: Path) -> None:
     c = Cluster(tmp_path, db_url, devices=2)
     try:
