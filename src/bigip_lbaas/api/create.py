@@ -7,6 +7,7 @@ parent) and adds the row; the caller holds the load balancer lock and calls `mar
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -65,11 +66,18 @@ def check_pool_protocol(listener_protocol: str, pool_protocol: str) -> None:
                    f"is '{listener_protocol}'.")
 
 
-def insert_listener(session: Session, lb: m.LoadBalancer, spec: dict[str, Any]) -> m.Listener:
-    dup = session.scalar(sa.select(m.Listener.id).where(
-        m.Listener.load_balancer_id == lb.id,
-        m.Listener.protocol_port == spec["protocol_port"],
-        m.Listener.provisioning_status != Prov.DELETED))
+def insert_listener(session: Session, lb: m.LoadBalancer, spec: dict[str, Any], *,
+                    siblings: Sequence[m.Listener] | None = None) -> m.Listener:
+    """`siblings`: when `lb` was created by this same request, the listeners added to it so far
+    (then they are all it has, and the duplicate check needs no query)."""
+    if siblings is None:
+        dup = session.scalar(sa.select(m.Listener.id).where(
+            m.Listener.load_balancer_id == lb.id,
+            m.Listener.protocol_port == spec["protocol_port"],
+            m.Listener.provisioning_status != Prov.DELETED))
+    else:
+        dup = next((x.id for x in siblings if x.protocol_port == spec["protocol_port"]
+                    and x.provisioning_status != Prov.DELETED), None)
     if dup is not None:
         raise DuplicateListener(port=spec["protocol_port"])
     values = columns(LISTENER, _clean(spec))
@@ -98,14 +106,19 @@ def insert_pool(session: Session, lb: m.LoadBalancer, spec: dict[str, Any]) -> m
     return row
 
 
-def insert_member(session: Session, pool: m.Pool, spec: dict[str, Any]) -> m.Member:
+def insert_member(session: Session, pool: m.Pool, spec: dict[str, Any], *,
+                  has_hm: bool | None = None) -> m.Member:
+    """`has_hm`: whether the pool has a health monitor, when the caller knows (it created the
+    pool in this request). The duplicate check stays a query: the address compares under the
+    database's collation, as the unique constraint does."""
     dup = session.scalar(sa.select(m.Member.id).where(
         m.Member.pool_id == pool.id, m.Member.address == spec["address"],
         m.Member.protocol_port == spec["protocol_port"]))
     if dup is not None:
         raise DuplicateMember(address=spec["address"], port=spec["protocol_port"])
-    has_hm = session.scalar(sa.select(m.HealthMonitor.id).where(
-        m.HealthMonitor.pool_id == pool.id)) is not None
+    if has_hm is None:
+        has_hm = session.scalar(sa.select(m.HealthMonitor.id).where(
+            m.HealthMonitor.pool_id == pool.id)) is not None
     values = columns(MEMBER, _clean(spec))
     row = m.Member(**{**values, **_base(pool.project_id), "pool_id": pool.id,
                       "load_balancer_id": pool.load_balancer_id,
@@ -139,9 +152,10 @@ def hm_values(spec: dict[str, Any], hm_type: str, *, creating: bool) -> dict[str
     return columns(HEALTHMONITOR, spec)
 
 
-def insert_healthmonitor(session: Session, pool: m.Pool,
-                         spec: dict[str, Any]) -> m.HealthMonitor:
-    if session.scalar(sa.select(m.HealthMonitor.id).where(
+def insert_healthmonitor(session: Session, pool: m.Pool, spec: dict[str, Any], *,
+                         new_pool: bool = False) -> m.HealthMonitor:
+    """`new_pool`: the pool was created by this same request, so it has no monitor yet."""
+    if not new_pool and session.scalar(sa.select(m.HealthMonitor.id).where(
             m.HealthMonitor.pool_id == pool.id)) is not None:
         raise DuplicateHealthMonitor()
     if spec["type"] == "UDP-CONNECT" and pool.protocol != "UDP":

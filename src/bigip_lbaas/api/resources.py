@@ -87,7 +87,7 @@ LOADBALANCER = Kind(
         "availability_zone",
     ),
     id_lists={"listeners": (m.Listener, "load_balancer_id"), "pools": (m.Pool, "load_balancer_id")},
-    constants={"vip_sg_ids": [], "vip_vnic_type": "normal", "additional_vips": []},
+    constants={"vip_vnic_type": "normal"},
     quota="load_balancer",
 )
 LISTENER = Kind(
@@ -310,6 +310,8 @@ def to_wire(kind: Kind, row: Any, rel: dict[str, dict[str, list[str]]]) -> dict[
             value = getattr(row, TYPE_TO_DB.get(attr, attr))
             if value is None and attr in ("name", "description"):
                 value = ""
+            elif value is None and attr in ("vip_sg_ids", "additional_vips"):
+                value = []  # load balancers from before these were stored
             body[attr] = value
     if kind is LOADBALANCER and not body.get("provider"):
         body["provider"] = "octavia"
@@ -323,6 +325,26 @@ def render(session: Session, kind: Kind, rows: Sequence[Any]) -> list[dict[str, 
 
 def render_one(session: Session, kind: Kind, row: Any) -> dict[str, Any]:
     return render(session, kind, [row])[0]
+
+
+def created_order(row: Any) -> tuple[Any, str]:
+    """The order every query here sorts by: `created_at`, then `id`."""
+    return (row.created_at, row.id)
+
+
+def render_known(kind: Kind, rows: Sequence[Any], known: Sequence[Any]) -> list[dict[str, Any]]:
+    """`render` without queries, for rows whose related rows are all in `known` (rows a request
+    has just created under a new load balancer, which nothing else can refer to yet)."""
+    ids = {r.id for r in rows}
+    rel: dict[str, dict[str, list[str]]] = {}
+    for attr, (model, column) in {**kind.id_lists, **kind.single_ids}.items():
+        grouped: dict[str, list[str]] = {}
+        for other in sorted((x for x in known if type(x) is model), key=created_order):
+            owner = getattr(other, column)
+            if owner in ids:
+                grouped.setdefault(owner, []).append(other.id)
+        rel[attr] = grouped
+    return [to_wire(kind, r, rel) for r in rows]
 
 
 def columns_from(kind: Kind, body: dict[str, Any]) -> dict[str, Any]:

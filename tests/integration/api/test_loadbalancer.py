@@ -172,6 +172,66 @@ def test_fully_populated_create(api: Api, subnet: dict[str, Any]) -> None:
     assert r.status_code == 400
 
 
+def test_fully_populated_create_answers_what_show_then_shows(
+        api: Api, subnet: dict[str, Any]) -> None:
+    """The create renders its answer from the rows it wrote; every object, shown afterwards from
+    the database, is the same (ids, nesting order, values)."""
+    hm = {"type": "HTTP", "delay": 5, "timeout": 3, "max_retries": 2}
+    body = {"loadbalancer": {
+        "vip_subnet_id": subnet["id"], "name": "same", "tags": ["t1"],
+        "listeners": [
+            {"name": "l1", "protocol": "HTTP", "protocol_port": 80, "default_pool": {"name": "p1"},
+             "l7policies": [{"action": "REDIRECT_TO_POOL", "redirect_pool": {"name": "p2"},
+                             "rules": [{"type": "PATH", "compare_type": "STARTS_WITH",
+                                        "value": "/a"},
+                                       {"type": "HEADER", "key": "X", "compare_type": "EQUAL_TO",
+                                        "value": "v"}]},
+                            {"action": "REJECT"}]},
+            {"name": "l2", "protocol": "HTTP", "protocol_port": 81, "default_pool": {"name": "p1"}},
+            {"name": "l3", "protocol": "HTTP", "protocol_port": 82,
+             "default_pool": {"name": "inline", "protocol": "HTTP", "lb_algorithm": "SOURCE_IP"}}],
+        "pools": [{"name": "p1", "protocol": "HTTP", "lb_algorithm": "ROUND_ROBIN",
+                   "healthmonitor": {**hm, "http_version": 1.1, "domain_name": "a.example"},
+                   "members": [{"address": f"10.3.0.{i}", "protocol_port": 80, "weight": i}
+                               for i in range(1, 5)]},
+                  {"name": "p2", "protocol": "HTTP", "lb_algorithm": "LEAST_CONNECTIONS",
+                   "members": [{"address": "fd00::1", "protocol_port": 80}]}]}}
+    r = api.post(LBS, body)
+    assert r.status_code == 201, r.text
+    created = r.json()["loadbalancer"]
+
+    def ids(items: list[dict[str, Any]]) -> list[dict[str, str]]:
+        return [{"id": x["id"]} for x in items]
+
+    def show(path: str, key: str) -> dict[str, Any]:
+        got = api.get(path)
+        assert got.status_code == 200, got.text
+        shown: dict[str, Any] = got.json()[key]
+        return shown
+
+    assert show(f"{LBS}/{created['id']}", "loadbalancer") == {
+        **created, "listeners": ids(created["listeners"]), "pools": ids(created["pools"])}
+    for lst in created["listeners"]:
+        assert show(f"/v2/lbaas/listeners/{lst['id']}", "listener") == {
+            **lst, "l7policies": ids(lst["l7policies"])}
+        for pol in lst["l7policies"]:
+            assert show(f"/v2/lbaas/l7policies/{pol['id']}", "l7policy") == {
+                **pol, "rules": ids(pol["rules"])}
+            for rule in pol["rules"]:
+                assert show(f"/v2/lbaas/l7policies/{pol['id']}/rules/{rule['id']}",
+                            "rule") == rule
+    for pool in created["pools"]:
+        monitor = pool.pop("healthmonitor")
+        assert show(f"/v2/lbaas/pools/{pool['id']}", "pool") == {
+            **pool, "members": ids(pool["members"])}
+        for member in pool["members"]:
+            assert show(f"/v2/lbaas/pools/{pool['id']}/members/{member['id']}",
+                        "member") == member
+        if monitor is not None:
+            assert show(f"/v2/lbaas/healthmonitors/{monitor['id']}", "healthmonitor") == monitor
+            assert pool["healthmonitor_id"] == monitor["id"]
+
+
 def test_stats_sum_listener_rows(api: Api, subnet: dict[str, Any]) -> None:
     lb = api.lb(subnet["id"])
     ids = [api.child("/v2/lbaas/listeners", "listener", {"loadbalancer_id": lb["id"],

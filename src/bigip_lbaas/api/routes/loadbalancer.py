@@ -35,7 +35,8 @@ from bigip_lbaas.api.resources import (
     MEMBER,
     POOL,
     Kind,
-    render,
+    created_order,
+    render_known,
     render_one,
 )
 from bigip_lbaas.api.routes.common import env, list_kind, no_content, respond, show_kind
@@ -148,19 +149,25 @@ def _graph_counts(spec: LoadBalancerPOST) -> dict[Kind, int]:
             L7RULE: sum(len(p.rules or []) for p in policies)}
 
 
-def create_graph(session: Session, lb: m.LoadBalancer, spec: LoadBalancerPOST) -> None:
-    """The single-call create: pools (with members and monitor), then listeners and policies."""
+def create_graph(session: Session, lb: m.LoadBalancer, spec: LoadBalancerPOST) -> list[Any]:
+    """The single-call create: pools (with members and monitor), then listeners and policies.
+    Returns every row it added. The load balancer is new, so what it already holds is known
+    without asking the database."""
     by_name: dict[str, m.Pool] = {}
+    added: list[Any] = []
+    listeners: list[m.Listener] = []
 
     def add_pool(pool_spec: dict[str, Any]) -> m.Pool:
         body = {k: v for k, v in pool_spec.items() if k not in ("members", "healthmonitor")}
         pool = create.insert_pool(session, lb, body)
         session.flush()
-        if pool_spec.get("healthmonitor"):
-            create.insert_healthmonitor(session, pool, pool_spec["healthmonitor"])
-            session.flush()
+        added.append(pool)
+        has_hm = bool(pool_spec.get("healthmonitor"))
+        if has_hm:
+            added.append(create.insert_healthmonitor(session, pool, pool_spec["healthmonitor"],
+                                                     new_pool=True))
         for member in pool_spec.get("members") or []:
-            create.insert_member(session, pool, member)
+            added.append(create.insert_member(session, pool, member, has_hm=has_hm))
         if pool.name:
             by_name[pool.name] = pool
         return pool
@@ -185,7 +192,9 @@ def create_graph(session: Session, lb: m.LoadBalancer, spec: LoadBalancerPOST) -
         if pool is not None:
             create.check_pool_protocol(lst_spec.protocol, pool.protocol)
             body["default_pool_id"] = pool.id
-        listener = create.insert_listener(session, lb, body)
+        listener = create.insert_listener(session, lb, body, siblings=listeners)
+        listeners.append(listener)
+        added.append(listener)
         session.flush()
         for pol_spec in lst_spec.l7policies or []:
             pol_body = pol_spec.model_dump(exclude={"redirect_pool"})
@@ -193,20 +202,25 @@ def create_graph(session: Session, lb: m.LoadBalancer, spec: LoadBalancerPOST) -
             if redirect is not None:
                 pol_body["redirect_pool_id"] = redirect.id
             policy = create.insert_l7policy(session, listener, pol_body)
+            added.append(policy)
             session.flush()
             for rule in pol_spec.rules or []:
-                create.insert_l7rule(session, policy, rule.model_dump())
+                added.append(create.insert_l7rule(session, policy, rule.model_dump()))
+    return added
 
 
-def full_graph(session: Session, lb: m.LoadBalancer) -> dict[str, Any]:
-    """LoadBalancerFullResponse: listeners and pools as full objects, nested all the way down."""
-    body = render_one(session, LOADBALANCER, lb)
+def full_graph(lb: m.LoadBalancer, added: list[Any]) -> dict[str, Any]:
+    """LoadBalancerFullResponse: listeners and pools as full objects, nested all the way down.
+    Rendered from the rows the create added (all of the new load balancer's children, and all
+    that refers to them), in the order the database would list them."""
+    known = [lb, *added]
 
     def children(kind: Kind, column: str, value: str) -> list[dict[str, Any]]:
-        rows = session.scalars(sa.select(kind.model).where(getattr(kind.model, column) == value)
-                               .order_by(kind.model.created_at, kind.model.id)).all()
-        return render(session, kind, rows)
+        rows = sorted((r for r in added if type(r) is kind.model and getattr(r, column) == value),
+                      key=created_order)
+        return render_known(kind, rows, known)
 
+    body = render_known(LOADBALANCER, [lb], known)[0]
     listeners = children(LISTENER, "load_balancer_id", lb.id)
     for lst in listeners:
         lst["l7policies"] = children(L7POLICY, "listener_id", lst["id"])
@@ -246,10 +260,10 @@ def create_loadbalancer(request: Request, body: LoadBalancerRootPOST) -> JSONRes
             availability_zone=spec.availability_zone, **vip_cols)
         session.add(lb)
         session.flush()
-        create_graph(session, lb, spec)
+        added = create_graph(session, lb, spec)
         mark_changed(session, partition)
         session.flush()
-        return full_graph(session, lb)
+        return full_graph(lb, added)
 
     for attempt in range(6):
         try:
@@ -279,6 +293,7 @@ def update_loadbalancer(request: Request, loadbalancer_id: str,
             elif attr == "tags":
                 lb.tags = value or []
             elif attr != "vip_sg_ids":
+
                 setattr(lb, attr, value)
         session.flush()
         return render_one(session, LOADBALANCER, lb)
