@@ -157,20 +157,35 @@ def _record_devices(
 def record_observed(db: Database, held: Held, me: str, observed: PartitionStatus) -> None:
     """Store operating statuses and listener counters read from the devices."""
 
+    # One UPDATE per (kind, status), not per object: a partition's pass is a handful of statements.
+    groups: dict[tuple[str, Oper], list[str]] = {}
+    for (kind, obj_id), status in observed.operating.items():
+        groups.setdefault((kind, status), []).append(obj_id)
+
     def work(session: Session) -> None:
         fence(session, held, me)
-        for (kind, obj_id), status in observed.operating.items():
+        for (kind, status), ids in groups.items():
             table = KINDS[kind]
             session.execute(
                 sa.update(table)
-                .where(table.id == obj_id, table.operating_status != status)
+                .where(table.id.in_(ids), table.operating_status != status)
                 .values(operating_status=status)
             )
+        if not observed.listeners:
+            return
         now = session.scalar(sa.select(server_now(session.get_bind().dialect.name)))
+        ids = list(observed.listeners)
+        live = set(session.scalars(sa.select(m.Listener.id).where(m.Listener.id.in_(ids))))
+        rows = {
+            r.listener_id: r
+            for r in session.scalars(
+                sa.select(m.ListenerStats).where(m.ListenerStats.listener_id.in_(ids))
+            )
+        }
         for listener_id, (lb_id, counters) in observed.listeners.items():
-            if session.get(m.Listener, listener_id) is None:
+            if listener_id not in live:
                 continue
-            row = session.get(m.ListenerStats, listener_id)
+            row = rows.get(listener_id)
             if row is None:
                 row = m.ListenerStats(listener_id=listener_id, load_balancer_id=lb_id)
                 session.add(row)
