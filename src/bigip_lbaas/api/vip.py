@@ -1,13 +1,16 @@
 """VIP addresses: taken from the subnet's allocation pools, never twice in one subnet.
 
-The unique constraint (vip_subnet_id, vip_address) is the real guard; two API replicas racing
-for the same free address make one insert fail, and that request retries with the next address.
+The unique constraints (vip_subnet_id, vip_address) and, for additional VIPs, (subnet_id,
+ip_address) are the real guard; two API replicas racing for the same free address make one insert
+fail, and that request retries with the next address. (A primary and an additional VIP in one
+subnet are kept apart by the subnet row lock every allocation takes.)
 """
 
 from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterator
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -40,8 +43,11 @@ def _candidates(subnet: m.Subnet) -> Iterator[Address]:
 
 
 def in_use(session: Session, subnet_id: str) -> set[str]:
-    return set(session.scalars(sa.select(m.LoadBalancer.vip_address)
-                               .where(m.LoadBalancer.vip_subnet_id == subnet_id)))
+    """Every address taken in the subnet: primary VIPs and additional VIPs."""
+    return set(session.scalars(
+        sa.select(m.LoadBalancer.vip_address).where(m.LoadBalancer.vip_subnet_id == subnet_id)
+        .union_all(sa.select(m.AdditionalVip.ip_address)
+                   .where(m.AdditionalVip.subnet_id == subnet_id))))
 
 
 def allocate(session: Session, subnet: m.Subnet, wanted: str | None) -> str:
@@ -61,3 +67,42 @@ def allocate(session: Session, subnet: m.Subnet, wanted: str | None) -> str:
         if str(addr) not in used and str(addr) != subnet.gateway_ip:
             return str(addr)
     raise NoFreeAddress(subnet=subnet.id)
+
+
+def additional(session: Session, wanted: list[dict[str, Any]], primary_subnet: str | None,
+               primary_network: str | None,
+               port_id: str | None) -> list[dict[str, str | None]]:
+    """Octavia's `additional_vips`: one address in each further subnet of the VIP's network,
+    allocated as the primary one is (or taken when given, if free). Returns them as the API
+    shows them: `subnet_id`, `ip_address`, `port_id` (the VIP port unless one is given).
+
+    Subnet rows are locked like the primary's, so allocations on a subnet queue."""
+    subnets = [primary_subnet] if primary_subnet else []
+    for item in wanted:
+        if item["subnet_id"] in subnets:
+            raise ValidationFailure(detail="Duplicate VIP subnet(s) specified. Only one IP can "
+                                           "be bound per subnet.")
+        subnets.append(item["subnet_id"])
+    rows: list[m.Subnet] = []
+    for item in wanted:
+        row = session.get(m.Subnet, item["subnet_id"], with_for_update=True)
+        if row is None:
+            raise ValidationFailure(detail=f"Subnet {item['subnet_id']} not found.")
+        rows.append(row)
+    networks = {r.network_id for r in rows} | ({primary_network} if primary_network else set())
+    if len(networks) > 1:
+        raise ValidationFailure(detail="All VIP subnets must belong to the same network.")
+    return [{"subnet_id": row.id, "ip_address": allocate(session, row, item.get("ip_address")),
+             "port_id": item.get("port_id") or port_id}
+            for item, row in zip(wanted, rows, strict=True)]
+
+
+def book_additional(session: Session, lb: m.LoadBalancer) -> None:
+    """Book the new load balancer's additional VIP addresses (after its row is flushed)."""
+    for item in lb.additional_vips or []:
+        subnet_id, address = item["subnet_id"], item["ip_address"]
+        assert subnet_id is not None and address is not None
+        subnet = session.get(m.Subnet, subnet_id)
+        session.add(m.AdditionalVip(load_balancer_id=lb.id, subnet_id=subnet_id,
+                                    network_id=subnet.network_id if subnet else None,
+                                    ip_address=address, port_id=item.get("port_id")))

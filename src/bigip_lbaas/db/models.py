@@ -153,6 +153,29 @@ class LoadBalancer(OctaviaObject, Base):
     vip_qos_policy_id: Mapped[str | None] = mapped_column(UUID, nullable=True)
     flavor_id: Mapped[str | None] = mapped_column(UUID, nullable=True)
     availability_zone: Mapped[str | None] = mapped_column(NAME, nullable=True)
+    # Octavia's `vip_sg_ids` (security group ids; NULL on rows older than migration 0002 = []).
+    vip_sg_ids: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
+    # Octavia's `additional_vips` as returned: [{subnet_id, ip_address, port_id}]. Fixed at
+    # create; each address is also booked in `additional_vip`, which keeps them unique.
+    additional_vips: Mapped[list[dict[str, str | None]] | None] = mapped_column(
+        JSON, nullable=True
+    )
+
+
+class AdditionalVip(Base):
+    """One more VIP address of a load balancer, in another subnet of its VIP network. Booked
+    here so that no address is handed out twice in a subnet (with `load_balancer.vip_address`)."""
+
+    __tablename__ = "additional_vip"
+    __table_args__ = (UniqueConstraint("subnet_id", "ip_address"),)
+
+    load_balancer_id: Mapped[str] = mapped_column(
+        ForeignKey("load_balancer.id", ondelete="CASCADE"), primary_key=True
+    )
+    subnet_id: Mapped[str] = mapped_column(UUID, primary_key=True)
+    network_id: Mapped[str | None] = mapped_column(UUID, nullable=True)
+    ip_address: Mapped[str] = mapped_column(String(64))
+    port_id: Mapped[str | None] = mapped_column(UUID, nullable=True)
 
 
 class Listener(OctaviaObject, Base):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 
 import pytest
+import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
@@ -31,6 +33,34 @@ def test_upgrade_is_idempotent(db_url: str) -> None:
     before, after = schema.upgrade(database)
     assert before == after == schema.head()
     schema.require_current(database)
+    database.dispose()
+
+
+def test_upgrade_from_0001_keeps_load_balancers(db_url: str) -> None:
+    """0002 adds vip_sg_ids / additional_vips (NULL on existing rows) and additional_vip."""
+    database = Database(db_url)
+    cfg = schema._config()
+    with database.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0001")
+        # Tables as 0001 made them (only the columns it had; quoted as each dialect needs).
+        partition = sa.table("partition", *map(sa.column, (
+            "id", "environment", "project_id", "desired_generation", "applied_generation")))
+        conn.execute(partition.insert().values(
+            environment="E", project_id="p", desired_generation=0, applied_generation=0))
+        pid = conn.execute(sa.select(partition.c.id)).scalar_one()
+        lbs = sa.table("load_balancer", sa.column("tags", sa.JSON), *map(sa.column, (
+            "id", "project_id", "provisioning_status", "operating_status", "enabled",
+            "partition_id", "provider")))
+        conn.execute(lbs.insert().values(
+            id="lb-old", project_id="p", provisioning_status="ACTIVE", operating_status="ONLINE",
+            enabled=True, tags=[], partition_id=pid, provider="f5"))
+    assert schema.current(database) == "0001"
+    schema.upgrade(database)
+    with database.engine.connect() as conn:
+        row = conn.execute(sa.text("SELECT id, vip_sg_ids, additional_vips FROM load_balancer"))
+        assert [tuple(r) for r in row] == [("lb-old", None, None)]
+        assert "additional_vip" in sa.inspect(conn).get_table_names()
     database.dispose()
 
 

@@ -128,6 +128,16 @@ def resolve_vip(session: Session, spec: LoadBalancerPOST) -> dict[str, Any]:
             "vip_address": vip.allocate(session, subnet, spec.vip_address)}
 
 
+def more_vips(session: Session, spec: LoadBalancerPOST,
+              vip_cols: dict[str, Any]) -> dict[str, Any]:
+    """`vip_sg_ids` as given, `additional_vips` validated and allocated (see vip.additional)."""
+    extra = [a.model_dump() for a in spec.additional_vips or []]
+    return {"vip_sg_ids": spec.vip_sg_ids or [],
+            "additional_vips": vip.additional(session, extra, vip_cols.get("vip_subnet_id"),
+                                              vip_cols.get("vip_network_id"),
+                                              vip_cols.get("vip_port_id"))}
+
+
 def _named_pools(spec: LoadBalancerPOST) -> None:
     names = [p.name for p in spec.pools]
     referenced = any(lst.default_pool for lst in spec.listeners) or any(
@@ -250,6 +260,7 @@ def create_loadbalancer(request: Request, body: LoadBalancerRootPOST) -> JSONRes
         provider = resolve_provider(session, st, spec)
         quotas.check(session, st.conf, project, _graph_counts(spec))
         vip_cols = resolve_vip(session, spec)
+        vip_cols.update(more_vips(session, spec, vip_cols))
         partition = ensure_partition(session, provider.environment, project)
         lb = m.LoadBalancer(
             id=create.new_id(), project_id=project, name=spec.name,
@@ -260,6 +271,7 @@ def create_loadbalancer(request: Request, body: LoadBalancerRootPOST) -> JSONRes
             availability_zone=spec.availability_zone, **vip_cols)
         session.add(lb)
         session.flush()
+        vip.book_additional(session, lb)
         added = create_graph(session, lb, spec)
         mark_changed(session, partition)
         session.flush()
@@ -290,10 +302,9 @@ def update_loadbalancer(request: Request, loadbalancer_id: str,
             if attr == "admin_state_up":
                 if value is not None:
                     lb.enabled = value
-            elif attr == "tags":
-                lb.tags = value or []
-            elif attr != "vip_sg_ids":
-
+            elif attr in ("tags", "vip_sg_ids"):
+                setattr(lb, attr, value or [])
+            else:
                 setattr(lb, attr, value)
         session.flush()
         return render_one(session, LOADBALANCER, lb)

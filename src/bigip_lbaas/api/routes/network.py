@@ -164,8 +164,11 @@ def create_network(request: Request, body: NetworkRootPOST) -> JSONResponse:
 
 
 def _vip_users(session: Session, subnet_ids: list[str]) -> list[str]:
-    return list(session.scalars(sa.select(m.LoadBalancer.id)
-                                .where(m.LoadBalancer.vip_subnet_id.in_(subnet_ids))))
+    """Load balancers with a VIP (primary or additional) on one of these subnets."""
+    return list(session.scalars(
+        sa.select(m.LoadBalancer.id).where(m.LoadBalancer.vip_subnet_id.in_(subnet_ids))
+        .union_all(sa.select(m.AdditionalVip.load_balancer_id)
+                   .where(m.AdditionalVip.subnet_id.in_(subnet_ids)))))
 
 
 @router.delete("/networks/{network_id}", status_code=204,

@@ -4,15 +4,24 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from bigip_lbaas.api.schemas.common import IdRef, Link, Name, ProjectId, Request, Response, Tags
+from bigip_lbaas.api.schemas.common import (
+    IdRef,
+    Link,
+    Name,
+    ProjectId,
+    Request,
+    Response,
+    Tags,
+    Uuid,
+)
 from bigip_lbaas.api.schemas.listener import ListenerResponse, ListenerSingleCreate
 from bigip_lbaas.api.schemas.pool import PoolResponse, PoolSingleCreate
 
 
 class AdditionalVip(Request):
-    subnet_id: str = Field(max_length=36)
-    ip_address: str | None = None
-    port_id: str | None = None
+    subnet_id: Uuid
+    ip_address: str | None = Field(default=None, max_length=64)
+    port_id: str | None = Field(default=None, max_length=36)
 
 
 class LoadBalancerPOST(Request):
@@ -24,7 +33,7 @@ class LoadBalancerPOST(Request):
     vip_subnet_id: str | None = Field(default=None, max_length=36)
     vip_network_id: str | None = Field(default=None, max_length=36)
     vip_qos_policy_id: str | None = Field(default=None, max_length=36)
-    vip_sg_ids: list[str] | None = None
+    vip_sg_ids: list[Uuid] | None = None
     additional_vips: list[AdditionalVip] | None = None
     project_id: ProjectId = None
     tenant_id: ProjectId = None
@@ -41,7 +50,7 @@ class LoadBalancerPUT(Request):
     description: Name = None
     vip_qos_policy_id: str | None = Field(default=None, max_length=36)
     admin_state_up: bool | None = None
-    vip_sg_ids: list[str] | None = None
+    vip_sg_ids: list[Uuid] | None = None
     tags: Tags = None
 
 
