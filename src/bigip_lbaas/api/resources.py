@@ -270,25 +270,42 @@ def timestamp(value: datetime | None) -> str | None:
 
 
 def related(session: Session, kind: Kind, ids: Sequence[str]) -> dict[str, dict[str, list[str]]]:
-    """For each computed id list of `kind`: row id -> related ids, one query per relation."""
-    out: dict[str, dict[str, list[str]]] = {}
-    wanted = {**kind.id_lists, **kind.single_ids}
-    for attr, (model, column) in wanted.items():
-        col = getattr(model, column)
-        rows = (
-            session.execute(
-                sa.select(col, model.id)
-                .where(col.in_(list(ids)))
-                .order_by(model.created_at, model.id)
-            ).all()
-            if ids
-            else []
-        )
-        grouped: dict[str, list[str]] = {}
-        for owner, rid in rows:
-            grouped.setdefault(owner, []).append(rid)
-        out[attr] = grouped
+    """For each computed id list of `kind`: row id -> related ids, in one query for all of them
+    (each relation's ids in `created_at`, `id` order)."""
+    out: dict[str, dict[str, list[str]]] = {attr: {} for attr in _relations(kind)}
+    if not ids or not out:
+        return out
+    for attr, owner, rid, _ in session.execute(_related_statement(kind), {"ids": list(ids)}):
+        out[attr].setdefault(owner, []).append(rid)
     return out
+
+
+def _relations(kind: Kind) -> dict[str, tuple[type[Any], str]]:
+    return {**kind.id_lists, **kind.single_ids}
+
+
+_RELATED: dict[str, sa.Executable] = {}
+
+
+def _related_statement(kind: Kind) -> sa.Executable:
+    """SELECT relation, owner id, related id ... WHERE owner IN :ids, over every relation of
+    `kind` (UNION ALL), ordered by `created_at`, `id`; built once per kind."""
+    found = _RELATED.get(kind.key)
+    if found is None:
+        parts = []
+        for attr, (model, column) in _relations(kind).items():
+            col = getattr(model, column)
+            parts.append(sa.select(sa.literal(attr, sa.String).label("relation"),
+                                   col.label("owner"), model.id.label("id"),
+                                   model.created_at.label("created_at"))
+                         .where(col.in_(sa.bindparam("ids", expanding=True))))
+        if len(parts) == 1:
+            found = parts[0].order_by(sa.literal_column("created_at"), sa.literal_column("id"))
+        else:
+            found = sa.union_all(*parts).order_by(sa.literal_column("created_at"),
+                                                  sa.literal_column("id"))
+        _RELATED[kind.key] = found
+    return found
 
 
 def to_wire(kind: Kind, row: Any, rel: dict[str, dict[str, list[str]]]) -> dict[str, Any]:
