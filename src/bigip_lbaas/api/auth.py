@@ -13,7 +13,10 @@ from dataclasses import dataclass
 
 from starlette.requests import Request
 
-from bigip_lbaas.api.errors import MissingProject, NotAuthorized
+from bigip_lbaas.api.errors import InvalidInput, MissingProject, NotAuthorized
+
+# Octavia's project_id columns are 36 characters; a longer id could only be cut or refused later.
+MAX_PROJECT_ID = 36
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,9 @@ class Context:
 
 def context_from_headers(request: Request, strategy: str, default_project: str) -> Context:
     project = request.headers.get("x-project-id") or request.headers.get("x-tenant-id") or None
+    if project is not None and len(project) > MAX_PROJECT_ID:
+        raise InvalidInput(field="project_id", value=project[:64],
+                           reason=f"Longer than {MAX_PROJECT_ID} characters.")
     if strategy == "noauth":
         return Context(project_id=project or default_project, is_admin=True)
     roles = {r.strip().lower() for r in request.headers.get("x-roles", "").split(",")}

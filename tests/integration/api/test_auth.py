@@ -39,3 +39,10 @@ def test_project_isolation(api: Api) -> None:
     anonymous = api.get(LBS)
     assert anonymous.status_code in (401, 403)
     assert api.get("/").status_code == 200  # version discovery stays open
+
+
+def test_overlong_project_header_is_a_400_naming_the_field(api: Api) -> None:
+    r = api.as_project("p" * 37).get(LBS)
+    assert r.status_code == 400
+    assert "project_id" in r.json()["faultstring"]
+    assert api.as_project("p" * 36).get(LBS).status_code == 200
