@@ -115,6 +115,10 @@ class LoadBalancer:
     enabled: bool = True
     listeners: tuple[Listener, ...] = ()
     pools: tuple[Pool, ...] = ()
+    # Octavia's `additional_vips`: further addresses of the load balancer, each on another subnet
+    # of the VIP network (typically the IPv6 half of a dual-stack LB). Every listener serves on
+    # all of them.
+    additional_vips: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,9 @@ Rules (Octavia's meaning):
   → ERROR.
 - pool: admin down → OFFLINE; all monitored members ERROR → ERROR; some → DEGRADED; else ONLINE.
 - health monitor: enabled → ONLINE, disabled → OFFLINE.
-- listener: admin down → OFFLINE; no virtual on the device → ERROR; at its connection limit →
-  DEGRADED; else ONLINE.
+- listener: admin down → OFFLINE; a virtual missing on the device → ERROR; at its connection
+  limit → DEGRADED; else ONLINE. A listener has one virtual per VIP address of its load balancer
+  (``render.listener_virtuals``); its counters and stats are the sums over them.
 - load balancer: admin down → OFFLINE; any listener or pool ERROR/DEGRADED → DEGRADED; else ONLINE.
 
 Must not: do I/O.
@@ -22,9 +23,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from bigip_lbaas.core.model import LoadBalancer, PartitionState, Pool
+from bigip_lbaas.core.model import Listener, LoadBalancer, PartitionState, Pool
 from bigip_lbaas.core.status import Oper
 from bigip_lbaas.engine import names
+from bigip_lbaas.engine.render import listener_virtuals
 
 
 @dataclass(frozen=True)
@@ -102,10 +104,10 @@ def _lb_status(lb: LoadBalancer, health: DeviceHealth, prefix: str, out: dict[st
         out.update(members)
         out[pool.id] = _pool_status(pool, members)
     for lst in lb.listeners:
-        counters = health.virtual_counters.get(names.virtual(prefix, lst.id))
+        counters, complete = _listener_counters(lb, lst, prefix, health)
         if not (lst.enabled and lb.enabled):
             out[lst.id] = Oper.OFFLINE
-        elif counters is None:
+        elif not complete:
             out[lst.id] = Oper.ERROR
         elif (
             lst.connection_limit > 0
@@ -121,6 +123,24 @@ def _lb_status(lb: LoadBalancer, health: DeviceHealth, prefix: str, out: dict[st
         out[lb.id] = Oper.DEGRADED
     else:
         out[lb.id] = Oper.ONLINE
+
+
+def _listener_counters(
+    lb: LoadBalancer, lst: Listener, prefix: str, health: DeviceHealth
+) -> tuple[dict[str, int], bool]:
+    """The counters of the listener's virtual servers (one per VIP address) summed, and whether
+    all of them (at least one) are on the device."""
+    virtuals = listener_virtuals(prefix, lb, lst)
+    total: dict[str, int] = {}
+    complete = bool(virtuals)
+    for name, _, _ in virtuals:
+        counters = health.virtual_counters.get(name)
+        if counters is None:
+            complete = False
+            continue
+        for key, value in counters.items():
+            total[key] = total.get(key, 0) + value
+    return total, complete
 
 
 def listener_stats(counters: Mapping[str, int]) -> ListenerStats:
@@ -154,6 +174,6 @@ def partition_status(state: PartitionState, prefix: str, health: DeviceHealth) -
         kinds = _kinds(lb)
         operating.update({(kinds[i], i): s for i, s in by_id.items()})
         for lst in lb.listeners:
-            counters = health.virtual_counters.get(names.virtual(prefix, lst.id), {})
+            counters, _ = _listener_counters(lb, lst, prefix, health)
             stats[lst.id] = (lb.id, listener_stats(counters))
     return PartitionStatus(operating, stats)

@@ -31,6 +31,23 @@ def virtual(prefix: str, listener_id: str) -> str:
     return _join(prefix, listener_id)
 
 
+def address_token(address: str) -> str:
+    """An address as a name part: IPv6 colons become ``-`` (never part of an address, so distinct
+    addresses stay distinct), keeping ``:`` out of names that BIG-IP also parses as ``name:port``."""
+    return address.replace(":", "-")
+
+
+def additional_virtual_address(prefix: str, lb_id: str, address: str) -> str:
+    """The virtual address of one of a load balancer's additional VIPs: named by the address,
+    which is fixed for the LB's life and unique per LB, so the name does not depend on order."""
+    return f"{_join(prefix, lb_id)}_{address_token(address)}"
+
+
+def additional_virtual(prefix: str, listener_id: str, address: str) -> str:
+    """A listener's virtual server on one additional VIP address (``<virtual>_<address>``)."""
+    return f"{virtual(prefix, listener_id)}_{address_token(address)}"
+
+
 def pool(prefix: str, pool_id: str) -> str:
     return _join(prefix, pool_id)
 

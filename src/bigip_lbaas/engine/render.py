@@ -137,20 +137,60 @@ def _mask(address: str) -> str:
     )
 
 
+def lb_addresses(lb: LoadBalancer) -> tuple[str, ...]:
+    """The load balancer's VIP addresses: the primary first, then the additional ones by address
+    (so the result does not depend on the order they were stored in)."""
+    extra = sorted({a for a in lb.additional_vips if a != lb.vip_address})
+    return (lb.vip_address, *extra)
+
+
+def _cidr_is_v6(cidr: str) -> bool:
+    return ":" in cidr
+
+
+def listener_virtuals(
+    prefix: str, lb: LoadBalancer, lst: Listener
+) -> tuple[tuple[str, str, str], ...]:
+    """(name, address, source) of each virtual server a listener is rendered to: one per address
+    of its load balancer (the primary's is ``<prefix>_<listener_id>``, an additional address's
+    ``<prefix>_<listener_id>_<address>``). With ``allowed_cidrs``, each virtual's source is the
+    CIDR of its address family, and an address of a family no CIDR has gets no virtual: Octavia
+    admits no client there. Shared by render and the status collection (``engine.health``)."""
+    out = []
+    for i, addr in enumerate(lb_addresses(lb)):
+        v6 = names.is_ipv6(addr)
+        if lst.allowed_cidrs:
+            same = [c for c in lst.allowed_cidrs if _cidr_is_v6(c) == v6]
+            if not same:
+                continue
+            source = same[0]
+        else:
+            source = "::/0" if v6 else "0.0.0.0/0"
+        name = (
+            names.virtual(prefix, lst.id)
+            if i == 0
+            else names.additional_virtual(prefix, lst.id, addr)
+        )
+        out.append((name, addr, source))
+    return tuple(out)
+
+
 def _render_lb(out: _Out, lb: LoadBalancer, traffic_group: str) -> None:
-    va = names.virtual_address(out.prefix, lb.id)
-    out.add(
-        Kind.VIRTUAL_ADDRESS,
-        va,
-        {
-            "address": lb.vip_address,
-            "mask": _mask(lb.vip_address),
-            "enabled": "yes" if lb.enabled else "no",
-            "trafficGroup": traffic_group,
-            "autoDelete": "false",
-        },
-        lb.id,
-    )
+    for i, addr in enumerate(lb_addresses(lb)):
+        out.add(
+            Kind.VIRTUAL_ADDRESS,
+            names.virtual_address(out.prefix, lb.id)
+            if i == 0
+            else names.additional_virtual_address(out.prefix, lb.id, addr),
+            {
+                "address": addr,
+                "mask": _mask(addr),
+                "enabled": "yes" if lb.enabled else "no",
+                "trafficGroup": traffic_group,
+                "autoDelete": "false",
+            },
+            lb.id,
+        )
     pools = {p.id: p for p in lb.pools}
     failed_pools: dict[str, str] = {}
     for pool in sorted(lb.pools, key=lambda p: p.id):
@@ -381,9 +421,26 @@ def _render_listener(
         raise UnsupportedError(lst.id, "timeout_member_connect has no BIG-IP equivalent")
     if lst.timeout_tcp_inspect not in (None, OCTAVIA_TIMEOUT_TCP_INSPECT):
         raise UnsupportedError(lst.id, "timeout_tcp_inspect has no BIG-IP equivalent")
-    if len(lst.allowed_cidrs) > 1:
+    families = {names.is_ipv6(a) for a in lb_addresses(lb)}
+    for cidr in lst.allowed_cidrs:
+        if _cidr_is_v6(cidr) not in families:
+            raise UnsupportedError(
+                lst.id,
+                f"allowed_cidr {cidr} is of an IP version none of the load balancer's VIPs has",
+            )
+    for v6 in families:
+        if sum(1 for c in lst.allowed_cidrs if _cidr_is_v6(c) == v6) > 1:
+            raise UnsupportedError(
+                lst.id,
+                "more than one allowed_cidr of one IP version cannot be expressed on a "
+                "virtual server",
+            )
+    virtuals = listener_virtuals(out.prefix, lb, lst)
+    if lst.connection_limit > 0 and len(virtuals) > 1:
         raise UnsupportedError(
-            lst.id, "more than one allowed_cidr cannot be expressed on a virtual server"
+            lst.id,
+            f"connection_limit limits the listener as a whole, but BIG-IP would limit each of "
+            f"its {len(virtuals)} virtual servers (one per VIP address) separately",
         )
     xff = False
     for header, value in lst.insert_headers:
@@ -457,11 +514,7 @@ def _render_listener(
         pname = names.ltm_policy(out.prefix, lst.id, content)
         out.add(Kind.POLICY, pname, policy_body, lst.id)
         policies.append(out.path(pname))
-    v6 = names.is_ipv6(lb.vip_address)
     body: dict[str, Any] = {
-        "destination": out.path(names.service(lb.vip_address, lst.protocol_port)),
-        "mask": _mask(lb.vip_address),
-        "source": lst.allowed_cidrs[0] if lst.allowed_cidrs else ("::/0" if v6 else "0.0.0.0/0"),
         "ipProtocol": "tcp",
         "pool": pool_path,
         "connectionLimit": max(lst.connection_limit, 0),
@@ -473,7 +526,19 @@ def _render_listener(
         "rules": [],
     }
     body["enabled" if (lst.enabled and lb.enabled) else "disabled"] = True
-    out.add(Kind.VIRTUAL, names.virtual(out.prefix, lst.id), body, lst.id)
+    # One virtual per VIP address, identical but for destination, mask and source.
+    for name, addr, source in virtuals:
+        out.add(
+            Kind.VIRTUAL,
+            name,
+            {
+                "destination": out.path(names.service(addr, lst.protocol_port)),
+                "mask": _mask(addr),
+                "source": source,
+                **body,
+            },
+            lst.id,
+        )
 
 
 # --------------------------------------------------------------------------- L7

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
 from bigip_lbaas.core.errors import DeviceUnreachable, LeaseLost
 from bigip_lbaas.core.model import Listener, LoadBalancer, Member, PartitionState, Pool
+from bigip_lbaas.core.status import Oper
 from bigip_lbaas.device.apply import ApplyFailed, apply
 from bigip_lbaas.device.client import BigipClient, object_path
 from bigip_lbaas.device.converge import converge
 from bigip_lbaas.device.observe import observe
+from bigip_lbaas.device.status import collect
 from bigip_lbaas.engine import names
 from bigip_lbaas.engine.config import DeviceConfig, Kind
 from bigip_lbaas.engine.diff import diff
@@ -124,6 +127,69 @@ def test_unsupported_objects_fail_by_id_and_the_rest_is_applied(sim: SimHandle) 
             assert "TERMINATED_HTTPS" in failed["lst-tls"]
             observed = await observe(c, part_of(state))
             assert (Kind.VIRTUAL, "Project_unsup-l0") in observed.objects
+
+    run(go())
+
+
+def test_additional_vips_converge_and_are_removed(sim: SimHandle) -> None:
+    """A dual-stack load balancer (plus one more IPv4 address): a virtual address per address and
+    a virtual per listener and address on the device; nothing written the second time; removing
+    the extra addresses, then a listener, removes exactly their objects."""
+    extra = ("2001:db8::77", "198.51.100.77")
+    pool = Pool("dual-pool", "HTTP", "ROUND_ROBIN", members=(Member("dual-m", "10.4.0.1", 80),))
+    web = Listener("dual-web", "HTTP", 80, default_pool_id=pool.id)
+    ssh = Listener("dual-ssh", "TCP", 22, allowed_cidrs=("10.0.0.0/8", "2001:db8::/32"))
+    lb = LoadBalancer("dual-lb", "192.0.2.77", listeners=(web, ssh), pools=(pool,))
+    state = PartitionState(key("dual"), 1, (replace(lb, additional_vips=extra),))
+    part = part_of(state)
+
+    async def virtuals(c: BigipClient) -> dict[str, str]:
+        observed = await observe(c, part)
+        return {
+            n: o.body["destination"] for (k, n), o in observed.objects.items() if k is Kind.VIRTUAL
+        }
+
+    async def go() -> None:
+        async with make_client(sim) as c:
+            await _converge_and_check(c, state)
+            assert await virtuals(c) == {
+                "Project_dual-web": f"/{part}/192.0.2.77:80",
+                "Project_dual-web_2001-db8--77": f"/{part}/2001:db8::77.80",
+                "Project_dual-web_198.51.100.77": f"/{part}/198.51.100.77:80",
+                "Project_dual-ssh": f"/{part}/192.0.2.77:22",
+                "Project_dual-ssh_2001-db8--77": f"/{part}/2001:db8::77.22",
+                "Project_dual-ssh_198.51.100.77": f"/{part}/198.51.100.77:22",
+            }
+            va6 = await c.get(
+                object_path("ltm/virtual-address", part, "Project_dual-lb_2001-db8--77")
+            )
+            assert va6["address"] == "2001:db8::77" and va6["autoDelete"] == "false"
+            vs6 = await c.get(object_path("ltm/virtual", part, "Project_dual-ssh_2001-db8--77"))
+            assert vs6["source"] == "2001:db8::/32" and vs6["mask"].startswith("ffff:ffff")
+            before = writes(sim)
+            again = await converge(c, state, PREFIX)
+            assert again.writes == 0 and again.ops == 0 and writes(sim) == before
+            status = await collect(c, state, PREFIX)
+            assert status.of("dual-web") is Oper.ONLINE and status.of("dual-ssh") is Oper.ONLINE
+
+            # The extra addresses go (and then a listener): their objects go, nothing else.
+            fewer = PartitionState(state.key, 2, (replace(lb, additional_vips=extra[:1]),))
+            await _converge_and_check(c, fewer)
+            assert set(await virtuals(c)) == {
+                "Project_dual-web",
+                "Project_dual-web_2001-db8--77",
+                "Project_dual-ssh",
+                "Project_dual-ssh_2001-db8--77",
+            }
+            gone = object_path("ltm/virtual-address", part, "Project_dual-lb_198.51.100.77")
+            assert await c.get_optional(gone) is None
+            one = PartitionState(
+                state.key, 3, (replace(lb, listeners=(web,), additional_vips=extra[:1]),)
+            )
+            await _converge_and_check(c, one)
+            assert set(await virtuals(c)) == {"Project_dual-web", "Project_dual-web_2001-db8--77"}
+            await converge(c, PartitionState(state.key, 4, ()), PREFIX)
+            assert await c.get_optional(object_path("sys/folder", None, part)) is None
 
     run(go())
 

@@ -111,6 +111,17 @@ def load_balancers(draw: st.DrawFn, lb_index: int) -> LoadBalancer:
         clean.append(
             Pool(p.id, p.protocol, p.lb_algorithm, p.enabled, p.session_persistence, mems, hm)
         )
+    # Additional VIPs: none, the IPv6 half of a dual-stack LB, or one more of each family.
+    extra = draw(
+        st.sampled_from(
+            [
+                (),
+                (f"2001:db8::{lb_index + 10}",),
+                (f"2001:db8::{lb_index + 10}", f"198.51.100.{lb_index + 10}"),
+            ]
+        )
+    )
+    v6 = bool(extra)
     listeners = []
     for i, port in enumerate(
         draw(st.lists(st.sampled_from([80, 443, 8080]), unique=True, max_size=2))
@@ -143,12 +154,27 @@ def load_balancers(draw: st.DrawFn, lb_index: int) -> LoadBalancer:
                 )
                 for j in range(pol_n)
             )
+        # Valid ACLs only: one CIDR per IP version, of a version some VIP has.
+        cidrs = draw(
+            st.sampled_from(
+                [(), ("10.0.0.0/8",), ("10.0.0.0/8", "2001:db8::/32"), ("2001:db8::/32",)]
+                if v6
+                else [(), ("10.0.0.0/8",)]
+            )
+        )
+        # One virtual per VIP address (of an admitted IP version); a connection limit needs one.
+        v4_addresses = 1 + sum(1 for a in extra if ":" not in a)
+        v6_addresses = sum(1 for a in extra if ":" in a)
+        virtuals = (v4_addresses if not cidrs or "10.0.0.0/8" in cidrs else 0) + (
+            v6_addresses if not cidrs or "2001:db8::/32" in cidrs else 0
+        )
         listeners.append(
             Listener(
                 id=f"lst{lb_index}{i}-aaaa",
                 protocol=proto,
                 protocol_port=port,
-                connection_limit=draw(st.sampled_from([-1, 100])),
+                connection_limit=draw(st.sampled_from([-1, 100] if virtuals == 1 else [-1, 0])),
+                allowed_cidrs=cidrs,
                 enabled=draw(st.booleans()),
                 default_pool_id=default,
                 insert_headers=(("X-Forwarded-For", "true"),)
@@ -164,6 +190,7 @@ def load_balancers(draw: st.DrawFn, lb_index: int) -> LoadBalancer:
         enabled=draw(st.booleans()),
         listeners=tuple(listeners),
         pools=tuple(clean),
+        additional_vips=extra,
     )
 
 
@@ -185,5 +212,9 @@ def partition_states(draw: st.DrawFn) -> PartitionState:
             pools_.append(
                 Pool(p.id, p.protocol, p.lb_algorithm, p.enabled, p.session_persistence, mems, hm)
             )
-        fixed.append(LoadBalancer(lb.id, lb.vip_address, lb.enabled, lb.listeners, tuple(pools_)))
+        fixed.append(
+            LoadBalancer(
+                lb.id, lb.vip_address, lb.enabled, lb.listeners, tuple(pools_), lb.additional_vips
+            )
+        )
     return PartitionState(KEY, draw(st.integers(1, 100)), tuple(fixed))
