@@ -1,9 +1,10 @@
 """Read one partition's desired state from committed rows into frozen engine types.
 
-One read transaction, one query per table. Objects marked PENDING_DELETE (and everything under
-them) are left out: the desired state is what should exist on the device. The snapshot also lists
-every pending object with the status it was seen in, so the outcome can be written for exactly
-those objects and no later change is mistaken for one this reconcile applied.
+One read transaction, one query per table (``additional_vip`` gives each load balancer its
+additional VIP addresses). Objects marked PENDING_DELETE (and everything under them) are left out:
+the desired state is what should exist on the device. The snapshot also lists every pending object
+with the status it was seen in, so the outcome can be written for exactly those objects and no
+later change is mistaken for one this reconcile applied.
 """
 
 from __future__ import annotations
@@ -101,8 +102,16 @@ def load_in(session: Session, partition_id: int) -> Snapshot:
         for row in rows[kind]
         if is_pending(row.provisioning_status)
     )
+    extra: dict[str, list[str]] = defaultdict(list)
+    if lb_ids:
+        for lb_id, address in session.execute(
+            sa.select(m.AdditionalVip.load_balancer_id, m.AdditionalVip.ip_address)
+            .where(m.AdditionalVip.load_balancer_id.in_(lb_ids))
+            .order_by(m.AdditionalVip.load_balancer_id, m.AdditionalVip.ip_address)
+        ):
+            extra[lb_id].append(address)
     state = model.PartitionState(
-        key=key, generation=part.desired_generation, load_balancers=_build(rows)
+        key=key, generation=part.desired_generation, load_balancers=_build(rows, extra)
     )
     return Snapshot(partition_id, state, pending)
 
@@ -111,7 +120,9 @@ def _alive(row: Any) -> bool:
     return bool(row.provisioning_status != Prov.PENDING_DELETE)
 
 
-def _build(rows: dict[str, list[Any]]) -> tuple[model.LoadBalancer, ...]:
+def _build(
+    rows: dict[str, list[Any]], extra: dict[str, list[str]]
+) -> tuple[model.LoadBalancer, ...]:
     by_parent: dict[str, dict[str, list[Any]]] = defaultdict(lambda: defaultdict(list))
     for row in rows["member"]:
         by_parent["member"][row.pool_id].append(row)
@@ -141,6 +152,7 @@ def _build(rows: dict[str, list[Any]]) -> tuple[model.LoadBalancer, ...]:
                 enabled=lb.enabled,
                 listeners=listeners,
                 pools=pools,
+                additional_vips=tuple(extra.get(lb.id, ())),
             )
         )
     return tuple(result)

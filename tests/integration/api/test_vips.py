@@ -8,6 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from bigip_lbaas.db import desired
 from bigip_lbaas.db import models as m
 from tests.integration.api.server import Api
 
@@ -20,8 +21,9 @@ def network(api: Api, *cidrs: str) -> list[dict[str, Any]]:
     assert net.status_code == 201, net.text
     subnets = []
     for cidr in cidrs:
+        version = 6 if ":" in cidr else 4
         sub = api.post("/v2.0/subnets", {"subnet": {"network_id": net.json()["network"]["id"],
-                                                    "cidr": cidr, "ip_version": 4}})
+                                                    "cidr": cidr, "ip_version": version}})
         assert sub.status_code == 201, sub.text
         subnets.append(dict(sub.json()["subnet"]))
     return subnets
@@ -135,3 +137,19 @@ def test_validation(api: Api) -> None:
     # Nothing of the refused creates was kept.
     assert [x for x in api.get(LBS).json()["loadbalancers"]
             if x["vip_subnet_id"] == s1["id"]] == []
+
+
+def test_agents_load_the_additional_addresses(api: Api) -> None:
+    """The desired state an agent reads carries each load balancer's additional addresses."""
+    s1, s2 = network(api, "10.65.1.0/24", "2001:db8:65::/64")
+    lb = api.lb(s1["id"], additional_vips=[{"subnet_id": s2["id"]}])
+    plain = api.lb(s1["id"])
+    with api.db.transaction() as s:
+        pid = s.scalar(sa.select(m.LoadBalancer.partition_id)
+                       .where(m.LoadBalancer.id == lb["id"]))
+    assert pid is not None
+    loaded = {x.id: x for x in desired.load(api.db, pid).state.load_balancers}
+    assert loaded[lb["id"]].vip_address == "10.65.1.2"
+    assert loaded[lb["id"]].additional_vips == ("2001:db8:65::2",)
+    assert loaded[plain["id"]].additional_vips == ()
+    api.settle()
