@@ -157,6 +157,13 @@ class NoFreeAddress(ApiError):
     template = "No more IP addresses available on subnet %(subnet)s."
 
 
+class ProviderUnsupportedOption(ApiError):
+    """Octavia's answer when the provider driver raises UnsupportedOptionError."""
+
+    status = 501
+    template = "Provider '%(prov)s' does not support a requested option: %(detail)s"
+
+
 class DatabaseUnavailable(ApiError):
     status = 503
     template = "The database is unavailable; retry later."

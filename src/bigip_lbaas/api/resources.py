@@ -87,7 +87,8 @@ LOADBALANCER = Kind(
         "availability_zone",
     ),
     id_lists={"listeners": (m.Listener, "load_balancer_id"), "pools": (m.Pool, "load_balancer_id")},
-    constants={"vip_vnic_type": "normal"},
+    # vip_sg_ids: always [] (a non-empty list is refused with 501: nothing could enforce it).
+    constants={"vip_sg_ids": [], "vip_vnic_type": "normal"},
     quota="load_balancer",
 )
 LISTENER = Kind(
@@ -327,8 +328,8 @@ def to_wire(kind: Kind, row: Any, rel: dict[str, dict[str, list[str]]]) -> dict[
             value = getattr(row, TYPE_TO_DB.get(attr, attr))
             if value is None and attr in ("name", "description"):
                 value = ""
-            elif value is None and attr in ("vip_sg_ids", "additional_vips"):
-                value = []  # load balancers from before these were stored
+            elif value is None and attr == "additional_vips":
+                value = []  # load balancers from before it was stored
             body[attr] = value
     if kind is LOADBALANCER and not body.get("provider"):
         body["provider"] = "octavia"

@@ -153,8 +153,6 @@ class LoadBalancer(OctaviaObject, Base):
     vip_qos_policy_id: Mapped[str | None] = mapped_column(UUID, nullable=True)
     flavor_id: Mapped[str | None] = mapped_column(UUID, nullable=True)
     availability_zone: Mapped[str | None] = mapped_column(NAME, nullable=True)
-    # Octavia's `vip_sg_ids` (security group ids; NULL on rows older than migration 0002 = []).
-    vip_sg_ids: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
     # Octavia's `additional_vips` as returned: [{subnet_id, ip_address, port_id}]. Fixed at
     # create; each address is also booked in `additional_vip`, which keeps them unique.
     additional_vips: Mapped[list[dict[str, str | None]] | None] = mapped_column(

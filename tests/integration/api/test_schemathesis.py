@@ -35,10 +35,21 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
             db.dispose()
 
 
-def test_openapi_fuzz(api: Api) -> None:
+# Octavia answers an option its provider cannot carry out with 501 (ProviderUnsupportedOptionError);
+# load balancer create and update do so for a non-empty `vip_sg_ids`. Nowhere else is a 5xx right.
+CONFIG = """
+[[operations]]
+include-name-regex = '^(POST /v2/lbaas/loadbalancers|PUT /v2/lbaas/loadbalancers/\\{[^}]+\\})$'
+checks.not_a_server_error.expected-statuses = ["2xx", "3xx", "4xx", "501"]
+"""
+
+
+def test_openapi_fuzz(api: Api, tmp_path: Path) -> None:
     subnet = api.network("10.99.0.0/24")
     api.lb(subnet["id"], name="fuzz-target")
-    cmd = [str(SCHEMATHESIS), "run", f"{api.url}/openapi.json",
+    config = tmp_path / "schemathesis.toml"
+    config.write_text(CONFIG)
+    cmd = [str(SCHEMATHESIS), "--config-file", str(config), "run", f"{api.url}/openapi.json",
            "--checks", "not_a_server_error,response_schema_conformance",
            "--phases", "examples,fuzzing", "--max-examples", "8", "--workers", "2",
            "--request-timeout", "20", "--no-color"]

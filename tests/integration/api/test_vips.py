@@ -1,5 +1,6 @@
-"""`vip_sg_ids` and `additional_vips` on load balancers: stored, returned in Octavia's shapes,
-validated as Octavia does, and additional addresses allocated without duplicates."""
+"""`additional_vips` on load balancers: stored, returned in Octavia's shapes, validated as
+Octavia does, and allocated without duplicates. `vip_sg_ids`: nothing could enforce them, so a
+non-empty list is refused as Octavia refuses an option its provider does not support (501)."""
 
 from __future__ import annotations
 
@@ -31,36 +32,26 @@ def network(api: Api, *cidrs: str) -> list[dict[str, Any]]:
 
 def test_stored_and_returned(api: Api) -> None:
     s1, s2, s3 = network(api, "10.61.1.0/24", "10.61.2.0/24", "10.61.3.0/24")
-    sgs = [str(uuid.uuid4()), str(uuid.uuid4())]
     r = api.post(LBS, {"loadbalancer": {
-        "vip_subnet_id": s1["id"], "vip_sg_ids": sgs,
+        "vip_subnet_id": s1["id"], "vip_sg_ids": [],
         "additional_vips": [{"subnet_id": s2["id"]},
                             {"subnet_id": s3["id"], "ip_address": "10.61.3.50"}]}})
     assert r.status_code == 201, r.text
     lb = r.json()["loadbalancer"]
     expected = [{"subnet_id": s2["id"], "ip_address": "10.61.2.2", "port_id": None},
                 {"subnet_id": s3["id"], "ip_address": "10.61.3.50", "port_id": None}]
-    assert lb["vip_sg_ids"] == sgs
+    assert lb["vip_sg_ids"] == []
     assert lb["additional_vips"] == expected
     assert lb["vip_address"] == "10.61.1.2"
     api.settle()
     shown = api.get(f"{LBS}/{lb['id']}").json()["loadbalancer"]
-    assert shown["vip_sg_ids"] == sgs and shown["additional_vips"] == expected
+    assert shown["vip_sg_ids"] == [] and shown["additional_vips"] == expected
     listed = [x for x in api.get(LBS).json()["loadbalancers"] if x["id"] == lb["id"]]
-    assert listed[0]["vip_sg_ids"] == sgs and listed[0]["additional_vips"] == expected
+    assert listed[0]["vip_sg_ids"] == [] and listed[0]["additional_vips"] == expected
     only = api.get(f"{LBS}/{lb['id']}", params={"fields": "additional_vips"}).json()
     assert only == {"loadbalancer": {"additional_vips": expected}}
 
-    # PUT replaces the security groups (null clears them); additional VIPs are fixed at create.
-    new = [str(uuid.uuid4())]
-    r = api.put(f"{LBS}/{lb['id']}", {"loadbalancer": {"vip_sg_ids": new}})
-    assert r.status_code == 200, r.text
-    assert r.json()["loadbalancer"]["vip_sg_ids"] == new
-    api.settle()
-    assert api.get(f"{LBS}/{lb['id']}").json()["loadbalancer"]["vip_sg_ids"] == new
-    assert api.put(f"{LBS}/{lb['id']}", {"loadbalancer": {"vip_sg_ids": None}}).json()[
-        "loadbalancer"]["vip_sg_ids"] == []
-    api.settle()
+    # Additional VIPs are fixed at create.
     r = api.put(f"{LBS}/{lb['id']}", {"loadbalancer": {"additional_vips": []}})
     assert r.status_code == 400
 
@@ -86,15 +77,14 @@ def test_stored_and_returned(api: Api) -> None:
 
 def test_fully_populated_create_keeps_them(api: Api) -> None:
     s1, s2 = network(api, "10.62.1.0/24", "10.62.2.0/24")
-    sg = str(uuid.uuid4())
     r = api.post(LBS, {"loadbalancer": {
-        "vip_subnet_id": s1["id"], "vip_sg_ids": [sg],
+        "vip_subnet_id": s1["id"], "vip_sg_ids": None,
         "additional_vips": [{"subnet_id": s2["id"]}],
         "listeners": [{"protocol": "HTTP", "protocol_port": 80, "default_pool": {"name": "p"}}],
         "pools": [{"name": "p", "protocol": "HTTP", "lb_algorithm": "ROUND_ROBIN"}]}})
     assert r.status_code == 201, r.text
     lb = r.json()["loadbalancer"]
-    assert lb["vip_sg_ids"] == [sg]
+    assert lb["vip_sg_ids"] == []
     assert lb["additional_vips"] == [{"subnet_id": s2["id"], "ip_address": "10.62.2.2",
                                       "port_id": None}]
     assert len(lb["listeners"]) == 1 and len(lb["pools"]) == 1
@@ -102,12 +92,12 @@ def test_fully_populated_create_keeps_them(api: Api) -> None:
 
 
 def test_rows_from_before_show_empty_lists(api: Api) -> None:
-    """Load balancers created before migration 0002 have NULL in both columns."""
+    """Load balancers created before migration 0002 have NULL in `additional_vips`."""
     (s1,) = network(api, "10.64.1.0/24")
     lb = api.lb(s1["id"])
     with api.db.transaction() as s:
         s.execute(sa.update(m.LoadBalancer).where(m.LoadBalancer.id == lb["id"])
-                  .values(vip_sg_ids=None, additional_vips=None))
+                  .values(additional_vips=None))
     shown = api.get(f"{LBS}/{lb['id']}").json()["loadbalancer"]
     assert shown["vip_sg_ids"] == [] and shown["additional_vips"] == []
 
@@ -153,3 +143,39 @@ def test_agents_load_the_additional_addresses(api: Api) -> None:
     assert loaded[lb["id"]].additional_vips == ("2001:db8:65::2",)
     assert loaded[plain["id"]].additional_vips == ()
     api.settle()
+
+
+def test_vip_sg_ids_are_refused_as_an_unsupported_provider_option(api: Api) -> None:
+    """Octavia's answer when the provider raises UnsupportedOptionError: 501 and the provider's
+    reason. Nothing of the refused create is kept; null and [] ask for nothing."""
+    s1, s2 = network(api, "10.66.1.0/24", "10.66.2.0/24")
+    sg = str(uuid.uuid4())
+    refused = ("Provider 'f5' does not support a requested option: VIP security groups "
+               "(vip_sg_ids) cannot be enforced on the BIG-IP devices this provider configures: "
+               "they have no port-level firewall.")
+
+    r = api.post(LBS, {"loadbalancer": {
+        "vip_subnet_id": s1["id"], "vip_sg_ids": [sg],
+        "additional_vips": [{"subnet_id": s2["id"]}],
+        "listeners": [{"protocol": "HTTP", "protocol_port": 80}]}})
+    assert r.status_code == 501, r.text
+    assert r.json() == {"faultcode": "Server", "faultstring": refused, "debuginfo": None}
+    assert [x for x in api.get(LBS).json()["loadbalancers"]
+            if x["vip_subnet_id"] == s1["id"]] == []
+
+    # The addresses it would have had are still free.
+    lb = api.lb(s1["id"], vip_sg_ids=[], additional_vips=[{"subnet_id": s2["id"]}])
+    assert lb["vip_address"] == "10.66.1.2" and lb["vip_sg_ids"] == []
+    assert lb["additional_vips"][0]["ip_address"] == "10.66.2.2"
+    assert lb["provider"] == "f5"
+
+    r = api.put(f"{LBS}/{lb['id']}", {"loadbalancer": {"vip_sg_ids": [sg], "name": "x"}})
+    assert r.status_code == 501, r.text
+    assert r.json()["faultstring"] == refused
+    shown = api.get(f"{LBS}/{lb['id']}").json()["loadbalancer"]
+    assert shown["provisioning_status"] == "ACTIVE" and shown["name"] == ""  # nothing changed
+    for value in (None, []):
+        r = api.put(f"{LBS}/{lb['id']}", {"loadbalancer": {"vip_sg_ids": value}})
+        assert r.status_code == 200, r.text
+        assert r.json()["loadbalancer"]["vip_sg_ids"] == []
+        api.settle()

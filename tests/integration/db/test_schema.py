@@ -37,7 +37,7 @@ def test_upgrade_is_idempotent(db_url: str) -> None:
 
 
 def test_upgrade_from_0001_keeps_load_balancers(db_url: str) -> None:
-    """0002 adds vip_sg_ids / additional_vips (NULL on existing rows) and additional_vip."""
+    """0002 adds additional_vips (NULL on existing rows) and table additional_vip."""
     database = Database(db_url)
     cfg = schema._config()
     with database.engine.begin() as conn:
@@ -58,9 +58,11 @@ def test_upgrade_from_0001_keeps_load_balancers(db_url: str) -> None:
     assert schema.current(database) == "0001"
     schema.upgrade(database)
     with database.engine.connect() as conn:
-        row = conn.execute(sa.text("SELECT id, vip_sg_ids, additional_vips FROM load_balancer"))
-        assert [tuple(r) for r in row] == [("lb-old", None, None)]
+        row = conn.execute(sa.text("SELECT id, additional_vips FROM load_balancer"))
+        assert [tuple(r) for r in row] == [("lb-old", None)]
         assert "additional_vip" in sa.inspect(conn).get_table_names()
+        columns = {c["name"] for c in sa.inspect(conn).get_columns("load_balancer")}
+        assert "vip_sg_ids" not in columns  # refused, never stored
     database.dispose()
 
 

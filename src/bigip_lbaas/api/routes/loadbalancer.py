@@ -18,6 +18,7 @@ from bigip_lbaas.api.errors import (
     LBPendingState,
     NotFound,
     ProviderFlavorMismatch,
+    ProviderUnsupportedOption,
     UnknownProvider,
     ValidationFailure,
     VipInUse,
@@ -130,12 +131,22 @@ def resolve_vip(session: Session, spec: LoadBalancerPOST) -> dict[str, Any]:
 
 def more_vips(session: Session, spec: LoadBalancerPOST,
               vip_cols: dict[str, Any]) -> dict[str, Any]:
-    """`vip_sg_ids` as given, `additional_vips` validated and allocated (see vip.additional)."""
+    """`additional_vips` validated and allocated (see vip.additional)."""
     extra = [a.model_dump() for a in spec.additional_vips or []]
-    return {"vip_sg_ids": spec.vip_sg_ids or [],
-            "additional_vips": vip.additional(session, extra, vip_cols.get("vip_subnet_id"),
+    return {"additional_vips": vip.additional(session, extra, vip_cols.get("vip_subnet_id"),
                                               vip_cols.get("vip_network_id"),
                                               vip_cols.get("vip_port_id"))}
+
+
+def refuse_vip_sg_ids(provider: str, vip_sg_ids: list[str] | None) -> None:
+    """VIP security groups cannot be enforced: there is no port-level firewall on the devices
+    (nor in front of them) that this provider configures. Octavia answers a provider's
+    UnsupportedOptionError with 501; an empty list or null asks for nothing."""
+    if vip_sg_ids:
+        raise ProviderUnsupportedOption(
+            prov=provider,
+            detail="VIP security groups (vip_sg_ids) cannot be enforced on the BIG-IP devices "
+                   "this provider configures: they have no port-level firewall.")
 
 
 def _named_pools(spec: LoadBalancerPOST) -> None:
@@ -246,7 +257,7 @@ def full_graph(lb: m.LoadBalancer, added: list[Any]) -> dict[str, Any]:
 
 
 @router.post("/loadbalancers", status_code=201, response_model=LoadBalancerRootResponse,
-             responses=fault_responses(400, 401, 403, 404, 409))
+             responses=fault_responses(400, 401, 403, 404, 409, 501))
 def create_loadbalancer(request: Request, body: LoadBalancerRootPOST) -> JSONResponse:
     st, ctx = env(request)
     spec = body.loadbalancer
@@ -261,6 +272,7 @@ def create_loadbalancer(request: Request, body: LoadBalancerRootPOST) -> JSONRes
         quotas.check(session, st.conf, project, _graph_counts(spec))
         vip_cols = resolve_vip(session, spec)
         vip_cols.update(more_vips(session, spec, vip_cols))
+        refuse_vip_sg_ids(provider.name, spec.vip_sg_ids)  # last, as Octavia calls the driver
         partition = ensure_partition(session, provider.environment, project)
         lb = m.LoadBalancer(
             id=create.new_id(), project_id=project, name=spec.name,
@@ -289,7 +301,7 @@ def create_loadbalancer(request: Request, body: LoadBalancerRootPOST) -> JSONRes
 
 
 @router.put(ONE, response_model=LoadBalancerRootResponse,
-            responses=fault_responses(400, 401, 403, 404, 409))
+            responses=fault_responses(400, 401, 403, 404, 409, 501))
 def update_loadbalancer(request: Request, loadbalancer_id: str,
                         body: LoadBalancerRootPUT) -> JSONResponse:
     st, ctx = env(request)
@@ -298,13 +310,14 @@ def update_loadbalancer(request: Request, loadbalancer_id: str,
     def fn(session: Session) -> dict[str, Any]:
         lb = lock_lb(session, loadbalancer_id, ctx)
         change_lb(session, lb)
+        refuse_vip_sg_ids(lb.provider or "octavia", changes.get("vip_sg_ids"))
         for attr, value in changes.items():
             if attr == "admin_state_up":
                 if value is not None:
                     lb.enabled = value
-            elif attr in ("tags", "vip_sg_ids"):
-                setattr(lb, attr, value or [])
-            else:
+            elif attr == "tags":
+                lb.tags = value or []
+            elif attr != "vip_sg_ids":  # null or [] (anything else was refused above)
                 setattr(lb, attr, value)
         session.flush()
         return render_one(session, LOADBALANCER, lb)

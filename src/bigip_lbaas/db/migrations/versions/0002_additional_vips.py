@@ -1,4 +1,4 @@
-"""load balancer vip_sg_ids and additional_vips
+"""load balancer additional_vips (vip_sg_ids is not stored: a non-empty one is refused)
 
 Revision ID: 0002
 Revises: 0001
@@ -19,7 +19,6 @@ depends_on = None
 
 def upgrade() -> None:
     with op.batch_alter_table("load_balancer", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("vip_sg_ids", sa.JSON(), nullable=True))
         batch_op.add_column(sa.Column("additional_vips", sa.JSON(), nullable=True))
 
     op.create_table(
@@ -48,4 +47,3 @@ def downgrade() -> None:
     op.drop_table("additional_vip")
     with op.batch_alter_table("load_balancer", schema=None) as batch_op:
         batch_op.drop_column("additional_vips")
-        batch_op.drop_column("vip_sg_ids")
