@@ -48,7 +48,7 @@ import httpx
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from bigip_lbaas.db.models import Agent, LoadBalancer
+from bigip_lbaas.db.models import Agent, LoadBalancer, Partition, PartitionLease
 from bigip_lbaas.db.session import Database
 from tests.cluster import Cluster, wait_for
 from tests.databases import KINDS, fresh_database
@@ -77,12 +77,21 @@ def full_graph(project: str, sub: str, n: int) -> dict[str, Any]:
         "pools": [pool]}}
 
 
-def statuses(c: Cluster) -> dict[str, str]:
-    return c.lb_statuses()
+def statuses(db: Database) -> dict[str, str]:
+    """load balancer id -> provisioning status (on the bench's kept connection)."""
+    with db.read() as s:
+        return {lb_id: status for lb_id, status in s.execute(
+            sa.select(LoadBalancer.id, LoadBalancer.provisioning_status))}
 
 
-def owners(c: Cluster) -> dict[str, str]:
-    return c.owners()
+def owners(db: Database) -> dict[str, str]:
+    """project -> host of the agent that validly holds its partition lease now."""
+    with db.read() as s:
+        return {project: host for project, host in s.execute(
+            sa.select(Partition.project_id, Agent.host)
+            .join(PartitionLease, PartitionLease.partition_id == Partition.id)
+            .join(Agent, Agent.instance_id == PartitionLease.owner)
+            .where(PartitionLease.expires_at > db.now()))}
 
 
 @contextlib.contextmanager
@@ -96,6 +105,7 @@ def failover(trials: int, projects: int, db_url: str | None) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as d, fresh_db(db_url, Path(d)) as url:
         tmp = Path(d)
         c = Cluster(tmp, url, devices=2, lease_seconds=10.0, heartbeat=2.0)
+        db = Database(url)  # one kept connection for the bench's checks
         try:
             c.start(agents=("h1", "h2", "h3"))
             sub = subnet(c)
@@ -105,11 +115,11 @@ def failover(trials: int, projects: int, db_url: str | None) -> dict[str, Any]:
                 with c.client(p) as api:
                     r = api.post("/v2/lbaas/loadbalancers", json=full_graph(p, sub, i))
                     lbs[p] = r.json()["loadbalancer"]["id"]
-            wait_for(lambda: set(statuses(c).values()) == {"ACTIVE"}, 120, "all ACTIVE")
-            wait_for(lambda: len(owners(c)) == projects, 60, "all owned")
+            wait_for(lambda: set(statuses(db).values()) == {"ACTIVE"}, 120, "all ACTIVE")
+            wait_for(lambda: len(owners(db)) == projects, 60, "all owned")
             times = []
             for t in range(trials):
-                own = owners(c)
+                own = owners(db)
                 counts: dict[str, int] = {}
                 for h in own.values():
                     counts[h] = counts.get(h, 0) + 1
@@ -121,12 +131,13 @@ def failover(trials: int, projects: int, db_url: str | None) -> dict[str, Any]:
                     with c.client(p) as api:
                         api.put(f"/v2/lbaas/loadbalancers/{lbs[p]}",
                                 json={"loadbalancer": {"description": f"trial {t}"}})
-                wait_for(lambda moved=moved: all(statuses(c)[lbs[p]] == "ACTIVE" for p in moved),
+                wait_for(lambda moved=moved: all(statuses(db)[lbs[p]] == "ACTIVE" for p in moved),
                          120, "victim partitions reconciled", every=0.05)
                 times.append(time.monotonic() - killed)
                 c.start_agent(f"j{t}")  # a fresh host joins so the next trial has a victim
-                wait_for(lambda t=t: f"j{t}" in owners(c).values(), 60, "joiner took a share")
+                wait_for(lambda t=t: f"j{t}" in owners(db).values(), 60, "joiner took a share")
         finally:
+            db.dispose()
             c.close()
     return {"trials": trials, "partitions": projects, "lease_seconds": 10.0,
             "heartbeat_seconds": 2.0, "seconds_min": round(min(times), 2),
