@@ -67,6 +67,7 @@ class Agent:
         self.device_up: dict[str, bool] = {d.name: True for d in self.devices}
         self.device_error: dict[str, str | None] = {d.name: None for d in self.devices}
         self.in_flight: set[int] = set()
+        self.finished: dict[int, float] = {}  # partition → when its last reconcile ended
         self.due: set[int] = set()
         self.attempts: dict[int, int] = {}
         self.failing_since: dict[int, float] = {}
@@ -325,6 +326,7 @@ class Agent:
 
     def _forget(self, pid: int) -> None:
         self.held.pop(pid, None)
+        self.finished.pop(pid, None)
         self.due.discard(pid)
         self.attempts.pop(pid, None)
         self.failing_since.pop(pid, None)
@@ -351,13 +353,16 @@ class Agent:
     async def _work_loop(self) -> None:
         while not self.stopping.is_set():
             self.wake.clear()
+            polled = time.monotonic()
             try:
                 found = await self._db(leases.poll, self.db, self.me, self.s.environment)
                 # New or orphaned partitions are placed at once, not at the next heartbeat.
                 if found.unowned and (time.monotonic() - self.last_placement
                                       >= PROMPT_PLACEMENT_SECONDS):
                     await self._rebalance()
-                behind = list(found.behind)
+                # A reconcile that finished while the poll ran may have caught its partition up:
+                # the next poll (woken by that finish) says, rather than a needless second pass.
+                behind = [p for p in found.behind if self.finished.get(p, 0.0) < polled]
             except Exception as err:
                 LOG.warning(
                     "cannot read pending work",
@@ -474,6 +479,7 @@ class Agent:
             self.not_before[pid] = time.monotonic() + 1.0
         finally:
             self.in_flight.discard(pid)
+            self.finished[pid] = time.monotonic()
             self.wake.set()  # a slot is free: take the next partition now, not at the next poll
             if self.resync_total and pid not in self.due:
                 self.resync_done += 1
