@@ -450,6 +450,9 @@ def main() -> None:
     ap.add_argument("--skip-throughput", action="store_true")
     ap.add_argument("--agent-counts", default="1,2,4",
                     help="throughput runs, by number of agents (the ratio is last vs first)")
+    ap.add_argument("--status-interval", type=float, default=AGENT_SETTINGS["status_interval"],
+                    help="[bigip_lbaas] status_interval of the agents (default: collection off; "
+                         "10 is the product default)")
     ap.add_argument("--repeat", type=int, default=1,
                     help="run the series this many times, interleaved (ratio of the medians)")
     ap.add_argument("--keep-logs", type=Path, default=None,
@@ -457,6 +460,7 @@ def main() -> None:
     ap.add_argument("--output", type=Path, default=None,
                     help="also write the JSON to this file")
     args = ap.parse_args()
+    AGENT_SETTINGS["status_interval"] = args.status_interval
     report: dict[str, Any] = {"benchmark": "agents", "database": args.db,
                               "command": " ".join(["bench/agents_bench.py", *sys.argv[1:]]),
                               "loadavg": os.getloadavg(), "code": git_state()}

@@ -18,7 +18,7 @@ from bigip_lbaas.db.outcomes import ObjectFailure
 from bigip_lbaas.device.apply import Guard
 from bigip_lbaas.device.client import BigipClient, collection_path
 from bigip_lbaas.device.converge import converge
-from bigip_lbaas.device.status import collect
+from bigip_lbaas.device.status import DeviceStats, collect, device_counters
 from bigip_lbaas.engine import names
 from bigip_lbaas.engine.health import PartitionStatus
 
@@ -86,9 +86,16 @@ class BigipDevice:
             failures.append(ObjectFailure(f.object_id, f.reason))
         return result.writes, tuple(failures)
 
-    async def collect(self, state: PartitionState) -> PartitionStatus:
+    async def pass_stats(self) -> DeviceStats:
+        """Every virtual's counters, read once at the start of a status pass."""
         with DEVICE_SECONDS.labels(self.name, "collect").time():
-            return await collect(self.client, state, self.prefix)
+            return await device_counters(self.client)
+
+    async def collect(
+        self, state: PartitionState, pass_stats: DeviceStats | None
+    ) -> PartitionStatus:
+        with DEVICE_SECONDS.labels(self.name, "collect").time():
+            return await collect(self.client, state, self.prefix, pass_stats)
 
     async def missing(self, keys: Iterable[PartitionKey]) -> set[PartitionKey]:
         """Of ``keys``, the partitions whose folder the device does not have."""

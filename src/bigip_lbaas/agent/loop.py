@@ -26,6 +26,7 @@ from bigip_lbaas.db.leases import Held
 from bigip_lbaas.db.outcomes import ObjectFailure
 from bigip_lbaas.db.session import Database
 from bigip_lbaas.device.apply import Guard
+from bigip_lbaas.device.status import DeviceStats
 from bigip_lbaas.engine.health import PartitionStatus
 
 LOG = logging.getLogger(__name__)
@@ -49,7 +50,11 @@ class Device(Protocol):
         self, state: PartitionState, guard: Guard, cache_token: object | None
     ) -> tuple[int, tuple[ObjectFailure, ...]]: ...
 
-    async def collect(self, state: PartitionState) -> PartitionStatus: ...
+    async def pass_stats(self) -> DeviceStats: ...
+
+    async def collect(
+        self, state: PartitionState, pass_stats: DeviceStats | None
+    ) -> PartitionStatus: ...
 
     async def missing(self, keys: Iterable[PartitionKey]) -> set[PartitionKey]: ...
 
@@ -525,17 +530,24 @@ class Agent:
 
     async def _status_loop(self) -> None:
         while await self._sleep(self.s.status_interval):
+            device = next((d for d in self.devices if self.device_up[d.name]), None)
+            if device is None or not self.held:
+                continue
+            stats: DeviceStats | None
+            try:  # the device's stats for the whole pass, read once
+                stats = await device.pass_stats()
+            except DeviceError:
+                stats = None
             for pid, held in list(self.held.items()):
                 if self.stopping.is_set():
                     return
                 if pid in self.in_flight or not self.lease_valid():
                     continue
-                device = next((d for d in self.devices if self.device_up[d.name]), None)
-                if device is None:
+                if not self.device_up[device.name]:
                     break
                 try:
                     snap = await self._db(desired.load, self.db, pid)
-                    observed = await device.collect(snap.state)
+                    observed = await device.collect(snap.state, stats)
                     self._guard_for(held)()
                     await self._db(outcomes.record_observed, self.db, held, self.me, observed)
                 except LeaseLost:

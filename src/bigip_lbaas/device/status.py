@@ -1,7 +1,8 @@
-"""Collect operating status and listener stats for one partition from one device, in two GETs.
+"""Collect operating status and listener stats for one partition from one device.
 
 GET the partition's pools with members expanded (member ``state`` carries the monitor result) and
-the partition's virtual stats; ``engine.health`` turns them into Octavia statuses.
+the virtual stats (the whole device's once per status pass, or the partition's own);
+``engine.health`` turns them into Octavia statuses.
 Must not: write to the device or the database.
 """
 
@@ -15,6 +16,7 @@ from bigip_lbaas.core.model import PartitionState
 from bigip_lbaas.device.client import BigipClient, collection_path
 from bigip_lbaas.engine import names
 from bigip_lbaas.engine.health import DeviceHealth, PartitionStatus, partition_status
+from bigip_lbaas.engine.render import listener_virtuals
 
 
 def _counters(nested: Mapping[str, Any]) -> dict[str, int]:
@@ -33,9 +35,13 @@ def _entry_name(key: str, entries: Mapping[str, Any]) -> str | None:
     return tail.rsplit("~", 1)[-1] or None
 
 
-def virtual_counters(data: Mapping[str, Any], partition: str) -> dict[str, dict[str, int]]:
-    """Counters per virtual name from a virtual collection-stats body, this partition only."""
-    out: dict[str, dict[str, int]] = {}
+Counters = dict[str, dict[str, int]]  # virtual name → counter → value
+DeviceStats = Mapping[str, Counters]  # partition → its virtuals' counters
+
+
+def virtual_counters_by_partition(data: Mapping[str, Any]) -> dict[str, Counters]:
+    """Counters per partition and virtual name, from a virtual collection-stats body."""
+    out: dict[str, Counters] = {}
     entries = data.get("entries", {})
     if not isinstance(entries, Mapping):
         return out
@@ -46,23 +52,61 @@ def virtual_counters(data: Mapping[str, Any], partition: str) -> dict[str, dict[
             continue
         tm = inner.get("tmName", {})
         full = str(tm.get("description", "")) if isinstance(tm, Mapping) else ""
-        if full and not full.startswith(f"/{partition}/"):
-            continue
-        if not full and f"~{partition}~" not in key:
-            continue
+        if full.startswith("/"):
+            part = full.split("/")[1]
+        else:  # ".../virtual/~Partition~name/stats"
+            tail = key.split("?", maxsplit=1)[0].removesuffix("/stats").rsplit("/", 1)[-1]
+            part = tail.split("~")[1] if tail.startswith("~") and tail.count("~") >= 2 else ""
         name = _entry_name(key, inner)
-        if name:
-            out[name] = _counters(inner)
+        if part and name:
+            out.setdefault(part, {})[name] = _counters(inner)
     return out
 
 
-async def collect(client: BigipClient, state: PartitionState, prefix: str) -> PartitionStatus:
+def virtual_counters(data: Mapping[str, Any], partition: str) -> Counters:
+    """Counters per virtual name from a virtual collection-stats body, this partition only."""
+    return virtual_counters_by_partition(data).get(partition, {})
+
+
+async def device_counters(client: BigipClient) -> dict[str, Counters]:
+    """Every virtual's counters on the device, by partition: one GET for a whole status pass. (A
+    device may ignore ``$filter`` on stats collections, so a GET per partition can cost as much
+    as this one, once per partition.)"""
+    return virtual_counters_by_partition(
+        await client.get_optional(collection_path("ltm/virtual/stats")) or {}
+    )
+
+
+def _expected_virtuals(state: PartitionState, prefix: str) -> set[str]:
+    return {
+        name
+        for lb in state.load_balancers
+        for lst in lb.listeners
+        for name, _, _ in listener_virtuals(prefix, lb, lst)
+    }
+
+
+async def collect(
+    client: BigipClient,
+    state: PartitionState,
+    prefix: str,
+    device_stats: DeviceStats | None = None,
+) -> PartitionStatus:
+    """The partition's status. ``device_stats`` (from ``device_counters``, read at the start of
+    a pass) saves the stats GET when it already has every virtual the partition should hold; a
+    virtual made since then is read afresh rather than reported missing."""
     part = names.partition(prefix, state.key.project_id)
     filt = {"$filter": f"partition eq {part}"}
-    pools, vstats = await asyncio.gather(
-        client.items(collection_path("ltm/pool"), filt | {"expandSubcollections": "true"}),
-        client.get_optional(collection_path("ltm/virtual/stats"), filt),
-    )
+    counters = (device_stats or {}).get(part, {})
+    fresh = device_stats is None or not _expected_virtuals(state, prefix) <= counters.keys()
+    read_pools = client.items(collection_path("ltm/pool"), filt | {"expandSubcollections": "true"})
+    if fresh:
+        pools, vstats = await asyncio.gather(
+            read_pools, client.get_optional(collection_path("ltm/virtual/stats"), filt)
+        )
+        counters = virtual_counters(vstats or {}, part)
+    else:
+        pools = await read_pools
     member_states: dict[str, dict[str, str]] = {}
     for pool in pools:
         ref = pool.get("membersReference", {})
@@ -70,5 +114,6 @@ async def collect(client: BigipClient, state: PartitionState, prefix: str) -> Pa
         member_states[str(pool.get("name"))] = {
             str(m.get("name", "")).rsplit("/", 1)[-1]: str(m.get("state", "")) for m in items
         }
-    health = DeviceHealth(member_states, virtual_counters(vstats or {}, part))
+    health = DeviceHealth(member_states, counters)
     return partition_status(state, prefix, health)
+

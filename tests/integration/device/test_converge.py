@@ -16,7 +16,7 @@ from bigip_lbaas.device.apply import ApplyFailed, apply
 from bigip_lbaas.device.client import BigipClient, object_path
 from bigip_lbaas.device.converge import converge
 from bigip_lbaas.device.observe import observe
-from bigip_lbaas.device.status import collect
+from bigip_lbaas.device.status import collect, device_counters
 from bigip_lbaas.engine import names
 from bigip_lbaas.engine.config import DeviceConfig, Kind
 from bigip_lbaas.engine.diff import diff
@@ -353,6 +353,34 @@ def test_a_write_outlives_its_first_deadline_while_the_lease_is_renewed(sim: Sim
 
             assert await apply(c, plan, lease) == 1
             assert calls > 1  # the deadline was looked at again, and moved
+
+    run(go())
+
+
+def gets(sim: SimHandle) -> int:
+    return int(sim.control("GET", "counters")["methods"].get("GET", 0))
+
+
+def test_a_status_pass_reads_the_device_stats_once(sim: SimHandle) -> None:
+    one, two = small("pass1", n_lbs=2), small("pass2", n_lbs=1)
+
+    async def go() -> None:
+        async with make_client(sim) as c:
+            for state in (one, two):
+                await _converge_and_check(c, state)
+            alone = [await collect(c, state, PREFIX) for state in (one, two)]
+            stats = await device_counters(c)
+            before = gets(sim)
+            shared = [await collect(c, state, PREFIX, stats) for state in (one, two)]
+            assert gets(sim) - before == 2  # each partition's pools; no stats GET
+            assert [s.operating for s in shared] == [s.operating for s in alone]
+            assert {lid for s in shared for lid in s.listeners} == \
+                {lid for s in alone for lid in s.listeners}
+            # A virtual the pass's read does not have (made since) is read afresh, not ERROR.
+            before = gets(sim)
+            late = await collect(c, two, PREFIX, {})
+            assert gets(sim) - before == 2
+            assert late.operating == alone[1].operating
 
     run(go())
 
