@@ -34,6 +34,8 @@ LOG = logging.getLogger(__name__)
 PROMPT_PLACEMENT_SECONDS = 0.25
 # Consecutive failed health checks before a device counts as down.
 PROBE_FAILURES = 2
+# Partitions per status batch: one desired-state read and one fenced write for all of them.
+STATUS_BATCH = 50
 # Poll period when PostgreSQL LISTEN/NOTIFY wakes the agent on every change.
 LISTEN_POLL_SECONDS = 1.0
 T = TypeVar("T")
@@ -529,38 +531,68 @@ class Agent:
     # --- operating status and stats ----------------------------------------------------------
 
     async def _status_loop(self) -> None:
+        """Every `status_interval`, the operating status and stats of every held partition, read
+        from one reachable device: its stats once per pass, then STATUS_BATCH partitions at a
+        time (one read of their desired state, their device reads side by side within the
+        device's concurrency bound, one fenced write)."""
         while await self._sleep(self.s.status_interval):
             device = next((d for d in self.devices if self.device_up[d.name]), None)
             if device is None or not self.held:
                 continue
             stats: DeviceStats | None
-            try:  # the device's stats for the whole pass, read once
+            try:
                 stats = await device.pass_stats()
             except DeviceError:
                 stats = None
-            for pid, held in list(self.held.items()):
+            pids = sorted(self.held)
+            for i in range(0, len(pids), STATUS_BATCH):
                 if self.stopping.is_set():
                     return
-                if pid in self.in_flight or not self.lease_valid():
-                    continue
                 if not self.device_up[device.name]:
                     break
-                try:
-                    snap = await self._db(desired.load, self.db, pid)
-                    observed = await device.collect(snap.state, stats)
-                    self._guard_for(held)()
-                    await self._db(outcomes.record_observed, self.db, held, self.me, observed)
-                except LeaseLost:
-                    self._forget(pid)
-                except Exception as err:
-                    LOG.info(
-                        "status collection skipped",
-                        extra={
-                            "action": "status",
-                            "partition": str(held.key),
-                            "error": f"{type(err).__name__}: {err}",
-                        },
-                    )
+                batch = [p for p in pids[i : i + STATUS_BATCH]
+                         if p in self.held and p not in self.in_flight]
+                if batch and self.lease_valid():
+                    await self._status_batch(device, batch, stats)
+
+    async def _status_batch(
+        self, device: Device, batch: list[int], stats: DeviceStats | None
+    ) -> None:
+        try:
+            snaps = await self._db(desired.load_many, self.db, batch)
+        except Exception as err:
+            LOG.info("status collection skipped", extra={
+                "action": "status", "count": len(batch), "error": f"{type(err).__name__}: {err}"})
+            return
+
+        async def one(pid: int) -> tuple[Held, PartitionStatus] | None:
+            held = self.held.get(pid)
+            if held is None or pid not in snaps:
+                return None
+            try:
+                return held, await device.collect(snaps[pid].state, stats)
+            except DeviceError as err:
+                LOG.info("status collection skipped", extra={
+                    "action": "status", "partition": str(held.key), "error": str(err)})
+                return None
+
+        found = [r for r in await asyncio.gather(*(one(p) for p in batch)) if r is not None]
+        # Only partitions still held at the epoch read, and only while the lease is valid.
+        current = [
+            (held, status) for held, status in found
+            if self.lease_valid() and self.held.get(held.partition_id) == held
+        ]
+        if not current:
+            return
+        try:
+            lost = await self._db(outcomes.record_observed, self.db, self.me, current)
+        except Exception as err:
+            LOG.info("status collection skipped", extra={
+                "action": "status", "count": len(current),
+                "error": f"{type(err).__name__}: {err}"})
+            return
+        for pid in lost:
+            self._forget(pid)
 
 
 def now_minus(since: float | None) -> float:

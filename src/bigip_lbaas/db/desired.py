@@ -1,6 +1,6 @@
-"""Read one partition's desired state from committed rows into frozen engine types.
+"""Read partitions' desired state from committed rows into frozen engine types.
 
-One read transaction, one query per table (``additional_vip`` gives each load balancer its
+One read transaction, one query per table for one partition or many (``additional_vip`` gives each load balancer its
 additional VIP addresses). Objects marked PENDING_DELETE (and everything under them) are left out:
 the desired state is what should exist on the device. The snapshot also lists every pending object
 with the status it was seen in, so the outcome can be written for exactly those objects and no
@@ -10,6 +10,7 @@ later change is mistaken for one this reconcile applied.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +21,9 @@ from bigip_lbaas.core import model
 from bigip_lbaas.core.status import Prov, is_pending
 from bigip_lbaas.db import models as m
 from bigip_lbaas.db.session import Database
+
+# Ids per IN list: well inside every database's bound on bound parameters.
+IN_CHUNK = 500
 
 # Child tables before parents: the order in which confirmed deletions are removed.
 KINDS: dict[str, type[m.OctaviaObject]] = {
@@ -55,65 +59,89 @@ class Snapshot:
 
 
 def load(db: Database, partition_id: int) -> Snapshot:
-    def work(session: Session) -> Snapshot:
-        return load_in(session, partition_id)
-
-    return db.query(work)
-
-
-def load_in(session: Session, partition_id: int) -> Snapshot:
-    part = session.get(m.Partition, partition_id)
-    if part is None:
+    snaps = db.query(lambda session: load_many_in(session, [partition_id]))
+    if partition_id not in snaps:
         raise LookupError(f"partition {partition_id} does not exist")
-    key = model.PartitionKey(part.environment, part.project_id)
-    lbs = list(
-        session.scalars(
-            sa.select(m.LoadBalancer)
-            .where(m.LoadBalancer.partition_id == partition_id)
-            .order_by(m.LoadBalancer.id)
-        )
-    )
-    lb_ids = [lb.id for lb in lbs]
-    rows: dict[str, list[Any]] = {}
-    for kind, table in KINDS.items():
-        if kind == "load_balancer":
-            rows[kind] = lbs
-            continue
-        rows[kind] = (
-            list(
-                session.scalars(
-                    sa.select(table)
-                    .where(table.load_balancer_id.in_(lb_ids))  # type: ignore[attr-defined]
-                    .order_by(table.id)
-                )
-            )
-            if lb_ids
-            else []
-        )
+    return snaps[partition_id]
 
-    pending = tuple(
-        PendingObject(
-            kind,
-            row.id,
-            row.id if kind == "load_balancer" else row.load_balancer_id,
-            Prov(row.provisioning_status),
+
+def load_many(db: Database, partition_ids: Sequence[int]) -> dict[int, Snapshot]:
+    """Several partitions in one read transaction (a status pass); missing ones are left out."""
+    return db.query(lambda session: load_many_in(session, partition_ids))
+
+
+def _in_chunks(session: Session, query: Callable[[list[Any]], Any], ids: list[Any]) -> list[Any]:
+    """Rows of ``query(chunk)`` over ``ids`` in chunks (bounded IN lists on every database)."""
+    rows: list[Any] = []
+    for i in range(0, len(ids), IN_CHUNK):
+        rows += session.execute(query(ids[i : i + IN_CHUNK])).all()
+    return rows
+
+
+def _children_of(table: type[m.OctaviaObject]) -> Callable[[list[Any]], Any]:
+    column = table.load_balancer_id  # type: ignore[attr-defined]
+    return lambda chunk: sa.select(table).where(column.in_(chunk)).order_by(table.id)
+
+
+def load_many_in(session: Session, partition_ids: Sequence[int]) -> dict[int, Snapshot]:
+    ids = sorted(set(partition_ids))
+    parts = [
+        r[0] for r in _in_chunks(
+            session, lambda c: sa.select(m.Partition).where(m.Partition.id.in_(c)), ids
         )
-        for kind in KINDS
-        for row in rows[kind]
-        if is_pending(row.provisioning_status)
-    )
+    ]
+    lbs = [
+        r[0] for r in _in_chunks(
+            session,
+            lambda c: sa.select(m.LoadBalancer)
+            .where(m.LoadBalancer.partition_id.in_(c))
+            .order_by(m.LoadBalancer.id),
+            ids,
+        )
+    ]
+    lb_ids = [lb.id for lb in lbs]
+    rows: dict[str, list[Any]] = {"load_balancer": lbs}
+    for kind, table in KINDS.items():
+        if kind != "load_balancer":
+            rows[kind] = [r[0] for r in _in_chunks(session, _children_of(table), lb_ids)]
     extra: dict[str, list[str]] = defaultdict(list)
-    if lb_ids:
-        for lb_id, address in session.execute(
-            sa.select(m.AdditionalVip.load_balancer_id, m.AdditionalVip.ip_address)
-            .where(m.AdditionalVip.load_balancer_id.in_(lb_ids))
-            .order_by(m.AdditionalVip.load_balancer_id, m.AdditionalVip.ip_address)
-        ):
-            extra[lb_id].append(address)
-    state = model.PartitionState(
-        key=key, generation=part.desired_generation, load_balancers=_build(rows, extra)
-    )
-    return Snapshot(partition_id, state, pending)
+    for lb_id, address in _in_chunks(
+        session,
+        lambda c: sa.select(m.AdditionalVip.load_balancer_id, m.AdditionalVip.ip_address)
+        .where(m.AdditionalVip.load_balancer_id.in_(c))
+        .order_by(m.AdditionalVip.load_balancer_id, m.AdditionalVip.ip_address),
+        lb_ids,
+    ):
+        extra[lb_id].append(address)
+
+    # Everything grouped by partition, through the load balancer each row belongs to.
+    part_of = {lb.id: lb.partition_id for lb in lbs}
+    grouped: dict[int, dict[str, list[Any]]] = {p.id: defaultdict(list) for p in parts}
+    for kind, kind_rows in rows.items():
+        for row in kind_rows:
+            pid = row.partition_id if kind == "load_balancer" else part_of[row.load_balancer_id]
+            grouped[pid][kind].append(row)
+    snaps = {}
+    for part in parts:
+        mine = grouped[part.id]
+        pending = tuple(
+            PendingObject(
+                kind,
+                row.id,
+                row.id if kind == "load_balancer" else row.load_balancer_id,
+                Prov(row.provisioning_status),
+            )
+            for kind in KINDS
+            for row in mine[kind]
+            if is_pending(row.provisioning_status)
+        )
+        state = model.PartitionState(
+            key=model.PartitionKey(part.environment, part.project_id),
+            generation=part.desired_generation,
+            load_balancers=_build(mine, extra),
+        )
+        snaps[part.id] = Snapshot(part.id, state, pending)
+    return snaps
 
 
 def _alive(row: Any) -> bool:

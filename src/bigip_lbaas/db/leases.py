@@ -10,7 +10,7 @@ writes are refused atomically.
 from __future__ import annotations
 
 import functools
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -135,6 +135,20 @@ def fence(session: Session, held: Held, me: str) -> None:
     ).first()
     if found is None:
         raise LeaseLost(str(held.key), held.epoch)
+
+
+def fence_many(session: Session, held: Sequence[Held], me: str) -> set[int]:
+    """``fence`` for several partitions at once: lock the lease rows we still own at the epochs
+    we hold them, and return those partitions' ids (the others are lost)."""
+    now = server_now(session.get_bind().dialect.name)
+    epochs = {h.partition_id: h.epoch for h in held}
+    rows = session.execute(
+        sa.select(L.partition_id, L.epoch)
+        .where(L.partition_id.in_(list(epochs)), L.owner == me, L.expires_at > now)
+        .order_by(L.partition_id)
+        .with_for_update()
+    ).all()
+    return {pid for pid, epoch in rows if epochs.get(pid) == epoch}
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ updates are compare-and-set on the status the snapshot saw.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -15,10 +15,10 @@ from sqlalchemy.orm import Session
 
 from bigip_lbaas.core.status import Oper, Prov
 from bigip_lbaas.db import models as m
-from bigip_lbaas.db.desired import KINDS, PendingObject, Snapshot
-from bigip_lbaas.db.leases import Held, fence
+from bigip_lbaas.db.desired import IN_CHUNK, KINDS, PendingObject, Snapshot
+from bigip_lbaas.db.leases import Held, fence, fence_many
 from bigip_lbaas.db.session import Database, server_now
-from bigip_lbaas.engine.health import PartitionStatus
+from bigip_lbaas.engine.health import ListenerStats, PartitionStatus
 
 
 @dataclass(frozen=True)
@@ -154,46 +154,61 @@ def _record_devices(
             row.applied_generation = max(row.applied_generation or 0, generation)
 
 
-def record_observed(db: Database, held: Held, me: str, observed: PartitionStatus) -> None:
-    """Store operating statuses and listener counters read from the devices."""
+def record_observed(
+    db: Database, me: str, observed: Sequence[tuple[Held, PartitionStatus]]
+) -> set[int]:
+    """Store operating statuses and listener counters read from the devices, for several
+    partitions in one transaction; those whose lease is lost are skipped, and their ids returned.
+    """
 
-    # One UPDATE per (kind, status), not per object: a partition's pass is a handful of statements.
-    groups: dict[tuple[str, Oper], list[str]] = {}
-    for (kind, obj_id), status in observed.operating.items():
-        groups.setdefault((kind, status), []).append(obj_id)
-
-    def work(session: Session) -> None:
-        fence(session, held, me)
-        for (kind, status), ids in groups.items():
+    def work(session: Session) -> set[int]:
+        owned = fence_many(session, [held for held, _ in observed], me)
+        kept = [status for held, status in observed if held.partition_id in owned]
+        # One UPDATE per (kind, status), not per object.
+        groups: dict[tuple[str, Oper], list[str]] = {}
+        for status in kept:
+            for (kind, obj_id), oper in status.operating.items():
+                groups.setdefault((kind, oper), []).append(obj_id)
+        for (kind, oper), ids in groups.items():
             table = KINDS[kind]
-            session.execute(
-                sa.update(table)
-                .where(table.id.in_(ids), table.operating_status != status)
-                .values(operating_status=status)
-            )
-        if not observed.listeners:
-            return
-        now = session.scalar(sa.select(server_now(session.get_bind().dialect.name)))
-        ids = list(observed.listeners)
-        live = set(session.scalars(sa.select(m.Listener.id).where(m.Listener.id.in_(ids))))
-        rows = {
-            r.listener_id: r
-            for r in session.scalars(
-                sa.select(m.ListenerStats).where(m.ListenerStats.listener_id.in_(ids))
-            )
-        }
-        for listener_id, (lb_id, counters) in observed.listeners.items():
-            if listener_id not in live:
-                continue
-            row = rows.get(listener_id)
-            if row is None:
-                row = m.ListenerStats(listener_id=listener_id, load_balancer_id=lb_id)
-                session.add(row)
-            row.bytes_in = counters.bytes_in
-            row.bytes_out = counters.bytes_out
-            row.active_connections = counters.active_connections
-            row.total_connections = counters.total_connections
-            row.request_errors = counters.request_errors
-            row.updated_at = float(now or 0.0)
+            for i in range(0, len(ids), IN_CHUNK):
+                session.execute(
+                    sa.update(table)
+                    .where(table.id.in_(ids[i : i + IN_CHUNK]), table.operating_status != oper)
+                    .values(operating_status=oper)
+                )
+        counters = {lid: item for status in kept for lid, item in status.listeners.items()}
+        if counters:
+            _write_stats(session, counters)
+        return {held.partition_id for held, _ in observed} - owned
 
-    db.run(work)
+    return db.run(work)
+
+
+def _write_stats(session: Session, counters: Mapping[str, tuple[str, ListenerStats]]) -> None:
+    now = float(session.scalar(sa.select(server_now(session.get_bind().dialect.name))) or 0.0)
+    ids = list(counters)
+    live: set[str] = set()
+    rows: dict[str, m.ListenerStats] = {}
+    for i in range(0, len(ids), IN_CHUNK):
+        chunk = ids[i : i + IN_CHUNK]
+        live |= set(session.scalars(sa.select(m.Listener.id).where(m.Listener.id.in_(chunk))))
+        rows.update(
+            (r.listener_id, r)
+            for r in session.scalars(
+                sa.select(m.ListenerStats).where(m.ListenerStats.listener_id.in_(chunk))
+            )
+        )
+    for listener_id, (lb_id, stats) in counters.items():
+        if listener_id not in live:
+            continue
+        row = rows.get(listener_id)
+        if row is None:
+            row = m.ListenerStats(listener_id=listener_id, load_balancer_id=lb_id)
+            session.add(row)
+        row.bytes_in = stats.bytes_in
+        row.bytes_out = stats.bytes_out
+        row.active_connections = stats.active_connections
+        row.total_connections = stats.total_connections
+        row.request_errors = stats.request_errors
+        row.updated_at = now

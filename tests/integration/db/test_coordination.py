@@ -124,3 +124,17 @@ def test_snapshot_reports_owner_and_time_left(db: Database) -> None:
     assert rows[pids[1]].owner is None
     with db.transaction() as s:
         assert s.scalar(sa.select(sa.func.count()).select_from(PartitionLease)) == 2
+
+
+def test_fence_many_keeps_only_what_we_still_own_at_our_epoch(db: Database) -> None:
+    kept, released, taken = make_partitions(db, 3)
+    leases.acquire(db, "a", [kept, released, taken], ttl=0.5)
+    held = leases.renew_all(db, "a", ttl=0.5)
+    leases.release(db, "a", [released])
+    time.sleep(1.2)
+    leases.acquire(db, "b", [taken], ttl=30)  # expired: b takes it at a new epoch
+    leases.renew_all(db, "a", ttl=30)  # a keeps the one nobody took
+    theirs = leases.renew_all(db, "b", ttl=30)
+    with db.transaction() as s:
+        assert leases.fence_many(s, held, "a") == {kept}
+        assert leases.fence_many(s, theirs, "b") == {taken}
