@@ -36,6 +36,8 @@ PROMPT_PLACEMENT_SECONDS = 0.25
 PROBE_FAILURES = 2
 # Partitions per status batch: one desired-state read and one fenced write for all of them.
 STATUS_BATCH = 50
+# Status reads in flight per agent: background work must leave the device's slots to reconciles.
+STATUS_READS = 2
 # Poll period when PostgreSQL LISTEN/NOTIFY wakes the agent on every change.
 LISTEN_POLL_SECONDS = 1.0
 T = TypeVar("T")
@@ -533,8 +535,8 @@ class Agent:
     async def _status_loop(self) -> None:
         """Every `status_interval`, the operating status and stats of every held partition, read
         from one reachable device: its stats once per pass, then STATUS_BATCH partitions at a
-        time (one read of their desired state, their device reads side by side within the
-        device's concurrency bound, one fenced write)."""
+        time (one read of their desired state, STATUS_READS device reads at a time, one fenced
+        write)."""
         while await self._sleep(self.s.status_interval):
             device = next((d for d in self.devices if self.device_up[d.name]), None)
             if device is None or not self.held:
@@ -565,12 +567,15 @@ class Agent:
                 "action": "status", "count": len(batch), "error": f"{type(err).__name__}: {err}"})
             return
 
+        reading = asyncio.Semaphore(STATUS_READS)
+
         async def one(pid: int) -> tuple[Held, PartitionStatus] | None:
             held = self.held.get(pid)
             if held is None or pid not in snaps:
                 return None
             try:
-                return held, await device.collect(snaps[pid].state, stats)
+                async with reading:
+                    return held, await device.collect(snaps[pid].state, stats)
             except DeviceError as err:
                 LOG.info("status collection skipped", extra={
                     "action": "status", "partition": str(held.key), "error": str(err)})
