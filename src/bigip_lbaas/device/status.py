@@ -15,13 +15,20 @@ from typing import Any
 from bigip_lbaas.core.model import PartitionState
 from bigip_lbaas.device.client import BigipClient, collection_path
 from bigip_lbaas.engine import names
-from bigip_lbaas.engine.health import DeviceHealth, PartitionStatus, partition_status
+from bigip_lbaas.engine.health import (
+    COUNTERS,
+    DeviceHealth,
+    PartitionStatus,
+    partition_status,
+)
 from bigip_lbaas.engine.render import listener_virtuals
 
 
 def _counters(nested: Mapping[str, Any]) -> dict[str, int]:
+    """The counters ``engine.health`` uses (a whole device's worth is kept for a status pass)."""
     out: dict[str, int] = {}
-    for key, val in nested.items():
+    for key in COUNTERS:
+        val = nested.get(key)
         if isinstance(val, Mapping) and isinstance(val.get("value"), int):
             out[key] = int(val["value"])
     return out

@@ -28,6 +28,11 @@ from bigip_lbaas.core.status import Oper
 from bigip_lbaas.engine import names
 from bigip_lbaas.engine.render import listener_virtuals
 
+# The virtual server counters the statuses and stats are made of (all a collector need keep).
+BITS_IN, BITS_OUT = "clientside.bitsIn", "clientside.bitsOut"
+CUR_CONNS, TOT_CONNS = "clientside.curConns", "clientside.totConns"
+COUNTERS = frozenset({BITS_IN, BITS_OUT, CUR_CONNS, TOT_CONNS})
+
 
 @dataclass(frozen=True)
 class ListenerStats:
@@ -111,7 +116,7 @@ def _lb_status(lb: LoadBalancer, health: DeviceHealth, prefix: str, out: dict[st
             out[lst.id] = Oper.ERROR
         elif (
             lst.connection_limit > 0
-            and counters.get("clientside.curConns", 0) >= lst.connection_limit
+            and counters.get(CUR_CONNS, 0) >= lst.connection_limit
         ):
             out[lst.id] = Oper.DEGRADED
         else:
@@ -145,10 +150,10 @@ def _listener_counters(
 
 def listener_stats(counters: Mapping[str, int]) -> ListenerStats:
     return ListenerStats(
-        bytes_in=counters.get("clientside.bitsIn", 0) // 8,
-        bytes_out=counters.get("clientside.bitsOut", 0) // 8,
-        active_connections=counters.get("clientside.curConns", 0),
-        total_connections=counters.get("clientside.totConns", 0),
+        bytes_in=counters.get(BITS_IN, 0) // 8,
+        bytes_out=counters.get(BITS_OUT, 0) // 8,
+        active_connections=counters.get(CUR_CONNS, 0),
+        total_connections=counters.get(TOT_CONNS, 0),
         # BIG-IP keeps no per-virtual HTTP error counter without an extra profile; always 0.
         request_errors=0,
     )
