@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from bigip_lbaas.core.model import PartitionState
-from bigip_lbaas.device.client import BigipClient, collection_path
+from bigip_lbaas.device.client import BigipClient, collection_path, object_path
 from bigip_lbaas.engine import names
 from bigip_lbaas.engine.health import (
     COUNTERS,
@@ -100,20 +100,25 @@ async def collect(
     device_stats: DeviceStats | None = None,
 ) -> PartitionStatus:
     """The partition's status. ``device_stats`` (from ``device_counters``, read at the start of
-    a pass) saves the stats GET when it already has every virtual the partition should hold; a
-    virtual made since then is read afresh rather than reported missing."""
+    a pass) saves the partition's own stats read; a virtual made since that read is read on its
+    own (a small body), rather than reported missing."""
     part = names.partition(prefix, state.key.project_id)
     filt = {"$filter": f"partition eq {part}"}
-    counters = (device_stats or {}).get(part, {})
-    fresh = device_stats is None or not _expected_virtuals(state, prefix) <= counters.keys()
     read_pools = client.items(collection_path("ltm/pool"), filt | {"expandSubcollections": "true"})
-    if fresh:
+    if device_stats is None:
         pools, vstats = await asyncio.gather(
             read_pools, client.get_optional(collection_path("ltm/virtual/stats"), filt)
         )
         counters = virtual_counters(vstats or {}, part)
     else:
-        pools = await read_pools
+        counters = dict(device_stats.get(part, {}))
+        missing = sorted(_expected_virtuals(state, prefix) - counters.keys())
+        pools, *single = await asyncio.gather(
+            read_pools,
+            *(client.get_optional(object_path("ltm/virtual", part, v) + "/stats") for v in missing),
+        )
+        for body in single:
+            counters.update(virtual_counters(body or {}, part))
     member_states: dict[str, dict[str, str]] = {}
     for pool in pools:
         ref = pool.get("membersReference", {})
