@@ -77,6 +77,11 @@ class RequestCounter:
         return dict(self.by_method)
 
 
+# ``json.loads``'s object_pairs_hook: lets a caller drop what it does not need while a large body
+# is decoded, instead of holding the whole decoded tree at once.
+PairsHook = Callable[[list[tuple[str, Any]]], Any]
+
+
 @dataclass(slots=True)
 class _Reply:
     """What the client reads of a response; the full httpx Response is built only when asked
@@ -86,8 +91,8 @@ class _Reply:
     content: bytes
     _full: Callable[[], httpx.Response]
 
-    def json(self) -> Any:
-        return jsonlib.loads(self.content)
+    def json(self, pairs_hook: PairsHook | None = None) -> Any:
+        return jsonlib.loads(self.content, object_pairs_hook=pairs_hook)
 
     @property
     def response(self) -> httpx.Response:
@@ -308,6 +313,7 @@ class BigipClient:
         params: Mapping[str, str] | None = None,
         transaction: int | None = None,
         missing_ok: bool = False,
+        pairs_hook: PairsHook | None = None,
     ) -> dict[str, Any] | None:
         """Send one request; return the JSON body (``{}`` for an empty body), or None for a 404
         when ``missing_ok``. Raises DeviceUnreachable / DeviceRejected."""
@@ -354,7 +360,7 @@ class BigipClient:
             raise from_response(self.name, resp.response)
         if not resp.content:
             return {}
-        data = resp.json()
+        data = resp.json(pairs_hook)
         return data if isinstance(data, dict) else {"items": data}
 
     async def _retry(self, send: Callable[[], Awaitable[_Reply]]) -> _Reply:
@@ -377,9 +383,14 @@ class BigipClient:
         return data
 
     async def get_optional(
-        self, path: str, params: Mapping[str, str] | None = None
+        self,
+        path: str,
+        params: Mapping[str, str] | None = None,
+        pairs_hook: PairsHook | None = None,
     ) -> dict[str, Any] | None:
-        return await self.request("GET", path, params=params, missing_ok=True)
+        return await self.request(
+            "GET", path, params=params, missing_ok=True, pairs_hook=pairs_hook
+        )
 
     async def items(
         self, path: str, params: Mapping[str, str] | None = None

@@ -75,13 +75,20 @@ def virtual_counters(data: Mapping[str, Any], partition: str) -> Counters:
     return virtual_counters_by_partition(data).get(partition, {})
 
 
+def _only_used(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """Decode a stats body keeping, of each virtual's counters, only those in use (a whole
+    device's body decoded in full is tens of megabytes at 10,000 virtuals)."""
+    if any(key in COUNTERS for key, _ in pairs):
+        return {k: v for k, v in pairs if k in COUNTERS or k == "tmName"}
+    return dict(pairs)
+
+
 async def device_counters(client: BigipClient) -> dict[str, Counters]:
     """Every virtual's counters on the device, by partition: one GET for a whole status pass. (A
     device may ignore ``$filter`` on stats collections, so a GET per partition can cost as much
     as this one, once per partition.)"""
-    return virtual_counters_by_partition(
-        await client.get_optional(collection_path("ltm/virtual/stats")) or {}
-    )
+    body = await client.get_optional(collection_path("ltm/virtual/stats"), pairs_hook=_only_used)
+    return virtual_counters_by_partition(body or {})
 
 
 def _expected_virtuals(state: PartitionState, prefix: str) -> set[str]:
