@@ -563,8 +563,7 @@ class Agent:
         try:
             snaps = await self._db(desired.load_many, self.db, batch)
         except Exception as err:
-            LOG.info("status collection skipped", extra={
-                "action": "status", "count": len(batch), "error": f"{type(err).__name__}: {err}"})
+            _status_skipped(err, count=len(batch))
             return
 
         reading = asyncio.Semaphore(STATUS_READS)
@@ -576,9 +575,8 @@ class Agent:
             try:
                 async with reading:
                     return held, await device.collect(snaps[pid].state, stats)
-            except DeviceError as err:
-                LOG.info("status collection skipped", extra={
-                    "action": "status", "partition": str(held.key), "error": str(err)})
+            except Exception as err:  # this partition only; the others go on
+                _status_skipped(err, partition=str(held.key))
                 return None
 
         found = [r for r in await asyncio.gather(*(one(p) for p in batch)) if r is not None]
@@ -592,12 +590,15 @@ class Agent:
         try:
             lost = await self._db(outcomes.record_observed, self.db, self.me, current)
         except Exception as err:
-            LOG.info("status collection skipped", extra={
-                "action": "status", "count": len(current),
-                "error": f"{type(err).__name__}: {err}"})
+            _status_skipped(err, count=len(current))
             return
         for pid in lost:
             self._forget(pid)
+
+
+def _status_skipped(err: Exception, **extra: Any) -> None:
+    LOG.info("status collection skipped",
+             extra={"action": "status", "error": f"{type(err).__name__}: {err}", **extra})
 
 
 def now_minus(since: float | None) -> float:
