@@ -1,8 +1,8 @@
 """Read partitions' desired state from committed rows into frozen engine types.
 
-One read transaction, one query per table for one partition or many (``additional_vip`` gives each load balancer its
-additional VIP addresses). Objects marked PENDING_DELETE (and everything under them) are left out:
-the desired state is what should exist on the device. The snapshot also lists every pending object
+One read transaction, one query per table for one partition or many (``additional_vip`` gives
+each load balancer its additional VIP addresses). Objects marked PENDING_DELETE (and everything
+under them) are left out: the desired state is what should exist on the device. The snapshot also lists every pending object
 with the status it was seen in, so the outcome can be written for exactly those objects and no
 later change is mistaken for one this reconcile applied.
 """
@@ -20,10 +20,7 @@ from sqlalchemy.orm import Session
 from bigip_lbaas.core import model
 from bigip_lbaas.core.status import Prov, is_pending
 from bigip_lbaas.db import models as m
-from bigip_lbaas.db.session import Database
-
-# Ids per IN list: well inside every database's bound on bound parameters.
-IN_CHUNK = 500
+from bigip_lbaas.db.session import Database, chunks
 
 # Child tables before parents: the order in which confirmed deletions are removed.
 KINDS: dict[str, type[m.OctaviaObject]] = {
@@ -70,15 +67,14 @@ def load_many(db: Database, partition_ids: Sequence[int]) -> dict[int, Snapshot]
     return db.query(lambda session: load_many_in(session, partition_ids))
 
 
-def _in_chunks(session: Session, query: Callable[[list[Any]], Any], ids: list[Any]) -> list[Any]:
+def _in_chunks(
+    session: Session, query: Callable[[Sequence[Any]], Any], ids: Sequence[Any]
+) -> list[Any]:
     """Rows of ``query(chunk)`` over ``ids`` in chunks (bounded IN lists on every database)."""
-    rows: list[Any] = []
-    for i in range(0, len(ids), IN_CHUNK):
-        rows += session.execute(query(ids[i : i + IN_CHUNK])).all()
-    return rows
+    return [row for chunk in chunks(ids) for row in session.execute(query(chunk)).all()]
 
 
-def _children_of(table: type[m.OctaviaObject]) -> Callable[[list[Any]], Any]:
+def _children_of(table: type[m.OctaviaObject]) -> Callable[[Sequence[Any]], Any]:
     column = table.load_balancer_id  # type: ignore[attr-defined]
     return lambda chunk: sa.select(table).where(column.in_(chunk)).order_by(table.id)
 

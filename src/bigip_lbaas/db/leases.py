@@ -122,18 +122,7 @@ def fence(session: Session, held: Held, me: str) -> None:
     Call first inside the transaction that writes statuses: a concurrent acquire blocks on the
     row lock until we commit, and a stale epoch writes nothing.
     """
-    now = server_now(session.get_bind().dialect.name)
-    found = session.execute(
-        sa.select(L.partition_id)
-        .where(
-            L.partition_id == held.partition_id,
-            L.owner == me,
-            L.epoch == held.epoch,
-            L.expires_at > now,
-        )
-        .with_for_update()
-    ).first()
-    if found is None:
+    if held.partition_id not in fence_many(session, [held], me):
         raise LeaseLost(str(held.key), held.epoch)
 
 

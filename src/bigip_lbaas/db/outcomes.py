@@ -15,9 +15,9 @@ from sqlalchemy.orm import Session
 
 from bigip_lbaas.core.status import Oper, Prov
 from bigip_lbaas.db import models as m
-from bigip_lbaas.db.desired import IN_CHUNK, KINDS, PendingObject, Snapshot
+from bigip_lbaas.db.desired import KINDS, PendingObject, Snapshot
 from bigip_lbaas.db.leases import Held, fence, fence_many
-from bigip_lbaas.db.session import Database, server_now
+from bigip_lbaas.db.session import Database, chunks, server_now
 from bigip_lbaas.engine.health import ListenerStats, PartitionStatus
 
 
@@ -171,10 +171,10 @@ def record_observed(
                 groups.setdefault((kind, oper), []).append(obj_id)
         for (kind, oper), ids in groups.items():
             table = KINDS[kind]
-            for i in range(0, len(ids), IN_CHUNK):
+            for chunk in chunks(ids):
                 session.execute(
                     sa.update(table)
-                    .where(table.id.in_(ids[i : i + IN_CHUNK]), table.operating_status != oper)
+                    .where(table.id.in_(chunk), table.operating_status != oper)
                     .values(operating_status=oper)
                 )
         counters = {lid: item for status in kept for lid, item in status.listeners.items()}
@@ -190,8 +190,7 @@ def _write_stats(session: Session, counters: Mapping[str, tuple[str, ListenerSta
     ids = list(counters)
     live: set[str] = set()
     rows: dict[str, m.ListenerStats] = {}
-    for i in range(0, len(ids), IN_CHUNK):
-        chunk = ids[i : i + IN_CHUNK]
+    for chunk in chunks(ids):
         live |= set(session.scalars(sa.select(m.Listener.id).where(m.Listener.id.in_(chunk))))
         rows.update(
             (r.listener_id, r)

@@ -8,7 +8,7 @@ the dialect name.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, ParamSpec, TypeVar
 
@@ -34,6 +34,8 @@ DEFAULT_URL = "sqlite:///bigip-lbaas.sqlite"
 LOCK_SECONDS = 5
 # SQLite is a local file: no session can be cut off holding its lock, so writers simply queue.
 SQLITE_BUSY_SECONDS = 30
+# Ids per IN list: well inside every database's bound on bound parameters.
+IN_CHUNK = 500
 
 _POSTGRES_ARGS: dict[str, Any] = {
     "connect_timeout": 5,
@@ -143,6 +145,12 @@ def server_now(dialect_name: str) -> sa.ColumnElement[float]:
     if dialect_name in ("mysql", "mariadb"):
         return sa.literal_column("UNIX_TIMESTAMP(NOW(6))", sa.Float)
     return sa.literal_column("((julianday('now') - 2440587.5) * 86400.0)", sa.Float)
+
+
+def chunks(ids: Sequence[T]) -> Iterator[Sequence[T]]:
+    """``ids`` in runs of at most IN_CHUNK: IN lists every database accepts."""
+    for i in range(0, len(ids), IN_CHUNK):
+        yield ids[i : i + IN_CHUNK]
 
 
 def insert_if_missing(session: Session, model: type[Any], values: dict[str, Any]) -> None:
