@@ -34,12 +34,17 @@ def _counters(nested: Mapping[str, Any]) -> dict[str, int]:
     return out
 
 
-def _entry_name(key: str, entries: Mapping[str, Any]) -> str | None:
-    tm = entries.get("tmName")
-    if isinstance(tm, Mapping) and isinstance(tm.get("description"), str):
-        return str(tm["description"]).rsplit("/", 1)[-1]
+def _entry_path(key: str, inner: Mapping[str, Any]) -> tuple[str, str]:
+    """(partition, virtual name) of one stats entry: from its tmName (``/P/name``), else from
+    its URL (``…/~P~name/stats``); empty when neither says."""
+    tm = inner.get("tmName")
+    full = tm.get("description") if isinstance(tm, Mapping) else None
+    if isinstance(full, str) and full.startswith("/"):
+        return full.split("/")[1], full.rsplit("/", 1)[-1]
     tail = key.split("?", maxsplit=1)[0].removesuffix("/stats").rsplit("/", 1)[-1]
-    return tail.rsplit("~", 1)[-1] or None
+    if tail.startswith("~") and tail.count("~") >= 2:
+        return tail.split("~")[1], tail.rsplit("~", 1)[-1]
+    return "", ""
 
 
 Counters = dict[str, dict[str, int]]  # virtual name → counter → value
@@ -57,14 +62,7 @@ def virtual_counters_by_partition(data: Mapping[str, Any]) -> dict[str, Counters
         inner = nested.get("entries", {}) if isinstance(nested, Mapping) else {}
         if not isinstance(inner, Mapping):
             continue
-        tm = inner.get("tmName", {})
-        full = str(tm.get("description", "")) if isinstance(tm, Mapping) else ""
-        if full.startswith("/"):
-            part = full.split("/")[1]
-        else:  # ".../virtual/~Partition~name/stats"
-            tail = key.split("?", maxsplit=1)[0].removesuffix("/stats").rsplit("/", 1)[-1]
-            part = tail.split("~")[1] if tail.startswith("~") and tail.count("~") >= 2 else ""
-        name = _entry_name(key, inner)
+        part, name = _entry_path(key, inner)
         if part and name:
             out.setdefault(part, {})[name] = _counters(inner)
     return out
@@ -135,4 +133,3 @@ async def collect(
         }
     health = DeviceHealth(member_states, counters)
     return partition_status(state, prefix, health)
-

@@ -98,7 +98,13 @@ def _pool_status(pool: Pool, members: Mapping[str, Oper]) -> Oper:
     return Oper.ONLINE
 
 
-def _lb_status(lb: LoadBalancer, health: DeviceHealth, prefix: str, out: dict[str, Oper]) -> None:
+def _lb_status(
+    lb: LoadBalancer,
+    health: DeviceHealth,
+    prefix: str,
+    out: dict[str, Oper],
+    stats: dict[str, tuple[str, ListenerStats]],
+) -> None:
     for pool in lb.pools:
         hm = pool.health_monitor
         monitored = hm is not None and hm.enabled
@@ -110,6 +116,7 @@ def _lb_status(lb: LoadBalancer, health: DeviceHealth, prefix: str, out: dict[st
         out[pool.id] = _pool_status(pool, members)
     for lst in lb.listeners:
         counters, complete = _listener_counters(lb, lst, prefix, health)
+        stats[lst.id] = (lb.id, listener_stats(counters))
         if not (lst.enabled and lb.enabled):
             out[lst.id] = Oper.OFFLINE
         elif not complete:
@@ -175,10 +182,7 @@ def partition_status(state: PartitionState, prefix: str, health: DeviceHealth) -
     stats: dict[str, tuple[str, ListenerStats]] = {}
     for lb in state.load_balancers:
         by_id: dict[str, Oper] = {}
-        _lb_status(lb, health, prefix, by_id)
+        _lb_status(lb, health, prefix, by_id, stats)
         kinds = _kinds(lb)
         operating.update({(kinds[i], i): s for i, s in by_id.items()})
-        for lst in lb.listeners:
-            counters, _ = _listener_counters(lb, lst, prefix, health)
-            stats[lst.id] = (lb.id, listener_stats(counters))
     return PartitionStatus(operating, stats)
