@@ -355,7 +355,7 @@ def render_known(kind: Kind, rows: Sequence[Any], known: Sequence[Any]) -> list[
     has just created under a new load balancer, which nothing else can refer to yet)."""
     ids = {r.id for r in rows}
     rel: dict[str, dict[str, list[str]]] = {}
-    for attr, (model, column) in {**kind.id_lists, **kind.single_ids}.items():
+    for attr, (model, column) in _relations(kind).items():
         grouped: dict[str, list[str]] = {}
         for other in sorted((x for x in known if type(x) is model), key=created_order):
             owner = getattr(other, column)
