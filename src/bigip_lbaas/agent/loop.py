@@ -193,8 +193,10 @@ class Agent:
             # Read the flag only now: a reconcile may have marked the device down while the
             # probe ran, and its return must still resync what it missed.
             if not self.device_up[name]:
-                missed = (self.behind.pop(name, set()) | await self._lost_by(device))
-                missed &= set(self.held)
+                lost = await self._lost_by(device)
+                # No await from here until the device counts as up: a reconcile that finds it
+                # down meanwhile adds to `behind`, which must be taken whole, now.
+                missed = (self.behind.pop(name, set()) | lost) & set(self.held)
                 LOG.info("device reachable again; resyncing the partitions it missed or lost",
                          extra={"action": "device_up", "device": name, "count": len(missed)})
                 self.due |= missed

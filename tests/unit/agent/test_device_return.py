@@ -1,0 +1,65 @@
+"""A device's return, against a scripted device: nothing missed meanwhile is forgotten."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from typing import Any
+
+from bigip_lbaas.agent.loop import Agent
+from bigip_lbaas.agent.settings import AgentSettings, DeviceAddress
+from bigip_lbaas.core.model import PartitionKey, PartitionState
+from bigip_lbaas.db.leases import Held
+
+KEYS = {pid: PartitionKey("Project", f"p{pid}") for pid in (1, 2, 3)}
+
+
+class SlowToTell:
+    """Answers its probe at once; says which partitions it lacks only when told to."""
+
+    name = "dev1"
+
+    def __init__(self) -> None:
+        self.asked = asyncio.Event()
+        self.answer = asyncio.Event()
+
+    async def probe(self) -> None:
+        return None
+
+    async def missing(self, keys: Iterable[PartitionKey]) -> set[PartitionKey]:
+        wanted = set(keys)
+        self.asked.set()
+        await self.answer.wait()
+        return wanted & {KEYS[3]}
+
+    async def converge(self, *args: Any) -> Any:
+        raise AssertionError("a device that is down is never written")
+
+
+def test_a_partition_missed_while_the_returning_device_is_asked_is_resynced() -> None:
+    async def go() -> None:
+        settings = AgentSettings(database_url="sqlite://", host="h1", identity="h1",
+                                 environment="Project", ha_type="standalone",
+                                 devices=(DeviceAddress("127.0.0.1"),), username="u",
+                                 password="p")
+        device = SlowToTell()
+        agent = Agent(settings, db=None, devices=[device])  # type: ignore[arg-type, list-item]
+        agent.held = {pid: Held(pid, key, 1) for pid, key in KEYS.items()}
+        agent.device_up[device.name] = False
+        agent.device_error[device.name] = "refused"
+        agent.behind[device.name] = {1}  # a reconcile missed it while the device was down
+
+        returning = asyncio.create_task(agent._probe(device))  # type: ignore[arg-type]
+        await asyncio.wait_for(device.asked.wait(), 5)
+        # While the return is being checked, a reconcile of partition 2 finds the device down.
+        state = PartitionState(KEYS[2], 1)
+        result = await agent._converge(2, device, state, lambda: 0.0, None)  # type: ignore[arg-type]
+        assert result.unreachable
+        device.answer.set()
+        await asyncio.wait_for(returning, 5)
+
+        assert agent.device_up[device.name]
+        assert agent.due == {1, 2, 3}  # missed before, missed meanwhile, lost by the device
+        assert not agent.behind.get(device.name)
+
+    asyncio.run(go())
