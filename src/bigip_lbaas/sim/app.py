@@ -51,8 +51,8 @@ def guess_partitions(segs: list[str], body: bytes) -> set[str]:
     if segs[2:4] == ["auth", "partition"] and len(segs) > 4:
         return {segs[4]}
     try:
-        data = json.loads(body) if body.strip() else {}
-    except ValueError:
+        data = parse_body(body)
+    except errors.IcrError:
         return set()
     if isinstance(data, dict):
         name = data.get("name")

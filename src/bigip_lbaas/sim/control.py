@@ -8,13 +8,12 @@ acts on device n (1-based), so a device that refuses connections can be steered 
 
 from __future__ import annotations
 
-import json
-from typing import Any, Protocol
+from typing import Protocol
 from urllib.parse import parse_qsl
 
 from bigip_lbaas.sim import errors
 from bigip_lbaas.sim.device import Device
-from bigip_lbaas.sim.tm import Result
+from bigip_lbaas.sim.tm import Result, parse_body
 
 DOWN_MODES = ("refuse", "drop", "hang")
 
@@ -27,18 +26,6 @@ class Cluster(Protocol):
     async def set_down(self, device: Device, mode: str, seconds: float | None) -> None: ...
     async def set_up(self, device: Device) -> None: ...
     def save_now(self) -> None: ...
-
-
-def _body(raw: bytes) -> dict[str, Any]:
-    if not raw.strip():
-        return {}
-    try:
-        data = json.loads(raw)
-    except ValueError as exc:
-        raise errors.bad_json() from exc
-    if not isinstance(data, dict):
-        raise errors.bad_json()
-    return data
 
 
 class Control:
@@ -59,7 +46,7 @@ class Control:
                 raise errors.IcrError(404, f"no simulated device {segs[1]}", 1) from exc
             segs = segs[2:]
         op = "/".join(segs) or "state"
-        body = _body(raw)
+        body = parse_body(raw)
         q = dict(parse_qsl(query))
         if op == "state" and method == "GET":
             return Result(200, dev.info())

@@ -10,6 +10,7 @@ PATCH merges), query parameters, the unnamed and command endpoints (`sys/version
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -44,14 +45,44 @@ class Result:
     partitions: set[str] = field(default_factory=set)
 
 
+MAX_JSON_DEPTH = 32
+"""Deepest nesting of objects and lists a request body may have (the top-level object is 1)."""
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e400 overflows to inf, which JSON cannot carry back
+        raise ValueError(f"{text} is out of range")
+    return value
+
+
+def _nesting_ok(data: Any, limit: int) -> bool:
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return False
+        children = node.values() if isinstance(node, dict) else node
+        stack.extend((c, depth + 1) for c in children if isinstance(c, dict | list))
+    return True
+
+
 def parse_body(raw: bytes) -> dict[str, Any]:
+    """A request body as the device accepts it: one JSON object of strict JSON (no NaN or
+    Infinity, no number that overflows), nested at most `MAX_JSON_DEPTH` deep; anything else
+    is the device's 400 `Found invalid JSON body in the request.` (the one parser for `/mgmt`
+    and `/sim` bodies)."""
     if not raw.strip():
         return {}
     try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
+        data = json.loads(raw, parse_constant=_no_constant, parse_float=_finite)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise errors.bad_json() from exc
-    if not isinstance(data, dict):
+    if not isinstance(data, dict) or not _nesting_ok(data, MAX_JSON_DEPTH):
         raise errors.bad_json()
     return data
 

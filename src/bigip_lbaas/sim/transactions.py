@@ -10,7 +10,6 @@ Owns the transaction table of one device: create, queue a command (any write sen
 from __future__ import annotations
 
 import itertools
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -83,8 +82,8 @@ class Transactions:
         body: Any = parsed
         if body is None:
             try:
-                body = json.loads(c.body) if c.body.strip() else {}
-            except ValueError:
+                body = parse_body(c.body)
+            except IcrError:
                 body = {}
         uri = f"https://localhost{c.path}" + (f"?{c.query}" if c.query else "")
         return {

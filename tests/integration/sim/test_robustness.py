@@ -144,3 +144,64 @@ def test_never_500() -> None:
             assert client.get("/mgmt/tm/ltm/pool").status_code == 200
             assert isinstance(client.get("/mgmt/tm/ltm/virtual").json(), dict)
             assert httpx.codes.is_success(client.get("/mgmt/tm/cm/sync-status").status_code)
+
+
+BAD_JSON = "Found invalid JSON body in the request."
+DEEP = b"[" * 100_000 + b"]" * 100_000
+
+
+def _nested(depth: int) -> str:
+    """A JSON value `depth` lists deep."""
+    return "[" * depth + "]" * depth
+
+
+def _is_bad_json(resp: httpx.Response) -> bool:
+    return resp.status_code == 400 and resp.json()["message"] == BAD_JSON
+
+
+def test_deeply_nested_bodies_are_400_everywhere(sim: SimHandle, http: httpx.Client) -> None:
+    with httpx.Client(base_url=sim.urls[0], verify=str(sim.ca_file), timeout=10) as anon:
+        assert _is_bad_json(anon.post("/mgmt/shared/authn/login", content=DEEP))
+    token = http.post(
+        "/mgmt/shared/authn/login", json={"username": "admin", "password": "admin"}
+    ).json()["token"]["token"]
+    assert _is_bad_json(http.patch(f"/mgmt/shared/authz/tokens/{token}", content=DEEP))
+    assert _is_bad_json(http.post("/mgmt/tm/ltm/pool", content=DEEP))
+    assert _is_bad_json(http.patch("/mgmt/tm/sys/global-settings", content=DEEP))
+    assert _is_bad_json(http.patch("/sim/faults", content=DEEP))
+    assert _is_bad_json(http.put("/sim/members-down", content=DEEP))
+    tid = http.post("/mgmt/tm/transaction", json={}).json()["transId"]
+    queued = http.post(
+        "/mgmt/tm/ltm/pool", content=DEEP, headers={"X-F5-REST-Coordination-Id": str(tid)}
+    )
+    assert _is_bad_json(queued)
+    # the failed writes are still audited, with no partition guessed from the body
+    audit = http.get("/sim/audit").json()["items"]
+    assert [(e["path"], e["status"], e["partitions"]) for e in audit] == [
+        ("/mgmt/tm/ltm/pool", 400, []),
+        ("/mgmt/tm/sys/global-settings", 400, []),
+    ]
+
+
+def test_nesting_is_capped_and_stored_objects_stay_editable(http: httpx.Client) -> None:
+    # the top-level object is level 1, so a value may hold 31 more levels
+    ok = f'{{"name":"ok","description":{_nested(31)}}}'
+    assert http.post("/mgmt/tm/ltm/pool", content=ok).status_code == 200
+    assert http.patch("/mgmt/tm/ltm/pool/~Common~ok", json={"description": "d"}).status_code == 200
+    for depth in (32, 800):
+        body = f'{{"name":"deep","description":{_nested(depth)}}}'
+        assert _is_bad_json(http.post("/mgmt/tm/ltm/pool", content=body))
+    assert http.get("/mgmt/tm/ltm/pool/~Common~deep").status_code == 404
+
+
+def test_nan_infinity_and_overflowing_numbers_are_refused(http: httpx.Client) -> None:
+    for value in ("NaN", "Infinity", "-Infinity", "1e400", "-1e400"):
+        r = http.post("/mgmt/tm/ltm/pool", content=f'{{"name":"n","description":{value}}}')
+        assert _is_bad_json(r), (value, r.text)
+        r = http.patch("/sim/faults", content=f'{{"latencyMs":{value}}}')
+        assert _is_bad_json(r), (value, r.text)
+    assert http.get("/mgmt/tm/ltm/pool/~Common~n").status_code == 404
+    # ordinary floats still parse
+    r = http.patch("/sim/faults", content=b'{"latencyMs":0.0,"errorRate":1e-9}')
+    assert r.status_code == 200 and r.json()["errorRate"] == 1e-9
+    http.delete("/sim/faults")
