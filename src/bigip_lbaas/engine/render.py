@@ -247,6 +247,10 @@ def _monitor_body(hm: HealthMonitor) -> tuple[Kind, dict[str, Any]]:
         "interval": hm.delay,
         # BIG-IP marks a member down after `timeout` seconds without a good probe.
         "timeout": hm.timeout * max(hm.max_retries_down, 1),
+        # Octavia's rise threshold: max_retries good probes before ONLINE. BIG-IP counts time
+        # instead: a member must keep passing for `timeUntilUp` seconds after its first good
+        # probe, i.e. for the (max_retries - 1) probes that follow it.
+        "timeUntilUp": hm.delay * max(hm.max_retries - 1, 0),
     }
     if kind in (Kind.MONITOR_HTTP, Kind.MONITOR_HTTPS):
         method = (hm.http_method or "GET").upper()

@@ -104,6 +104,35 @@ def test_feature_matrix_converges_and_second_converge_writes_nothing(sim: SimHan
     run(go())
 
 
+def test_health_monitor_rise_threshold_is_time_until_up_on_the_device(sim: SimHandle) -> None:
+    """max_retries (successes before ONLINE) → the monitor's timeUntilUp; the device keeps it, and
+    neither value is rewritten on the next converge."""
+    base = small("rise")
+    lb = base.load_balancers[0]
+    pool = lb.pools[0]
+    monitor = pool.health_monitor
+    assert monitor is not None
+
+    def with_retries(n: int, generation: int) -> PartitionState:
+        hm = replace(monitor, delay=5, max_retries=n)
+        return PartitionState(
+            base.key, generation, (replace(lb, pools=(replace(pool, health_monitor=hm),)),)
+        )
+
+    path = object_path("ltm/monitor/http", part_of(base), names.monitor(PREFIX, "rise-hm0"))
+
+    async def go() -> None:
+        async with make_client(sim) as c:
+            for generation, (retries, until_up) in enumerate(((4, 15), (1, 0), (10, 45)), 1):
+                state = with_retries(retries, generation)
+                await _converge_and_check(c, state)
+                assert int((await c.get(path))["timeUntilUp"]) == until_up
+                again = await converge(c, state, PREFIX)
+                assert again.writes == 0
+
+    run(go())
+
+
 def test_unsupported_objects_fail_by_id_and_the_rest_is_applied(sim: SimHandle) -> None:
     base = small("unsup")
     lb = base.load_balancers[0]
