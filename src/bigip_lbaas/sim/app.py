@@ -26,7 +26,6 @@ from bigip_lbaas.sim.names import parse_ident, split_path
 from bigip_lbaas.sim.tm import WRITE_METHODS, Result, parse_body
 
 _EMPTY: dict[str, Any] = {}
-_BAD_INPUT = (ValueError, TypeError, KeyError, AttributeError, IndexError)
 
 
 def encode(result: Result) -> Response:
@@ -82,8 +81,8 @@ class DeviceApp:
                 )
             except errors.IcrError as exc:
                 return error_response(exc)
-            except _BAD_INPUT as exc:
-                return error_response(errors.bad_value(f"invalid value: {exc!s}"))
+            except errors.BAD_INPUT as exc:
+                return error_response(errors.invalid_value(exc))
         dev.counters[req.method] += 1
         dev.counters["total"] += 1
         if dev.down_mode == "drop":
@@ -118,9 +117,9 @@ class DeviceApp:
         try:
             try:
                 result = self._dispatch(req, segs)
-            except _BAD_INPUT as exc:
+            except errors.BAD_INPUT as exc:
                 # a value of the wrong type or shape: the device answers 400, never 500
-                raise errors.bad_value(f"invalid value in the request: {exc!s}") from exc
+                raise errors.invalid_value(exc) from exc
             partitions = result.partitions
             if audit and segs[2:3] == ["transaction"]:
                 audit = (

@@ -11,6 +11,10 @@ from typing import Any
 
 _op_ids = itertools.count(1000)
 
+BAD_INPUT = (ValueError, TypeError, KeyError, AttributeError, IndexError)
+"""What a value of the wrong type or shape raises deep in the handlers: always a 400, never a
+500 (`invalid_value`)."""
+
 
 class IcrError(Exception):
     """An error the device answers with: HTTP status, message and `apiError` code."""
@@ -160,6 +164,11 @@ def bad_json() -> IcrError:
 
 def bad_value(message: str) -> IcrError:
     return IcrError(400, message, 26214401)
+
+
+def invalid_value(exc: Exception) -> IcrError:
+    """The 400 for a `BAD_INPUT` exception that no validation caught first."""
+    return bad_value(f"invalid value in the request: {exc!s}")
 
 
 def uri_not_registered(path: str) -> RestError:

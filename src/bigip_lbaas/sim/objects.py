@@ -352,7 +352,7 @@ def _normalize_virtual(
         else:
             props.pop("pool", None)
     if "rules" in body:
-        paths = [rules.resolve(store, "rule", str(r), part) for r in body["rules"] or []]
+        paths = [rules.resolve(store, "rule", r, part) for r in _names(body, "rules", "rule")]
         for path in paths:
             rules.require(store, "rule", path, "rule")
         if paths:
@@ -361,11 +361,8 @@ def _normalize_virtual(
             props.pop("rules", None)
     if "persist" in body:
         persist = []
-        for item in body["persist"] or []:
-            name = item if isinstance(item, str) else item.get("name", "")
-            if isinstance(item, dict) and item.get("partition") and not name.startswith("/"):
-                name = f"/{str(item['partition']).strip('/')}/{name}"
-            path = rules.resolve(store, "persistence", str(name), part)
+        for name in _persist_names(body["persist"]):
+            path = rules.resolve(store, "persistence", name, part)
             rules.require(store, "persistence", path, "Persistence Profile")
             ident = split_full_path(path)
             persist.append({"name": ident.name, "partition": ident.partition, "tmDefault": "yes"})
@@ -374,7 +371,9 @@ def _normalize_virtual(
         else:
             props.pop("persist", None)
     if body.get("fallbackPersistence"):
-        path = rules.resolve(store, "persistence", str(body["fallbackPersistence"]), part)
+        if not isinstance(body["fallbackPersistence"], str):
+            raise errors.bad_value("fallbackPersistence must be a persistence profile name")
+        path = rules.resolve(store, "persistence", body["fallbackPersistence"], part)
         rules.require(store, "persistence", path, "Persistence Profile")
         props["fallbackPersistence"] = path
     if "sourceAddressTranslation" in body:
@@ -388,7 +387,7 @@ def _normalize_virtual(
             sat["pool"] = path
         props["sourceAddressTranslation"] = sat
     if "vlans" in body:
-        vlans = [rules.resolve(store, "vlan", str(v), part) for v in body["vlans"] or []]
+        vlans = [rules.resolve(store, "vlan", v, part) for v in _names(body, "vlans", "VLAN")]
         for path in vlans:
             rules.require(store, "vlan", path, "VLAN")
         props["vlans"] = vlans
@@ -396,6 +395,40 @@ def _normalize_virtual(
         props["vsIndex"] = gen
         if not body.get("profiles"):
             body["profiles"] = ["/Common/fastL4"]
+
+
+def _names(body: dict[str, Any], key: str, what: str) -> list[str]:
+    """A list-of-names property (`rules`, `vlans`): a list of non-empty strings, or null/[]."""
+    value = body[key]
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise errors.bad_value(f"{key} must be a list of {what} names")
+    return value
+
+
+def _persist_names(value: Any) -> list[str]:
+    """A virtual's `persist`: names or `{"name"[, "partition"]}` objects, as full or relative
+    names (null or [] clears it)."""
+    if value is None:
+        return []
+    message = 'persist must be a list of persistence profile names or {"name": ...} objects'
+    if not isinstance(value, list):
+        raise errors.bad_value(message)
+    names = []
+    for item in value:
+        if isinstance(item, dict):
+            name, partition = item.get("name"), item.get("partition")
+            if not isinstance(partition, str | None):
+                raise errors.bad_value(message)
+            if isinstance(name, str) and partition and not name.startswith("/"):
+                name = f"/{partition.strip('/')}/{name}"
+        else:
+            name = item
+        if not isinstance(name, str) or not name.strip():
+            raise errors.bad_value(message)
+        names.append(name)
+    return names
 
 
 def _normalize_policy(

@@ -19,6 +19,7 @@ from bigip_lbaas.sim import errors, objects, stats
 from bigip_lbaas.sim.kinds import FOLDER, ORGANIZING, PARTITION, TYPES, ResType
 from bigip_lbaas.sim.names import Ident, parse_ident, split_full_path
 from bigip_lbaas.sim.render import HOST, View, obj_id, quote_query
+from bigip_lbaas.sim.rules import as_int
 from bigip_lbaas.sim.store import Obj, Store
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -541,7 +542,7 @@ class Tm:
             gen = self.store.next_generation()
             obj = Obj("sys/folder", parts[0], "", parts[-1], fp, {}, gen)
             if "defaultRouteDomain" in rules_body:
-                rd = int(str(rules_body["defaultRouteDomain"]))
+                rd = as_int(rules_body["defaultRouteDomain"], "defaultRouteDomain", 0, 65534)
                 if self.store.lookup("rd-id", str(rd)) is None:
                     raise errors.IcrError(
                         400, f"01020036:3: The requested route domain ({rd}) was not found."
@@ -576,7 +577,7 @@ class Tm:
             for key in ("description", "defaultRouteDomain"):
                 if key in body:
                     if key == "defaultRouteDomain":
-                        rd = int(str(body[key]))
+                        rd = as_int(body[key], key, 0, 65534)
                         if self.store.lookup("rd-id", str(rd)) is None:
                             raise errors.IcrError(
                                 400, f"01020036:3: The requested route domain ({rd}) was not found."

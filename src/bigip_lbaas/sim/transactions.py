@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bigip_lbaas.sim.errors import IcrError
+from bigip_lbaas.sim.errors import BAD_INPUT, IcrError, invalid_value
 from bigip_lbaas.sim.store import Store
 from bigip_lbaas.sim.tm import Result, parse_body
 
@@ -210,12 +210,21 @@ class Transactions:
             t.state = "VALIDATED"
             return Result(200, self.body(t))
         except IcrError as exc:
-            t.state = "FAILED"
-            t.failure = exc.message
-            raise IcrError(400, f"transaction failed:{exc.message}", 2) from exc
+            raise self._failed(t, exc.message) from exc
+        except BAD_INPUT as exc:
+            # a command whose value no validation caught: still a failed commit, not a 400
+            # that leaves the transaction STARTED
+            raise self._failed(t, invalid_value(exc).message) from exc
         t.state = "COMPLETED"
         t.execution_time = int((time.monotonic() - started) * 1000)
         return Result(200, self.body(t), partitions)
+
+
+    @staticmethod
+    def _failed(t: Transaction, message: str) -> IcrError:
+        t.state = "FAILED"
+        t.failure = message
+        return IcrError(400, f"transaction failed:{message}", 2)
 
 
 class _ValidatedOnly(Exception):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import httpx
+import pytest
 
 from bigip_lbaas.sim.testing import SimHandle
 
@@ -306,3 +307,78 @@ def test_cm_cluster_view(sim: SimHandle, http: httpx.Client) -> None:
         http.get("/mgmt/tm/cm/device-group/~Common~sync-failover-group").json()["autoSync"]
         == "enabled"
     )
+
+
+def _commit_fails(http: httpx.Client, tid: int) -> str:
+    """Commit `tid`, expecting a failed commit; return the failure reason the device keeps."""
+    r = http.patch(f"/mgmt/tm/transaction/{tid}", json={"state": "VALIDATING"})
+    assert r.status_code == 400, r.text
+    body = r.json()
+    assert body["message"].startswith("transaction failed:")
+    assert body["apiError"] == 2
+    tx = http.get(f"/mgmt/tm/transaction/{tid}").json()
+    assert tx["state"] == "FAILED"
+    assert body["message"] == "transaction failed:" + tx["failureReason"]
+    again = http.patch(f"/mgmt/tm/transaction/{tid}", json={"state": "VALIDATING"})
+    assert again.status_code == 400 and "is in state FAILED" in again.json()["message"]
+    return str(tx["failureReason"])
+
+
+def test_bad_value_shape_in_a_transaction_fails_the_commit(http: httpx.Client) -> None:
+    tid = http.post("/mgmt/tm/transaction", json={}).json()["transId"]
+    hdr = {"X-F5-REST-Coordination-Id": str(tid)}
+    http.post("/mgmt/tm/ltm/pool", json={"name": "txp", "partition": "Common"}, headers=hdr)
+    bad = {"name": "/Common/txv", "destination": "10.3.0.1:80", "persist": [5]}
+    assert http.post("/mgmt/tm/ltm/virtual", json=bad, headers=hdr).status_code == 200
+    reason = _commit_fails(http, tid)
+    assert reason.startswith("persist must be a list of persistence profile names")
+    assert "object has no attribute" not in reason
+    for path in ("/mgmt/tm/ltm/pool/~Common~txp", "/mgmt/tm/ltm/virtual/~Common~txv"):
+        assert http.get(path).status_code == 404  # rolled back, both commands
+    commit = http.get("/sim/audit").json()["items"][-1]
+    assert (commit["method"], commit["status"]) == ("PATCH", 400)
+    assert (commit["transaction"], commit["commands"]) == (tid, 2)
+    assert commit["partitions"] == ["Common"]
+
+
+def test_virtual_list_properties_name_the_field(http: httpx.Client) -> None:
+    for key, value in (
+        ("persist", [5]),
+        ("persist", "source_addr"),
+        ("persist", [{"name": 5}]),
+        ("rules", "r1"),
+        ("rules", [7]),
+        ("vlans", "v1"),
+        ("fallbackPersistence", ["x"]),
+    ):
+        body = {"name": "lv", "destination": "10.3.0.2:80", key: value}
+        r = http.post("/mgmt/tm/ltm/virtual", json=body)
+        assert r.status_code == 400, (key, value, r.text)
+        assert r.json()["message"].startswith(key), (key, value, r.text)
+    ok = {"name": "lv", "destination": "10.3.0.2:80", "persist": [{"name": "cookie"}]}
+    assert http.post("/mgmt/tm/ltm/virtual", json=ok).json()["persist"][0]["name"] == "cookie"
+
+
+def test_any_internal_failure_in_a_commit_fails_the_transaction(
+    http: httpx.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bigip_lbaas.sim import objects
+
+    def broken(*args: object) -> None:
+        raise KeyError("surprise")
+
+    tid = http.post("/mgmt/tm/transaction", json={}).json()["transId"]
+    hdr = {"X-F5-REST-Coordination-Id": str(tid)}
+    http.post("/mgmt/tm/ltm/pool", json={"name": "ip"}, headers=hdr)
+    monkeypatch.setitem(objects._NORMALIZE, "ltm/pool", broken)
+    assert "surprise" in _commit_fails(http, tid)
+    assert http.get("/sim/audit").json()["items"][-1]["transaction"] == tid
+
+
+def test_default_route_domain_must_be_a_number(http: httpx.Client) -> None:
+    r = http.post("/mgmt/tm/auth/partition", json={"name": "RdX", "defaultRouteDomain": "x"})
+    assert r.status_code == 400
+    assert r.json()["message"] == "invalid value for defaultRouteDomain: 'x'"
+    assert http.post("/mgmt/tm/auth/partition", json={"name": "RdX"}).status_code == 200
+    r = http.patch("/mgmt/tm/auth/partition/RdX", json={"defaultRouteDomain": [1]})
+    assert r.json()["message"] == "invalid value for defaultRouteDomain: [1]"
