@@ -75,6 +75,7 @@ class Device:
         self.build = "0.0.6"
         self.name = device_name(index)
         self.hostname = self.name
+        self.global_settings: dict[str, Any] = {}  # sys/global-settings changed from defaults
         self.serial = f"sim-{index:04d}-0000-0000-{index:012d}"
         self.management_ip = f"192.0.2.{10 + index}"
         self.base_mac = f"00:94:a1:00:00:{index:02x}"
@@ -289,6 +290,8 @@ class Device:
         """Back to factory state, as if the box had been replaced."""
         self.store.clear()
         self._seed()
+        self.hostname = self.name
+        self.global_settings.clear()
         self.auth.reset()
         self.transactions.reset()
         self.changes_pending = False

@@ -158,6 +158,10 @@ def unexpected_property(config_item: str, key: str, value: str) -> IcrError:
     )
 
 
+def method_not_allowed(method: str, path: str) -> IcrError:
+    return IcrError(405, f"Method {method} is not allowed on {path}.", 1)
+
+
 def bad_json() -> IcrError:
     return IcrError(400, "Found invalid JSON body in the request.", 1)
 

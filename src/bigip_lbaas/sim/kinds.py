@@ -591,6 +591,27 @@ PARTITION = ResType(
     partitioned=False,
 )
 
+GLOBAL_SETTINGS = ResType(
+    "sys/global-settings",
+    "global-settings",
+    "global-settings",
+    _ro(
+        {
+            "consoleInactivityTimeout": 0,
+            "guiSecurityBanner": "enabled",
+            "guiSetup": "disabled",
+            "hostLookup": "disabled",
+            "hostname": "",
+            "lcdDisplay": "enabled",
+            "mgmtDhcp": "disabled",
+            "netReboot": "disabled",
+            "quietBoot": "enabled",
+        }
+    ),
+    partitioned=False,
+)
+"""The unnamed `sys/global-settings` (not in `TYPES`: no collection, no items)."""
+
 
 def _all() -> dict[str, ResType]:
     types = [

@@ -135,6 +135,7 @@ class Simulator:
             group = dev.store.get("cm/device-group", f"/Common/{DEVICE_GROUP}")
             data = persist.dump_store(dev.store, skip_prefix="cm/")
             data["hostname"] = dev.hostname
+            data["globalSettings"] = dev.global_settings
             data["autoSync"] = group.props.get("autoSync", "disabled") if group else "disabled"
             devices[str(dev.index)] = data
         return {"format": persist.FORMAT, "devices": devices}
@@ -188,6 +189,7 @@ class Simulator:
             for obj in keep:
                 dev.store.put(obj)
             dev.hostname = str(saved.get("hostname", dev.hostname))
+            dev.global_settings = dict(saved.get("globalSettings", {}))
             dev.set_auto_sync(saved.get("autoSync") == "enabled")
             dev.dirty = False
 

@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from bigip_lbaas.sim import errors, objects, stats
-from bigip_lbaas.sim.kinds import FOLDER, ORGANIZING, PARTITION, TYPES, ResType
+from bigip_lbaas.sim.kinds import FOLDER, GLOBAL_SETTINGS, ORGANIZING, PARTITION, TYPES, ResType
 from bigip_lbaas.sim.names import Ident, parse_ident, split_full_path
 from bigip_lbaas.sim.render import HOST, View, obj_id, quote_query
-from bigip_lbaas.sim.rules import as_int
+from bigip_lbaas.sim.rules import as_int, check_fields
 from bigip_lbaas.sim.store import Obj, Store
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -31,8 +31,10 @@ class DeviceHooks(Protocol):
     hostname: str
     version: str
     build: str
+    global_settings: dict[str, Any]
 
     def sync_status(self) -> tuple[str, str, str, str]: ...
+    def mark_dirty(self, pending: bool = True) -> None: ...
     def config_sync(self, group: str) -> None: ...
     def save_config(self) -> None: ...
 
@@ -548,9 +550,7 @@ class Tm:
                         400, f"01020036:3: The requested route domain ({rd}) was not found."
                     )
                 rules_body["defaultRouteDomain"] = rd
-            from bigip_lbaas.sim.rules import check_fields
-
-            check_fields(rt if rt is PARTITION else FOLDER, rules_body, "/" + rt.path + "/")
+                check_fields(rt if rt is PARTITION else FOLDER, rules_body, "/" + rt.path + "/")
             obj.props.update(
                 {
                     k: v
@@ -568,8 +568,6 @@ class Tm:
         return Result(200, self.view.obj(rt, obj, path), {parts[0]})
 
     def _modify_folder(self, obj: Obj, body: dict[str, Any], rt: ResType, path: str) -> Result:
-        from bigip_lbaas.sim.rules import check_fields
-
         check_fields(rt, body, "/" + rt.path + "/")
         with self.store.atomic():
             clone = obj.clone()
@@ -627,6 +625,8 @@ class Tm:
 
     # -- unnamed and command endpoints --------------------------------------------------------
     def sys_version(self, method: str, q: dict[str, str], body: dict[str, Any]) -> Result:
+        if method != "GET":
+            raise errors.method_not_allowed(method, "/mgmt/tm/sys/version")
         key = f"{HOST}/mgmt/tm/sys/version/0"
         entries = {
             name: {"description": value}
@@ -650,24 +650,32 @@ class Tm:
 
     def global_settings(self, method: str, q: dict[str, str], body: dict[str, Any]) -> Result:
         if method in ("PATCH", "PUT"):
-            if "hostname" in body:
-                self.device.hostname = str(body["hostname"])
+            check_fields(GLOBAL_SETTINGS, body, "/sys/global-settings/")
+            changes: dict[str, Any] = {}
+            for key, value in body.items():
+                if key not in GLOBAL_SETTINGS.defaults:
+                    continue  # kind, selfLink, ... as read back by a client
+                default = GLOBAL_SETTINGS.defaults[key]
+                if type(value) is not type(default) or (key == "hostname" and not value.strip()):
+                    raise errors.bad_value(f"invalid value for {key}: {json.dumps(value)}")
+                changes[key] = value
+            if changes:
+                if "hostname" in changes:
+                    self.device.hostname = changes.pop("hostname")
+                self.device.global_settings.update(changes)
+                # a device's own settings: saved like any write, but not synced to peers
+                self.device.mark_dirty(pending=False)
         elif method != "GET":
-            raise errors.IcrError(405, f"{method} not supported", 1)
+            raise errors.method_not_allowed(method, "/mgmt/tm/sys/global-settings")
+        settings = dict(GLOBAL_SETTINGS.defaults)
+        settings.update(self.device.global_settings)
+        settings["hostname"] = self.device.hostname
         return Result(
             200,
             {
                 "kind": "tm:sys:global-settings:global-settingsstate",
                 "selfLink": self.view.link("/mgmt/tm/sys/global-settings"),
-                "consoleInactivityTimeout": 0,
-                "guiSecurityBanner": "enabled",
-                "guiSetup": "disabled",
-                "hostLookup": "disabled",
-                "hostname": self.device.hostname,
-                "lcdDisplay": "enabled",
-                "mgmtDhcp": "disabled",
-                "netReboot": "disabled",
-                "quietBoot": "enabled",
+                **settings,
             },
         )
 
@@ -698,6 +706,8 @@ class Tm:
         return Result(200, {"kind": "tm:cm:runstate", "command": "run", "utilCmdArgs": args})
 
     def sync_status(self, method: str, q: dict[str, str], body: dict[str, Any]) -> Result:
+        if method != "GET":
+            raise errors.method_not_allowed(method, "/mgmt/tm/cm/sync-status")
         color, mode, status, summary = self.device.sync_status()
         key = f"{HOST}/mgmt/tm/cm/sync-status/0"
         entries = {
@@ -740,6 +750,8 @@ class Tm:
         )
 
     def provision(self, method: str, q: dict[str, str], body: dict[str, Any]) -> Result:
+        if method != "GET":
+            raise errors.method_not_allowed(method, "/mgmt/tm/sys/provision")
         base = "/mgmt/tm/sys/provision"
         items = [
             {

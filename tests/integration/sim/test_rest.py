@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import httpx
 import pytest
 
-from bigip_lbaas.sim.testing import SimHandle
+from bigip_lbaas.sim.testing import SimHandle, run_sim_in_thread
 
 
 def _pool(http: httpx.Client, name: str, partition: str = "Common", **extra: object) -> None:
@@ -382,3 +383,59 @@ def test_default_route_domain_must_be_a_number(http: httpx.Client) -> None:
     assert http.post("/mgmt/tm/auth/partition", json={"name": "RdX"}).status_code == 200
     r = http.patch("/mgmt/tm/auth/partition/RdX", json={"defaultRouteDomain": [1]})
     assert r.json()["message"] == "invalid value for defaultRouteDomain: [1]"
+
+
+def test_global_settings_refuse_unknown_fields_and_count_as_writes(
+    sim: SimHandle, http: httpx.Client
+) -> None:
+    dev = sim.sim.devices[0]
+    sim.call(lambda: setattr(dev, "dirty", False))
+    r = http.patch("/mgmt/tm/sys/global-settings", json={"hostname": "lb1", "bogus": 1})
+    assert r.status_code == 400
+    assert r.json()["message"].startswith(
+        "Found unexpected json pair at configuration item /sys/global-settings/."
+    )
+    assert http.get("/mgmt/tm/sys/global-settings").json()["hostname"] == "bigip1.sim.local"
+    assert sim.call(lambda: dev.dirty) is False
+    for bad in ({"hostname": ""}, {"hostname": 5}, {"consoleInactivityTimeout": "x"}):
+        assert http.patch("/mgmt/tm/sys/global-settings", json=bad).status_code == 400, bad
+    doc = http.patch(
+        "/mgmt/tm/sys/global-settings", json={"hostname": "lb1", "guiSetup": "enabled"}
+    ).json()
+    assert (doc["hostname"], doc["guiSetup"]) == ("lb1", "enabled")
+    assert sim.call(lambda: dev.dirty) is True  # the state file will be written
+    # a read-back document (kind, selfLink) can be PUT back as it is
+    assert http.put("/mgmt/tm/sys/global-settings", json=doc).json() == doc
+    assert sim.control("GET", "state")["syncStatus"] == "In Sync"  # not synced config
+    sim.control("POST", "wipe")
+    doc = http.get("/mgmt/tm/sys/global-settings").json()
+    assert (doc["hostname"], doc["guiSetup"]) == ("bigip1.sim.local", "disabled")
+
+
+def test_global_settings_survive_a_restart(tmp_path: Path) -> None:
+    state = tmp_path / "gs.json"
+    with run_sim_in_thread(devices=1, state_file=state) as h, h.client(1) as c:
+        c.patch("/mgmt/tm/sys/global-settings", json={"hostname": "lb9", "lcdDisplay": "disabled"})
+    with run_sim_in_thread(devices=1, state_file=state) as h, h.client(1) as c:
+        doc = c.get("/mgmt/tm/sys/global-settings").json()
+        assert (doc["hostname"], doc["lcdDisplay"]) == ("lb9", "disabled")
+
+
+def test_read_only_endpoints_answer_405(http: httpx.Client) -> None:
+    for method, path in (
+        ("POST", "/mgmt/tm/sys/version"),
+        ("DELETE", "/mgmt/tm/sys/version"),
+        ("PATCH", "/mgmt/tm/sys/version"),
+        ("PUT", "/mgmt/tm/cm/sync-status"),
+        ("POST", "/mgmt/tm/sys/provision"),
+        ("POST", "/mgmt/tm/sys/global-settings"),
+        ("DELETE", "/mgmt/tm/sys/global-settings"),
+    ):
+        r = http.request(method, path, json={})
+        assert r.status_code == 405, (method, path, r.text)
+        assert r.json() == {
+            "code": 405,
+            "message": f"Method {method} is not allowed on {path}.",
+            "errorStack": [],
+            "apiError": 1,
+        }
