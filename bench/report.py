@@ -182,10 +182,28 @@ def rows_engine(d: dict[str, Any]) -> tuple[list[list[str]], list[str]]:
         ["engine: writes in a no-change reconcile (cached / fresh)", "0",
          f"{cached['no_change_writes']} / {fresh['no_change_writes']}",
          yes(cached["no_change_writes"] == 0 and fresh["no_change_writes"] == 0)],
-        [f"engine: cold rebuild of {cold['load_balancers']:,} LBs ({cold['partitions']:,} "
-         "partitions)", "< 60 s", f"{cold['seconds']} s",
-         yes(cold["seconds"] < 60) if full else "— (smaller than the target size)"],
     ]
+    real = d.get("cold_rebuild_real_agents")
+    if real:
+        real_full = real["load_balancers"] >= 10_000
+        summary.append([
+            f"cold rebuild of {real['load_balancers']:,} LBs ({real['partitions']:,} partitions) "
+            f"onto an empty simulated device by {real['agents']} REAL agents (processes, from "
+            f"the {real['database']} database: leases, placement, status writes; status "
+            "collection off)", "< 60 s",
+            f"{real['seconds']} s (load avg {real['loadavg_before'][0]})",
+            yes(real["met"]) if real_full else "— (smaller than the target size)"])
+        summary.append([
+            f"engine alone (context, not the target): converge of {cold['load_balancers']:,} "
+            f"LBs by {cold['workers']} worker processes calling the engine directly (no "
+            "database, leases, placement or status writes)", "none (reported)",
+            f"{cold['seconds']} s", "—"])
+    else:
+        summary.append([
+            f"engine alone: cold rebuild of {cold['load_balancers']:,} LBs "
+            f"({cold['partitions']:,} partitions; engine called directly, no agents: the "
+            "real-agents figure was not measured)", "< 60 s", f"{cold['seconds']} s",
+            yes(cold["seconds"] < 60) if full else "— (smaller than the target size)"])
     detail = [
         "| measurement | value |", "|---|---|",
         f"| 6 converges, cached: requests by method | {cached['build_requests_by_method']} |",
@@ -198,6 +216,34 @@ def rows_engine(d: dict[str, Any]) -> tuple[list[list[str]], list[str]]:
         f"({cold['requests_by_method']}) |",
         f"| cold rebuild: object failures | {cold['object_failures']} |",
     ]
+    if real:
+        cpu = ", ".join(f"{k} {v}" for k, v in real["cpu_seconds"].items())
+        rec = real["reconciles"]
+        detail += [
+            f"| real agents: clock | {real['clock']} |",
+            f"| real agents: settings | {real['agent_settings']}; {real['devices']} |",
+            f"| real agents: seconds / partitions applied | {real['seconds']} / "
+            f"{real['partitions_applied']:,} of {real['partitions']:,} (applied after each 5 s: "
+            f"{', '.join(str(n) for _, n in real['applied_curve_every_5s'])}) |",
+            f"| real agents: device requests | {real['requests_total']:,} "
+            f"({real['requests_by_method']}), {real['requests_per_lb']} per LB, "
+            f"{real['requests_per_second']:,}/s |",
+            f"| real agents: reconciles per agent | {rec['per_agent']} (outcomes "
+            f"{rec['outcomes']}; median {rec['seconds_median']} s, p90 {rec['seconds_p90']} s "
+            "each) |",
+            f"| real agents: partitions acquired / handed over per agent | "
+            f"{real['partitions_acquired_per_agent']} / "
+            f"{real['partitions_handed_over_per_agent']} |",
+            f"| real agents: CPU seconds per process | {cpu} (total {real['cpu_seconds_total']}; "
+            f"{real['cores_used_by_run']} cores used by the run, machine "
+            f"{real['machine_busy_fraction'] * 100:.0f}% busy) |",
+            f"| real agents: object failures (objects not ACTIVE) | {real['object_failures']} |",
+            f"| real agents: load average before / after | {real['loadavg_before']} / "
+            f"{real['loadavg_after']} |",
+        ]
+        if real.get("profile"):
+            detail.append(f"| real agents: where the time goes (separate profiled run) | "
+                          f"{real['profile']} |")
     return summary, detail
 
 
@@ -296,7 +342,7 @@ def rows_memory(d: dict[str, Any]) -> tuple[list[list[str]], list[str]]:
                         yes(top[proc]["met"]) if at_size else "— (smaller than target size)"])
     summary.append([f"agent: cold reconcile of {top['load_balancers']:,} LBs by ONE agent "
                     "(1 device, from the database; memory run)", "none (reported; the < 60 s "
-                    "target is the engine's, above)", f"{d['runs'][-1]['reconcile_seconds']} s",
+                    "target is the 2-agent figure, above)", f"{d['runs'][-1]['reconcile_seconds']} s",
                     "—"])
     for proc in ("agent", "api", "simulator"):
         g = d["growth"][proc]
@@ -371,8 +417,15 @@ NOTES = {
     "sim": "Python HTTP clients cost more CPU per request than the server; the server's CPU "
            "per request shows what one core could serve.",
     "api": "Server and clients share the 2 CPUs; each client creates LBs in its own project.",
-    "engine": "The cold rebuild drives a simulator subprocess with several workers (each its "
-              "own client, as agents are) converging several partitions at a time each.",
+    "engine": "The < 60 s cold-rebuild target is measured with REAL agents: desired state "
+              "inserted straight into a fresh SQLite database (as the memory benchmark does), "
+              "one simulated device (standalone), two `bigip-lbaas agent` processes with "
+              "distinct hosts on product defaults except `status_interval = 3600` (operating-"
+              "status collection would compete with provisioning); the clock runs from starting "
+              "the agents until every partition's applied generation equals its desired one. "
+              "\"Engine alone\" is context: a simulator subprocess driven by worker processes "
+              "calling the engine directly (each its own client, 8 partitions at a time), "
+              "without database, leases, placement or status writes.",
     "agents": "Real processes: simulator pair, API, three agents on a fresh PostgreSQL "
               "database; default timings. The victim is killed with SIGKILL and all its "
               "partitions are changed at once.",
