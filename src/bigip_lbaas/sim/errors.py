@@ -128,6 +128,14 @@ def foreign_key(values: str, what: str, owner: str, index: str) -> IcrError:
     )
 
 
+def action_target_missing(rule: str, action: str, label: str, full_path: str) -> IcrError:
+    return IcrError(
+        400,
+        f"01070712:3: Policy rule ({rule}) action ({action}) references the {label} "
+        f"({full_path}), which does not exist.",
+    )
+
+
 def profile_name_clash(full_path: str) -> IcrError:
     return IcrError(
         400, f"01070293:3: The profile name ({full_path}) is already assigned to another profile."

@@ -137,7 +137,10 @@ def add_child(
         ident = split_full_path(fp)
     if fp in items:
         raise errors.duplicate(rt.label, fp, ident.partition or parent.partition)
-    child = Obj(rt.path, ident.partition, ident.sub_path, ident.name, fp, {}, gen)
+    # an item without a partition of its own (policy rules and actions, VLAN interfaces) keeps
+    # its parent's, so relative references in it resolve where the parent lives
+    part = ident.partition if rt.partitioned else parent.partition
+    child = Obj(rt.path, part, ident.sub_path, ident.name, fp, {}, gen)
     body = {k: v for k, v in body.items() if k not in ("name", "partition", "subPath")}
     if rt.path == "ltm/virtual/profiles":
         target = store.lookup("profile", fp)
@@ -151,11 +154,28 @@ def add_child(
         child.props["_rtype"] = "ltm/policy"
     elif rt.path == "ltm/policy/rules" and "ordinal" not in body:
         body["ordinal"] = index
-    elif rt.path == "ltm/policy/rules/actions" and body.get("pool"):
-        body["pool"] = rules.resolve(store, "pool", str(body["pool"]), parent.partition)
+    elif rt.path == "ltm/policy/rules/actions":
+        for key, group, label in _ACTION_REFS:
+            value = body.get(key)
+            if value is None or value == "":
+                continue
+            if not isinstance(value, str):
+                raise errors.bad_value(f"{key} must be a {label} name")
+            path = rules.resolve(store, group, value, parent.partition)
+            if store.lookup(group, path) is None:
+                raise errors.action_target_missing(parent.name, ident.name, label, path)
+            body[key] = path
     apply_props(store, rt, child, body, True, gen, parent)
     items[fp] = child
     return child
+
+
+_ACTION_REFS = (
+    ("pool", "pool", "pool"),
+    ("virtual", "virtual", "virtual server"),
+    ("snatpool", "snatpool", "SNAT pool"),
+)
+"""Policy action properties that name another object: (property, lookup group, label)."""
 
 
 def _add_member(store: Store, pool: Obj, body: dict[str, Any], gen: int) -> Obj:

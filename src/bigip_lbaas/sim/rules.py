@@ -147,8 +147,9 @@ def refs_of(obj: Obj) -> list[Ref]:
     elif rt == "ltm/policy":
         for rule in obj.children.get("rules", {}).values():
             for action in rule.children.get("actions", {}).values():
-                if action.props.get("pool"):
-                    out.append(("pool", action.props["pool"]))
+                for group in ("pool", "virtual", "snatpool"):
+                    if action.props.get(group):
+                        out.append((group, action.props[group]))
     elif rt == "sys/folder":
         rd = p.get("defaultRouteDomain")
         if isinstance(rd, int) and rd != 0:

@@ -439,3 +439,31 @@ def test_read_only_endpoints_answer_405(http: httpx.Client) -> None:
             "errorStack": [],
             "apiError": 1,
         }
+
+
+def test_policy_action_references_must_exist(http: httpx.Client) -> None:
+    http.post("/mgmt/tm/auth/partition", json={"name": "Pa"})
+    _pool(http, "pp", "Pa")
+
+    def policy(action: dict[str, object]) -> httpx.Response:
+        rule = {"name": "r", "actions": [dict(action, name="0", request=True)]}
+        body = {"name": "pol", "partition": "Pa", "subPath": "Drafts", "rules": [rule]}
+        return http.post("/mgmt/tm/ltm/policy", json=body)
+
+    r = policy({"forward": True, "pool": "5"})
+    assert r.status_code == 400
+    assert r.json()["message"] == (
+        "01070712:3: Policy rule (r) action (0) references the pool (/Pa/5), which does not exist."
+    )
+    r = policy({"forward": True, "virtual": "/Common/nope"})
+    assert r.status_code == 400 and "virtual server (/Common/nope)" in r.json()["message"]
+    assert http.get("/mgmt/tm/ltm/policy/~Pa~Drafts~pol").status_code == 404
+    # a relative name resolves in the policy's partition
+    assert policy({"forward": True, "pool": "pp"}).status_code == 200
+    base = "/mgmt/tm/ltm/policy/~Pa~Drafts~pol/rules/r/actions"
+    assert http.get(f"{base}/0").json()["pool"] == "/Pa/pp"
+    r = http.post(base, json={"name": "1", "forward": True, "pool": "/Pa/gone"})
+    assert r.status_code == 400 and "(/Pa/gone), which does not exist" in r.json()["message"]
+    # and the pool is now in use
+    r = http.delete("/mgmt/tm/ltm/pool/~Pa~pp")
+    assert r.status_code == 400 and "in use by a Policy (/Pa/Drafts/pol)" in r.json()["message"]
