@@ -13,7 +13,9 @@ Rules (Octavia's meaning):
 - listener: admin down → OFFLINE; a virtual missing on the device → ERROR; at its connection
   limit → DEGRADED; else ONLINE. A listener has one virtual per VIP address of its load balancer
   (``render.listener_virtuals``); its counters and stats are the sums over them.
-- load balancer: admin down → OFFLINE; any listener or pool ERROR/DEGRADED → DEGRADED; else ONLINE.
+- load balancer: admin down → OFFLINE; any pool ERROR → ERROR (Octavia: a pool DOWN makes its load
+  balancer ERROR); else any listener ERROR/DEGRADED or pool DEGRADED → DEGRADED (a member DOWN makes
+  its pool and load balancer DEGRADED); else ONLINE.
 
 Must not: do I/O.
 """
@@ -131,6 +133,8 @@ def _lb_status(
     children = [out[x.id] for x in lb.listeners] + [out[p.id] for p in lb.pools]
     if not lb.enabled:
         out[lb.id] = Oper.OFFLINE
+    elif any(out[p.id] is Oper.ERROR for p in lb.pools):
+        out[lb.id] = Oper.ERROR
     elif any(s in (Oper.ERROR, Oper.DEGRADED) for s in children):
         out[lb.id] = Oper.DEGRADED
     else:

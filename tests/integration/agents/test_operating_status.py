@@ -63,3 +63,19 @@ def test_member_down_on_device_shows_in_api_and_stats_move(cluster: Cluster) -> 
         return s if s["total_connections"] > 0 and s["bytes_in"] > 0 else None
 
     wait_for(stats, 60, "listener counters from the devices", every=0.5)
+
+    # Every member down: the pool is ERROR and so is the load balancer (Octavia: a pool DOWN makes
+    # the LB ERROR), not merely DEGRADED.
+    for dev in range(cluster.devices):
+        with cluster.device(dev) as d:
+            down = {"addresses": ["10.77.0.1", "10.77.0.2"]}
+            assert d.put("/sim/members-down", json=down).is_success
+
+    def errored() -> dict[str, Any] | None:
+        t = tree()
+        pool = t["listeners"][0]["pools"][0]
+        ok = pool["operating_status"] == "ERROR" and t["operating_status"] == "ERROR"
+        return t if ok else None
+
+    t = wait_for(errored, 60, "both members down: pool and load balancer ERROR", every=0.5)
+    assert {m["operating_status"] for m in t["listeners"][0]["pools"][0]["members"]} == {"ERROR"}

@@ -1,0 +1,95 @@
+"""Operating status rolled up from members to the load balancer, as Octavia's health manager does
+(reference A2: a pool DOWN makes the LB ERROR; a member DOWN makes its pool and the LB DEGRADED)."""
+
+from __future__ import annotations
+
+from bigip_lbaas.core.model import (
+    HealthMonitor,
+    Listener,
+    LoadBalancer,
+    Member,
+    PartitionState,
+    Pool,
+)
+from bigip_lbaas.core.status import Oper
+from bigip_lbaas.engine import names
+from bigip_lbaas.engine.health import CUR_CONNS, DeviceHealth, PartitionStatus, partition_status
+from tests.unit.engine.strategies import KEY
+
+PREFIX = "Project"
+HM = HealthMonitor("hm1", "HTTP", 5, 3, 3)
+A, B = "10.0.0.1:80", "10.0.0.2:80"
+
+
+def lb(enabled: bool = True, limit: int = -1) -> LoadBalancer:
+    pool = Pool(
+        "pool1",
+        "HTTP",
+        "ROUND_ROBIN",
+        members=(Member("m1", "10.0.0.1", 80), Member("m2", "10.0.0.2", 80)),
+        health_monitor=HM,
+    )
+    spare = Pool("pool2", "HTTP", "ROUND_ROBIN", members=(Member("m3", "10.0.0.3", 80),))
+    lst = Listener("lst1", "HTTP", 80, connection_limit=limit, default_pool_id="pool1")
+    return LoadBalancer("lb1", "192.0.2.10", enabled, (lst,), (pool, spare))
+
+
+def status(
+    members: dict[str, str],
+    conns: int = 0,
+    virtual: bool = True,
+    enabled: bool = True,
+    limit: int = -1,
+) -> PartitionStatus:
+    health = DeviceHealth(
+        member_states={
+            names.pool(PREFIX, "pool1"): members,
+            names.pool(PREFIX, "pool2"): {"10.0.0.3:80": "unchecked"},
+        },
+        virtual_counters={names.virtual(PREFIX, "lst1"): {CUR_CONNS: conns}} if virtual else {},
+    )
+    return partition_status(PartitionState(KEY, 1, (lb(enabled, limit),)), PREFIX, health)
+
+
+def test_all_up_is_online() -> None:
+    s = status({A: "up", B: "up"})
+    assert [s.of(i) for i in ("m1", "m2", "pool1", "pool2", "lst1", "lb1")] == [
+        Oper.ONLINE,
+        Oper.ONLINE,
+        Oper.ONLINE,
+        Oper.ONLINE,
+        Oper.ONLINE,
+        Oper.ONLINE,
+    ]
+    assert s.of("m3") is Oper.NO_MONITOR
+
+
+def test_a_member_down_makes_its_pool_and_the_load_balancer_degraded() -> None:
+    s = status({A: "up", B: "down"})
+    assert (s.of("m2"), s.of("pool1"), s.of("lb1")) == (Oper.ERROR, Oper.DEGRADED, Oper.DEGRADED)
+
+
+def test_a_pool_down_makes_the_load_balancer_error() -> None:
+    s = status({A: "down", B: "down"})
+    assert (s.of("pool1"), s.of("lb1")) == (Oper.ERROR, Oper.ERROR)
+    assert s.of("lst1") is Oper.ONLINE and s.of("pool2") is Oper.ONLINE
+
+
+def test_a_pool_down_outweighs_a_full_listener() -> None:
+    s = status({A: "down", B: "down"}, conns=10, limit=10)
+    assert (s.of("lst1"), s.of("pool1"), s.of("lb1")) == (Oper.DEGRADED, Oper.ERROR, Oper.ERROR)
+
+
+def test_a_full_listener_makes_the_load_balancer_degraded() -> None:
+    s = status({A: "up", B: "up"}, conns=10, limit=10)
+    assert (s.of("lst1"), s.of("lb1")) == (Oper.DEGRADED, Oper.DEGRADED)
+
+
+def test_a_missing_virtual_makes_the_listener_error_and_the_load_balancer_degraded() -> None:
+    s = status({A: "up", B: "up"}, virtual=False)
+    assert (s.of("lst1"), s.of("lb1")) == (Oper.ERROR, Oper.DEGRADED)
+
+
+def test_an_admin_down_load_balancer_is_offline_even_with_a_pool_down() -> None:
+    s = status({A: "down", B: "down"}, enabled=False)
+    assert (s.of("lst1"), s.of("lb1")) == (Oper.OFFLINE, Oper.OFFLINE)
