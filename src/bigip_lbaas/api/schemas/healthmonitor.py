@@ -4,14 +4,27 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
+from pydantic_core import PydanticCustomError
 
 from bigip_lbaas.api.schemas.common import IdRef, Link, Name, ProjectId, Request, Response, Tags
 
 HmType = Literal["HTTP", "HTTPS", "PING", "TCP", "TLS-HELLO", "UDP-CONNECT", "SCTP"]
 HttpMethod = Literal["CONNECT", "DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT", "TRACE"]
 Codes = Field(default=None, pattern=r"^(\d{3}(,\d{3})*|\d{3}-\d{3})$")
-HttpVersion = Annotated[float, Field(ge=1.0, le=1.1)]
+HTTP_VERSIONS = (1.0, 1.1)
+
+
+def _http_version(value: float) -> float:
+    """Octavia's wtypes.Enum(float, 1.0, 1.1): any other number (1.05 too) is refused, with
+    WSME's reason."""
+    if value not in HTTP_VERSIONS:
+        raise PydanticCustomError("enum", "Value should be one of: 1.0, 1.1")
+    return value
+
+
+HttpVersion = Annotated[float, AfterValidator(_http_version),
+                        Field(json_schema_extra={"enum": list(HTTP_VERSIONS)})]
 UrlPath = Field(default=None, max_length=2048, pattern=r"^/.*$")
 
 
