@@ -13,6 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from bigip_lbaas.api import validate
 from bigip_lbaas.api.errors import (
     DuplicateHealthMonitor,
     DuplicateListener,
@@ -59,6 +60,10 @@ def _clean(spec: dict[str, Any]) -> dict[str, Any]:
     return spec
 
 
+def provider_of(lb: m.LoadBalancer) -> str:
+    return lb.provider or "octavia"
+
+
 def check_pool_protocol(listener_protocol: str, pool_protocol: str) -> None:
     if pool_protocol not in LISTENER_POOL_PROTOCOLS.get(listener_protocol, set()):
         raise ValidationFailure(
@@ -80,6 +85,7 @@ def insert_listener(session: Session, lb: m.LoadBalancer, spec: dict[str, Any], 
                     and x.provisioning_status != Prov.DELETED), None)
     if dup is not None:
         raise DuplicateListener(port=spec["protocol_port"])
+    validate.listener(provider_of(lb), spec["protocol"], spec)
     values = columns(LISTENER, _clean(spec))
     for key, default in TLS_LISTENER_DEFAULT_TIMEOUTS.items():
         if values.get(key) is None:
@@ -96,6 +102,7 @@ def insert_listener(session: Session, lb: m.LoadBalancer, spec: dict[str, Any], 
 
 
 def insert_pool(session: Session, lb: m.LoadBalancer, spec: dict[str, Any]) -> m.Pool:
+    validate.pool(provider_of(lb), spec["protocol"], spec)
     spec = _clean(spec)
     values = columns(POOL, spec)
     if spec.get("session_persistence") is not None:
@@ -116,6 +123,8 @@ def insert_member(session: Session, pool: m.Pool, spec: dict[str, Any], *,
         m.Member.protocol_port == spec["protocol_port"]))
     if dup is not None:
         raise DuplicateMember(address=spec["address"], port=spec["protocol_port"])
+    lb = session.get(m.LoadBalancer, pool.load_balancer_id)
+    validate.member(provider_of(lb) if lb is not None else "octavia", spec)
     if has_hm is None:
         has_hm = session.scalar(sa.select(m.HealthMonitor.id).where(
             m.HealthMonitor.pool_id == pool.id)) is not None

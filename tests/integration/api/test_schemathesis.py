@@ -35,11 +35,17 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
             db.dispose()
 
 
-# Octavia answers an option its provider cannot carry out with 501 (ProviderUnsupportedOptionError);
-# load balancer create and update do so for a non-empty `vip_sg_ids`. Nowhere else is a 5xx right.
+# Octavia answers an option its provider cannot carry out with 501 (ProviderUnsupportedOptionError):
+# load balancers (vip_sg_ids, vip_qos_policy_id; and the graph's children), listeners (TLS settings
+# on a listener that terminates no TLS), pools (TLS to the members) and members (request_sriov).
+# Nowhere else is a 5xx right.
 CONFIG = """
 [[operations]]
-include-name-regex = '^(POST /v2/lbaas/loadbalancers|PUT /v2/lbaas/loadbalancers/\\{[^}]+\\})$'
+include-name-regex = '^(POST|PUT) /v2/lbaas/(loadbalancers|listeners|pools)(/\\{[^}]+\\})?$'
+checks.not_a_server_error.expected-statuses = ["2xx", "3xx", "4xx", "501"]
+
+[[operations]]
+include-name-regex = '^(POST|PUT) /v2/lbaas/pools/\\{[^}]+\\}/members$'
 checks.not_a_server_error.expected-statuses = ["2xx", "3xx", "4xx", "501"]
 """
 

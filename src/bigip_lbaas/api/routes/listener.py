@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from bigip_lbaas.api import create, quotas
+from bigip_lbaas.api import create, quotas, validate
 from bigip_lbaas.api.errors import ValidationFailure
 from bigip_lbaas.api.lock import change_child, find, lock_lb
 from bigip_lbaas.api.resources import L7POLICY, L7RULE, LISTENER, render_one
@@ -50,7 +50,7 @@ def show_listener(request: Request, listener_id: str) -> JSONResponse:
 
 
 @router.post("/listeners", status_code=201, response_model=ListenerRootResponse,
-             responses=fault_responses(400, 401, 403, 404, 409))
+             responses=fault_responses(400, 401, 403, 404, 409, 501))
 def create_listener(request: Request, body: ListenerRootPOST) -> JSONResponse:
     st, ctx = env(request)
     spec = body.listener
@@ -71,6 +71,9 @@ def create_listener(request: Request, body: ListenerRootPOST) -> JSONResponse:
 
 
 def _apply(session: Session, row: m.Listener, changes: dict[str, Any]) -> None:
+    lb = session.get(m.LoadBalancer, row.load_balancer_id)
+    provider = create.provider_of(lb) if lb is not None else "octavia"
+    validate.listener(provider, row.protocol, changes, stored=row)
     pool_id = changes.get("default_pool_id")
     if pool_id:
         pool = session.get(m.Pool, pool_id)
@@ -87,7 +90,7 @@ def _apply(session: Session, row: m.Listener, changes: dict[str, Any]) -> None:
 
 
 @router.put(ONE, response_model=ListenerRootResponse,
-            responses=fault_responses(400, 401, 403, 404, 409))
+            responses=fault_responses(400, 401, 403, 404, 409, 501))
 def update_listener(request: Request, listener_id: str, body: ListenerRootPUT) -> JSONResponse:
     return update_child(request, LISTENER, listener_id,
                         body.listener.model_dump(exclude_unset=True), _apply)

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from bigip_lbaas.api import create, quotas, vip
+from bigip_lbaas.api import create, quotas, validate, vip
 from bigip_lbaas.api.errors import (
     HasChildren,
     LBPendingState,
@@ -269,10 +269,13 @@ def create_loadbalancer(request: Request, body: LoadBalancerRootPOST) -> JSONRes
 
     def fn(session: Session) -> dict[str, Any]:
         provider = resolve_provider(session, st, spec)
+        validate.availability_zone(spec.availability_zone)
         quotas.check(session, st.conf, project, _graph_counts(spec))
         vip_cols = resolve_vip(session, spec)
         vip_cols.update(more_vips(session, spec, vip_cols))
-        refuse_vip_sg_ids(provider.name, spec.vip_sg_ids)  # last, as Octavia calls the driver
+        # Last, as Octavia calls the driver (the graph's children are checked as they are added).
+        refuse_vip_sg_ids(provider.name, spec.vip_sg_ids)
+        validate.vip_qos_policy(provider.name, spec.vip_qos_policy_id)
         partition = ensure_partition(session, provider.environment, project)
         lb = m.LoadBalancer(
             id=create.new_id(), project_id=project, name=spec.name,
@@ -311,6 +314,7 @@ def update_loadbalancer(request: Request, loadbalancer_id: str,
         lb = lock_lb(session, loadbalancer_id, ctx)
         change_lb(session, lb)
         refuse_vip_sg_ids(lb.provider or "octavia", changes.get("vip_sg_ids"))
+        validate.vip_qos_policy(lb.provider or "octavia", changes.get("vip_qos_policy_id"))
         for attr, value in changes.items():
             if attr == "admin_state_up":
                 if value is not None:

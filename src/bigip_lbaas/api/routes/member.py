@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from bigip_lbaas.api import create, quotas
+from bigip_lbaas.api import create, quotas, validate
 from bigip_lbaas.api.lock import change_child, find, find_locked
 from bigip_lbaas.api.pagination import parse_bool
 from bigip_lbaas.api.resources import MEMBER, POOL, render_one
@@ -59,7 +59,7 @@ def show_member(request: Request, pool_id: str, member_id: str) -> JSONResponse:
 
 
 @router.post(MANY, status_code=201, response_model=MemberRootResponse,
-             responses=fault_responses(400, 401, 403, 404, 409))
+             responses=fault_responses(400, 401, 403, 404, 409, 501))
 def create_member(request: Request, pool_id: str, body: MemberRootPOST) -> JSONResponse:
     st, ctx = env(request)
 
@@ -87,7 +87,7 @@ def delete_member(request: Request, pool_id: str, member_id: str) -> Response:
 
 
 @router.put(MANY, status_code=202, response_class=Response,
-            responses=fault_responses(400, 401, 403, 404, 409))
+            responses=fault_responses(400, 401, 403, 404, 409, 501))
 def batch_update_members(request: Request, pool_id: str, body: MembersRootPUT,
                          additive_only: str = "false") -> Response:
     """Match on (address, protocol_port): create the new, update the rest, delete the missing
@@ -108,6 +108,8 @@ def batch_update_members(request: Request, pool_id: str, body: MembersRootPUT,
             return
         change_child(session, lb, (POOL, pool))
         quotas.check(session, st.conf, lb.project_id, {MEMBER: len(new)})
+        for spec in wanted.values():  # kept ones too: their update drops request_sriov
+            validate.member(create.provider_of(lb), spec.model_dump())
         for key in new:
             create.insert_member(session, pool, wanted[key].model_dump())
         for key in gone:

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from bigip_lbaas.api import create, quotas
+from bigip_lbaas.api import create, quotas, validate
 from bigip_lbaas.api.errors import (
     DuplicatePoolOnListener,
     PoolInUseByL7Policy,
@@ -53,7 +53,7 @@ def show_pool(request: Request, pool_id: str) -> JSONResponse:
 
 
 @router.post("/pools", status_code=201, response_model=PoolRootResponse,
-             responses=fault_responses(400, 401, 403, 404, 409))
+             responses=fault_responses(400, 401, 403, 404, 409, 501))
 def create_pool(request: Request, body: PoolRootPOST) -> JSONResponse:
     st, ctx = env(request)
     spec = body.pool
@@ -96,6 +96,9 @@ def create_pool(request: Request, body: PoolRootPOST) -> JSONResponse:
 
 
 def _apply(session: Session, row: m.Pool, changes: dict[str, Any]) -> None:
+    lb = session.get(m.LoadBalancer, row.load_balancer_id)
+    validate.pool(create.provider_of(lb) if lb is not None else "octavia", row.protocol, changes,
+                  stored=row)
     if "session_persistence" in changes and changes["session_persistence"] is not None:
         changes["session_persistence"] = {k: v for k, v in changes["session_persistence"].items()
                                           if v is not None}
@@ -106,7 +109,7 @@ def _apply(session: Session, row: m.Pool, changes: dict[str, Any]) -> None:
 
 
 @router.put(ONE, response_model=PoolRootResponse,
-            responses=fault_responses(400, 401, 403, 404, 409))
+            responses=fault_responses(400, 401, 403, 404, 409, 501))
 def update_pool(request: Request, pool_id: str, body: PoolRootPUT) -> JSONResponse:
     return update_child(request, POOL, pool_id, body.pool.model_dump(exclude_unset=True), _apply)
 

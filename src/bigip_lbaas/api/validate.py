@@ -1,0 +1,159 @@
+"""What a request may ask for beyond its schema: Octavia's cross-field rules and this provider's
+refusals.
+
+Anything a request asks for that the devices will not be made to do is refused here, before
+anything is written, or fails its object with ERROR and a reason later; it is never dropped.
+Where Octavia has an answer, it is Octavia's (400 "Validation failure: <Octavia's text>"; when that
+text does not name the field, " Field: <name>." follows it). Where Octavia would accept the value
+and pass it to its provider driver, the answer is Octavia's for a driver's UnsupportedOptionError
+(501 ProviderUnsupportedOption), after every 400 check.
+
+Defaults that clients send (null, false, [], "NONE") ask for nothing and always pass.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from bigip_lbaas.api.errors import ProviderUnsupportedOption, ValidationFailure
+
+TERMINATED_HTTPS = "TERMINATED_HTTPS"
+CERT_REFS = ("default_tls_container_ref", "sni_container_refs", "client_ca_tls_container_ref")
+LISTENER_TLS_OPTIONS = ("tls_ciphers", "tls_versions", "alpn_protocols")
+POOL_TLS_OPTIONS = ("tls_enabled", "tls_container_ref", "ca_tls_container_ref",
+                    "crl_container_ref", "tls_ciphers", "tls_versions", "alpn_protocols")
+# Octavia's validate.check_session_persistence: characters a cookie name may not hold.
+BAD_COOKIE_NAME = re.compile(r"[\x00-\x20\x22\x28-\x29\x2c\x2f\x3a-\x40\x5b-\x5d\x7b\x7d\x7f]+")
+
+
+def _named(sentence: str, field: str) -> str:
+    return f"{sentence} Field: {field}."
+
+
+def _merged(changes: Mapping[str, Any], stored: Any, key: str) -> Any:
+    """The value `key` will have: the request's when it names it, else the stored one."""
+    if key in changes:
+        return changes[key]
+    return getattr(stored, key, None) if stored is not None else None
+
+
+def listener(provider: str, protocol: str, values: Mapping[str, Any], *,
+             stored: Any = None) -> None:
+    """A listener create (`values` = the whole body) or update (`values` = the attributes the PUT
+    names, `stored` = the listener row), in Octavia's order of checks."""
+    updating = stored is not None
+    certs = [k for k in CERT_REFS if values.get(k)]
+    offload = protocol == TERMINATED_HTTPS or (protocol == "PROMETHEUS" and bool(certs))
+    if protocol in ("UDP", "SCTP") and (certs or values.get("insert_headers")):
+        what = "TLS or header insertion" if updating else "TLS"
+        raise ValidationFailure(detail=_named(
+            f"{protocol} protocol listener does not support {what}.",
+            (certs or ["insert_headers"])[0]))
+    if certs and not offload:
+        raise ValidationFailure(detail=_named(
+            f"Certificate container references are not allowed on {protocol} protocol "
+            "listeners.", certs[0]))
+    has_ca = bool(_merged(values, stored, "client_ca_tls_container_ref"))
+    auth = values.get("client_authentication")
+    if auth not in (None, "NONE") and not has_ca:
+        raise ValidationFailure(detail=_named(
+            f"Client authentication setting {auth} requires a client CA container reference.",
+            "client_authentication"))
+    if values.get("client_crl_container_ref") and not has_ca:
+        raise ValidationFailure(detail=_named(
+            "A client authentication CA reference is required to specify a client "
+            "authentication revocation list.", "client_crl_container_ref"))
+    _hsts(protocol, values, stored)
+    if not offload:
+        for key in LISTENER_TLS_OPTIONS:
+            if values.get(key):
+                raise ProviderUnsupportedOption(
+                    prov=provider,
+                    detail=f"{key} is a TLS setting, and a {protocol} listener terminates no "
+                           "TLS for it to apply to (only TERMINATED_HTTPS listeners do).")
+
+
+def _hsts(protocol: str, values: Mapping[str, Any], stored: Any) -> None:
+    """Octavia's validate.check_hsts_options (create) and check_hsts_options_put (update)."""
+    flags = values.get("hsts_include_subdomains") or values.get("hsts_preload")
+    if stored is None:
+        if flags and values.get("hsts_max_age") is None:
+            raise ValidationFailure(detail=(
+                "HSTS configuration options hsts_include_subdomains and hsts_preload only make "
+                "sense if hsts_max_age is set as well."))
+    elif flags and values.get("hsts_max_age") is None and stored.hsts_max_age is None:
+        raise ValidationFailure(detail=(
+            "Cannot enable hsts_include_subdomains or hsts_preload if hsts_max_age was not set "
+            "as well."))
+    if values.get("hsts_max_age") is not None and protocol != TERMINATED_HTTPS:
+        raise ValidationFailure(detail=(
+            "The HSTS feature can only be used for listeners using the TERMINATED_HTTPS "
+            "protocol. Field: hsts_max_age."))
+
+
+def session_persistence(protocol: str, sp: Mapping[str, Any]) -> None:
+    """Octavia's pool checks on session_persistence (controllers/pool.py, then
+    validate.check_session_persistence)."""
+    if protocol not in ("UDP", "SCTP") and (sp.get("persistence_timeout") is not None
+                                           or sp.get("persistence_granularity") is not None):
+        raise ValidationFailure(detail=(
+            "persistence_timeout and persistence_granularity is only for UDP and SCTP "
+            "protocol pools."))
+    name = sp.get("cookie_name")
+    if name:
+        if sp.get("type") != "APP_COOKIE":
+            raise ValidationFailure(detail=(
+                'Field "cookie_name" can only be specified with session persistence of type '
+                '"APP_COOKIE".'))
+        if BAD_COOKIE_NAME.search(name):
+            raise ValidationFailure(detail='Supplied "cookie_name" is invalid.')
+    elif sp.get("type") == "APP_COOKIE":
+        raise ValidationFailure(detail=(
+            'Field "cookie_name" must be specified when using the "APP_COOKIE" session '
+            "persistence type."))
+
+
+def pool(provider: str, protocol: str, values: Mapping[str, Any], *, stored: Any = None) -> None:
+    """A pool create (`values` = the whole body) or update (`values` = what the PUT names,
+    `stored` = the pool row)."""
+    sp = values.get("session_persistence")
+    if sp:
+        session_persistence(protocol, sp)
+    if values.get("crl_container_ref") and not _merged(values, stored, "ca_tls_container_ref"):
+        raise ValidationFailure(detail=_named(
+            "A CA reference is required to specify a certificate revocation list."
+            if stored is not None else
+            "A CA certificate reference is required to specify a revocation list.",
+            "crl_container_ref"))
+    for key in POOL_TLS_OPTIONS:
+        if values.get(key):
+            raise ProviderUnsupportedOption(
+                prov=provider,
+                detail=f"{key}: this provider does not deploy TLS from the BIG-IP devices to "
+                       "a pool's members (re-encryption); the traffic would reach them in "
+                       "plaintext.")
+
+
+def member(provider: str, values: Mapping[str, Any]) -> None:
+    if values.get("request_sriov"):
+        raise ProviderUnsupportedOption(
+            prov=provider,
+            detail="request_sriov: this provider plugs no ports for members (the BIG-IP devices "
+                   "reach them through their own interfaces), so it cannot request SR-IOV.")
+
+
+def availability_zone(zone: str | None) -> None:
+    """Octavia looks the zone up by name; this API has no availability zones (the catalog lists
+    none), so any zone is unknown."""
+    if zone is not None:
+        raise ValidationFailure(detail=_named("Invalid availability zone.", "availability_zone"))
+
+
+def vip_qos_policy(provider: str, policy_id: str | None) -> None:
+    if policy_id:
+        raise ProviderUnsupportedOption(
+            prov=provider,
+            detail="VIP QoS policies (vip_qos_policy_id) cannot be applied: nothing on the "
+                   "BIG-IP devices this provider configures applies a Neutron QoS policy.")
