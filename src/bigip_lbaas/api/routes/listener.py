@@ -36,6 +36,8 @@ from bigip_lbaas.db import models as m
 
 router = APIRouter(tags=["listeners"])
 ONE = "/listeners/{listener_id}"
+PUT_NULL_DEFAULTS: dict[str, Any] = {"connection_limit": -1, "client_authentication": "NONE",
+                                     "hsts_include_subdomains": False, "hsts_preload": False}
 
 
 @router.get("/listeners", response_model=ListenersRootResponse,
@@ -84,6 +86,11 @@ def _apply(session: Session, row: m.Listener, changes: dict[str, Any]) -> None:
     for key in ("sni_container_refs", "allowed_cidrs", "tls_versions", "alpn_protocols"):
         if key in changes and changes[key] is None:
             changes[key] = []
+    # null resets to the default, as Octavia's _set_default_on_none does (these columns are NOT
+    # NULL: `openstack loadbalancer listener unset --client-authentication` was a 500).
+    for key, default in PUT_NULL_DEFAULTS.items():
+        if key in changes and changes[key] is None:
+            changes[key] = default
     if "insert_headers" in changes and changes["insert_headers"] is None:
         changes["insert_headers"] = {}
     set_columns(LISTENER, row, changes)

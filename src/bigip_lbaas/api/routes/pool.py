@@ -99,6 +99,8 @@ def _apply(session: Session, row: m.Pool, changes: dict[str, Any]) -> None:
     lb = session.get(m.LoadBalancer, row.load_balancer_id)
     validate.pool(create.provider_of(lb) if lb is not None else "octavia", row.protocol, changes,
                   stored=row)
+    if "tls_enabled" in changes and changes["tls_enabled"] is None:
+        changes["tls_enabled"] = False
     if "session_persistence" in changes and changes["session_persistence"] is not None:
         changes["session_persistence"] = {k: v for k, v in changes["session_persistence"].items()
                                           if v is not None}
