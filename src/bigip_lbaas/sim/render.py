@@ -96,7 +96,7 @@ class View:
             keys = [k.strip() for k in select.split(",") if k.strip()]
             items = [{k: item[k] for k in keys if k in item} for item in items]
         total = len(items)
-        skip = _int(query.get("$skip"), 0)
+        skip = max(_int(query.get("$skip"), 0), 0)  # a negative skip is no skip
         top_raw = query.get("$top")
         if skip:
             items = items[skip:]

@@ -90,6 +90,27 @@ def parse_body(raw: bytes) -> dict[str, Any]:
     return data
 
 
+def _conditions(expr: str | None) -> dict[str, str]:
+    """`$filter`: `field eq value` clauses joined by `and` (what clients send)."""
+    conds: dict[str, str] = {}
+    if expr:
+        for clause in expr.split(" and "):
+            parts = clause.split()
+            if len(parts) != 3 or parts[1] != "eq":
+                raise errors.bad_value(f"unsupported $filter: {expr}")
+            conds[parts[0]] = parts[2].strip("'\"")
+    return conds
+
+
+def _selected(doc: dict[str, Any], q: dict[str, str]) -> dict[str, Any]:
+    """`$select` on a single object, as on each item of a collection."""
+    select = q.get("$select")
+    if not select:
+        return doc
+    keys = [k.strip() for k in select.split(",") if k.strip()]
+    return {k: doc[k] for k in keys if k in doc}
+
+
 class Tm:
     """The `/mgmt/tm` tree of one device."""
 
@@ -174,17 +195,14 @@ class Tm:
         return self.view.collection(rt.collection_kind, base, items, q, echo)
 
     def _filtered(self, rt: ResType, expr: str | None) -> list[Obj]:
-        conds: dict[str, str] = {}
-        if expr:
-            for clause in expr.split(" and "):
-                parts = clause.split()
-                if len(parts) != 3 or parts[1] != "eq":
-                    raise errors.bad_value(f"unsupported $filter: {expr}")
-                conds[parts[0]] = parts[2].strip("'\"")
+        conds = _conditions(expr)
         if "partition" in conds:
             objs = self.store.in_partition(rt.path, conds.pop("partition").strip("/"))
         else:
             objs = self.store.all(rt.path)
+        return self._matching(objs, conds)
+
+    def _matching(self, objs: list[Obj], conds: dict[str, str]) -> list[Obj]:
         for key, value in conds.items():
             objs = [o for o in objs if str(self._attr(o, key)) == value]
         return objs
@@ -293,7 +311,7 @@ class Tm:
             raise errors.uri_not_registered(leaf_path + "/" + "/".join(left))
         expand = q.get("expandSubcollections", "").lower() == "true"
         if method == "GET":
-            return Result(200, self.view.obj(leaf_rt, leaf, leaf_path, expand, parent))
+            return Result(200, _selected(self.view.obj(leaf_rt, leaf, leaf_path, expand, parent), q))
         if method in ("PATCH", "PUT"):
             if rt.path == "ltm/policy" and len(chain) == 1 and body.get("createDraft"):
                 return self._create_draft(top, leaf_path)
@@ -462,8 +480,14 @@ class Tm:
         base = "/mgmt/tm/auth/partition"
         if not rest:
             if method == "GET":
+                conds = _conditions(q.get("$filter"))
+                tops = self._top_folders()
+                if "partition" in conds:  # a partition is in itself
+                    wanted = conds.pop("partition").strip("/")
+                    tops = [o for o in tops if o.name == wanted]
                 items = [
-                    self.view.obj(PARTITION, o, f"{base}/{o.name}") for o in self._top_folders()
+                    self.view.obj(PARTITION, o, f"{base}/{o.name}")
+                    for o in self._matching(tops, conds)
                 ]
                 return Result(
                     200, self.view.collection(PARTITION.collection_kind, base, items, q, "")
@@ -479,7 +503,7 @@ class Tm:
             raise errors.not_found("partition", name)
         path = f"{base}/{name}"
         if method == "GET":
-            return Result(200, self.view.obj(PARTITION, obj, path))
+            return Result(200, _selected(self.view.obj(PARTITION, obj, path), q))
         if method in ("PATCH", "PUT"):
             return self._modify_folder(obj, body, PARTITION, path)
         if method == "DELETE":
@@ -495,7 +519,7 @@ class Tm:
             if method == "GET":
                 items = [
                     self.view.obj(FOLDER, o, f"{base}/{obj_id(FOLDER, o)}")
-                    for o in self.store.all("sys/folder")
+                    for o in self._filtered(FOLDER, q.get("$filter"))
                 ]
                 return Result(200, self.view.collection(FOLDER.collection_kind, base, items, q, ""))
             if method == "POST":
@@ -515,7 +539,7 @@ class Tm:
             raise errors.not_found("folder", fp)
         path = f"{base}/{obj_id(FOLDER, obj)}"
         if method == "GET":
-            return Result(200, self.view.obj(FOLDER, obj, path))
+            return Result(200, _selected(self.view.obj(FOLDER, obj, path), q))
         if method in ("PATCH", "PUT"):
             return self._modify_folder(obj, body, FOLDER, path)
         if method == "DELETE":

@@ -467,3 +467,38 @@ def test_policy_action_references_must_exist(http: httpx.Client) -> None:
     # and the pool is now in use
     r = http.delete("/mgmt/tm/ltm/pool/~Pa~pp")
     assert r.status_code == 400 and "in use by a Policy (/Pa/Drafts/pol)" in r.json()["message"]
+
+
+def test_filter_on_folders_and_partitions_select_on_items_and_negative_skip(
+    http: httpx.Client,
+) -> None:
+    for name in ("F1", "F2"):
+        assert http.post("/mgmt/tm/auth/partition", json={"name": name}).status_code == 200
+    http.post("/mgmt/tm/sys/folder", json={"name": "App", "partition": "F1"})
+    folders = http.get("/mgmt/tm/sys/folder", params={"$filter": "partition eq F1"}).json()
+    assert sorted(f["fullPath"] for f in folders["items"]) == ["/F1", "/F1/App", "/F1/Drafts"]
+    parts = http.get("/mgmt/tm/auth/partition", params={"$filter": "partition eq F2"}).json()
+    assert [p["name"] for p in parts["items"]] == ["F2"]
+    none = http.get("/mgmt/tm/auth/partition", params={"$filter": "partition eq Nope"}).json()
+    assert "items" not in none
+    # $select on one object, on a subcollection item, on a folder and on a partition
+    _pool(http, "sp", "F1", description="d")
+    http.post("/mgmt/tm/ltm/pool/~F1~sp/members", json={"name": "10.4.0.1:80", "partition": "F1"})
+    sel = {"$select": "name,description"}
+    assert http.get("/mgmt/tm/ltm/pool/~F1~sp", params=sel).json() == {
+        "name": "sp",
+        "description": "d",
+    }
+    member = http.get("/mgmt/tm/ltm/pool/~F1~sp/members/~F1~10.4.0.1:80", params=sel).json()
+    assert member == {"name": "10.4.0.1:80"}
+    assert http.get("/mgmt/tm/sys/folder/~F1~App", params=sel).json() == {"name": "App"}
+    assert http.get("/mgmt/tm/auth/partition/F2", params=sel).json() == {"name": "F2"}
+    # a negative $skip skips nothing (it used to count from the end)
+    for i in range(4):
+        _pool(http, f"k{i}", "F2")
+    q = {"$filter": "partition eq F2", "$skip": "-3"}
+    names = [i["name"] for i in http.get("/mgmt/tm/ltm/pool", params=q).json()["items"]]
+    assert names == ["k0", "k1", "k2", "k3"]
+    page = http.get("/mgmt/tm/ltm/pool", params=dict(q, **{"$top": "2"})).json()
+    assert [i["name"] for i in page["items"]] == ["k0", "k1"]
+    assert page["startIndex"] == 1
