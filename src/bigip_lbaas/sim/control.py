@@ -8,7 +8,8 @@ acts on device n (1-based), so a device that refuses connections can be steered 
 
 from __future__ import annotations
 
-from typing import Protocol
+import math
+from typing import Any, Protocol
 from urllib.parse import parse_qsl
 
 from bigip_lbaas.sim import errors
@@ -40,10 +41,10 @@ class Control:
         if segs == ["devices"] and method == "GET":
             return Result(200, {"devices": [d.info() for d in self.cluster.devices]})
         if segs[:1] == ["devices"] and len(segs) >= 2:
-            try:
-                dev = self.cluster.devices[int(segs[1]) - 1]
-            except (ValueError, IndexError) as exc:
-                raise errors.IcrError(404, f"no simulated device {segs[1]}", 1) from exc
+            n = int(segs[1]) if segs[1].isdecimal() else 0  # 1-based; never from the end
+            if not 1 <= n <= len(self.cluster.devices):
+                raise errors.IcrError(404, f"no simulated device {segs[1]}", 1)
+            dev = self.cluster.devices[n - 1]
             segs = segs[2:]
         op = "/".join(segs) or "state"
         body = parse_body(raw)
@@ -57,8 +58,7 @@ class Control:
                 for key, value in body.items():
                     if not hasattr(dev.faults, key):
                         raise errors.bad_value(f"unknown fault setting {key}")
-                    current = getattr(dev.faults, key)
-                    setattr(dev.faults, key, type(current)(value))
+                    setattr(dev.faults, key, _fault_value(key, value, getattr(dev.faults, key)))
             elif method == "DELETE":
                 dev.faults = type(dev.faults)()
             return Result(200, dev.faults.as_dict())
@@ -67,7 +67,8 @@ class Control:
             if mode not in DOWN_MODES:
                 raise errors.bad_value(f"mode must be one of {', '.join(DOWN_MODES)}")
             seconds = body.get("seconds")
-            await self.cluster.set_down(dev, mode, float(seconds) if seconds else None)
+            seconds = _fault_value("seconds", seconds, 0.0) if seconds else None
+            await self.cluster.set_down(dev, mode, seconds)
             return Result(200, dev.info())
         if op == "up" and method == "POST":
             await self.cluster.set_up(dev)
@@ -96,10 +97,10 @@ class Control:
             return Result(200, {"items": items})
         if op == "members-down":
             if method == "PUT":
-                dev.down_addresses = {str(a) for a in body.get("addresses", [])}
+                dev.down_addresses = _addresses(body, "addresses")
             elif method in ("PATCH", "POST"):
-                dev.down_addresses |= {str(a) for a in body.get("add", [])}
-                dev.down_addresses -= {str(a) for a in body.get("remove", [])}
+                add, remove = _addresses(body, "add"), _addresses(body, "remove")
+                dev.down_addresses = (dev.down_addresses | add) - remove
             elif method == "DELETE":
                 dev.down_addresses.clear()
             return Result(200, {"addresses": sorted(dev.down_addresses)})
@@ -113,3 +114,24 @@ class Control:
             self.cluster.save_now()
             return Result(200, {"saved": True})
         raise errors.IcrError(404, f"unknown simulator control endpoint /sim/{op} ({method})", 1)
+
+
+def _addresses(body: dict[str, Any], key: str) -> set[str]:
+    """A list of addresses from a `/sim/members-down` body (a bare string is refused: it would
+    read as one address per character)."""
+    value = body.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(a, str) and a for a in value):
+        raise errors.bad_value(f"{key} must be a list of addresses")
+    return set(value)
+
+
+def _fault_value(key: str, value: Any, current: Any) -> Any:
+    """A fault setting converted to its type; finite, not negative, rates at most 1."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise errors.bad_value(f"{key} must be a number")
+    number = type(current)(value)
+    if not math.isfinite(number) or number < 0 or (key.endswith("Rate") and number > 1):
+        raise errors.bad_value(f"{key} is out of range: {value}")
+    if key == "errorStatus" and not 100 <= number <= 599:
+        raise errors.bad_value(f"{key} must be an HTTP status: {value}")
+    return number

@@ -169,3 +169,57 @@ def test_runs_as_a_subprocess(tmp_path: Path) -> None:
     assert "persisted" in state.read_text()
     assert not any(p.name.endswith(".tmp") for p in tmp_path.iterdir())
     assert os.stat(tmp_path / "proc.json-key.pem").st_mode & 0o077 == 0
+
+
+def test_device_numbers_are_one_based_and_never_from_the_end(
+    sim: SimHandle, http: httpx.Client
+) -> None:
+    assert http.get("/sim/devices/2/state").json()["index"] == 2
+    for n in ("0", "-1", "3", "x", "²"):
+        r = http.get(f"/sim/devices/{n}/state")
+        assert r.status_code == 404, (n, r.text)
+        assert r.json()["message"] == f"no simulated device {n}"
+    assert http.post("/sim/devices/0/wipe").status_code == 404
+
+
+def test_members_down_takes_lists_only(sim: SimHandle, http: httpx.Client) -> None:
+    sim.control("PUT", "members-down", {"addresses": ["10.1.0.9"]})
+    for method, body in (
+        ("PATCH", {"add": "10.1.0.1"}),
+        ("PATCH", {"remove": "10.1.0.9"}),
+        ("PUT", {"addresses": "10.1.0.1"}),
+        ("PATCH", {"add": [5]}),
+        ("PATCH", {"add": ["10.1.0.2"], "remove": "x"}),
+    ):
+        r = http.request(method, "/sim/members-down", json=body)
+        assert r.status_code == 400, (method, body, r.text)
+        assert r.json()["message"].endswith("must be a list of addresses")
+    assert sim.control("GET", "members-down")["addresses"] == ["10.1.0.9"]
+    done = sim.control("PATCH", "members-down", {"add": ["10.1.0.1"], "remove": ["10.1.0.9"]})
+    assert done["addresses"] == ["10.1.0.1"]
+
+
+def test_fault_settings_are_validated(sim: SimHandle, http: httpx.Client) -> None:
+    for body in (
+        {"latencyMs": "nan"},
+        {"latencyMs": -1},
+        {"hangSeconds": "inf"},
+        {"errorRate": 1.5},
+        {"errorStatus": 42},
+        {"latencyMs": True},
+        {"latencyMs": [1]},
+    ):
+        r = http.patch("/sim/faults", json=body)
+        assert r.status_code == 400, (body, r.text)
+    r = http.post("/sim/devices/2/down", json={"mode": "refuse", "seconds": "nan"})
+    assert r.status_code == 400
+    assert sim.control("GET", "state", device=2)["down"] is None
+    assert sim.control("GET", "faults") == {
+        "latencyMs": 0.0,
+        "errorRate": 0.0,
+        "errorStatus": 503,
+        "hangRate": 0.0,
+        "hangSeconds": 0.0,
+    }
+    assert sim.control("PATCH", "faults", {"errorStatus": "500"})["errorStatus"] == 500
+    sim.control("DELETE", "faults")
