@@ -358,7 +358,7 @@ class Tm:
                 keep = {
                     k: v
                     for k, v in target.props.items()
-                    if k[0] == "_" or k in _IMMUTABLE.get(leaf_rt.path, ())
+                    if k[0] == "_" or k in _KEPT_ON_PUT.get(leaf_rt.path, ())
                 }
                 target.props = keep
             parent = clones[-2] if len(clones) > 1 else None
@@ -797,14 +797,21 @@ class Tm:
         )
 
 
-_IMMUTABLE = {
+_KEPT_ON_PUT = {
     "ltm/node": ("address",),
     "net/route-domain": ("id",),
     "ltm/pool/members": ("address",),
     "ltm/policy": ("status",),
     "ltm/virtual/profiles": (),
-    "ltm/virtual": ("vsIndex",),
+    "ltm/virtual": ("vsIndex", "destination", "mask"),
+    "ltm/virtual-address": ("address", "mask"),
+    "ltm/snat-translation": ("address",),
+    "ltm/snatpool": ("members",),
+    "net/self": ("address", "vlan"),
 }
+"""What a PUT keeps when its body leaves it out: identities and what a create requires (a PUT
+of `{"description": "x"}` must not leave a virtual without a destination). Given keys are
+replaced as usual."""
 
 Special = Callable[[Tm, str, dict[str, str], dict[str, Any]], Result]
 _SPECIAL: dict[str, Special] = {

@@ -502,3 +502,26 @@ def test_filter_on_folders_and_partitions_select_on_items_and_negative_skip(
     page = http.get("/mgmt/tm/ltm/pool", params=dict(q, **{"$top": "2"})).json()
     assert [i["name"] for i in page["items"]] == ["k0", "k1"]
     assert page["startIndex"] == 1
+
+
+def test_put_keeps_what_a_create_requires(http: httpx.Client) -> None:
+    http.post("/mgmt/tm/ltm/virtual", json={"name": "pv", "destination": "10.5.0.1:80"})
+    r = http.put("/mgmt/tm/ltm/virtual/~Common~pv", json={"description": "x"})
+    assert r.status_code == 200
+    doc = http.get("/mgmt/tm/ltm/virtual/~Common~pv").json()
+    assert (doc["destination"], doc["description"]) == ("/Common/10.5.0.1:80", "x")
+    assert http.patch("/mgmt/tm/ltm/virtual/~Common~pv", json={"description": "y"}).is_success
+    http.put("/mgmt/tm/ltm/virtual-address/~Common~10.5.0.1", json={"description": "va"})
+    va = http.get("/mgmt/tm/ltm/virtual-address/~Common~10.5.0.1").json()
+    assert va["address"] == "10.5.0.1"
+    # given keys still replace
+    r = http.put("/mgmt/tm/ltm/virtual/~Common~pv", json={"destination": "10.5.0.2:81"})
+    assert r.json()["destination"] == "/Common/10.5.0.2:81" and "description" not in r.json()
+    http.post("/mgmt/tm/net/vlan", json={"name": "pvl", "tag": 20})
+    http.post("/mgmt/tm/net/self", json={"name": "ps", "address": "10.20.0.2/24", "vlan": "pvl"})
+    http.put("/mgmt/tm/net/self/~Common~ps", json={"description": "s"})
+    self_ip = http.get("/mgmt/tm/net/self/~Common~ps").json()
+    assert (self_ip["address"], self_ip["vlan"]) == ("10.20.0.2/24", "/Common/pvl")
+    http.post("/mgmt/tm/ltm/snatpool", json={"name": "psp", "members": ["10.0.0.9"]})
+    http.put("/mgmt/tm/ltm/snatpool/~Common~psp", json={"description": "s"})
+    assert http.get("/mgmt/tm/ltm/snatpool/~Common~psp").json()["members"] == ["/Common/10.0.0.9"]
