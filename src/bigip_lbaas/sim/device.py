@@ -240,12 +240,15 @@ class Device:
 
     # -- instruments -------------------------------------------------------------------------
     def mark_dirty(self, pending: bool = True) -> None:
+        """A write: the state file is due and, in a cluster without autoSync, the whole
+        sync-failover group has changes pending (every member reports the group's state)."""
         self.dirty = True
         if pending and self.count > 1:
             group = self.store.get("cm/device-group", f"/Common/{DEVICE_GROUP}")
             if group is not None and group.props.get("autoSync") == "enabled":
                 return
-            self.changes_pending = True
+            for dev in self.peers or [self]:
+                dev.changes_pending = True
 
     def is_address_down(self, address: str) -> bool:
         if not self.down_addresses:

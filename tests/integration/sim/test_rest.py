@@ -286,15 +286,23 @@ def test_cm_cluster_view(sim: SimHandle, http: httpx.Client) -> None:
         nested = doc["entries"]["https://localhost/mgmt/tm/cm/sync-status/0"]["nestedStats"]
         return str(nested["entries"]["status"]["description"])
 
-    assert status() == "In Sync"
+    def peer_status() -> str:
+        with sim.client(2) as peer:
+            doc = peer.get("/mgmt/tm/cm/sync-status").json()
+        nested = doc["entries"]["https://localhost/mgmt/tm/cm/sync-status/0"]["nestedStats"]
+        return str(nested["entries"]["status"]["description"])
+
+    assert status() == peer_status() == "In Sync"
     _pool(http, "changes")
-    assert status() == "Changes Pending"
+    # every member of the sync-failover group reports the group's state
+    assert status() == peer_status() == "Changes Pending"
+    assert sim.control("GET", "state", device=2)["syncStatus"] == "Changes Pending"
     r = http.post(
         "/mgmt/tm/cm",
         json={"command": "run", "utilCmdArgs": "config-sync to-group sync-failover-group"},
     )
     assert r.status_code == 200
-    assert status() == "In Sync"
+    assert status() == peer_status() == "In Sync"
     with sim.client(2) as peer:
         assert peer.get("/mgmt/tm/ltm/pool/~Common~changes").status_code == 200
         doc = peer.get("/mgmt/tm/cm/device").json()["items"]
