@@ -2,12 +2,16 @@
 
 Rules:
 - only attributes ``render`` sets are compared (the device may add any defaults it likes);
-- an object is ours when its name carries the environment prefix; nodes (named by address) are ours
-  inside our partition. Nothing else is ever updated or deleted;
+- an object is ours when its name carries the environment prefix. Nothing else is ever updated or
+  deleted, with one exception: a node (named by its address) whose address a member of one of our
+  pools (observed or desired) uses, since the device created it for that member;
 - held objects (their Octavia object failed to render) are left exactly as observed;
-- nodes are never created (the device creates them with pool members) and are deleted once no pool
-  member uses their address; virtual addresses the device auto-creates for virtuals (named by
-  address) vanish with their last virtual and are never deleted explicitly;
+- nodes are never created (the device creates them with pool members) and those of ours are deleted
+  once no pool member uses their address; an operator's node that no pool of ours uses is never
+  touched;
+- virtual addresses named by an address are never ours (ours carry the prefix): never updated or
+  deleted. Those the device auto-created for virtuals (``autoDelete`` true) vanish with their last
+  virtual, so they do not keep the folder; any other one does;
 - nothing that a remaining object references is deleted;
 - the folder is created first and, when the partition's desired state is empty, deleted last,
   but only if nothing foreign is left in it.
@@ -47,9 +51,13 @@ def is_held(key: ObjKey, hold: Iterable[ObjKey]) -> bool:
     return any(k == kind and (name == n or name.startswith(n + "_")) for k, n in hold)
 
 
-def is_ours(obj: DeviceObject, prefix: str) -> bool:
-    if obj.kind in (Kind.NODE, Kind.VIRTUAL_ADDRESS) and names.is_address(obj.name):
-        return names.is_address(obj.name)
+def is_ours(obj: DeviceObject, prefix: str, member_addresses: frozenset[str] = frozenset()) -> bool:
+    """Whether we may update or delete ``obj``: its name carries our prefix; or it is a node of an
+    address in ``member_addresses`` (those our pools' members use: the device made it for one)."""
+    if obj.kind is Kind.NODE and names.is_address(obj.name):
+        return obj.name in member_addresses or obj.body.get("address") in member_addresses
+    if obj.kind is Kind.VIRTUAL_ADDRESS and names.is_address(obj.name):
+        return False
     return names.owned(prefix, obj.name)
 
 
@@ -82,14 +90,40 @@ def _references(objs: Iterable[DeviceObject]) -> tuple[set[str], set[str]]:
     return paths, addresses
 
 
+def _member_addresses(objs: Iterable[DeviceObject], prefix: str) -> frozenset[str]:
+    """Addresses the members of our (prefix-named) pools among ``objs`` use."""
+    return frozenset(
+        str(m.get("address", ""))
+        for o in objs
+        if o.kind is Kind.POOL and names.owned(prefix, o.name)
+        for m in o.body.get("members", [])
+    )
+
+
 def _auto_deleted(obj: DeviceObject) -> bool:
     """A virtual address the device created for a virtual (named by its address, autoDelete on):
-    the device removes it with its last virtual, so it is never deleted explicitly."""
+    the device removes it with its last virtual."""
     return (
         obj.kind is Kind.VIRTUAL_ADDRESS
         and names.is_address(obj.name)
         and str(obj.body.get("autoDelete", "true")).lower() == "true"
     )
+
+
+def _vanishes(
+    obj: DeviceObject,
+    have: Mapping[ObjKey, DeviceObject],
+    remaining: Mapping[ObjKey, DeviceObject],
+    part: str,
+) -> bool:
+    """An auto-deleted virtual address that a virtual now on the device uses and none that stays
+    does: the device removes it with that virtual, so it does not keep the folder."""
+    if not _auto_deleted(obj):
+        return False
+    path = names.full_path(part, obj.name)
+    used_now, _ = _references(o for o in have.values() if o.kind is Kind.VIRTUAL)
+    used_after, _ = _references(o for o in remaining.values() if o.kind is Kind.VIRTUAL)
+    return path in used_now and path not in used_after
 
 
 def diff(
@@ -123,10 +157,11 @@ def diff(
     # Everything that stays on the device: desired objects plus observed ones we keep.
     remaining: dict[ObjKey, DeviceObject] = dict(want)
     candidates: list[DeviceObject] = []
+    ours = _member_addresses(have.values(), prefix) | _member_addresses(want.values(), prefix)
     for key, cur in have.items():
         if key in want:
             continue
-        if key[0] is Kind.FOLDER or is_held(key, hold) or not is_ours(cur, prefix):
+        if key[0] is Kind.FOLDER or is_held(key, hold) or not is_ours(cur, prefix, ours):
             remaining[key] = cur
         else:
             candidates.append(cur)
@@ -147,12 +182,12 @@ def diff(
                 remaining[cur.key] = cur
                 candidates.remove(cur)
                 changed = True
-    deletes = [
-        Op(Action.DELETE, c.kind, c.name, {}, c.owner) for c in candidates if not _auto_deleted(c)
-    ]
+    deletes = [Op(Action.DELETE, c.kind, c.name, {}, c.owner) for c in candidates]
 
     folder = (Kind.FOLDER, part)
-    if folder in have and folder not in want and not any(k != folder for k in remaining):
+    if folder in have and folder not in want and not any(
+        k != folder and not _vanishes(o, have, remaining, part) for k, o in remaining.items()
+    ):
         deletes.append(Op(Action.DELETE, Kind.FOLDER, part, {}))
 
     forward = sorted(

@@ -276,6 +276,55 @@ def test_foreign_objects_in_the_partition_are_left_alone(sim: SimHandle) -> None
     run(go())
 
 
+def test_operator_node_and_virtual_address_in_the_partition_survive(sim: SimHandle) -> None:
+    """Named by an address is not ours: an operator's node that none of our pools uses and a
+    virtual address of theirs (autoDelete false) outlive our objects; our own nodes still go."""
+    state = small("opaddr")
+    part = part_of(state)
+    node = object_path("ltm/node", part, "10.5.5.5")
+    vaddr = object_path("ltm/virtual-address", part, "10.6.6.6")
+
+    async def go() -> None:
+        async with make_client(sim) as c:
+            await _converge_and_check(c, state)
+            await c.request(
+                "POST",
+                "/mgmt/tm/ltm/node",
+                json={"name": "10.5.5.5", "partition": part, "address": "10.5.5.5"},
+            )
+            await c.request(
+                "POST",
+                "/mgmt/tm/ltm/virtual-address",
+                json={
+                    "name": "10.6.6.6",
+                    "partition": part,
+                    "address": "10.6.6.6",
+                    "autoDelete": "false",
+                },
+            )
+            lb = state.load_balancers[0]
+            pool = lb.pools[0]
+            gone = pool.members[1].address
+            fewer = replace(lb, pools=(replace(pool, members=pool.members[:1]),))
+            observed = await _converge_and_check(c, PartitionState(state.key, 2, (fewer,)))
+            assert (Kind.NODE, gone) not in observed.objects  # ours: removed with its member
+            assert await c.get_optional(node) is not None
+            assert await c.get_optional(vaddr) is not None
+            await converge(c, PartitionState(state.key, 3, ()), PREFIX)
+            observed = await observe(c, part)
+            assert set(observed.objects) == {
+                (Kind.FOLDER, part),
+                (Kind.NODE, "10.5.5.5"),
+                (Kind.VIRTUAL_ADDRESS, "10.6.6.6"),
+            }
+            await c.request("DELETE", node)
+            await c.request("DELETE", vaddr)
+            await converge(c, PartitionState(state.key, 4, ()), PREFIX)
+            assert await c.get_optional(object_path("sys/folder", None, part)) is None
+
+    run(go())
+
+
 def test_wipe_then_converge_restores_exactly(sim: SimHandle) -> None:
     state = feature_matrix("wipe1")
 

@@ -115,3 +115,57 @@ def test_orphan_prefix_objects_are_removed_and_empty_partition_deleted() -> None
         "delete ltm/node 10.0.0.9",
         f"delete sys/folder {PART}",
     ]
+
+
+def _lb_with_member(address: str) -> PartitionState:
+    pool = Pool("p1", "TCP", "ROUND_ROBIN", members=(Member("m1", address, 80),))
+    return PartitionState(KEY, 1, (LoadBalancer("lb1", "192.0.2.10", pools=(pool,)),))
+
+
+def test_an_operator_node_and_virtual_address_named_by_address_are_never_touched() -> None:
+    """Address-named objects are not ours by name: an operator's node that no pool of ours uses
+    and a virtual address that does not delete itself stay, and so does the folder."""
+    keep = {"address": "10.6.6.6", "autoDelete": "false"}
+    operator = [
+        DeviceObject(Kind.FOLDER, PART, {}),
+        DeviceObject(Kind.NODE, "10.5.5.5", {"address": "10.5.5.5"}),
+        DeviceObject(Kind.VIRTUAL_ADDRESS, "10.6.6.6", keep),
+        # autoDelete (the default) but no virtual uses it: it does not go by itself either
+        DeviceObject(Kind.VIRTUAL_ADDRESS, "10.6.6.7", {"address": "10.6.6.7"}),
+    ]
+    for desired in (PartitionState(KEY, 1), _lb_with_member("10.0.0.1")):
+        plan = diff(render(desired, PREFIX), make_config(PART, operator), PREFIX)
+        assert not [op for op in plan.ops if op.action is Action.DELETE], plan.ops
+
+
+def test_our_nodes_go_with_the_members_that_used_them_and_only_those() -> None:
+    """A node is ours when a member of one of our pools (on the device or desired) uses it."""
+    model = DeviceModel(PART)
+    model.apply(diff(render(_lb_with_member("10.0.0.1"), PREFIX), model.config(), PREFIX))
+    model.objects[(Kind.NODE, "10.5.5.5")] = {"address": "10.5.5.5"}  # the operator's
+    plan = diff(render(_lb_with_member("10.0.0.2"), PREFIX), model.config(), PREFIX)
+    assert [str(op) for op in plan.ops if op.action is Action.DELETE] == [
+        "delete ltm/node 10.0.0.1"
+    ]
+    model.apply(plan)
+    plan = diff(render(PartitionState(KEY, 2), PREFIX), model.config(), PREFIX)
+    assert [str(op) for op in plan.ops] == [
+        "delete ltm/virtual-address Project_lb1",
+        "delete ltm/pool Project_p1",
+        "delete ltm/node 10.0.0.2",
+    ]  # the folder stays: the operator's node is in it
+
+
+def test_an_auto_created_virtual_address_does_not_keep_the_folder() -> None:
+    """The device names the virtual address it creates for a virtual by its address and deletes it
+    with the virtual: it is never deleted explicitly, and the folder still goes."""
+    objs = [
+        DeviceObject(Kind.FOLDER, PART, {}),
+        DeviceObject(Kind.VIRTUAL, "Project_v", {"destination": f"/{PART}/192.0.2.10:80"}),
+        DeviceObject(Kind.VIRTUAL_ADDRESS, "192.0.2.10", {"address": "192.0.2.10"}),
+    ]
+    plan = diff(render(PartitionState(KEY, 1), PREFIX), make_config(PART, objs), PREFIX)
+    assert [str(op) for op in plan.ops] == [
+        "delete ltm/virtual Project_v",
+        f"delete sys/folder {PART}",
+    ]
