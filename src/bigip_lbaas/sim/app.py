@@ -171,10 +171,14 @@ class DeviceApp:
         if segs[:1] != ["mgmt"]:
             raise errors.uri_not_registered(req.raw_path)
         if path == LOGIN_PATH:
+            dev.auth_counters["login"] += 1
+            if not dev.token_login:
+                raise errors.uri_not_registered(LOGIN_PATH)
             if req.method != "POST":
                 raise errors.IcrError(405, "login requires POST", 0)
             return Result(200, dev.auth.login(parse_body(req.body), req.client))
         user = dev.auth.authenticate(req.headers, req.raw_path, req.client)
+        dev.auth_counters["token" if req.headers.get("x-f5-auth-token") else "basic"] += 1
         if segs[:2] == ["mgmt", "shared"]:
             return self._shared(req, segs[2:], user)
         if segs[:2] != ["mgmt", "tm"]:

@@ -1,9 +1,10 @@
 """The `/sim/...` control API used by tests and benchmarks (authenticated like `/mgmt`).
 
 Owns the endpoints that steer and observe simulated devices: fault settings, down/up, wipe,
-request counters, the audit log, the monitor rule's down-address set, auto-sync and a state
-summary. `/sim/<op>` acts on the device that received the request; `/sim/devices/<n>/<op>`
-acts on device n (1-based), so a device that refuses connections can be steered through a peer.
+request counters, the audit log, the monitor rule's down-address set, auto-sync, whether token
+login is offered, and a state summary. `/sim/<op>` acts on the device that received the
+request; `/sim/devices/<n>/<op>` acts on device n (1-based), so a device that refuses
+connections can be steered through a peer.
 """
 
 from __future__ import annotations
@@ -80,9 +81,27 @@ class Control:
             if method == "DELETE":
                 dev.counters.clear()
                 dev.status_counters.clear()
+                dev.auth_counters.clear()
             return Result(
-                200, {"methods": dict(dev.counters), "statuses": dict(dev.status_counters)}
+                200,
+                {
+                    "methods": dict(dev.counters),
+                    "statuses": dict(dev.status_counters),
+                    "auth": dict(dev.auth_counters),
+                },
             )
+        if op == "auth":
+            if method in ("PUT", "PATCH"):
+                value = body.get("tokenLogin", True if method == "PUT" else dev.token_login)
+                if not isinstance(value, bool):
+                    raise errors.bad_value("tokenLogin must be true or false")
+                unknown = sorted(set(body) - {"tokenLogin"})
+                if unknown:
+                    raise errors.bad_value(f"unknown auth setting {unknown[0]}")
+                dev.token_login = value
+            elif method != "GET":
+                raise errors.method_not_allowed(method, "/sim/auth")
+            return Result(200, {"tokenLogin": dev.token_login})
         if op == "audit":
             if method == "DELETE":
                 dev.audit.clear()

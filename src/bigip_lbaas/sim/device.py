@@ -85,6 +85,10 @@ class Device:
         self.faults = Faults()
         self.counters: collections.Counter[str] = collections.Counter()
         self.status_counters: collections.Counter[str] = collections.Counter()
+        # how /mgmt requests authenticated: "basic", "token", and "login" attempts
+        self.auth_counters: collections.Counter[str] = collections.Counter()
+        # False: a device without token auth, whose login URI is not registered (404)
+        self.token_login = True
         self.audit: collections.deque[AuditEntry] = collections.deque(maxlen=AUDIT_MAX)
         self._audit_seq = itertools.count(1)
         self.down_addresses: set[str] = set()

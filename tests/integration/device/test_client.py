@@ -37,8 +37,11 @@ def test_token_is_refreshed_after_the_device_forgets_it(sim: SimHandle) -> None:
 
 def test_basic_auth_and_wrong_password(sim: SimHandle) -> None:
     async def go() -> None:
+        sim.control("DELETE", "counters")
         async with make_client(sim, token_auth=False) as c:
-            assert "items" in await c.get("/mgmt/tm/sys/folder") or True
+            folders = await c.get("/mgmt/tm/sys/folder")
+            assert "/Common" in {f["fullPath"] for f in folders["items"]}
+        assert sim.control("GET", "counters")["auth"] == {"basic": 1}  # no login at all
         bad = make_client(sim)
         bad._password = "wrong"
         with pytest.raises(DeviceRejected) as info:
@@ -47,6 +50,32 @@ def test_basic_auth_and_wrong_password(sim: SimHandle) -> None:
         await bad.aclose()
 
     asyncio.run(go())
+
+
+def test_falls_back_to_basic_auth_when_the_device_has_no_token_login(sim: SimHandle) -> None:
+    """A device whose login URI is not registered (404): the client tries to log in once, then
+    sends Basic auth, and every request succeeds."""
+
+    async def go() -> None:
+        async with make_client(sim, device=2) as c:  # token auth wanted
+            folders = await c.get("/mgmt/tm/sys/folder")
+            assert "/Common" in {f["fullPath"] for f in folders["items"]}
+            await c.get("/mgmt/tm/sys/version")
+            await c.get("/mgmt/tm/ltm/pool")
+
+    sim.control("PATCH", "auth", {"tokenLogin": False}, device=2)
+    try:
+        sim.control("DELETE", "counters", device=2)
+        asyncio.run(go())
+        counters = sim.control("GET", "counters", device=2)
+    finally:
+        sim.control("PUT", "auth", {"tokenLogin": True}, device=2)
+    assert counters["auth"] == {"login": 1, "basic": 3}  # one login attempt, no token used
+    assert counters["statuses"] == {"404": 1, "200": 3}
+    # with token login available the same client uses a token, so the counters can tell
+    sim.control("DELETE", "counters", device=2)
+    asyncio.run(go())
+    assert sim.control("GET", "counters", device=2)["auth"] == {"login": 1, "token": 3}
 
 
 def test_tls_is_verified_by_default(sim: SimHandle) -> None:

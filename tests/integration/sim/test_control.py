@@ -223,3 +223,27 @@ def test_fault_settings_are_validated(sim: SimHandle, http: httpx.Client) -> Non
     }
     assert sim.control("PATCH", "faults", {"errorStatus": "500"})["errorStatus"] == 500
     sim.control("DELETE", "faults")
+
+
+def test_token_login_can_be_switched_off(sim: SimHandle, http: httpx.Client) -> None:
+    creds = {"username": "admin", "password": "admin", "loginProviderName": "tmos"}
+    assert sim.control("GET", "auth") == {"tokenLogin": True}
+    sim.control("DELETE", "counters")
+    assert sim.control("PATCH", "auth", {"tokenLogin": False}) == {"tokenLogin": False}
+    r = http.post("/mgmt/shared/authn/login", json=creds)
+    assert r.status_code == 404
+    body = r.json()
+    assert body["kind"] == ":resterrorresponse"
+    assert body["message"].startswith("URI path /mgmt/shared/authn/login not registered.")
+    assert http.get("/mgmt/tm/sys/version").status_code == 200  # basic auth still works
+    with sim.client(2) as peer:  # per device
+        assert peer.post("/mgmt/shared/authn/login", json=creds).status_code == 200
+    counters = sim.control("GET", "counters")
+    assert counters["auth"] == {"login": 1, "basic": 1}
+    assert counters["statuses"] == {"404": 1, "200": 1}
+    for bad in ({"tokenLogin": "no"}, {"tokenLogin": 0}, {"other": True}):
+        assert http.patch("/sim/auth", json=bad).status_code == 400, bad
+    sim.control("PUT", "auth", {})  # PUT restores the default
+    token = http.post("/mgmt/shared/authn/login", json=creds).json()["token"]["token"]
+    assert http.get("/mgmt/tm/sys/version", headers={"X-F5-Auth-Token": token}).is_success
+    assert sim.control("GET", "counters")["auth"] == {"login": 2, "basic": 1, "token": 1}
