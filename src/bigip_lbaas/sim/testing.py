@@ -78,10 +78,13 @@ def run_sim_in_thread(
     version: str = "15.1.0",
     latency_ms: float = 0.0,
     save_interval: float = 0.2,
+    cert: Path | None = None,
+    key: Path | None = None,
 ) -> Iterator[SimHandle]:
     """Serve `devices` simulated BIG-IPs on loopback for the duration of the block.
 
-    `port=0` picks free ports (not necessarily consecutive)."""
+    `port=0` picks free ports (not necessarily consecutive); `cert`/`key` serve your own PEM
+    pair (as `--cert/--key`; the handle's `ca_file` is then the certificate)."""
     loop = asyncio.new_event_loop()
     ready = threading.Event()
     stop = asyncio.Event()
@@ -98,6 +101,8 @@ def run_sim_in_thread(
                 version=version,
                 latency_ms=latency_ms,
                 save_interval=save_interval,
+                cert=cert,
+                key=key,
             )
             await sim.start()
         except BaseException as exc:
