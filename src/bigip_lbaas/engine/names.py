@@ -77,7 +77,14 @@ def ltm_policy(prefix: str, listener_id: str, content: str) -> str:
 
 
 def tcp_profile(prefix: str, listener_id: str) -> str:
+    """A listener's TCP profile: for both sides, or the clientside one when the two differ."""
     return _join(prefix, f"{listener_id}_tcp")
+
+
+def tcp_server_profile(prefix: str, listener_id: str) -> str:
+    """A listener's serverside TCP profile, when its member data timeout differs from its client
+    data timeout (in the family of ``tcp_profile``, so held with it)."""
+    return f"{tcp_profile(prefix, listener_id)}_server"
 
 
 def xff_http_profile(prefix: str) -> str:

@@ -59,6 +59,23 @@ def _paths(item: Mapping[str, Any], key: str) -> list[str]:
     return []
 
 
+def _profiles(item: Mapping[str, Any]) -> list[Any]:
+    """A virtual's profiles as ``render`` writes them: the path of a profile for both sides
+    (context ``all``), ``{"name": path, "context": side}`` for a clientside or serverside one."""
+    items = _sub_items(item, "profiles")
+    if items is None:
+        raw = item.get("profiles")
+        items = raw if isinstance(raw, list) else []
+    out: list[Any] = []
+    for entry in items:
+        path = _path_of(entry)
+        context = entry.get("context") if isinstance(entry, Mapping) else None
+        out.append(
+            {"name": path, "context": context} if context in ("clientside", "serverside") else path
+        )
+    return sorted(out, key=lambda p: p if isinstance(p, str) else str(p["name"]))
+
+
 def monitor_rule(raw: Any) -> str:
     """``"min 1 of { /P/a /P/b }"``, ``"/P/a and /P/b"``, ``"/P/a "`` → ``"/P/a and /P/b"``."""
     text = str(raw or "").strip()
@@ -103,7 +120,7 @@ def normalize(kind: Kind, raw: Mapping[str, Any]) -> dict[str, Any]:
     if kind is Kind.VIRTUAL:
         _enabled_pair(raw, body)
         body["pool"] = _path_of(raw.get("pool", "")) if raw.get("pool") else ""
-        body["profiles"] = _paths(raw, "profiles")
+        body["profiles"] = _profiles(raw)
         body["policies"] = _paths(raw, "policies")
         body["persist"] = [_path_of(p) for p in raw.get("persist", []) or []]
         body["rules"] = [str(r) for r in raw.get("rules", []) or []]

@@ -409,6 +409,34 @@ def _persistence(out: _Out, pool: Pool) -> tuple[list[str], str]:
     return persist, fallback
 
 
+Profile = str | dict[str, str]
+
+
+def profile_path(profile: Profile) -> str:
+    """A virtual's profile is its path (context ``all``) or ``{"name": path, "context": side}``."""
+    return profile if isinstance(profile, str) else profile["name"]
+
+
+def _tcp_profiles(out: _Out, lst: Listener) -> list[tuple[str, str, int]]:
+    """(name, context, idleTimeout in s) of the listener's own TCP profiles: none when both data
+    timeouts are Octavia's default (the virtual uses /Common/tcp), one for both sides when they
+    are equal, else a clientside and a serverside one (a side left at the default gets it)."""
+    client, member = (
+        OCTAVIA_TIMEOUT_DATA if t is None else t
+        for t in (lst.timeout_client_data, lst.timeout_member_data)
+    )
+    if client == member == OCTAVIA_TIMEOUT_DATA:
+        return []
+    name = names.tcp_profile(out.prefix, lst.id)
+    client_s, member_s = math.ceil(client / 1000), math.ceil(member / 1000)
+    if client_s == member_s:
+        return [(name, "all", client_s)]
+    return [
+        (name, "clientside", client_s),
+        (names.tcp_server_profile(out.prefix, lst.id), "serverside", member_s),
+    ]
+
+
 def _render_listener(
     out: _Out, lb: LoadBalancer, lst: Listener, pools: dict[str, Pool], failed_pools: dict[str, str]
 ) -> None:
@@ -477,17 +505,13 @@ def _render_listener(
         if sp is not None and sp.type in ("HTTP_COOKIE", "APP_COOKIE") and not http:
             raise UnsupportedError(lst.id, f"{sp.type} persistence needs an HTTP listener")
 
-    profiles: list[str] = []
-    custom_tcp = any(
-        t is not None and t != OCTAVIA_TIMEOUT_DATA
-        for t in (lst.timeout_client_data, lst.timeout_member_data)
-    )
-    tcp_name = names.tcp_profile(out.prefix, lst.id)
-    if custom_tcp:
-        idle_ms = max(
-            t for t in (lst.timeout_client_data, lst.timeout_member_data) if t is not None
-        )
-        profiles.append(out.path(tcp_name))
+    profiles: list[Profile] = []
+    tcp = _tcp_profiles(out, lst)
+    if tcp:
+        profiles += [
+            out.path(name) if context == "all" else {"name": out.path(name), "context": context}
+            for name, context, _ in tcp
+        ]
     else:
         profiles.append("/Common/tcp")
     if http:
@@ -498,13 +522,8 @@ def _render_listener(
         raise UnsupportedError(lst.id, f"L7 policies need an HTTP listener, not {lst.protocol}")
 
     # Nothing below can fail: emit objects.
-    if custom_tcp:
-        out.add(
-            Kind.PROFILE_TCP,
-            tcp_name,
-            {"defaultsFrom": "/Common/tcp", "idleTimeout": math.ceil(idle_ms / 1000)},
-            lst.id,
-        )
+    for name, _, idle in tcp:
+        out.add(Kind.PROFILE_TCP, name, {"defaultsFrom": "/Common/tcp", "idleTimeout": idle}, lst.id)
     if xff:
         out.add(
             Kind.PROFILE_HTTP,
@@ -523,7 +542,7 @@ def _render_listener(
         "pool": pool_path,
         "connectionLimit": max(lst.connection_limit, 0),
         "sourceAddressTranslation": {"type": "automap"},
-        "profiles": sorted(profiles),
+        "profiles": sorted(profiles, key=profile_path),
         "persist": persist,
         "fallbackPersistence": fallback,
         "policies": policies,

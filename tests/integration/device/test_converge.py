@@ -133,6 +133,47 @@ def test_health_monitor_rise_threshold_is_time_until_up_on_the_device(sim: SimHa
     run(go())
 
 
+def test_client_and_member_data_timeouts_reach_their_own_side(sim: SimHandle) -> None:
+    """client 20 s / member 90 s: a clientside and a serverside TCP profile on the virtual, each
+    with its own idleTimeout; equal again: one profile for both sides, the serverside one gone."""
+    base = small("sides")
+    lb = base.load_balancers[0]
+    part = part_of(base)
+    vs = object_path("ltm/virtual", part, names.virtual(PREFIX, "sides-l0"))
+    client_tcp = names.tcp_profile(PREFIX, "sides-l0")
+    server_tcp = names.tcp_server_profile(PREFIX, "sides-l0")
+
+    def timeouts(client: int, member: int, generation: int) -> PartitionState:
+        lst = replace(lb.listeners[0], timeout_client_data=client, timeout_member_data=member)
+        return PartitionState(base.key, generation, (replace(lb, listeners=(lst,)),))
+
+    async def sides(c: BigipClient) -> dict[str, str]:
+        virtual = await c.get(vs, {"expandSubcollections": "true"})
+        return {p["fullPath"]: p["context"] for p in virtual["profilesReference"]["items"]}
+
+    async def idle(c: BigipClient, name: str) -> int:
+        return int((await c.get(object_path("ltm/profile/tcp", part, name)))["idleTimeout"])
+
+    async def go() -> None:
+        async with make_client(sim) as c:
+            split = timeouts(20000, 90000, 1)
+            await _converge_and_check(c, split)
+            assert await sides(c) == {
+                f"/{part}/{client_tcp}": "clientside",
+                f"/{part}/{server_tcp}": "serverside",
+                "/Common/http": "all",
+            }
+            assert (await idle(c, client_tcp), await idle(c, server_tcp)) == (20, 90)
+            assert (await converge(c, split, PREFIX)).writes == 0
+            await _converge_and_check(c, timeouts(30000, 30000, 2))
+            assert await sides(c) == {f"/{part}/{client_tcp}": "all", "/Common/http": "all"}
+            assert await idle(c, client_tcp) == 30
+            gone = object_path("ltm/profile/tcp", part, server_tcp)
+            assert await c.get_optional(gone) is None
+
+    run(go())
+
+
 def test_unsupported_objects_fail_by_id_and_the_rest_is_applied(sim: SimHandle) -> None:
     base = small("unsup")
     lb = base.load_balancers[0]

@@ -181,6 +181,7 @@ def load_balancers(draw: st.DrawFn, lb_index: int) -> LoadBalancer:
                 if proto == "HTTP" and draw(st.booleans())
                 else (),
                 timeout_client_data=draw(st.sampled_from([None, 50000, 20000])),
+                timeout_member_data=draw(st.sampled_from([None, 50000, 20000, 90000])),
                 l7policies=l7,
             )
         )
