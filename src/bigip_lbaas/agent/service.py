@@ -13,9 +13,11 @@ from bigip_lbaas.agent import settings as agent_settings
 from bigip_lbaas.agent.devices import BigipDevice
 from bigip_lbaas.agent.loop import Agent
 from bigip_lbaas.config.load import warn_unsupported
+from bigip_lbaas.core.errors import DeviceError
 from bigip_lbaas.db import agents, schema
 from bigip_lbaas.db.agents import DuplicateAgent
 from bigip_lbaas.db.session import Database
+from bigip_lbaas.device.cluster import autosync_warnings
 
 LOG = logging.getLogger(__name__)
 
@@ -69,7 +71,7 @@ async def _serve(settings: agent_settings.AgentSettings, db: Database) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, agent.stopping.set)
-    await _warn_autosync(devices)
+    await warn_autosync(devices)
     try:
         await agent.run()
     finally:
@@ -77,17 +79,14 @@ async def _serve(settings: agent_settings.AgentSettings, db: Database) -> None:
             await d.close()
 
 
-async def _warn_autosync(devices: list[BigipDevice]) -> None:
-    """Every device is written directly; a device group that auto-syncs fights that."""
+async def warn_autosync(devices: list[BigipDevice]) -> None:
+    """Every device is written directly; a device group that auto-syncs fights that. Logs one
+    warning per such group (``device.cluster.autosync_warnings``); a device that cannot be read
+    now is skipped (the probe loop reports it)."""
     for d in devices:
         try:
-            groups = await d.client.items("/mgmt/tm/cm/device-group")
-        except Exception:  # unreachable now: the probe loop reports it
+            warnings = await autosync_warnings(d.client)
+        except DeviceError:
             continue
-        for g in groups:
-            if g.get("type") == "sync-failover" and g.get("autoSync") == "enabled":
-                LOG.warning(
-                    "device group has auto-sync enabled; this agent writes every device "
-                    "directly and never syncs, disable autoSync",
-                    extra={"action": "ha_check", "device": d.name, "device_group": g.get("name")},
-                )
+        for text in warnings:
+            LOG.warning(text, extra={"action": "ha_check", "device": d.name})

@@ -8,8 +8,7 @@ from dataclasses import dataclass, field
 from oslo_config import cfg
 
 from bigip_lbaas.core.errors import ConfigError
-
-HA_DEVICE_COUNTS = {"standalone": (1, 1), "pair": (2, 2), "scalen": (2, 64)}
+from bigip_lbaas.device.cluster import validate_ha
 
 
 @dataclass(frozen=True)
@@ -72,19 +71,9 @@ def _port(text: str, item: str) -> int:
     return int(text)
 
 
-def check_ha(ha_type: str, devices: tuple[DeviceAddress, ...]) -> None:
-    low, high = HA_DEVICE_COUNTS[ha_type]
-    if not low <= len(devices) <= high:
-        need = f"exactly {low}" if low == high else f"at least {low}"
-        raise ConfigError(
-            f"[DEFAULT] f5_ha_type = {ha_type} needs {need} device(s) in icontrol_hostname, "
-            f"found {len(devices)}"
-        )
-
-
 def from_conf(conf: cfg.ConfigOpts) -> AgentSettings:
     devices = parse_devices(conf.icontrol_hostname or "")
-    check_ha(conf.f5_ha_type, devices)
+    validate_ha(conf.f5_ha_type, [str(d) for d in devices])
     ours = conf.bigip_lbaas
     verify: bool | str = conf.icontrol_verify
     if verify and conf.icontrol_ca_bundle:

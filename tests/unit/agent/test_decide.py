@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from bigip_lbaas.agent.decide import DeviceResult, backoff, decide
-from bigip_lbaas.agent.settings import DeviceAddress, check_ha, parse_devices
-from bigip_lbaas.core.errors import ConfigError
+from bigip_lbaas.agent.settings import DeviceAddress, parse_devices
 from bigip_lbaas.db.outcomes import ObjectFailure
 
 OK = DeviceResult("a", ok=True, writes=3)
@@ -51,15 +50,3 @@ def test_backoff_grows_and_is_capped() -> None:
 def test_parse_devices_accepts_ports_quotes_and_ipv6() -> None:
     assert parse_devices("'10.0.0.1', 10.0.0.2:8443 ,[::1]:9443") == (
         DeviceAddress("10.0.0.1", 443), DeviceAddress("10.0.0.2", 8443), DeviceAddress("::1", 9443))
-
-
-def test_ha_type_device_count_is_checked() -> None:
-    check_ha("pair", parse_devices("a,b"))
-    check_ha("scalen", parse_devices("a,b,c"))
-    for ha, devs in (("standalone", "a,b"), ("pair", "a"), ("scalen", "a")):
-        try:
-            check_ha(ha, parse_devices(devs))
-        except ConfigError as err:
-            assert "f5_ha_type" in str(err) and "icontrol_hostname" in str(err)
-        else:
-            raise AssertionError(f"{ha} with {devs} accepted")
