@@ -68,29 +68,52 @@ _SCHEMES = {
 }
 
 
+def _encode_extra_ats(url: str) -> str:
+    """Percent-encode every `@` of the user-info but the last one.
+
+    A password with an unencoded `@` (`postgresql://u:S3cret@PW@h/x`) is common in operators'
+    files; SQLAlchemy's parser splits at the first `@` and would take `PW@h` for the host (and
+    the driver would then print it). The host is what follows the LAST `@` of the authority, as
+    urllib splits it.
+    """
+    scheme, sep, rest = url.partition("://")
+    if not sep or rest.startswith("/"):
+        return url  # no authority (sqlite:///path): nothing to fix
+    head, qmark, query = rest.partition("?")
+    userinfo, at, tail = head.rpartition("@")
+    if not at or "@" not in userinfo:
+        return url
+    return f"{scheme}://{userinfo.replace('@', '%40')}@{tail}{qmark}{query}"
+
+
 def describe_url(url: str | URL) -> str:
-    """`scheme://host` for messages: never the user's password, never the whole URL."""
-    try:
-        parsed = make_url(url) if isinstance(url, str) else url
-    except exc.ArgumentError:
-        scheme = str(url).split(":", 1)[0] if ":" in str(url) else "?"
-        return f"{scheme}://?"
-    where = parsed.host or (parsed.database or "")
-    if parsed.port:
-        where = f"{where}:{parsed.port}"
-    return f"{parsed.drivername}://{where}"
+    """`scheme://host[:port]` for messages: never the user's password, never the whole URL."""
+    if isinstance(url, URL):
+        host = (url.host or "").rpartition("@")[2]
+        where = host or (url.database or "")
+        if url.port:
+            where = f"{where}:{url.port}"
+        return f"{url.drivername}://{where}"
+    scheme, sep, rest = str(url).partition("://")
+    if not sep or not scheme or not all(c.isalnum() or c in "+-." for c in scheme):
+        return "?://?"
+    if rest.startswith("/"):  # sqlite:///path: the path is the "where"
+        return f"{scheme}://{rest.partition('?')[0]}"
+    # Everything up to the LAST `@` is user-info (a password may hold `@`, `/` or `:`).
+    after = rest.partition("?")[0].rpartition("@")[2]
+    return f"{scheme}://{after.partition('/')[0] or '?'}"
 
 
 def normalise_url(url: str) -> URL:
     """Parse an oslo-style `[database] connection` URL and pick the driver we ship."""
     try:
-        parsed = make_url(url)
-    except exc.ArgumentError as err:
+        parsed = make_url(_encode_extra_ats(url))
+    except (exc.ArgumentError, ValueError) as err:
         raise DatabaseError(f"invalid database URL {describe_url(url)}: cannot parse it") from err
     driver = _SCHEMES.get(parsed.drivername)
     if driver is None:
         raise DatabaseError(
-            f"unsupported database URL scheme {parsed.drivername!r} ({describe_url(parsed)}); "
+            f"unsupported database URL scheme {parsed.drivername!r} ({describe_url(url)}); "
             "use sqlite://, postgresql:// or mysql+pymysql://"
         )
     parsed = parsed.set(drivername=driver)
