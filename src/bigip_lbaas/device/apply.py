@@ -106,9 +106,12 @@ def _mentions(message: str, text: str) -> bool:
 
 def find_culprit(plan: Plan, message: str) -> Op | None:
     """The op a device error message is about: the longest object name the message mentions, else
-    the pool whose member (or that member's node) it mentions."""
+    the pool whose member (or that member's node) it mentions. Never the partition's folder: it is
+    written outside the transaction, and every path in the message mentions it."""
     best: Op | None = None
     for op in plan.ops:
+        if op.kind is Kind.FOLDER:
+            continue
         if _mentions(message, op.name) and (best is None or len(op.name) > len(best.name)):
             best = op
     if best is not None:
