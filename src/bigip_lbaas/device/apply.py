@@ -1,7 +1,9 @@
 """Apply an ordered Plan to one device: one transaction per partition.
 
 The folder is created before the transaction (objects cannot be queued into a folder that does not
-exist yet) and deleted after it (once empty). A plan of exactly one object operation is sent
+exist yet) and deleted after it (once empty). A folder this apply created is deleted again when the
+device rejects the transaction, so a rejected plan leaves no empty partition behind (the device
+refuses to delete a folder that is not empty, and then it stays). A plan of exactly one object operation is sent
 without a transaction: a single request is already atomic. Every write runs under ``guard``: it
 is checked before the request goes out, so an agent that has lost its lease raises LeaseLost and
 never starts a write, and a write still in flight when the lease runs out is cancelled (its
@@ -20,7 +22,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from bigip_lbaas.core.errors import DeviceRejected
+from bigip_lbaas.core.errors import DeviceRejected, DeviceUnreachable
 from bigip_lbaas.device.client import BigipClient, collection_path, object_path
 from bigip_lbaas.engine.config import Body, Kind
 from bigip_lbaas.engine.plan import Action, Op, Plan
@@ -132,7 +134,8 @@ async def _send(client: BigipClient, req: Request, guard: Guard, trans: int | No
 
 async def apply(client: BigipClient, plan: Plan, guard: Guard | None = None) -> int:
     """Apply ``plan``; return the number of write requests sent. Raises ApplyFailed (device
-    unchanged except, at most, a created empty folder), DeviceUnreachable or LeaseLost."""
+    unchanged; a folder it created is removed again if nothing is in it), DeviceUnreachable or
+    LeaseLost."""
     check = guard or _no_guard
     part = plan.partition
     head = [op for op in plan.ops if op.kind is Kind.FOLDER and op.action is Action.CREATE]
@@ -140,11 +143,13 @@ async def apply(client: BigipClient, plan: Plan, guard: Guard | None = None) -> 
     body = [op for op in plan.ops if op.kind is not Kind.FOLDER]
     writes = 0
     current: Op | None = None
+    created: list[Op] = []
     try:
         for op in head:
             current = op
             await _send(client, request_for(op, part), check)
             writes += 1
+            created.append(op)
         if len(body) == 1:
             current = body[0]
             await _send(client, request_for(body[0], part), check)
@@ -170,5 +175,24 @@ async def apply(client: BigipClient, plan: Plan, guard: Guard | None = None) -> 
             writes += 1
     except DeviceRejected as exc:
         culprit = current or find_culprit(plan, exc.reason)
+        writes += await _remove_created_folders(client, created, part, check)
         raise ApplyFailed(exc, culprit, writes) from exc
+    return writes
+
+
+async def _remove_created_folders(
+    client: BigipClient, created: list[Op], part: str, guard: Guard
+) -> int:
+    """Delete the folders ``apply`` created before a rejected transaction; return the writes sent.
+    A folder that is not empty (someone else put something in it) stays: the device refuses."""
+    writes = 0
+    for op in created:
+        delete = Op(Action.DELETE, op.kind, op.name, {}, op.owner)
+        try:
+            await _send(client, request_for(delete, part), guard)
+        except DeviceUnreachable:
+            continue
+        except DeviceRejected:
+            pass
+        writes += 1
     return writes

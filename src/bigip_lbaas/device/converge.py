@@ -152,7 +152,7 @@ async def converge(
                 break
             hold |= _owned_keys(rendered, owner)
             failures += _dependents(rendered, observed, hold, part)
-            observed = await observe(client, part)  # the folder may now exist
+            observed = await observe(client, part)  # a folder apply created is gone again
             from_cache = False
             continue
         ops += len(plan.ops)

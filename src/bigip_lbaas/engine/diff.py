@@ -13,8 +13,9 @@ Rules:
   deleted. Those the device auto-created for virtuals (``autoDelete`` true) vanish with their last
   virtual, so they do not keep the folder; any other one does;
 - nothing that a remaining object references is deleted;
-- the folder is created first and, when the partition's desired state is empty, deleted last,
-  but only if nothing foreign is left in it.
+- the folder is created first (and only together with something to put in it: a plan of nothing
+  but the folder is empty) and, when the partition's desired state is empty, deleted last, but only
+  if nothing foreign is left in it.
 
 Must not: do I/O.
 """
@@ -190,6 +191,8 @@ def diff(
     ):
         deletes.append(Op(Action.DELETE, Kind.FOLDER, part, {}))
 
+    if not updates and not deletes and [op.kind for op in creates] == [Kind.FOLDER]:
+        creates = []  # everything else desired is held: an empty folder helps nobody
     forward = sorted(
         creates + updates,
         key=lambda op: (RANK[op.kind], op.action != Action.CREATE, op.kind, op.name),

@@ -413,6 +413,40 @@ def test_failed_transaction_leaves_no_partial_state(sim: SimHandle) -> None:
     run(go())
 
 
+def test_a_rejected_transaction_leaves_no_new_empty_partition(sim: SimHandle) -> None:
+    """The folder of a new partition is created before the transaction; when the device rejects
+    the transaction, the folder goes again. Converge then applies the rest, in a new folder."""
+    taken = small("clash-a")
+    state = small("clash-b")
+    part = part_of(state)
+    folder = object_path("sys/folder", None, part)
+    lb = state.load_balancers[0]
+    pool = lb.pools[0]
+    # A member on an address another partition's node already has: rejected (0107003a).
+    address = taken.load_balancers[0].pools[0].members[0].address
+    clash = replace(lb, pools=(replace(pool, members=(replace(pool.members[0], address=address),)),))
+    clashing = PartitionState(state.key, 1, (clash,))
+
+    async def go() -> None:
+        async with make_client(sim) as c:
+            await _converge_and_check(c, taken)
+            plan = diff(render(clashing, PREFIX), await observe(c, part), PREFIX)
+            assert plan.ops[0].kind is Kind.FOLDER
+            with pytest.raises(ApplyFailed) as info:
+                await apply(c, plan)
+            assert info.value.culprit is not None and info.value.culprit.owner == pool.id
+            assert await c.get_optional(folder) is None
+            # converge: the pool (and its listener) fail, the rest needs the folder
+            result = await converge(c, clashing, PREFIX)
+            assert pool.id in {f.object_id for f in result.failures}
+            observed = await observe(c, part)
+            assert (Kind.VIRTUAL_ADDRESS, names.virtual_address(PREFIX, lb.id)) in observed.objects
+            await converge(c, PartitionState(state.key, 2, ()), PREFIX)
+            assert await c.get_optional(folder) is None
+
+    run(go())
+
+
 def test_guard_is_called_before_every_write(sim: SimHandle) -> None:
     state = small("guard")
 

@@ -169,3 +169,11 @@ def test_an_auto_created_virtual_address_does_not_keep_the_folder() -> None:
         "delete ltm/virtual Project_v",
         f"delete sys/folder {PART}",
     ]
+
+
+def test_no_folder_is_created_for_nothing() -> None:
+    """Everything desired is held (its objects failed): no empty folder is created for it."""
+    rendered = render(_lb_with_member("10.0.0.1"), PREFIX)
+    hold = frozenset(k for k in rendered.config.objects if k[0] is not Kind.FOLDER)
+    assert diff(rendered, DeviceConfig(PART), PREFIX, hold=hold).empty
+    assert str(diff(rendered, DeviceConfig(PART), PREFIX).ops[0]) == f"create sys/folder {PART}"
