@@ -12,7 +12,8 @@ from pathlib import Path
 from oslo_config import cfg, types
 
 from bigip_lbaas.config import options
-from bigip_lbaas.core.errors import ConfigError
+from bigip_lbaas.core.errors import ConfigError, DatabaseError
+from bigip_lbaas.db.session import normalise_url
 
 LOG = logging.getLogger(__name__)
 
@@ -48,12 +49,46 @@ def validate(conf: cfg.ConfigOpts) -> None:
             try:
                 getattr(conf[section] if section else conf, opt.dest)
             except (ValueError, cfg.ConfigFileValueError) as err:
-                where, raw = _where_set(conf, group or "DEFAULT", opt.dest)
-                value = f" = {raw!r}" if raw is not None else ""
+                where, raw, section_as_written = _where_set(conf, group or "DEFAULT", opt.dest)
+                value = f" = {raw!r}" if raw is not None and not opt.secret else ""
                 raise ConfigError(
-                    f"{where}: [{group}] {opt.dest}{value}: invalid value ({_reason(err)}); "
-                    f"accepted: {_accepted(opt)}"
+                    f"{where}: [{section_as_written}] {opt.dest}{value}: invalid value "
+                    f"({_reason(err)}); accepted: {_accepted(opt)}"
                 ) from None
+    _check_icontrol_hostname(conf)
+    _check_database_connection(conf)
+
+
+def _check_icontrol_hostname(conf: cfg.ConfigOpts) -> None:
+    """Each comma-separated device is `host`, `host:port` or `[v6addr]:port`, port 1-65535."""
+    for raw in str(conf.icontrol_hostname or "").split(","):
+        item = raw.strip().strip("'\"")
+        port: str | None = None
+        if item.startswith("["):
+            rest = item.partition("]")[2]
+            port = rest[1:] if rest.startswith(":") else None
+        elif item.count(":") == 1:
+            port = item.split(":")[1]
+        if port is not None and not (port.isdigit() and 0 < int(port) < 65536):
+            where, value, section = _where_set(conf, "DEFAULT", "icontrol_hostname")
+            shown = f" = {value!r}" if value is not None else ""
+            raise ConfigError(
+                f"{where}: [{section}] icontrol_hostname{shown}: invalid value ({item!r} has an "
+                "invalid port); accepted: comma-separated host, host:port or [IPv6]:port, "
+                "port 1-65535"
+            )
+
+
+def _check_database_connection(conf: cfg.ConfigOpts) -> None:
+    """A URL we cannot parse or whose scheme we do not ship fails here, naming where it is set.
+
+    The value itself is never shown (it holds the password): only `scheme://host`.
+    """
+    try:
+        normalise_url(str(conf.database.connection))
+    except DatabaseError as err:
+        where, _value, section = _where_set(conf, "database", "connection")
+        raise ConfigError(f"{where}: [{section}] connection: {err}") from None
 
 
 def _files_read(conf: cfg.ConfigOpts) -> list[str]:
@@ -65,24 +100,45 @@ def _files_read(conf: cfg.ConfigOpts) -> list[str]:
     return files
 
 
-def _sections(path: str) -> dict[str, dict[str, list[str]]]:
-    """A file's sections as oslo.config's own parser reads them (quotes, spaces and all)."""
-    parser = cfg.ConfigParser(path, {})
+class _Recorder(cfg.ConfigParser):
+    """oslo.config's own parser (quotes, spaces, continuation lines), recording every assignment
+    under oslo.config's normalised section name (`[agent]` and `[AGENT]` are one group; only
+    `DEFAULT` is case-sensitive) together with the section's spelling in the file."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(path, {})
+        self.found: dict[str, dict[str, tuple[str, str]]] = {}
+
+    def assignment(self, key: str, value: list[str]) -> None:
+        super().assignment(key, value)
+        section = str(self.section)
+        self.found.setdefault(_normalise(section), {})[key] = ("\n".join(value), section)
+
+
+def _normalise(section: str) -> str:
+    return section if section == "DEFAULT" else section.lower()
+
+
+def _sections(path: str) -> dict[str, dict[str, tuple[str, str]]]:
+    """normalised section -> option -> (last value, section as spelt in the file)."""
+    parser = _Recorder(path)
     try:
         parser.parse()
     except Exception:  # oslo.config already parsed it; be lenient here
         return {}
-    sections: dict[str, dict[str, list[str]]] = parser.sections
-    return sections
+    return parser.found
 
 
-def _where_set(conf: cfg.ConfigOpts, group: str, name: str) -> tuple[str, str | None]:
-    """The last file that sets `[group] name`, and the raw value it sets there."""
+def _where_set(conf: cfg.ConfigOpts, group: str, name: str) -> tuple[str, str | None, str]:
+    """The last file that sets `[group] name`, the raw value there, and the section's spelling.
+
+    Later files win, as in oslo.config; section names compare as oslo.config compares them.
+    """
     for path in reversed(_files_read(conf)):
-        values = _sections(path).get(group, {}).get(name)
-        if values:
-            return path, str(values[-1])
-    return "command line", None
+        found = _sections(path).get(_normalise(group), {}).get(name)
+        if found is not None:
+            return path, found[0], found[1]
+    return "command line", None, group
 
 
 def _reason(err: Exception) -> str:
@@ -124,7 +180,24 @@ def unsupported_options_set(conf: cfg.ConfigOpts) -> list[str]:
     return found
 
 
+def unsupported_values_set(conf: cfg.ConfigOpts) -> list[str]:
+    """F5 options we register whose value asks for behaviour this product does not have.
+
+    `f5_global_routed_mode = False` (L2/L3 orchestration), and any `environment_group_number` or
+    `periodic_interval` other than F5's default: we read neither (agents of one environment share
+    its partitions through leases; our loop has no periodic tick).
+    """
+    found = []
+    for name, (default, reason) in options.VALUE_NOT_IMPLEMENTED.items():
+        value = conf[name]
+        if value != default:
+            found.append(f"{name} = {value}: {reason}")
+    return found
+
+
 def warn_unsupported(conf: cfg.ConfigOpts) -> list[str]:
+    """One warning line naming the options set but ignored (never their values), and one for
+    values we cannot honour; never fatal. Returns everything reported."""
     names = unsupported_options_set(conf)
     if names:
         LOG.warning(
@@ -132,4 +205,11 @@ def warn_unsupported(conf: cfg.ConfigOpts) -> list[str]:
             ", ".join(names),
             extra={"action": "config_unsupported"},
         )
-    return names
+    values = unsupported_values_set(conf)
+    if values:
+        LOG.warning(
+            "option values this product does not honour (running as if at the default): %s",
+            "; ".join(values),
+            extra={"action": "config_unsupported_value"},
+        )
+    return names + values

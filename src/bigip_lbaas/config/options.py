@@ -54,8 +54,19 @@ F5_AGENT_OPTS: list[cfg.Opt] = [
         default="Project",
         help="Environment name; prefix of every partition and object on the device.",
     ),
-    cfg.IntOpt("environment_group_number", default=1, help="Group within the environment."),
-    cfg.FloatOpt("periodic_interval", default=10.0, help="Periodic task tick (s)."),
+    cfg.IntOpt(
+        "environment_group_number",
+        default=1,
+        help="F5's group within the environment. Accepted; only 1 is implemented (every agent "
+        "of an environment shares its partitions); another value is warned about at start-up.",
+    ),
+    cfg.FloatOpt(
+        "periodic_interval",
+        default=10.0,
+        help="F5's periodic task tick (s). Accepted; not used (see [bigip_lbaas] "
+        "heartbeat_interval, status_interval and service_resync_interval); another value than "
+        "10 is warned about at start-up.",
+    ),
     cfg.FloatOpt(
         "service_resync_interval",
         default=300.0,
@@ -101,9 +112,28 @@ F5_AGENT_OPTS: list[cfg.Opt] = [
     cfg.BoolOpt(
         "f5_global_routed_mode",
         default=True,
-        help="No L2/L3 orchestration; the only mode this product implements.",
+        help="No L2/L3 orchestration; the only mode this product implements (False is warned "
+        "about at start-up and behaves as True).",
     ),
 ]
+
+# Registered F5 options whose non-default value asks for something we do not do: named, with the
+# value, in one warning line at agent start-up; never fatal. name -> (F5's default, why).
+VALUE_NOT_IMPLEMENTED: dict[str, tuple[object, str]] = {
+    "f5_global_routed_mode": (
+        True,
+        "only global routed mode is implemented: no L2/L3 orchestration on the devices",
+    ),
+    "environment_group_number": (
+        1,
+        "groups are not implemented: every agent of an environment shares its partitions",
+    ),
+    "periodic_interval": (
+        10.0,
+        "not used: see [bigip_lbaas] heartbeat_interval, status_interval and "
+        "service_resync_interval",
+    ),
+}
 
 # F5 agent options that are accepted and reported as not implemented when set in a file.
 UNSUPPORTED = (
@@ -151,6 +181,31 @@ UNSUPPORTED = (
     "os_project_id",
     "os_tenant_name",
     "trace_service_requests",
+    # BIG-IQ onboarding (legacy)
+    "bigiq_hostname",
+    "bigiq_admin_username",
+    "bigiq_admin_password",
+    "openstack_keystone_uri",
+    "openstack_admin_username",
+    "openstack_admin_password",
+    "bigip_management_username",
+    "bigip_management_password",
+    # F5's driver side (neutron-server), should they sit in a file the agent reads
+    "f5_loadbalancer_pool_scheduler_driver_v2",
+    "f5_loadbalancer_service_builder_v2",
+    "f5_driver_perf_mode",
+    "f5_agent_group_number",
+    # agent 9.10's additions
+    "availability_zone",
+    "resync_interval",
+    "config_save_interval",
+    "device_lock_expire_seconds",
+    "member_update_interval",
+    "member_update_mode",
+    "member_update_number",
+    "member_update_agent_number",
+    "member_update_agent_order",
+    "f5_agent_mode",
 )
 
 COORDINATION_OPTS: list[cfg.Opt] = [
@@ -203,7 +258,15 @@ COORDINATION_OPTS: list[cfg.Opt] = [
         help="Project for noauth requests that name none and send no X-Project-Id.",
     ),
     cfg.StrOpt("log_format", default="text", choices=("text", "json"), help="Log line format."),
-    cfg.PortOpt("metrics_port", help="Serve Prometheus metrics on this port (agent)."),
+    cfg.PortOpt(
+        "metrics_port",
+        help="Serve the agent's Prometheus metrics on this port (unset: no metrics server).",
+    ),
+    cfg.HostAddressOpt(
+        "metrics_host",
+        default="127.0.0.1",
+        help="Address the agent's metrics server listens on (with metrics_port).",
+    ),
 ]
 
 API_OPTS: list[cfg.Opt] = [

@@ -1,7 +1,11 @@
 """An operator's files, as they are: F5's published `f5-openstack-agent.ini` byte for byte (quoted
 values, trailing spaces, options we do not implement), a stock-looking `neutron.conf` for host and
 database, and one later `--config-file` that points the agent at the simulator. The agent must
-register, warn once naming what it ignores, and serve; a bad value must fail in one line."""
+register, warn once naming what it ignores, and serve; a bad value must fail in one line.
+
+Both shipped files say `f5_ha_type = standalone`, so the simulator runs one device and the override
+sets only what differs from any real site: the device's address, its credentials and the CA that
+signed its certificate (we verify TLS; F5's agent did not, see docs/deployment.md)."""
 
 from __future__ import annotations
 
@@ -64,7 +68,7 @@ def reference(name: str) -> Path:
 @pytest.fixture
 def cluster(db_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Cluster]:
     flavour = getattr(request, "param", "stock")
-    c = Cluster(tmp_path, db_url, devices=2,
+    c = Cluster(tmp_path, db_url, devices=1,
                 extra_conf=f"[DEFAULT]\nenvironment_prefix = {ENVIRONMENT[flavour]}\n")
     try:
         c.upgrade_db()
@@ -94,7 +98,6 @@ def operator_files(c: Cluster, flavour: str, host: str) -> list[Path]:
         "icontrol_username = admin\n"
         "icontrol_password = admin\n"
         f"icontrol_ca_bundle = {c.ca_file}\n"
-        "f5_ha_type = pair\n"
     )
     return [neutron, ini, override]
 
@@ -138,7 +141,7 @@ def test_shipped_ini_registers_warns_once_and_serves(cluster: Cluster,
     finally:
         db.dispose()
 
-    # Serves: an LB created through the API becomes ACTIVE and lands on both devices.
+    # Serves: an LB created through the API becomes ACTIVE and lands on the device.
     subnet = ensure_subnet(cluster)
     with cluster.client("ops") as api:
         r = api.post("/v2/lbaas/loadbalancers", json={"loadbalancer": {
@@ -147,9 +150,9 @@ def test_shipped_ini_registers_warns_once_and_serves(cluster: Cluster,
         lb_id = r.json()["loadbalancer"]["id"]
     wait_active(cluster, "ops", lb_id, timeout=60)
     partition = f"{ENVIRONMENT[flavour]}_ops"
-    for dev in range(cluster.devices):
-        virtuals = cluster.device_objects(dev, "ltm/virtual-address", partition)
-        assert virtuals, f"nothing in {partition} on device {dev}"
+    assert cluster.devices == 1
+    virtuals = cluster.device_objects(0, "ltm/virtual-address", partition)
+    assert virtuals, f"nothing in {partition} on the device"
 
     log = agent.output()
     warnings = [line for line in log.splitlines() if "not implemented" in line]
@@ -158,9 +161,10 @@ def test_shipped_ini_registers_warns_once_and_serves(cluster: Cluster,
         assert name in warnings[0], name
     # The one line names options, never their values (os_password = changeme / PASSWORD).
     assert "changeme" not in log and "PASSWORD" not in log
-    # Options we implement are not reported as ignored.
+    # Options we implement are not reported as ignored; F5's defaults are not warned about.
     for implemented in ("icontrol_hostname", "f5_ha_type", "periodic_interval"):
         assert implemented not in warnings[0]
+    assert "does not honour" not in log
     assert agent.terminate() == 0
 
 
@@ -186,6 +190,9 @@ def test_invalid_value_is_one_line_naming_file_section_option_and_choices(
     ("bigip_lbaas", "lease_seconds", "0.5", ">= 1"),
     ("api_settings", "auth_strategy", "basic", "noauth, keystone, header"),
     ("DEFAULT", "icontrol_verify", "sometimes", "true or false"),
+    # neutron.conf's modern lowercase spelling of [AGENT]: still named as the file's section.
+    ("agent", "report_interval", "fast", "a number"),
+    ("DEFAULT", "icontrol_hostname", "10.0.0.1:99999", "port 1-65535"),
 ])
 def test_other_invalid_values_are_one_line(tmp_path: Path, section: str, option: str,
                                            value: str, accepted: str) -> None:
@@ -198,3 +205,34 @@ def test_other_invalid_values_are_one_line(tmp_path: Path, section: str, option:
     assert len(lines) == 1, done.stderr
     for part in (str(bad), f"[{section}]", option, value, accepted):
         assert part in lines[0], (part, lines[0])
+
+
+def test_unimplemented_f5_options_and_values_are_warned_once_at_start_up(tmp_path: Path) -> None:
+    """F5's ini plus BIG-IQ options and values we cannot honour: one line naming the options
+    (never their values), one naming the values; the agent goes on (here to an empty database,
+    which stops it after the warnings)."""
+    ini = tmp_path / "f5-openstack-agent.ini"
+    shutil.copyfile(reference(SHIPPED["stock"]), ini)
+    site = tmp_path / "site.ini"
+    site.write_text(
+        "[DEFAULT]\nbigiq_hostname = bigiq.example\nbigiq_admin_password = hunter2\n"
+        "openstack_keystone_uri = http://keystone:5000/\nbigip_management_username = admin\n"
+        "f5_global_routed_mode = False\nenvironment_group_number = 2\nperiodic_interval = 5\n"
+        f"[database]\nconnection = sqlite:///{tmp_path / 'empty.sqlite'}\n")
+    done = subprocess.run(
+        [PY, "-m", "bigip_lbaas.cli", "agent", "--config-file", str(ini), "--config-file",
+         str(site)], capture_output=True, text=True, timeout=60, check=False)
+    lines = done.stderr.splitlines()
+    ignored = [line for line in lines if "options set but not implemented (ignored)" in line]
+    values = [line for line in lines if "does not honour" in line]
+    assert len(ignored) == 1 and len(values) == 1, done.stderr
+    for name in ("bigiq_hostname", "bigiq_admin_password", "openstack_keystone_uri",
+                 "bigip_management_username", "l2_population", "os_password"):
+        assert ignored[0].count(name) == 1, (name, ignored[0])
+    for text in ("f5_global_routed_mode = False", "environment_group_number = 2",
+                 "periodic_interval = 5.0"):
+        assert text in values[0], (text, values[0])
+    assert "hunter2" not in done.stderr and "changeme" not in done.stderr
+    # Never fatal: what stops this agent is the empty database, reported after the warnings.
+    assert done.returncode != 0
+    assert "schema" in lines[-1], done.stderr
