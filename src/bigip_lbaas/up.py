@@ -1,9 +1,10 @@
 """`bigip-lbaas up`: the embedded default on one machine, as supervised child processes.
 
 SQLite in the state directory, a simulated BIG-IP pair, the API and N agents with distinct
-hosts, plus a ready network `public` / subnet `public-subnet`. A child that dies is reported and
-restarted; Ctrl-C (or SIGTERM) stops every child and waits for it. Running it again reuses the
-state directory: the database, the simulator's configuration and its CA.
+hosts (each serving its Prometheus metrics on its own port), plus a ready network `public` /
+subnet `public-subnet`. A child that dies is reported and restarted after a back-off; Ctrl-C (or
+SIGTERM) stops every child and waits for it. Running it again reuses the state directory: the
+database, the simulator's configuration and its CA.
 """
 
 from __future__ import annotations
@@ -26,7 +27,14 @@ from bigip_lbaas.db import schema
 from bigip_lbaas.db.models import Network, Subnet
 from bigip_lbaas.db.session import Database
 
+# Restarts in a row before `up` gives up on a child. A child that has run for STABLE_SECONDS
+# starts a fresh count: a crash loop is given up on, an agent killed now and then is not.
 RESTART_LIMIT = 5
+STABLE_SECONDS = 60.0
+# Restart delays double from 1 s up to the default lease (10 s): a killed agent's heartbeat stays
+# live for one lease, and until then its restart is refused as a duplicate host. Backing off
+# spends a few restarts on that instead of all of them within two seconds.
+BACKOFF_CAP = 10.0
 STOP_GRACE = 15.0
 
 
@@ -41,6 +49,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=9876, help="API port (default 9876)")
     parser.add_argument(
         "--sim-port", type=int, default=8443, help="first simulated device's port (default 8443)"
+    )
+    parser.add_argument(
+        "--metrics-port",
+        type=int,
+        default=9877,
+        help="first agent's Prometheus metrics port; agent N gets this + N - 1 (0: none; "
+        "default 9877)",
     )
     parser.add_argument(
         "--state-dir",
@@ -58,11 +73,14 @@ class Child:
     argv: list[str]
     log: Path
     proc: subprocess.Popen[bytes] | None = None
+    metrics: str | None = None
     restarts: int = 0
     gave_up: bool = False
     started: float = field(default=0.0)
+    # When a restart is due (monotonic clock), while the child is backing off.
+    next_start: float | None = None
 
-    def start(self) -> None:
+    def start(self, now: float | None = None) -> None:
         out = self.log.open("ab")
         self.proc = subprocess.Popen(
             self.argv,
@@ -72,7 +90,7 @@ class Child:
             start_new_session=True,
         )
         out.close()
-        self.started = time.monotonic()
+        self.started = time.monotonic() if now is None else now
 
     def stop(self) -> None:
         # Each child leads its own session: signal the whole group, so nothing it forked
@@ -122,6 +140,10 @@ def _ha_type(devices: int) -> str:
     return {1: "standalone", 2: "pair"}.get(devices, "scalen")
 
 
+def _metrics_port(args: argparse.Namespace, agent: int) -> int | None:
+    return args.metrics_port + agent - 1 if args.metrics_port else None
+
+
 def _write_configs(state: Path, args: argparse.Namespace, db_url: str, ca: Path) -> list[Path]:
     devices = ",".join(f"127.0.0.1:{args.sim_port + i}" for i in range(args.devices))
     common = state / "bigip-lbaas.conf"
@@ -145,7 +167,9 @@ def _write_configs(state: Path, args: argparse.Namespace, db_url: str, ca: Path)
     hosts = []
     for i in range(1, args.agents + 1):
         path = state / f"agent-{i}.conf"
-        path.write_text(f"[DEFAULT]\nhost = up-agent-{i}\n")
+        port = _metrics_port(args, i)
+        metrics = f"[bigip_lbaas]\nmetrics_port = {port}\n" if port else ""
+        path.write_text(f"[DEFAULT]\nhost = up-agent-{i}\n{metrics}")
         hosts.append(path)
     return [common, *hosts]
 
@@ -186,7 +210,8 @@ def _ensure_public_network(db: Database) -> None:
 def run(args: argparse.Namespace) -> int:
     if not 1 <= args.devices <= 8 or not 1 <= args.agents <= 16:
         raise BigipLbaasError("--devices must be 1..8 and --agents 1..16")
-    for port in [args.port, *(args.sim_port + i for i in range(args.devices))]:
+    metrics = [p for i in range(1, args.agents + 1) if (p := _metrics_port(args, i))]
+    for port in [args.port, *(args.sim_port + i for i in range(args.devices)), *metrics]:
         if not _port_free(port):
             raise BigipLbaasError(f"port {port} on 127.0.0.1 is already in use")
     state = Path(args.state_dir).resolve()
@@ -233,6 +258,7 @@ def run(args: argparse.Namespace) -> int:
             "api",
             [py, "-m", "bigip_lbaas.cli", "api", "--config-file", str(common)],
             logs / "api.log",
+            metrics=f"http://127.0.0.1:{args.port}/metrics",
         )
         agents = [
             Child(
@@ -248,6 +274,11 @@ def run(args: argparse.Namespace) -> int:
                     str(path),
                 ],
                 logs / f"agent-{i}.log",
+                metrics=(
+                    f"http://127.0.0.1:{port}/metrics"
+                    if (port := _metrics_port(args, i))
+                    else None
+                ),
             )
             for i, path in enumerate(agent_files, start=1)
         ]
@@ -281,27 +312,48 @@ def _find_ca(state: Path) -> Path:
     return found[0]
 
 
-def _supervise(children: list[Child]) -> None:
+def _exit_text(code: int) -> str:
+    if code < 0:
+        with contextlib.suppress(ValueError):
+            return f"was killed by {signal.Signals(-code).name}"
+    return f"exited with code {code}"
+
+
+def _supervise(children: list[Child], now: float | None = None) -> None:
+    """Report children that died and restart them: after 1, 2, 4, 8, 10, 10 ... s, at most
+    RESTART_LIMIT times in a row; a child that ran for STABLE_SECONDS starts a fresh count."""
+    now = time.monotonic() if now is None else now
     for child in children:
-        if child.proc is None or child.proc.poll() is None:
+        if child.proc is None or child.gave_up:
+            continue
+        if child.proc.poll() is None:
+            if child.restarts and now - child.started >= STABLE_SECONDS:
+                child.restarts = 0
+            continue
+        if child.next_start is not None:  # dead, backing off
+            if now >= child.next_start:
+                child.next_start = None
+                child.start(now)
             continue
         code = child.proc.returncode
+        if now - child.started >= STABLE_SECONDS:
+            child.restarts = 0
         if child.restarts >= RESTART_LIMIT:
-            if not child.gave_up:
-                child.gave_up = True
-                print(
-                    f"{child.name} exited with code {code}; restarted {RESTART_LIMIT} times "
-                    f"already, giving up; log: {child.log}",
-                    flush=True,
-                )
+            child.gave_up = True
+            print(
+                f"{child.name} {_exit_text(code)}; restarted {RESTART_LIMIT} times in a row "
+                f"already, giving up; log: {child.log}",
+                flush=True,
+            )
             continue
         child.restarts += 1
+        delay = min(BACKOFF_CAP, 2.0 ** (child.restarts - 1))
+        child.next_start = now + delay
         print(
-            f"{child.name} exited with code {code}; restarting "
+            f"{child.name} {_exit_text(code)}; restarting in {delay:g}s "
             f"({child.restarts}/{RESTART_LIMIT}), log: {child.log}",
             flush=True,
         )
-        child.start()
 
 
 def _print_banner(args: argparse.Namespace, state: Path, children: list[Child]) -> None:
@@ -309,7 +361,8 @@ def _print_banner(args: argparse.Namespace, state: Path, children: list[Child]) 
     print(f"bigip-lbaas is up (state in {state})", flush=True)
     for child in children:
         pid = child.proc.pid if child.proc else "-"
-        print(f"  {child.name:<22} pid {pid:<8} log {child.log}")
+        metrics = f"  metrics {child.metrics}" if child.metrics else ""
+        print(f"  {child.name:<22} pid {pid:<8} log {child.log}{metrics}")
     print(
         f"  devices: {', '.join(f'https://127.0.0.1:{args.sim_port + i}' for i in range(args.devices))}"
     )

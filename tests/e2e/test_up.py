@@ -1,5 +1,6 @@
 """`bigip-lbaas up` as a newcomer runs it: one command, the real `openstack` CLI to ACTIVE, Ctrl-C
-(SIGINT) stops everything with nothing left behind, and a second run reuses the state directory."""
+(SIGINT) stops everything with nothing left behind, and a second run reuses the state directory.
+The quickstart's kill -9 walkthrough: an agent killed twice is restarted both times."""
 
 from __future__ import annotations
 
@@ -13,9 +14,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
-from tests.cluster import free_ports, wait_for
+from tests.cluster import PY, free_ports, wait_for
 
 OPENSTACK = Path(__file__).resolve().parents[2] / ".venv" / "bin" / "openstack"
 
@@ -45,11 +47,13 @@ class Up:
         self.state = state
         self.port = free_ports(1)
         self.sim_port = free_ports(2)
+        self.metrics_port = free_ports(2)
         self.out = tmp / f"up-{time.monotonic_ns()}.out"
         with self.out.open("wb") as out:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "bigip_lbaas.cli", "up", "--state-dir", str(state),
-                 "--port", str(self.port), "--sim-port", str(self.sim_port)],
+                 "--port", str(self.port), "--sim-port", str(self.sim_port),
+                 "--metrics-port", str(self.metrics_port)],
                 stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 start_new_session=True)
 
@@ -101,6 +105,8 @@ def test_up_cli_to_active_sigint_clean_and_reuse(tmp_path: Path) -> None:
         startup = time.monotonic() - started
         assert f"--os-endpoint http://127.0.0.1:{first.port} loadbalancer create" in banner
         assert "agent up-agent-1" in banner and "agent up-agent-2" in banner
+        for port in (first.metrics_port, first.metrics_port + 1):
+            assert f"metrics http://127.0.0.1:{port}/metrics" in banner
         assert startup < 60, f"startup took {startup:.1f}s"
 
         lb = osc(first, tmp_path, "loadbalancer", "create", "--name", "lb1",
@@ -140,3 +146,75 @@ def test_up_cli_to_active_sigint_clean_and_reuse(tmp_path: Path) -> None:
         assert processes_mentioning(str(state)) == []
     finally:
         second.kill_all()
+
+
+def status_json(state: Path) -> dict[str, Any]:
+    done = subprocess.run(
+        [PY, "-m", "bigip_lbaas.cli", "status", "--json", "--config-file",
+         str(state / "bigip-lbaas.conf")], capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    data: dict[str, Any] = json.loads(done.stdout)
+    return data
+
+
+def agent_pids(state: Path, n: int) -> list[int]:
+    return [int(line.split()[0]) for line in processes_mentioning(str(state / f"agent-{n}.conf"))]
+
+
+@pytest.mark.timeout(400)
+def test_up_restarts_an_agent_killed_twice(tmp_path: Path) -> None:
+    """kill -9 twice, as in docs/quickstart.md: `up` backs off while the dead agent's heartbeat is
+    still live (its restart is refused as a duplicate until then) and restarts it both times."""
+    state = tmp_path / "state"
+    up = Up(state, tmp_path)
+    try:
+        up.wait_banner()
+
+        def agent(host: str) -> dict[str, Any] | None:
+            return next((a for a in status_json(state)["agents"] if a["host"] == host), None)
+
+        first = wait_for(lambda: (a := agent("up-agent-1")) and a["alive"] and a, 60,
+                         "up-agent-1 alive", every=1)
+        assert first["devices_reachable"] == 2
+        # Its metrics, on the port the banner printed.
+        metrics = wait_for(lambda: _get(f"http://127.0.0.1:{up.metrics_port}/metrics"), 30,
+                           "up-agent-1's metrics")
+        assert "bigip_lbaas_leases_held" in metrics
+
+        for round_ in (1, 2):
+            pids = agent_pids(state, 1)
+            assert len(pids) == 1, pids
+            killed_at = time.monotonic()
+            os.kill(pids[0], signal.SIGKILL)
+
+            def restarted(old: int = pids[0], since: float = killed_at) -> dict[str, Any] | None:
+                assert up.proc.poll() is None, up.text()
+                assert "giving up" not in up.text(), up.text()
+                a = agent("up-agent-1")
+                new = [p for p in agent_pids(state, 1) if p != old]
+                # A new registration: alive, and started after the kill.
+                fresh = (a is not None and a["alive"] and new
+                         and a["uptime"] < time.monotonic() - since)
+                return a if fresh else None
+
+            back = wait_for(restarted, 90, f"up-agent-1 restarted after kill {round_}", every=1)
+            assert back["devices_reachable"] == 2
+            assert up.text().count("agent up-agent-1 was killed by SIGKILL; restarting") == round_
+
+        out = up.text()
+        assert "giving up" not in out
+        # The refusals in between were the duplicate-host check, not a crash.
+        refused = out.count("agent up-agent-1 exited with code")
+        assert refused == (state / "logs" / "agent-1.log").read_text().count("already running")
+        assert up.interrupt(timeout=30) == 0, up.text()
+        assert processes_mentioning(str(state)) == []
+    finally:
+        up.kill_all()
+
+
+def _get(url: str) -> str | None:
+    try:
+        r = httpx.get(url, timeout=5, trust_env=False)
+    except httpx.HTTPError:
+        return None
+    return r.text if r.status_code == 200 else None
