@@ -12,10 +12,15 @@ import sqlalchemy as sa
 from oslo_config import cfg
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from bigip_lbaas.db import agents, schema
 from bigip_lbaas.db.models import DeviceState, Partition, PartitionLease
 from bigip_lbaas.db.session import Database
+from bigip_lbaas.engine import names
+
+# Text mode lists at most this many partitions pending or in error; --json lists them all.
+TABLE_ROWS = 50
 
 
 def gather(db: Database, lease_seconds: float) -> dict[str, Any]:
@@ -32,6 +37,7 @@ def gather(db: Database, lease_seconds: float) -> dict[str, Any]:
                 Partition.desired_generation,
                 Partition.applied_generation,
                 Partition.last_error,
+                Partition.pending_since,
                 PartitionLease.owner,
                 PartitionLease.epoch,
                 PartitionLease.expires_at,
@@ -40,12 +46,13 @@ def gather(db: Database, lease_seconds: float) -> dict[str, Any]:
         devices = s.execute(sa.select(DeviceState.device, DeviceState.in_step)).all()
     held: dict[str, int] = defaultdict(int)
     parts = []
-    for env, project, desired, applied, error, owner, epoch, expires in rows:
+    for env, project, desired, applied, error, since, owner, epoch, expires in rows:
         valid = owner is not None and now is not None and expires is not None and expires > now
         if valid and owner is not None:
             held[owner] += 1
         parts.append(
             {
+                "partition": names.partition(env, project),
                 "environment": env,
                 "project_id": project,
                 "owner": by_instance[owner].host if valid and owner in by_instance else None,
@@ -53,6 +60,11 @@ def gather(db: Database, lease_seconds: float) -> dict[str, Any]:
                 "desired_generation": desired,
                 "applied_generation": applied,
                 "pending": desired > applied,
+                "pending_seconds": (
+                    round(now - since, 1)
+                    if desired > applied and since is not None and now is not None
+                    else None
+                ),
                 "error": error,
             }
         )
@@ -75,8 +87,14 @@ def gather(db: Database, lease_seconds: float) -> dict[str, Any]:
                 "admin_state_up": v.admin_state_up,
                 "operational": v.operational,
                 "heartbeat_age": round(v.heartbeat_age, 1),
+                "uptime": round(v.uptime, 1),
                 "partitions": held.get(v.instance_id, 0),
+                # What the agent last reported; a dead agent's report is stale, so the count
+                # of reachable devices is unknown (None) unless the agent is alive.
                 "devices": v.devices,
+                "devices_reachable": (
+                    sum(1 for d in v.devices if d.get("reachable")) if v.alive else None
+                ),
                 "status_reason": v.status_reason,
             }
             for v in views
@@ -111,6 +129,17 @@ def run(conf: cfg.ConfigOpts, args: argparse.Namespace) -> int:
         return 0
     # Piped or redirected output gets room for whole host names instead of rich's 80 columns.
     console = Console() if sys.stdout.isatty() else Console(width=160)
+    render(report, console)
+    return 0
+
+
+def _cell(value: object, style: str = "") -> Text:
+    """A table cell as plain text: host names, errors and reasons are never read as markup."""
+    return Text("" if value is None else str(value), style=style)
+
+
+def render(report: dict[str, Any], console: Console) -> None:
+    """The tables `status` prints without --json."""
     t = Table(title="Agents")
     for col in (
         "host",
@@ -124,16 +153,16 @@ def run(conf: cfg.ConfigOpts, args: argparse.Namespace) -> int:
     ):
         t.add_column(col)
     for a in report["agents"]:
-        reachable = sum(1 for d in a["devices"] if d.get("reachable"))
+        reachable = a["devices_reachable"]  # None: not alive, its last report is stale
         t.add_row(
-            a["host"],
-            a["environment"],
-            "yes" if a["alive"] else "NO",
-            "up" if a["admin_state_up"] else "down",
-            f"{a['heartbeat_age']}s",
-            str(a["partitions"]),
-            f"{reachable}/{len(a['devices'])}",
-            a["status_reason"] or "",
+            _cell(a["host"]),
+            _cell(a["environment"]),
+            _cell("yes") if a["alive"] else _cell("NO", "red"),
+            _cell("up" if a["admin_state_up"] else "down"),
+            _cell(f"{a['heartbeat_age']}s"),
+            _cell(a["partitions"]),
+            _cell("-" if reachable is None else f"{reachable}/{len(a['devices'])}"),
+            _cell(a["status_reason"]),
         )
     console.print(t)
     d = Table(title="Devices")
@@ -141,10 +170,10 @@ def run(conf: cfg.ConfigOpts, args: argparse.Namespace) -> int:
         d.add_column(col)
     for dv in report["devices"]:
         d.add_row(
-            dv["device"],
-            {True: "yes", False: "NO", None: "?"}[dv["reachable"]],
-            str(dv["partitions_in_step"]),
-            str(dv["partitions_behind"]),
+            _cell(dv["device"]),
+            _cell({True: "yes", False: "NO", None: "?"}[dv["reachable"]]),
+            _cell(dv["partitions_in_step"]),
+            _cell(dv["partitions_behind"]),
         )
     console.print(d)
     p = report["partitions"]
@@ -152,6 +181,27 @@ def run(conf: cfg.ConfigOpts, args: argparse.Namespace) -> int:
         f"Partitions: {p['total']} total, {len(p['pending'])} pending, "
         f"{len(p['in_error'])} in error, {p['unowned']} without a live owner"
     )
-    for row in p["in_error"]:
-        console.print(f"  [red]{row['environment']}/{row['project_id']}[/red]: {row['error']}")
-    return 0
+    troubled = [r for r in p["pending"] if not r["error"]] + p["in_error"]
+    if troubled:
+        console.print(_partition_table(troubled))
+
+
+def _partition_table(rows: list[dict[str, Any]]) -> Table:
+    """Partitions pending or in error: who owns each, how far behind, and why."""
+    title = "Partitions pending or in error"
+    if len(rows) > TABLE_ROWS:
+        title += f" (first {TABLE_ROWS} of {len(rows)}; --json lists all)"
+    t = Table(title=title)
+    for col in ("partition", "owner", "desired", "applied", "pending for", "error"):
+        t.add_column(col, overflow="fold")
+    for row in rows[:TABLE_ROWS]:
+        since = row["pending_seconds"]
+        t.add_row(
+            _cell(row["partition"]),
+            _cell(row["owner"]) if row["owner"] else _cell("none alive", "red"),
+            _cell(row["desired_generation"]),
+            _cell(row["applied_generation"]),
+            _cell("-" if since is None else f"{since}s"),
+            _cell(row["error"], "red"),
+        )
+    return t

@@ -1,5 +1,7 @@
 """`bigip-lbaas status` as an operator runs it, against a real cluster: a kill -9'd agent shows as
-dead and its partitions as re-homed on the survivor, none pending; the tables render."""
+dead and its partitions as re-homed on the survivor, none pending; the tables render; partitions
+pending or in error are listed one per row, and a dead agent's stale device report is not shown
+as current."""
 
 from __future__ import annotations
 
@@ -10,7 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
+from bigip_lbaas.db import agents
+from bigip_lbaas.db.models import Agent, Partition, PartitionLease
+from bigip_lbaas.db.session import Database
 from tests.cluster import PY, Cluster, wait_for
 from tests.integration.agents.test_redundancy import ensure_subnet, wait_active
 
@@ -108,3 +114,73 @@ def test_status_table_smoke(cluster: Cluster) -> None:
                  "0 without a live owner"):
         assert text in out, (text, out)
     assert "NO" not in out  # nobody dead, no device unreachable
+
+
+def test_status_lists_partitions_pending_or_in_error_and_a_dead_agents_devices_as_unknown(
+        db: Database, tmp_path: Path) -> None:
+    """Rows as agents and the API leave them: one live agent, one dead one whose last report
+    said both devices were reachable, a partition pending and one in error."""
+    devices = [{"device": "10.0.0.1:443", "reachable": True},
+               {"device": "10.0.0.2:443", "reachable": True}]
+    for host in ("live-1", "dead-1"):
+        agents.register(db, environment="Project", identity=host, host=host,
+                        instance_id=f"instance-{host}", lease_seconds=10, ha_type="pair",
+                        devices=devices, configurations={})
+    with db.transaction() as s:
+        s.execute(sa.update(Agent).where(Agent.host == "dead-1")
+                  .values(heartbeat_at=Agent.heartbeat_at - 86400))
+        now = s.scalar(sa.select(db.now()))
+        assert now is not None
+        pending = Partition(environment="Project", project_id="alpha", desired_generation=7,
+                            applied_generation=5, pending_since=now - 42)
+        failed = Partition(environment="Project", project_id="bravo", desired_generation=3,
+                           applied_generation=2, pending_since=now - 5,
+                           last_error="device 10.0.0.2:443: [Errno 111] Connection refused")
+        fine = Partition(environment="Project", project_id="charlie", desired_generation=4,
+                         applied_generation=4)
+        s.add_all([pending, failed, fine])
+        s.flush()
+        s.add(PartitionLease(partition_id=pending.id, owner="instance-live-1", epoch=3,
+                             expires_at=now + 3600))
+        s.add(PartitionLease(partition_id=failed.id, owner="instance-dead-1", epoch=9,
+                             expires_at=now - 1))
+    conf = tmp_path / "status.conf"
+    # A long lease: live-1 stays alive however slowly this runs (no timing in the outcome).
+    conf.write_text(f"[database]\nconnection = {db.url}\n[bigip_lbaas]\nlease_seconds = 3600\n")
+
+    def run(*extra: str) -> str:
+        done = subprocess.run([PY, "-m", "bigip_lbaas.cli", "status", *extra, "--config-file",
+                               str(conf)], capture_output=True, text=True, timeout=60,
+                              check=False)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    rep = json.loads(run("--json"))
+    by_host = agents_by_host(rep)
+    assert by_host["live-1"]["alive"] and by_host["live-1"]["devices_reachable"] == 2
+    assert not by_host["dead-1"]["alive"] and by_host["dead-1"]["devices_reachable"] is None
+    assert by_host["dead-1"]["devices"] == devices  # the stale report itself is kept
+    parts = rep["partitions"]
+    assert parts["total"] == 3 and parts["unowned"] == 2
+    assert [p["partition"] for p in parts["pending"]] == ["Project_alpha", "Project_bravo"]
+    alpha = parts["pending"][0]
+    assert (alpha["owner"], alpha["desired_generation"], alpha["applied_generation"],
+            alpha["error"]) == ("live-1", 7, 5, None)
+    assert alpha["pending_seconds"] >= 42
+    [bravo] = parts["in_error"]
+    assert bravo["partition"] == "Project_bravo" and bravo["owner"] is None
+    assert bravo["error"].endswith("[Errno 111] Connection refused")
+
+    text = run()
+    dead_row = next(line for line in text.splitlines() if "dead-1" in line)
+    assert "2/2" not in dead_row and " - " in dead_row, dead_row
+    live_row = next(line for line in text.splitlines() if "live-1" in line and "yes" in line)
+    assert "2/2" in live_row
+    assert "Partitions: 3 total, 2 pending, 1 in error, 2 without a live owner" in text
+    assert "Partitions pending or in error" in text
+    rows = {line.split("│")[1].strip(): line for line in text.splitlines()
+            if line.startswith("│ Project_")}
+    assert set(rows) == {"Project_alpha", "Project_bravo"}, text
+    assert "live-1" in rows["Project_alpha"] and " 7 " in rows["Project_alpha"]
+    assert "none alive" in rows["Project_bravo"]
+    assert "[Errno 111] Connection refused" in rows["Project_bravo"]  # not eaten as markup
