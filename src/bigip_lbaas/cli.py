@@ -43,8 +43,11 @@ def _load_conf(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from bigip_lbaas.logs import setup_logging
 
     conf = load(args.config_file, args.config_dir)
+    # Every line carries the configured `host` (unique per agent), not the machine's hostname.
     setup_logging(
-        fmt=args.log_format or conf.bigip_lbaas.log_format, debug=args.debug or conf.debug
+        fmt=args.log_format or conf.bigip_lbaas.log_format,
+        debug=args.debug or conf.debug,
+        host=conf.host,
     )
     return conf
 
