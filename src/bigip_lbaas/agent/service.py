@@ -57,7 +57,7 @@ def run(conf: cfg.ConfigOpts) -> int:
         },
     )
     if settings.metrics_port:
-        start_http_server(settings.metrics_port, addr="127.0.0.1")
+        start_http_server(settings.metrics_port, addr=settings.metrics_host)
     try:
         asyncio.run(_serve(settings, db))
     finally:

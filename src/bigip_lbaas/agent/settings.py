@@ -43,6 +43,7 @@ class AgentSettings:
     resync_interval: float = 300.0
     status_interval: float = 10.0
     metrics_port: int | None = None
+    metrics_host: str = "127.0.0.1"
     instance_id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
 
@@ -102,4 +103,5 @@ def from_conf(conf: cfg.ConfigOpts) -> AgentSettings:
         resync_interval=conf.service_resync_interval,
         status_interval=ours.status_interval,
         metrics_port=ours.metrics_port,
+        metrics_host=ours.metrics_host,
     )

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from bigip_lbaas.db.models import Agent, PartitionLease
 from bigip_lbaas.db.session import Database
-from tests.cluster import Cluster, free_ports, overlapping_writers, wait_for
+from tests.cluster import Cluster, free_ports, overlapping_writers, port_open, wait_for
 
 PROJECTS = [f"proj{i:02d}" for i in range(6)]
 
@@ -199,14 +199,16 @@ def test_agent_row_and_leases_use_db_state(cluster: Cluster) -> None:
 
 
 def test_agent_serves_prometheus_metrics(cluster: Cluster) -> None:
+    """On the configured address only: 127.0.0.2 (a loopback address) instead of the default."""
     port = free_ports(1)
-    cluster.start_agent("h4", extra=f"[bigip_lbaas]\nmetrics_port = {port}\n")
+    cluster.start_agent("h4", extra=f"[bigip_lbaas]\nmetrics_port = {port}\n"
+                                    "metrics_host = 127.0.0.2\n")
     lb = create_graph(cluster, "metrics")
     wait_active(cluster, "metrics", lb)
 
     def scrape() -> str:
         try:
-            return httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+            return httpx.get(f"http://127.0.0.2:{port}/metrics", timeout=5).text
         except httpx.HTTPError:
             return ""
 
@@ -215,6 +217,7 @@ def test_agent_serves_prometheus_metrics(cluster: Cluster) -> None:
     assert "bigip_lbaas_leases_held" in text
     assert 'op="probe"' in text
     assert "bigip_lbaas_heartbeat_age_seconds" in text
+    assert not port_open(port)  # nothing on 127.0.0.1
 
 
 def test_agent_that_cannot_reach_devices_claims_nothing(cluster: Cluster) -> None:
