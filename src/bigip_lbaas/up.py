@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bigip_lbaas.core.errors import BigipLbaasError
-from bigip_lbaas.db import schema
+from bigip_lbaas.db import agents, schema
 from bigip_lbaas.db.models import Network, Subnet
 from bigip_lbaas.db.session import Database
 
@@ -31,11 +31,11 @@ from bigip_lbaas.db.session import Database
 # starts a fresh count: a crash loop is given up on, an agent killed now and then is not.
 RESTART_LIMIT = 5
 STABLE_SECONDS = 60.0
-# Restart delays double from 1 s up to the default lease (10 s): a killed agent's heartbeat stays
-# live for one lease, and until then its restart is refused as a duplicate host. Backing off
-# spends a few restarts on that instead of all of them within two seconds.
+# Restart delays double from 1 s up to 10 s. A dead agent's row is marked exited first, so its
+# restart is not refused as a duplicate host while the dead heartbeat is still fresh.
 BACKOFF_CAP = 10.0
 STOP_GRACE = 15.0
+ENVIRONMENT = "Project"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -74,6 +74,9 @@ class Child:
     log: Path
     proc: subprocess.Popen[bytes] | None = None
     metrics: str | None = None
+    # An agent's host: when the process exits, its row is marked so, and the restart is not
+    # refused as a duplicate of the dead process (db.agents.mark_exited).
+    identity: str | None = None
     restarts: int = 0
     gave_up: bool = False
     started: float = field(default=0.0)
@@ -154,7 +157,7 @@ def _write_configs(state: Path, args: argparse.Namespace, db_url: str, ca: Path)
         "icontrol_username = admin\n"
         "icontrol_password = admin\n"
         f"icontrol_ca_bundle = {ca}\n"
-        "environment_prefix = Project\n"
+        f"environment_prefix = {ENVIRONMENT}\n"
         "[database]\n"
         f"connection = {db_url}\n"
         "[api_settings]\n"
@@ -260,7 +263,7 @@ def run(args: argparse.Namespace) -> int:
             logs / "api.log",
             metrics=f"http://127.0.0.1:{args.port}/metrics",
         )
-        agents = [
+        agent_children = [
             Child(
                 f"agent up-agent-{i}",
                 [
@@ -274,6 +277,7 @@ def run(args: argparse.Namespace) -> int:
                     str(path),
                 ],
                 logs / f"agent-{i}.log",
+                identity=f"up-agent-{i}",
                 metrics=(
                     f"http://127.0.0.1:{port}/metrics"
                     if (port := _metrics_port(args, i))
@@ -282,15 +286,15 @@ def run(args: argparse.Namespace) -> int:
             )
             for i, path in enumerate(agent_files, start=1)
         ]
-        children += [api, *agents]
+        children += [api, *agent_children]
         api.start()
-        for a in agents:
+        for a in agent_children:
             a.start()
         _wait_port(args.port, 30, api, lambda: stopping)
         _print_banner(args, state, children)
         deadline = None if args.for_seconds is None else time.monotonic() + args.for_seconds
         while not stopping and (deadline is None or time.monotonic() < deadline):
-            _supervise(children)
+            _supervise(children, exited=lambda child: _mark_exited(db_url, child))
             time.sleep(0.5)
     except _Interrupted:
         pass
@@ -303,6 +307,19 @@ def run(args: argparse.Namespace) -> int:
             child.wait(end)
         print("all processes stopped", flush=True)
     return 0
+
+
+def _mark_exited(db_url: str, child: Child) -> None:
+    """Tell the database an agent's process is gone, so its restart registers at once."""
+    if child.identity is None:
+        return
+    db = Database(db_url)
+    try:
+        agents.mark_exited(db, ENVIRONMENT, child.identity)
+    except Exception as err:  # the restart still comes, refused until the heartbeat is stale
+        print(f"could not mark {child.name} as exited in the database: {err}", flush=True)
+    finally:
+        db.dispose()
 
 
 def _find_ca(state: Path) -> Path:
@@ -319,9 +336,14 @@ def _exit_text(code: int) -> str:
     return f"exited with code {code}"
 
 
-def _supervise(children: list[Child], now: float | None = None) -> None:
+def _supervise(
+    children: list[Child],
+    now: float | None = None,
+    exited: Callable[[Child], None] = lambda child: None,
+) -> None:
     """Report children that died and restart them: after 1, 2, 4, 8, 10, 10 ... s, at most
-    RESTART_LIMIT times in a row; a child that ran for STABLE_SECONDS starts a fresh count."""
+    RESTART_LIMIT times in a row; a child that ran for STABLE_SECONDS starts a fresh count.
+    `exited` is told of each death once, before the restart is scheduled."""
     now = time.monotonic() if now is None else now
     for child in children:
         if child.proc is None or child.gave_up:
@@ -336,6 +358,7 @@ def _supervise(children: list[Child], now: float | None = None) -> None:
                 child.start(now)
             continue
         code = child.proc.returncode
+        exited(child)
         if now - child.started >= STABLE_SECONDS:
             child.restarts = 0
         if child.restarts >= RESTART_LIMIT:

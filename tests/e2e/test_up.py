@@ -163,8 +163,9 @@ def agent_pids(state: Path, n: int) -> list[int]:
 
 @pytest.mark.timeout(400)
 def test_up_restarts_an_agent_killed_twice(tmp_path: Path) -> None:
-    """kill -9 twice, as in docs/quickstart.md: `up` backs off while the dead agent's heartbeat is
-    still live (its restart is refused as a duplicate until then) and restarts it both times."""
+    """kill -9 twice, as in docs/quickstart.md: `up` marks the dead agent exited in the database,
+    so each restart registers at once instead of being refused as a duplicate of the dead
+    process while its last heartbeat is still fresh."""
     state = tmp_path / "state"
     up = Up(state, tmp_path)
     try:
@@ -203,6 +204,8 @@ def test_up_restarts_an_agent_killed_twice(tmp_path: Path) -> None:
 
         out = up.text()
         assert "giving up" not in out
+        assert "already running" not in (state / "logs" / "agent-1.log").read_text()
+        assert out.count("up-agent-1 exited with code") == 0, out
         # The refusals in between were the duplicate-host check, not a crash.
         refused = out.count("agent up-agent-1 exited with code")
         assert refused == (state / "logs" / "agent-1.log").read_text().count("already running")

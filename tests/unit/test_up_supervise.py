@@ -94,3 +94,26 @@ def test_killed_child_is_reported_by_signal_name(
     up._supervise([child], now=1.0)
     assert "agent k was killed by SIGKILL; restarting in 1s" in capsys.readouterr().out
     child.next_start = None  # do not start it again
+
+
+def test_each_death_is_told_once_before_its_restart(tmp_path: Path) -> None:
+    child = Child("agent e", EXITS, tmp_path / "e.log", identity="up-agent-9")
+    child.start(now=0.0)
+    told: list[tuple[str | None, int]] = []
+
+    def exited(c: Child) -> None:
+        assert c.proc is not None
+        told.append((c.identity, c.proc.pid))
+
+    first = child.proc
+    dead(child)
+    for t in (0.5, 0.75, 1.0):  # noticed, then backing off: told once
+        up._supervise([child], now=t, exited=exited)
+    assert first is not None and told == [("up-agent-9", first.pid)]
+    up._supervise([child], now=1.5, exited=exited)  # restarted
+    assert child.proc is not first
+    dead(child)
+    up._supervise([child], now=2.0, exited=exited)
+    assert child.proc is not None and told[-1] == ("up-agent-9", child.proc.pid)
+    assert len(told) == 2
+    child.next_start = None

@@ -128,6 +128,24 @@ def mark_stopped(db: Database, instance_id: str) -> None:
     db.run(work)
 
 
+def mark_exited(db: Database, environment: str, identity: str) -> bool:
+    """A supervisor saw this identity's process exit (it reaped it): its row is no longer live,
+    so a restart registers at once instead of being refused until the heartbeat goes stale.
+    Its leases are left to expire as usual: nothing is handed over before the lease period.
+    False if no live row had that identity."""
+
+    def work(session: Session) -> bool:
+        result = session.execute(
+            sa.update(Agent)
+            .where(Agent.environment == environment, Agent.identity == identity,
+                   Agent.stopped.is_(False))
+            .values(stopped=True, status_reason="process exited")
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    return db.run(work)
+
+
 def list_agents(
     db: Database, lease_seconds: float, environment: str | None = None
 ) -> list[AgentView]:

@@ -116,6 +116,19 @@ def test_stopped_agent_is_not_alive(db: Database) -> None:
     register(db, "i2")  # a stopped identity may start again at once
 
 
+def test_exited_identity_restarts_at_once_but_its_leases_wait_for_expiry(db: Database) -> None:
+    """A supervisor that reaped the process marks it exited: the restart registers at once, and
+    the dead instance's leases still run out their period before anyone can take them."""
+    register(db, "i1")
+    pids = make_partitions(db, 1)
+    assert leases.acquire(db, "i1", pids, ttl=30) == 1
+    assert agents.mark_exited(db, "Project", "host-1")
+    assert not agents.mark_exited(db, "Project", "host-1")  # nothing live any more
+    register(db, "i2")
+    assert leases.acquire(db, "i2", pids, ttl=30) == 0
+    assert [v.instance_id for v in agents.list_agents(db, lease_seconds=5.0) if v.alive] == ["i2"]
+
+
 def test_snapshot_reports_owner_and_time_left(db: Database) -> None:
     pids = make_partitions(db, 2)
     leases.acquire(db, "a", pids[:1], ttl=30)
