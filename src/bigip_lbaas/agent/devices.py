@@ -73,11 +73,11 @@ class BigipDevice:
             await self.client.get("/mgmt/tm/sys/version")
 
     async def converge(
-        self, state: PartitionState, guard: Guard, cache_token: object | None
+        self, state: PartitionState, guard: Guard, cache_token: object, fresh: bool
     ) -> tuple[int, tuple[ObjectFailure, ...]]:
         with DEVICE_SECONDS.labels(self.name, "converge").time():
             result = await converge(self.client, state, self.prefix, guard,
-                                    cache_token=cache_token)
+                                    cache_token=cache_token, fresh=fresh)
         known = object_kinds(state)
         failures = []
         for f in result.failures:

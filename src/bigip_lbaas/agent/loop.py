@@ -51,7 +51,7 @@ class Device(Protocol):
     async def probe(self) -> None: ...
 
     async def converge(
-        self, state: PartitionState, guard: Guard, cache_token: object | None
+        self, state: PartitionState, guard: Guard, cache_token: object, fresh: bool
     ) -> tuple[int, tuple[ObjectFailure, ...]]: ...
 
     async def pass_stats(self) -> DeviceStats: ...
@@ -422,7 +422,7 @@ class Agent:
                 guard = self._guard_for(held)
                 results = await asyncio.gather(
                     *(
-                        self._converge(pid, d, snap.state, guard, None if full else held.epoch)
+                        self._converge(pid, d, snap.state, guard, held.epoch, full)
                         for d in self.devices
                     )
                 )
@@ -507,7 +507,8 @@ class Agent:
         device: Device,
         state: PartitionState,
         guard: Guard,
-        cache_token: object | None,
+        cache_token: object,
+        fresh: bool,
     ) -> DeviceResult:
         missed = self.behind.setdefault(device.name, set())
         if not self.device_up[device.name]:
@@ -519,7 +520,7 @@ class Agent:
                 error=f"{device.name}: {self.device_error[device.name]}",
             )
         try:
-            writes, failures = await device.converge(state, guard, cache_token)
+            writes, failures = await device.converge(state, guard, cache_token, fresh)
         except DeviceUnreachable as err:
             missed.add(pid)
             self.device_up[device.name] = False

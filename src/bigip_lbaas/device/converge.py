@@ -5,10 +5,11 @@ transaction, nothing of it was applied; the offending Octavia object is reported
 and the rest is retried without it (bounded), so one bad object does not block its neighbours.
 
 With ``cache_token`` (the agent passes its lease epoch) the observed state is remembered per device
-and partition after every successful apply and reused on the next converge under the same token,
-which skips the observe reads. The memo is dropped on any failure, whenever the device is
+and partition after every successful converge and reused on the next converge under the same
+token, which skips the observe reads. The memo is dropped on any failure, whenever the device is
 unreachable, and whenever the token changes (another owner may have written meanwhile). Pass
-``cache_token=None`` (anti-entropy) to always read the device.
+``fresh=True`` (take-over, device return, anti-entropy) to read the device whatever is remembered;
+what it read is remembered under the token all the same.
 
 Must not: decide retries across devices or write status to the database (the agent does that).
 """
@@ -119,6 +120,7 @@ async def converge(
     *,
     traffic_group: str = DEFAULT_TRAFFIC_GROUP,
     cache_token: object | None = None,
+    fresh: bool = False,
 ) -> ConvergeResult:
     """Make ``client``'s device hold ``state``. Raises DeviceUnreachable (fast; try later) and
     LeaseLost (from ``guard``); every other outcome is in the result."""
@@ -127,7 +129,7 @@ async def converge(
     key = _cache_key(part)
     cached = client.cache.pop(key, None)
     from_cache = False
-    if cache_token is not None and cached is not None and cached[0] == cache_token:
+    if not fresh and cache_token is not None and cached is not None and cached[0] == cache_token:
         observed: DeviceConfig = cached[1]
         from_cache = True
     else:

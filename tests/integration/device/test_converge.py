@@ -577,6 +577,12 @@ def test_cache_token_skips_reads_and_is_dropped_when_the_device_is_unreachable(
             assert again.from_cache and again.writes == 0 and c.counter.by_method["GET"] == gets
             other = await converge(c, state, PREFIX, cache_token=6)  # new lease epoch: re-read
             assert not other.from_cache
+            # A fresh read (take-over, anti-entropy) reads the device, and what it read is
+            # remembered under the token for the next converge.
+            gets = c.counter.by_method["GET"]
+            assert not (await converge(c, state, PREFIX, cache_token=6, fresh=True)).from_cache
+            assert c.counter.by_method["GET"] > gets
+            assert (await converge(c, state, PREFIX, cache_token=6)).from_cache
             sim.control("POST", "down", {"mode": "refuse"}, device=1, via=2)
             with pytest.raises(DeviceUnreachable):
                 await c.get("/mgmt/tm/sys/version")

@@ -53,7 +53,7 @@ def test_a_partition_missed_while_the_returning_device_is_asked_is_resynced() ->
         await asyncio.wait_for(device.asked.wait(), 5)
         # While the return is being checked, a reconcile of partition 2 finds the device down.
         state = PartitionState(KEYS[2], 1)
-        result = await agent._converge(2, device, state, lambda: 0.0, None)  # type: ignore[arg-type]
+        result = await agent._converge(2, device, state, lambda: 0.0, 1, False)  # type: ignore[arg-type]
         assert result.unreachable
         device.answer.set()
         await asyncio.wait_for(returning, 5)
