@@ -12,10 +12,7 @@ from typing import Any
 
 import pytest
 
-from bigip_lbaas.db import schema
-from bigip_lbaas.db.session import Database
-from tests.databases import fresh_database
-from tests.integration.api.server import Api, make_conf, serve
+from tests.integration.api.server import Api, api_server
 
 OPENSTACK = Path(__file__).resolve().parents[2] / ".venv" / "bin" / "openstack"
 
@@ -24,14 +21,8 @@ OPENSTACK = Path(__file__).resolve().parents[2] / ".venv" / "bin" / "openstack"
 def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
     if not OPENSTACK.exists():
         pytest.skip(f"{OPENSTACK} is not installed")
-    with fresh_database("sqlite", tmp_path_factory.mktemp("db")) as url:
-        db = Database(url)
-        schema.upgrade(db)
-        try:
-            with serve(make_conf(url), db) as base:
-                yield Api(base, db)
-        finally:
-            db.dispose()
+    with api_server("sqlite", tmp_path_factory.mktemp("db")) as api:
+        yield api
 
 
 def osc(api: Api, tmp_path: Path, *args: str) -> Any:

@@ -13,23 +13,15 @@ from typing import Any
 import openstack
 import pytest
 
-from bigip_lbaas.db import schema
-from bigip_lbaas.db.session import Database
-from tests.databases import KINDS, fresh_database
-from tests.integration.api.server import Api, make_conf, serve
+from tests.databases import KINDS
+from tests.integration.api.server import Api, api_server
 
 
 @pytest.fixture(scope="module", params=KINDS)
 def api(request: pytest.FixtureRequest,
         tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
-    with fresh_database(str(request.param), tmp_path_factory.mktemp("db")) as url:
-        db = Database(url)
-        schema.upgrade(db)
-        try:
-            with serve(make_conf(url), db) as base:
-                yield Api(base, db)
-        finally:
-            db.dispose()
+    with api_server(str(request.param), tmp_path_factory.mktemp("db")) as api:
+        yield api
 
 
 def connect(endpoint: str) -> Any:

@@ -6,24 +6,16 @@ from collections.abc import Iterator
 
 import pytest
 
-from bigip_lbaas.db import schema
-from bigip_lbaas.db.session import Database
-from tests.databases import KINDS, fresh_database
-from tests.integration.api.server import Api, make_conf, serve
+from tests.databases import KINDS
+from tests.integration.api.server import Api, api_server
 
 
 @pytest.fixture(scope="module", params=KINDS)
 def api(request: pytest.FixtureRequest,
         tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
     settings = getattr(request.module, "API_SETTINGS", {})
-    with fresh_database(str(request.param), tmp_path_factory.mktemp("db")) as url:
-        db = Database(url)
-        schema.upgrade(db)
-        try:
-            with serve(make_conf(url, **settings), db) as base:
-                yield Api(base, db)
-        finally:
-            db.dispose()
+    with api_server(str(request.param), tmp_path_factory.mktemp("db"), **settings) as api:
+        yield api
 
 
 @pytest.fixture(scope="module")

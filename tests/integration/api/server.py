@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -22,7 +23,9 @@ from oslo_config import cfg
 from bigip_lbaas.api.app import asgi_app
 from bigip_lbaas.config.load import load
 from bigip_lbaas.db import models as m
+from bigip_lbaas.db import schema
 from bigip_lbaas.db.session import Database
+from tests.databases import fresh_database
 
 # Children before parents, so that removing PENDING_DELETE rows never breaks a foreign key.
 ORDER = (m.L7Rule, m.L7Policy, m.Member, m.HealthMonitor, m.Listener, m.Pool, m.LoadBalancer)
@@ -138,3 +141,16 @@ class Api:
         assert r.status_code == 201, r.text
         self.settle()
         return dict(r.json()[key])
+
+
+@contextmanager
+def api_server(kind: str, directory: Path, **api_settings: Any) -> Iterator[Api]:
+    """The real API (in a thread) on a fresh, migrated database of `kind`."""
+    with fresh_database(kind, directory) as url:
+        db = Database(url)
+        schema.upgrade(db)
+        try:
+            with serve(make_conf(url, **api_settings), db) as base:
+                yield Api(base, db)
+        finally:
+            db.dispose()

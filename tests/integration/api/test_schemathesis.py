@@ -13,10 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bigip_lbaas.db import schema
-from bigip_lbaas.db.session import Database
-from tests.databases import fresh_database
-from tests.integration.api.server import Api, make_conf, serve
+from tests.integration.api.server import Api, api_server
 
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 
@@ -25,14 +22,8 @@ SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
     if not SCHEMATHESIS.exists():
         pytest.skip("schemathesis is not installed")
-    with fresh_database("sqlite", tmp_path_factory.mktemp("db")) as url:
-        db = Database(url)
-        schema.upgrade(db)
-        try:
-            with serve(make_conf(url), db) as base:
-                yield Api(base, db)
-        finally:
-            db.dispose()
+    with api_server("sqlite", tmp_path_factory.mktemp("db")) as api:
+        yield api
 
 
 # Octavia answers an option its provider cannot carry out with 501 (ProviderUnsupportedOptionError):

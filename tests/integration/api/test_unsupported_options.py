@@ -13,10 +13,7 @@ from typing import Any
 
 import pytest
 
-from bigip_lbaas.db import schema
-from bigip_lbaas.db.session import Database
-from tests.databases import fresh_database
-from tests.integration.api.server import Api, make_conf, serve
+from tests.integration.api.server import Api, api_server
 
 V2 = "/v2/lbaas"
 UNSUPPORTED = "Provider 'f5' does not support a requested option: "
@@ -26,14 +23,8 @@ HTTP_POOL = {"protocol": "HTTP", "lb_algorithm": "ROUND_ROBIN"}
 
 @pytest.fixture(scope="module")
 def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
-    with fresh_database("sqlite", tmp_path_factory.mktemp("db")) as url:
-        db = Database(url)
-        schema.upgrade(db)
-        try:
-            with serve(make_conf(url), db) as base:
-                yield Api(base, db)
-        finally:
-            db.dispose()
+    with api_server("sqlite", tmp_path_factory.mktemp("db")) as api:
+        yield api
 
 
 @pytest.fixture(scope="module")
