@@ -7,7 +7,10 @@ figure against its target — met or not).
     python bench/report.py --run engine-graph   # one section alone, merged into its benchmark's JSON
 
 Each benchmark's JSON goes to bench/results/<name>.json; how it was produced (command, start
-time, duration, load average before and after, exit code) to bench/results/meta.json. A
+time, duration, load average before and after, exit code, commit and whether the tree had
+uncommitted changes) to bench/results/meta.json. A run that fails or prints no JSON leaves the
+previous JSON in place: its meta keeps the previous run's under "result_from", and the report
+says the rerun failed and when (and on which commit) the figures shown were measured. A
 benchmark without a result is reported as "not measured". Every run is bounded by --timeout.
 """
 
@@ -61,11 +64,29 @@ def command(name: str) -> str:
 # --- running ---------------------------------------------------------------------------------
 
 
+def git_state() -> dict[str, Any]:
+    """The commit checked out (short hash) and whether tracked files differ from it."""
+    def git(*args: str) -> str | None:
+        try:
+            done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True,
+                                  timeout=30, check=False)
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        return done.stdout.strip() if done.returncode == 0 else None
+
+    commit = git("rev-parse", "--short", "HEAD")
+    if commit is None:
+        return {}
+    status = git("status", "--porcelain", "--untracked-files=no")
+    return {"commit": commit, "dirty": None if status is None else bool(status)}
+
+
 def run_bench(name: str, timeout: float) -> dict[str, Any]:
     argv = [sys.executable, *argv_of(name)]
     meta: dict[str, Any] = {"command": command(name),
                             "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
-                            "loadavg_before": [round(x, 2) for x in os.getloadavg()]}
+                            "loadavg_before": [round(x, 2) for x in os.getloadavg()],
+                            **git_state()}
     t0 = time.monotonic()
     print(f"report: running {name}: {meta['command']}", file=sys.stderr, flush=True)
     try:
@@ -80,10 +101,14 @@ def run_bench(name: str, timeout: float) -> dict[str, Any]:
         err = e.stderr.decode() if isinstance(e.stderr, bytes) else (e.stderr or "")
     meta["seconds"] = round(time.monotonic() - t0, 1)
     meta["loadavg_after"] = [round(x, 2) for x in os.getloadavg()]
-    try:
-        data = json.loads(out)
-    except json.JSONDecodeError:
-        meta["error"] = meta.get("error") or "no JSON on stdout"
+    data = None
+    if "error" not in meta:  # a run that timed out printed no finished result
+        try:
+            data = json.loads(out)
+        except json.JSONDecodeError:
+            meta["error"] = "no JSON on stdout"
+    if data is None:
+        meta.setdefault("error", "no JSON on stdout")
         meta["stderr_tail"] = err[-2000:]
         return meta
     if name in PARTS:
@@ -94,6 +119,44 @@ def run_bench(name: str, timeout: float) -> dict[str, Any]:
     (RESULTS / f"{PARTS[name][0] if name in PARTS else name}.json").write_text(
         json.dumps(data, indent=2) + "\n")
     return meta
+
+
+def failed(m: dict[str, Any] | None) -> bool:
+    """The run `m` describes left no new JSON (see `run_bench`)."""
+    return m is not None and "error" in m
+
+
+def result_meta(m: dict[str, Any]) -> dict[str, Any]:
+    """The meta of the run that produced the JSON in bench/results/, which is `m` itself unless
+    `m` failed (then the earlier run it kept, or {} if none is known)."""
+    if not failed(m):
+        return m
+    kept = m.get("result_from")
+    return kept if isinstance(kept, dict) else {}
+
+
+def on_commit(m: dict[str, Any]) -> str:
+    """'on commit abc1234 (clean tree)', or '(commit not recorded)' for older results."""
+    if not m.get("commit"):
+        return "(commit not recorded)"
+    dirty = m.get("dirty")
+    state = (" (with uncommitted changes)" if dirty is True
+             else " (clean tree)" if dirty is False else "")
+    return f"on commit {m['commit']}{state}"
+
+
+def failure_line(m: dict[str, Any], what: str) -> str:
+    """'rerun failed' for a run `m` that left no JSON: its error, and where the figures shown
+    come from instead."""
+    err = m.get("error", "failed")
+    tail = [ln for ln in str(m.get("stderr_tail", "")).splitlines() if ln.strip()]
+    if tail:
+        err += f" (last stderr line: `{tail[-1].strip()[:200]}`)"
+    old = result_meta(m)
+    source = (f"from {old['started']} {on_commit(old)}" if old.get("started")
+              else "from an earlier run whose time is not recorded")
+    return (f"**{what} rerun failed** ({m.get('started', '?')} {on_commit(m)}): {err}; "
+            f"figures below are {source}.")
 
 
 # --- the machine -----------------------------------------------------------------------------
@@ -570,9 +633,15 @@ def write(meta: dict[str, Any], info: dict[str, str]) -> str:
         sections += ["", f"## {TITLES[name]}", "", f"    {m.get('command', command(name))}", ""]
         for part, (into, _) in PARTS.items():
             pm = meta.get(part)
-            if into == name and pm and pm.get("exit_code") == 0:
-                sections += [f"Part `{part}` re-run alone on {pm['started']} (load average "
-                             f"before {pm['loadavg_before']}, {pm['seconds']} s) and merged into "
+            if into != name or not pm:
+                continue
+            if failed(pm):
+                sections += [failure_line(pm, f"Part `{part}`"), "", f"    {pm['command']}", ""]
+                pm = result_meta(pm)
+            if pm.get("started"):
+                sections += [f"Part `{part}` re-run alone on {pm['started']} {on_commit(pm)}; "
+                             f"load average before {pm.get('loadavg_before', '?')}, "
+                             f"{pm.get('seconds', '?')} s; merged into "
                              f"`bench/results/{name}.json` (its keys replaced, the rest kept):",
                              "", f"    {pm['command']}", ""]
         if d is None:
@@ -580,15 +649,23 @@ def write(meta: dict[str, Any], info: dict[str, str]) -> str:
             sections.append(f"Not measured ({why}).")
             summary.append([TITLES[name], "", "not measured", "—"])
             continue
+        if failed(m):
+            sections += [failure_line(m, "This"), ""]
+        rm = result_meta(m)
         try:
             s, detail = EVAL[name](d)
         except (KeyError, TypeError, ValueError) as e:
             sections.append(f"Result present but not readable ({type(e).__name__}: {e}).")
             continue
-        when = m.get("started", "earlier, outside report.py (its flags are not recorded; "
-                     "the command above is the one report.py would run)")
-        load_avg = m.get("loadavg_before", d.get("loadavg_start", "not recorded"))
-        sections += [f"Measured {when}; load average (1/5/15 min) before the run: {load_avg}." + (f" Took {m['seconds']} s." if "seconds" in m else ""), "", NOTES[name], "", *table(s), "", *detail]
+        when = rm.get("started", "earlier, outside report.py (its flags are not recorded; "
+                      "the command above is the one report.py would run)")
+        load_avg = rm.get("loadavg_before", d.get("loadavg_start", "not recorded"))
+        took = f" Took {rm['seconds']} s." if "seconds" in rm else ""
+        code = rm.get("exit_code")
+        code_note = f" It exited with code {code} after printing its JSON." if code else ""
+        sections += [f"Measured {when} {on_commit(rm)}; load average (1/5/15 min) before the "
+                     f"run: {load_avg}.{took}{code_note}", "", NOTES[name], "", *table(s), "",
+                     *detail]
         summary += s
     lines += ["", "## Summary", "", *table(summary), *sections, ""]
     return "\n".join(lines)
@@ -616,7 +693,13 @@ def main() -> int:
     else:
         todo = list(BENCHES)
     for name in todo:
+        previous = meta.get(name)
         meta[name] = run_bench(name, args.timeout)
+        if failed(meta[name]) and isinstance(previous, dict):
+            # The JSON in bench/results/ is still the previous run's: keep how it was made.
+            kept = result_meta(previous)
+            if kept:
+                meta[name]["result_from"] = kept
         meta_path.write_text(json.dumps(meta, indent=2) + "\n")
     DOC.write_text(write(meta, machine()))
     print(f"report: wrote {DOC.relative_to(ROOT)}", file=sys.stderr)
