@@ -55,7 +55,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bigip_lbaas.db import models as m
 from bigip_lbaas.db.session import Database
-from tests.cluster import Cluster, overlapping_writers, wait_for
+from tests.cluster import Cluster, overlapping_writers, two_writers, wait_for
 from tests.databases import KINDS, fresh_database
 
 PREFIX = "Project"
@@ -606,8 +606,10 @@ class ChaosCluster(Cluster):
 def self_test(c: Cluster, must: dict[str, dict[tuple[str, str], dict[str, Any]]],
               may: dict[str, set[tuple[str, str]]]) -> dict[str, Any]:
     """Tamper with device 2 after the checks (delete a virtual, change a monitor's interval, add
-    a stray pool) and confirm the device comparison reports all three; and feed
-    `overlapping_writers` two overlapping writers. Shows the checks can fail."""
+    a stray pool) and confirm the device comparison reports all three; then let two clients
+    write a scratch partition of device 2 in interleaved transactions (reported by
+    `overlapping_writers`) and in sequential ones (not reported). Shows the checks can fail.
+    Clears device 2's audit log: run it after the checks."""
     dev = device_state(c, 1)
     part = next((p for p in sorted(must) if any(k[0] == "virtual" for k in must[p])
                  and any(k[0] == "monitor" for k in must[p])), None)
@@ -626,9 +628,19 @@ def self_test(c: Cluster, must: dict[str, dict[tuple[str, str], dict[str, Any]]]
     seen = {"missing": any(vs in x for x in res["missing"]),
             "orphan": any(f"{PREFIX}_stray" in x for x in res["orphans"]),
             "drift": any(mon[1] in x and "interval" in x for x in res["drift"])}
-    fake = [{"partition": "P", "clientId": "a", "start": 1.0, "end": 3.0},
-            {"partition": "P", "clientId": "b", "start": 2.0, "end": 4.0}]
-    seen["overlap"] = overlapping_writers(fake) == ["P"]
+    # two real writers on device 2, in a scratch partition: interleaved transactions must be
+    # reported, sequential ones not (tests/integration/sim/test_control.py does the same)
+    scratch = "ChaosSelfTest"
+    with c.device(1) as d:
+        d.post("/mgmt/tm/auth/partition", json={"name": scratch}).raise_for_status()
+        for interleave in (False, True):
+            d.delete("/sim/audit").raise_for_status()
+            two_writers(d, scratch, interleave)
+            r = d.get("/sim/audit", params={"partition": scratch})
+            r.raise_for_status()
+            found = overlapping_writers(r.json()["items"])
+            seen["overlap" if interleave else "no_false_overlap"] = (
+                found == [scratch] if interleave else found == [])
     return {"pass": all(seen.values()), "detected": seen, "partition": part}
 
 

@@ -282,17 +282,64 @@ class Cluster:
             return items
 
 
+def write_interval(entry: dict[str, Any]) -> tuple[float, float]:
+    """When the writer of an audit entry was writing its partitions: from the creation of its
+    transaction (`txStart`, a commit's entry) or else from the request's arrival, to the answer."""
+    start = entry.get("txStart")
+    return (float(entry["start"] if start is None else start), float(entry["end"]))
+
+
 def overlapping_writers(audit: list[dict[str, Any]]) -> list[str]:
-    """Partitions that two different clients wrote at overlapping times (should be none)."""
-    by_part: dict[str, list[dict[str, Any]]] = {}
+    """Partitions that two different clients (`X-Client-Id`) were writing at overlapping times
+    (should be none). A client writes a partition from the creation of a transaction until its
+    commit is answered (`write_interval`); a long interval hides nothing: every interval is
+    compared with the latest end so far of every other client on that partition."""
+    by_part: dict[str, list[tuple[float, float, str]]] = {}
     for e in audit:
+        start, end = write_interval(e)
         for p in e.get("partitions") or ([e["partition"]] if e.get("partition") else []):
-            by_part.setdefault(p, []).append(e)
+            by_part.setdefault(p, []).append((start, end, str(e.get("clientId"))))
     bad = []
-    for part, entries in by_part.items():
-        entries.sort(key=lambda e: e["start"])
-        for a, b in itertools.pairwise(entries):
-            if a["clientId"] != b["clientId"] and b["start"] < a["end"]:
+    for part, spans in sorted(by_part.items()):
+        latest: dict[str, float] = {}  # client -> latest end of its intervals started so far
+        for start, end, client in sorted(spans):
+            if any(other != client and until > start for other, until in latest.items()):
                 bad.append(part)
                 break
+            latest[client] = max(end, latest.get(client, end))
     return bad
+
+
+_pools = itertools.count(1)  # pool names of `two_writers`, unique per process
+
+
+def two_writers(dev: httpx.Client, partition: str, interleave: bool,
+                clients: tuple[str, str] = ("writer-a", "writer-b")) -> None:
+    """Two clients (`X-Client-Id`) each create a pool in `partition` (which must exist) in a
+    transaction of their own on device `dev`: one after the other, or interleaved (A creates its
+    transaction and queues its write, B creates, queues and commits, then A commits). Real
+    requests, so the device's audit log shows what `overlapping_writers` must judge."""
+    def begin(client: str) -> tuple[int, dict[str, str]]:
+        hdr = {"X-Client-Id": client}
+        r = dev.post("/mgmt/tm/transaction", json={}, headers=hdr)
+        r.raise_for_status()
+        tid = int(r.json()["transId"])
+        r = dev.post("/mgmt/tm/ltm/pool", headers={**hdr, "X-F5-REST-Coordination-Id": str(tid)},
+                     json={"name": f"two-writers-{next(_pools)}", "partition": partition})
+        r.raise_for_status()
+        return tid, hdr
+
+    def commit(tid: int, hdr: dict[str, str]) -> None:
+        r = dev.patch(f"/mgmt/tm/transaction/{tid}", json={"state": "VALIDATING"}, headers=hdr)
+        r.raise_for_status()
+        assert r.json()["state"] == "COMPLETED", r.text
+
+    if interleave:
+        a, b = begin(clients[0]), begin(clients[1])
+        commit(*b)
+        commit(*a)
+    else:
+        commit(*begin(clients[0]))
+        commit(*begin(clients[1]))
+
+

@@ -114,6 +114,7 @@ class DeviceApp:
         audit = req.method in WRITE_METHODS and segs[:2] == ["mgmt", "tm"]
         trans_id: int | None = None
         commands = 0
+        tx_start: float | None = None
         try:
             try:
                 result = self._dispatch(req, segs)
@@ -130,7 +131,8 @@ class DeviceApp:
                 )
                 if audit:
                     trans_id = int(segs[3])
-                    commands = len(dev.transactions.table[trans_id].commands)
+                    committed = dev.transactions.table[trans_id]
+                    commands, tx_start = len(committed.commands), committed.created
             elif audit and req.headers.get("x-f5-rest-coordination-id"):
                 audit = False
             resp = encode(result)
@@ -141,6 +143,7 @@ class DeviceApp:
                     trans_id = int(segs[3])
                     t = dev.transactions.table.get(trans_id)
                     commands = len(t.commands) if t else 0
+                    tx_start = t.created if t else None
                     partitions = set()
                     if t is not None:
                         for c in t.commands:
@@ -162,6 +165,7 @@ class DeviceApp:
                 req.headers,
                 trans_id,
                 commands,
+                tx_start,
             )
         return resp
 

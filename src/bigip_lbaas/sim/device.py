@@ -58,6 +58,8 @@ class AuditEntry:
     clientId: str | None  # noqa: N815
     transaction: int | None = None
     commands: int = 0
+    # a transaction commit: when the transaction was created (monotonic, like `start`)
+    txStart: float | None = None  # noqa: N815
 
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -273,6 +275,7 @@ class Device:
         headers: dict[str, str],
         transaction: int | None = None,
         commands: int = 0,
+        tx_start: float | None = None,
     ) -> None:
         parts = sorted(p for p in partitions if p)
         self.audit.append(
@@ -290,6 +293,7 @@ class Device:
                 headers.get("x-client-id"),
                 transaction,
                 commands,
+                tx_start,
             )
         )
 

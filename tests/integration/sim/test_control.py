@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from bigip_lbaas.sim.testing import SimHandle, run_sim_in_thread, start_sim_process, wait_ready
-from tests.cluster import free_ports
+from tests.cluster import free_ports, overlapping_writers, two_writers
 
 
 def test_counters_and_audit_log(sim: SimHandle, http: httpx.Client) -> None:
@@ -51,8 +51,38 @@ def test_counters_and_audit_log(sim: SimHandle, http: httpx.Client) -> None:
     for entry in audit:
         assert entry["start"] <= entry["end"]
         assert entry["wallTime"].endswith("+00:00")
+    # a commit's entry also says when its transaction was created; other writes have none
+    assert commit["txStart"] is not None and commit["txStart"] < commit["start"]
+    assert [e["txStart"] for e in audit[:-1]] == [None, None, None]
     since = sim.control("GET", f"audit?since={audit[-1]['seq']}")["items"]
     assert since == []
+
+
+def test_interleaved_transactions_are_overlapping_writers(
+    sim: SimHandle, http: httpx.Client
+) -> None:
+    """The single-writer check on the real simulator: it executes one write at a time, so only
+    a transaction's span (creation to commit, `txStart`) can show two writers at once."""
+    http.post("/mgmt/tm/auth/partition", json={"name": "Tx"}).raise_for_status()
+    sim.control("DELETE", "audit")
+    two_writers(http, "Tx", interleave=False, clients=("agent-a", "agent-b"))
+    audit = sim.control("GET", "audit")["items"]
+    assert [e["clientId"] for e in audit] == ["agent-a", "agent-b"]
+    assert overlapping_writers(audit) == []
+    # A creates its transaction and queues, B creates, queues and commits, then A commits
+    sim.control("DELETE", "audit")
+    two_writers(http, "Tx", interleave=True, clients=("agent-a", "agent-b"))
+    audit = sim.control("GET", "audit")["items"]
+    assert [(e["clientId"], e["partitions"], e["status"]) for e in audit] == [
+        ("agent-b", ["Tx"], 200), ("agent-a", ["Tx"], 200)]
+    b, a = audit
+    assert b["end"] <= a["start"]  # the two requests themselves do not overlap
+    assert a["txStart"] < b["txStart"] < b["end"] <= a["start"]
+    assert overlapping_writers(audit) == ["Tx"]
+    # one client interleaving its own transactions is one writer
+    sim.control("DELETE", "audit")
+    two_writers(http, "Tx", interleave=True, clients=("agent-a", "agent-a"))
+    assert overlapping_writers(sim.control("GET", "audit")["items"]) == []
 
 
 def test_latency_and_error_rate(sim: SimHandle, http: httpx.Client) -> None:
