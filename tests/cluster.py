@@ -220,11 +220,18 @@ class Cluster:
         return self
 
     def close(self) -> None:
-        for proc in list(self.agents.values()):
-            proc.terminate()
-        for proc in (self.api, self.sim):
-            if proc is not None:
+        """Stop every process (agents, API, simulator), whatever happens to any one of them;
+        the first error is raised once all are stopped."""
+        errors: list[BaseException] = []
+        for proc in [*self.agents.values(), self.api, self.sim]:
+            if proc is None:
+                continue
+            try:
                 proc.terminate()
+            except BaseException as err:  # stop the rest first, then raise
+                errors.append(err)
+        if errors:
+            raise errors[0]
 
     # --- talk -----------------------------------------------------------------------------
 
