@@ -245,13 +245,13 @@ def sweep() -> list[str]:
         namespaces, veths = _namespaces(), _veths()
         now = time.time()
         for ns in namespaces:
-            tag = _tag_of_ns(ns)
-            if tag is None or tag in live:
+            orphan = _tag_of_ns(ns)
+            if orphan is None or orphan in live:
                 continue
             with contextlib.suppress(OSError):
                 old = now - os.stat(f"/run/netns/{ns}").st_mtime > ORPHAN_AGE
                 if old and not ip("netns", "pids", ns, check=False).stdout.split():
-                    removed += _remove(tag, [ns], [])
+                    removed += _remove(orphan, [ns], [])
         has_ns = {_tag_of_ns(n) for n in _namespaces()}
         for dev in veths:
             tag = dev[2:8]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import secrets
 import signal
 import subprocess
 import sys
@@ -32,6 +33,10 @@ def veths(tag: str) -> list[str]:
     return [d for d in net._veths() if d.startswith(f"bl{tag}")]
 
 
+def ns_pids(ns: str) -> list[str]:
+    return net.ip("netns", "pids", ns).stdout.split()
+
+
 def dead_pid() -> int:
     child = subprocess.Popen(["true"])
     child.wait()
@@ -41,7 +46,7 @@ def dead_pid() -> int:
 def test_blocks_picked_at_once_never_clash(swept: list[str],
                                            monkeypatch: pytest.MonkeyPatch) -> None:
     """Always the lowest free block: without the lock and the records, all would take the same."""
-    monkeypatch.setattr(net.secrets, "randbelow", lambda n: 0)
+    monkeypatch.setattr("tests.multihost.net.secrets.randbelow", lambda n: 0)
     start = threading.Barrier(6)
     made: list[Network] = []
 
@@ -84,11 +89,8 @@ def test_sweep_removes_a_dead_runs_namespaces_veths_and_processes(swept: list[st
         procs.append(subprocess.Popen(dead.wrap("h1", ["sleep", "300"]), start_new_session=True))
         procs.append(subprocess.Popen(live.wrap("h1", ["sleep", "300"]), start_new_session=True))
         net.ip("netns", "add", foreign)
-
-        def inside() -> list[str]:
-            return net.ip("netns", "pids", dead.links["h1"].ns).stdout.split()
-
-        wait_for(inside, 10, "a process inside the dead run's namespace")
+        wait_for(lambda: ns_pids(dead.links["h1"].ns), 10,
+                 "a process inside the dead run's namespace")
         record = run_dir() / f"{dead.tag}.json"
         data = json.loads(record.read_text())
         data["pid"] = dead_pid()  # its owner died without tearing down
@@ -150,3 +152,25 @@ def test_sigterm_to_pytest_tears_the_test_down(swept: list[str], tmp_path: Path)
     assert namespaces(started["tag"]) == [] and veths(started["tag"]) == [], out
     assert not (run_dir() / f"{started['tag']}.json").exists()
     assert net._holders(started["workdir"]) == set(), out
+
+
+def test_sweep_of_unrecorded_namespaces_spares_busy_ones(swept: list[str],
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """A `bl-` namespace without a record (older code) goes once old, unless a process runs in
+    it."""
+    monkeypatch.setattr(net, "ORPHAN_AGE", -1.0)
+    idle, busy = f"bl-{secrets.token_hex(3)}-h1", f"bl-{secrets.token_hex(3)}-h1"
+    net.ip("netns", "add", idle)
+    net.ip("netns", "add", busy)
+    proc = subprocess.Popen(["ip", "netns", "exec", busy, "sleep", "300"])
+    try:
+        wait_for(lambda: ns_pids(busy), 10, "a process inside")
+        removed = sweep()
+        listed = net.ip("netns", "list").stdout
+        assert idle in removed and idle not in listed
+        assert busy not in removed and busy in listed and proc.poll() is None
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)
+        net.ip("netns", "del", idle, check=False)
+        net.ip("netns", "del", busy, check=False)
