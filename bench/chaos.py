@@ -15,10 +15,10 @@ Then quiesce (faults and kills stop; wait, bounded, until nothing is pending) an
 
 1. no_pending: no object is PENDING_* and no partition is behind;
 2. devices_match_desired: on every device, per partition `Project_<project>`, the virtual
-   addresses, virtuals, pools, pool members, nodes and monitors are exactly what the API lists (names
-   `Project_<uuid>`, members `<addr>:<port>`; nothing missing, no orphans) and a few attributes
-   carry the last acknowledged value (no drift). Objects in ERROR are held as they were, so they
-   may be present or absent;
+   addresses, virtuals, pools, pool members, nodes and monitors are exactly what the API lists,
+   with their attributes (`tests/invariants.py` says which: e.g. member ratio and admin state,
+   virtual destination and pool, pool mode and monitor); nothing missing, no orphans, no drift.
+   Objects in ERROR are held as they were, so they may be present or absent;
 3. single_writer: no partition written by two clients at overlapping times (the simulator's
    audit log, `overlapping_writers`);
 4. acknowledged_writes: every write the API acknowledged (2xx) is reflected by the API and is on
@@ -57,14 +57,18 @@ from bigip_lbaas.db import models as m
 from bigip_lbaas.db.session import Database
 from tests.cluster import Cluster, overlapping_writers, two_writers, wait_for
 from tests.databases import KINDS, fresh_database
+from tests.invariants import (
+    PREFIX,
+    Expected,
+    MayHold,
+    api_state,
+    compare_device,
+    device_state,
+    expected_device,
+)
 
-PREFIX = "Project"
 TABLES = {"loadbalancer": m.LoadBalancer, "listener": m.Listener, "pool": m.Pool,
           "member": m.Member, "healthmonitor": m.HealthMonitor}
-MODES = {("ROUND_ROBIN", False): "round-robin", ("ROUND_ROBIN", True): "ratio-member",
-         ("LEAST_CONNECTIONS", False): "least-connections-member",
-         ("LEAST_CONNECTIONS", True): "ratio-least-connections-member"}
-MONITOR_KINDS = {"HTTP": "http", "HTTPS": "https", "TCP": "tcp", "PING": "gateway-icmp"}
 MAX_ATTEMPTS = 40          # a change that keeps meeting 409 is given up after this many tries
 MAX_LBS, MAX_LISTENERS, MAX_POOLS, MAX_MEMBERS = 3, 3, 3, 4
 
@@ -442,119 +446,6 @@ def behind_partitions(db: Database) -> list[str]:
             m.Partition.desired_generation > m.Partition.applied_generation))]
 
 
-def api_state(c: Cluster) -> dict[str, dict[str, Any]]:
-    """id -> API body (with "kind"), everything the API lists (admin view)."""
-    out: dict[str, dict[str, Any]] = {}
-    with c.client("admin") as api:
-        for kind, coll in (("loadbalancer", "loadbalancers"), ("listener", "listeners"),
-                           ("pool", "pools"), ("healthmonitor", "healthmonitors")):
-            r = api.get(f"/v2/lbaas/{coll}", params={"limit": 1000})
-            r.raise_for_status()
-            items = r.json()[coll]
-            assert len(items) < 1000, "pagination not handled"
-            for it in items:
-                out[it["id"]] = {**it, "kind": kind}
-        for pid in [i for i, o in out.items() if o["kind"] == "pool"]:
-            r = api.get(f"/v2/lbaas/pools/{pid}/members", params={"limit": 1000})
-            r.raise_for_status()
-            for it in r.json()["members"]:
-                out[it["id"]] = {**it, "kind": "member", "pool_id": pid}
-    return out
-
-
-def device_state(c: Cluster, index: int) -> dict[str, dict[tuple[str, str], dict[str, Any]]]:
-    """partition -> {(kind, name) -> body} for our partitions on one device."""
-    out: dict[str, dict[tuple[str, str], dict[str, Any]]] = {}
-    colls = [("va", "ltm/virtual-address"), ("virtual", "ltm/virtual"), ("pool", "ltm/pool"),
-             ("node", "ltm/node")]
-    colls += [("monitor", f"ltm/monitor/{k}") for k in sorted(set(MONITOR_KINDS.values()))]
-    with c.device(index) as dev:
-        for kind, coll in colls:
-            params = {"expandSubcollections": "true"} if kind == "pool" else {}
-            r = dev.get(f"/mgmt/tm/{coll}", params=params)
-            r.raise_for_status()
-            for it in r.json().get("items", []):
-                part = it.get("partition", "")
-                ours = kind == "node" or it["name"].startswith(PREFIX + "_")
-                if part.startswith(PREFIX + "_") and ours:
-                    out.setdefault(part, {})[(kind, it["name"])] = it
-                    if kind == "pool":
-                        for mem in (it.get("membersReference") or {}).get("items", []):
-                            out[part][("member", f"{it['name']}/{mem['name']}")] = mem
-        r = dev.get("/mgmt/tm/sys/folder")
-        r.raise_for_status()
-        for it in r.json().get("items", []):
-            if it["name"].startswith(PREFIX + "_") and it.get("subPath", "/") == "/":
-                out.setdefault(it["name"], {})
-    return out
-
-
-def expected_device(api: dict[str, dict[str, Any]], rows: dict[str, dict[str, Any]]
-                    ) -> tuple[dict[str, dict[tuple[str, str], dict[str, Any]]],
-                               dict[str, set[tuple[str, str]]]]:
-    """What each partition must hold (non-ERROR objects, with checked attributes) and what it
-    may hold (objects in ERROR keep whatever the device had)."""
-    must: dict[str, dict[tuple[str, str], dict[str, Any]]] = {}
-    may: dict[str, set[tuple[str, str]]] = {}
-    pools = {i: o for i, o in api.items() if o["kind"] == "pool"}
-    weighted = {pid: any(o["weight"] > 1 for o in api.values()
-                         if o["kind"] == "member" and o["pool_id"] == pid) for pid in pools}
-    for oid, o in api.items():
-        part = f"{PREFIX}_{o['project_id']}"
-        k = o["kind"]
-        if k == "loadbalancer":
-            key, attrs = ("va", f"{PREFIX}_{oid}"), {"enabled": "yes" if o["admin_state_up"]
-                                                     else "no"}
-        elif k == "listener":
-            key, attrs = ("virtual", f"{PREFIX}_{oid}"), {
-                "connectionLimit": max(o["connection_limit"], 0)}
-        elif k == "pool":
-            key, attrs = ("pool", f"{PREFIX}_{oid}"), {
-                "loadBalancingMode": MODES[(o["lb_algorithm"], weighted[oid])]}
-        elif k == "healthmonitor":
-            key, attrs = ("monitor", f"{PREFIX}_{oid}"), {"interval": o["delay"]}
-        else:
-            sep = "." if ":" in o["address"] else ":"
-            key = ("member", f"{PREFIX}_{o['pool_id']}/{o['address']}{sep}{o['protocol_port']}")
-            attrs = {"ratio": max(o["weight"], 1)}
-        status = rows.get(oid, {}).get("status")
-        in_error = status == "ERROR" or any(
-            rows.get(p, {}).get("status") == "ERROR"
-            for p in (o.get("pool_id"), o.get("loadbalancer_id")) if p)
-        keys = {key: attrs}
-        if k == "member":  # the device creates the node; we remove it when unused
-            keys[("node", o["address"])] = {}
-        for key, attrs in keys.items():
-            if in_error:
-                may.setdefault(part, set()).add(key)
-            else:
-                must.setdefault(part, {})[key] = attrs
-    return must, may
-
-
-def compare_device(dev: dict[str, dict[tuple[str, str], dict[str, Any]]],
-                   must: dict[str, dict[tuple[str, str], dict[str, Any]]],
-                   may: dict[str, set[tuple[str, str]]]) -> dict[str, Any]:
-    missing, orphans, drift, empty_folders = [], [], [], []
-    for part in sorted(set(dev) | set(must)):
-        have, want, ok = dev.get(part, {}), must.get(part, {}), may.get(part, set())
-        if part in dev and not have and not want:
-            empty_folders.append(part)
-        for key, attrs in want.items():
-            if key not in have:
-                missing.append(f"{part} {key[0]} {key[1]}")
-                continue
-            for a, v in attrs.items():
-                if have[key].get(a) != v:
-                    drift.append(f"{part} {key[0]} {key[1]} {a}: device {have[key].get(a)!r}"
-                                 f" != desired {v!r}")
-        for key in have:
-            if key not in want and key not in ok:
-                orphans.append(f"{part} {key[0]} {key[1]}")
-    return {"missing": missing, "orphans": orphans, "drift": drift,
-            "empty_folders_left": empty_folders}
-
-
 def check_acknowledged(model: Model, api: dict[str, dict[str, Any]],
                        rows: dict[str, dict[str, Any]]) -> dict[str, Any]:
     lost, wrong, error_without_reason, in_error, delete_not_done = [], [], [], [], []
@@ -603,8 +494,7 @@ class ChaosCluster(Cluster):
         return super().start_agent(host, self.agent_extra + extra, name)
 
 
-def self_test(c: Cluster, must: dict[str, dict[tuple[str, str], dict[str, Any]]],
-              may: dict[str, set[tuple[str, str]]]) -> dict[str, Any]:
+def self_test(c: Cluster, must: Expected, may: MayHold) -> dict[str, Any]:
     """Tamper with device 2 after the checks (delete a virtual, change a monitor's interval, add
     a stray pool) and confirm the device comparison reports all three; then let two clients
     write a scratch partition of device 2 in interleaved transactions (reported by
@@ -747,8 +637,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             inv["no_pending"] = {"pass": quiet and not pend and not behind,
                                  "pending_objects": pend[:50], "partitions_behind": behind,
                                  "quiesce_seconds": round(quiesce, 1), "last_seen": last}
-            api = api_state(c)
-            must, may = expected_device(api, rows)
+            with c.client("admin") as http:
+                api = api_state(http)
+            must, may = expected_device(api)
             devices = {}
             ok = True
             for i in range(c.devices):

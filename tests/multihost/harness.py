@@ -35,9 +35,17 @@ from cryptography.x509.oid import NameOID
 from bigip_lbaas.db.models import PartitionLease
 from bigip_lbaas.db.session import Database
 from tests.cluster import PY, Cluster, Proc, overlapping_writers, wait_for
+from tests.invariants import (
+    api_state,
+    compare_device,
+    device_state,
+    expected_device,
+    member_key,
+    partition,
+    view,
+)
 from tests.multihost.net import Network
 
-PREFIX = "Project"
 OBJECT_TABLES = ("load_balancer", "listener", "pool", "member", "health_monitor", "l7policy",
                  "l7rule")
 FORWARD = Path(__file__).with_name("forward.py")
@@ -188,6 +196,7 @@ class Ack:
     id: str
     project: str
     pool_id: str
+    value: Any = None  # an update's new weight
 
 
 @dataclass
@@ -272,10 +281,11 @@ class Workload:
                 self.acks.append(Ack("member", "delete", mid, p, pool))
         elif mine and roll < 0.4:
             mid = self.rng.choice(mine)
+            weight = self.rng.randint(1, 9)
             r = self.request("PUT", p, f"/v2/lbaas/pools/{pool}/members/{mid}",
-                             json={"member": {"weight": self.rng.randint(1, 9)}})
+                             json={"member": {"weight": weight}})
             if r.status_code == 200:
-                self.acks.append(Ack("member", "update", mid, p, pool))
+                self.acks.append(Ack("member", "update", mid, p, pool, weight))
         else:
             r = self.request("POST", p, f"/v2/lbaas/pools/{pool}/members", json={"member": {
                 "address": self.address(p), "protocol_port": 8080}})
@@ -330,75 +340,51 @@ def error_reasons(db_url: str) -> dict[str, str | None]:
         db.dispose()
 
 
-@dataclass
-class Desired:
-    """What the API lists for one project, as BIG-IP names; ERROR objects kept apart."""
-
-    virtuals: set[str] = field(default_factory=set)
-    pools: set[str] = field(default_factory=set)
-    members: set[tuple[str, str]] = field(default_factory=set)  # (pool name, "addr:port")
-    errored: set[str] = field(default_factory=set)  # names that may or may not be on devices
-
-
-def desired_of(api: httpx.Client, project: str) -> Desired:
-    h = {"X-Project-Id": project}
-    q = {"project_id": project}  # without auth every caller is admin and sees all projects
-    d = Desired()
-    for li in api.get("/v2/lbaas/listeners", headers=h, params=q).json()["listeners"]:
-        name = f"{PREFIX}_{li['id']}"
-        (d.virtuals if li["provisioning_status"] == "ACTIVE" else d.errored).add(name)
-    for pool in api.get("/v2/lbaas/pools", headers=h, params=q).json()["pools"]:
-        pname = f"{PREFIX}_{pool['id']}"
-        (d.pools if pool["provisioning_status"] == "ACTIVE" else d.errored).add(pname)
-        for m in api.get(f"/v2/lbaas/pools/{pool['id']}/members",
-                         headers=h).json()["members"]:
-            mname = f"{m['address']}:{m['protocol_port']}"
-            if m["provisioning_status"] == "ACTIVE":
-                d.members.add((pname, mname))
-            else:
-                d.errored.add(f"{pname}/{mname}")
-    return d
-
-
-def observed_of(c: Cluster, device: int, project: str) -> Desired:
-    part = f"{PREFIX}_{project}"
-    o = Desired()
-    o.virtuals = {v["name"] for v in c.device_objects(device, "ltm/virtual", part)}
-    with c.device(device) as dev:
-        for pool in c.device_objects(device, "ltm/pool", part):
-            o.pools.add(pool["name"])
-            r = dev.get(f"/mgmt/tm/ltm/pool/~{part}~{pool['name']}/members")
-            o.members |= {(pool["name"], m["name"]) for m in r.json().get("items", [])}
-    return o
-
-
-def _label(x: str | tuple[str, str]) -> str:
-    return x if isinstance(x, str) else f"{x[0]}/{x[1]}"
-
-
 def drift(c: Cluster, api: httpx.Client, projects: Iterable[str],
           devices: Iterable[int] | None = None) -> list[str]:
-    """Differences between each device (or those given) and the API's desired state; [] when
-    converged."""
+    """Differences between each device (or those given) and what the API lists, attributes
+    included (`tests/invariants.py`), over all partitions; [] when converged. A project of
+    `projects` that the API has nothing for (in any state) is a difference too."""
+    want = api_state(api)
+    must, may = expected_device(want)
+    problems = [f"{p}: the API lists nothing" for p in projects
+                if partition(p) not in must and partition(p) not in may]
+    for dev in range(c.devices) if devices is None else devices:
+        found = compare_device(device_state(c, dev), must, may)
+        problems += [f"device {dev} {what}: {x}" for what, xs in found.items() for x in xs]
+    return problems
+
+
+def acked_updates_on_devices(c: Cluster, api: httpx.Client, acks: list[Ack]) -> list[str]:
+    """The last acknowledged weight of each member still ACTIVE, as every device holds it."""
+    last = {a.id: a for a in acks if a.op == "update"}
+    gone = {a.id for a in acks if a.op == "delete"}
+    members = {i: o for i, o in api_state(api).items() if o["kind"] == "member"}
+    states = [device_state(c, dev) for dev in range(c.devices)]
     problems = []
-    for p in projects:
-        want = desired_of(api, p)
-        for dev in range(c.devices) if devices is None else devices:
-            have = observed_of(c, dev, p)
-            for what in ("virtuals", "pools", "members"):
-                w, h = getattr(want, what), getattr(have, what)
-                missing = {_label(x) for x in w - h}
-                orphans = {_label(x) for x in h - w} - want.errored
-                if missing or orphans:
-                    problems.append(f"device {dev} {p} {what}: missing {sorted(missing)} "
-                                    f"orphans {sorted(orphans)}")
+    for mid, ack in sorted(last.items()):
+        m = members.get(mid)
+        if mid in gone or m is None or m["provisioning_status"] != "ACTIVE":
+            continue  # deleted, or ERROR (checked with its reason by the caller)
+        if m["weight"] != ack.value:
+            problems.append(f"member {mid}: API weight {m['weight']} != acknowledged {ack.value}")
+        key = member_key(ack.pool_id, m["address"], m["protocol_port"])
+        for dev, st in enumerate(states):
+            body = st.get(partition(ack.project), {}).get(key)
+            ratio = None if body is None else view("member", body)["ratio"]
+            if ratio != max(int(ack.value), 1):
+                problems.append(f"device {dev} member {mid} ratio {ratio} != acknowledged "
+                                f"weight {ack.value}")
     return problems
 
 
 def check_invariants(mh: MultiHost, work: Workload | None, projects: Iterable[str],
                      timeout: float = 120) -> None:
-    """No object pending; every device equals the desired state; no partition written by two
-    agents at overlapping times; every acknowledged write is on the devices or ERROR with a
+    """1. No object pending. 2. Every device equals what the API lists, attributes included
+    (`drift`, `tests/invariants.py`). 3. No partition written by two agents at overlapping times
+    (a transaction counts from its creation to its commit: `overlapping_writers`). 4. Every
+    acknowledged write is reflected by the API and on every device (a create by 2., a delete by
+    its absence, an update's weight read back from each device), or the object is ERROR with a
     reason."""
     c = mh.c
     projects = list(projects)
@@ -421,6 +407,8 @@ def check_invariants(mh: MultiHost, work: Workload | None, projects: Iterable[st
             assert overlapping_writers(audit) == [], f"device {dev}: concurrent writers"
         if work is None:
             return
+        stale = acked_updates_on_devices(c, api, work.acks)
+        assert stale == [], "acknowledged updates not on the devices: " + "; ".join(stale)
         reasons = error_reasons(c.db_url)
         deleted = {a.id for a in work.acks if a.op == "delete"}
         for ack in work.acks:
@@ -435,7 +423,7 @@ def check_invariants(mh: MultiHost, work: Workload | None, projects: Iterable[st
             status = r.json()["member"]["provisioning_status"]
             if status == "ERROR":
                 assert reasons.get(ack.id), f"{ack.id} in ERROR without a reason"
-            else:  # ACTIVE objects were compared with every device by `drift` above
+            else:  # ACTIVE: on every device by `drift` (creates) and the check above (updates)
                 assert status == "ACTIVE", f"{ack.id} ended {status}"
 
 

@@ -16,8 +16,8 @@ import time
 import pytest
 
 from tests.cluster import wait_for
+from tests.invariants import partition
 from tests.multihost.harness import (
-    PREFIX,
     MultiHost,
     Workload,
     check_invariants,
@@ -50,7 +50,7 @@ def test_cut_agent_loses_partitions_and_never_writes_after(multihost: MultiHost,
         counts = {h: list(owners.values()).count(h) for h in mh.hosts}
         victim = max(counts, key=lambda h: counts[h])
         theirs = [p for p, h in owners.items() if h == victim]
-        parts = [f"{PREFIX}_{p}" for p in theirs]
+        parts = [partition(p) for p in theirs]
 
         # A stream of changes into the victim's partitions, running across the cut.
         stop = threading.Event()
