@@ -510,9 +510,11 @@ class Agent:
         cache_token: object,
         fresh: bool,
     ) -> DeviceResult:
-        missed = self.behind.setdefault(device.name, set())
+        # `behind[name]` is looked up after every await, never kept across one: a device that
+        # goes down and comes back meanwhile takes that set whole (`_probe`), and a miss added
+        # to the old one would never be resynced.
         if not self.device_up[device.name]:
-            missed.add(pid)
+            self.behind.setdefault(device.name, set()).add(pid)
             return DeviceResult(
                 device.name,
                 ok=False,
@@ -522,7 +524,7 @@ class Agent:
         try:
             writes, failures = await device.converge(state, guard, cache_token, fresh)
         except DeviceUnreachable as err:
-            missed.add(pid)
+            self.behind.setdefault(device.name, set()).add(pid)
             self.device_up[device.name] = False
             self.device_error[device.name] = str(err)
             metrics.DEVICE_ERRORS.labels(device.name, "unreachable").inc()
@@ -530,7 +532,7 @@ class Agent:
         except DeviceError as err:
             metrics.DEVICE_ERRORS.labels(device.name, "rejected").inc()
             return DeviceResult(device.name, ok=False, error=str(err))
-        missed.discard(pid)
+        self.behind.get(device.name, set()).discard(pid)
         return DeviceResult(device.name, ok=True, failures=failures, writes=writes)
 
     # --- operating status and stats ----------------------------------------------------------
