@@ -64,8 +64,8 @@ F5_AGENT_OPTS: list[cfg.Opt] = [
         "periodic_interval",
         default=10.0,
         help="F5's periodic task tick (s). Accepted; not used (see [bigip_lbaas] "
-        "heartbeat_interval, status_interval and service_resync_interval); another value than "
-        "10 is warned about at start-up.",
+        "heartbeat_interval and status_interval, and service_resync_interval); another value "
+        "than 10 is warned about at start-up.",
     ),
     cfg.FloatOpt(
         "service_resync_interval",
@@ -130,8 +130,8 @@ VALUE_NOT_IMPLEMENTED: dict[str, tuple[object, str]] = {
     ),
     "periodic_interval": (
         10.0,
-        "not used: see [bigip_lbaas] heartbeat_interval, status_interval and "
-        "service_resync_interval",
+        "not used: see [bigip_lbaas] heartbeat_interval and status_interval, and "
+        "[DEFAULT] service_resync_interval",
     ),
 }
 
