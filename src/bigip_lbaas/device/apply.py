@@ -3,8 +3,8 @@
 The folder is created before the transaction (objects cannot be queued into a folder that does not
 exist yet) and deleted after it (once empty). A folder this apply created is deleted again when the
 device rejects the transaction, so a rejected plan leaves no empty partition behind (the device
-refuses to delete a folder that is not empty, and then it stays). A plan of exactly one object operation is sent
-without a transaction: a single request is already atomic. Every write runs under ``guard``: it
+refuses to delete a folder that is not empty, and then it stays). A plan of exactly one object
+operation is sent without a transaction: a single request is already atomic. Every write runs under ``guard``: it
 is checked before the request goes out, so an agent that has lost its lease raises LeaseLost and
 never starts a write, and a write still in flight when the lease runs out is cancelled (its
 connection reset, so not a byte of it reaches the device later, even after a network cut heals).
