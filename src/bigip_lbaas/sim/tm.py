@@ -574,7 +574,7 @@ class Tm:
                         400, f"01020036:3: The requested route domain ({rd}) was not found."
                     )
                 rules_body["defaultRouteDomain"] = rd
-                check_fields(rt if rt is PARTITION else FOLDER, rules_body, "/" + rt.path + "/")
+            check_fields(rt if rt is PARTITION else FOLDER, rules_body, "/" + rt.path + "/")
             obj.props.update(
                 {
                     k: v

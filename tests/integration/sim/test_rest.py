@@ -119,6 +119,11 @@ def test_malformed_input_is_400_never_500(http: httpx.Client) -> None:
     assert "Found unexpected json pair" in r.json()["message"]
     r = http.post("/mgmt/tm/ltm/pool", json={"partition": "Common"})
     assert r.status_code == 400
+    for collection in ("sys/folder", "auth/partition"):  # folders check their fields too
+        r = http.post(f"/mgmt/tm/{collection}", json={"name": "Junk", "unknownField": True})
+        assert r.status_code == 400, (collection, r.text)
+        assert "Found unexpected json pair" in r.json()["message"]
+        assert http.get(f"/mgmt/tm/{collection}/~Junk").status_code == 404
     r = http.post("/mgmt/tm/ltm/pool/~Common~nope/members", json={"name": "1.1.1.1:80"})
     assert r.status_code == 404
     r = http.get("/mgmt/tm/ltm/nonsense")
