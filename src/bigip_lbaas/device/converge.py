@@ -9,7 +9,9 @@ and partition after every successful converge and reused on the next converge un
 token, which skips the observe reads. The memo is dropped on any failure, whenever the device is
 unreachable, and whenever the token changes (another owner may have written meanwhile). Pass
 ``fresh=True`` (take-over, device return, anti-entropy) to read the device whatever is remembered;
-what it read is remembered under the token all the same.
+what it read is remembered under the token all the same. Only the CACHE_PARTITIONS partitions
+converged most recently are remembered per device (a partition's state is ~50 KB at 10 load
+balancers; 1,000 of them would be 50 MB); an older one is read afresh.
 
 Must not: decide retries across devices or write status to the database (the agent does that).
 """
@@ -50,6 +52,18 @@ class ConvergeResult:
     @property
     def ok(self) -> bool:
         return not self.failures
+
+
+CACHE_PARTITIONS = 256
+"""Partitions whose observed state one device client remembers (the most recently converged)."""
+
+
+def _remember(client: BigipClient, key: str, entry: tuple[object, DeviceConfig]) -> None:
+    """Remember ``entry`` as the newest; forget the oldest beyond CACHE_PARTITIONS (a dict keeps
+    insertion order, and a converge pops its key before it puts it back)."""
+    client.cache[key] = entry
+    while len(client.cache) > CACHE_PARTITIONS:
+        del client.cache[next(iter(client.cache))]
 
 
 def _cache_key(partition: str) -> str:
@@ -161,5 +175,5 @@ async def converge(
         observed = _after(observed, plan)
         break
     if cache_token is not None and not failures:
-        client.cache[key] = (cache_token, observed)
+        _remember(client, key, (cache_token, observed))
     return ConvergeResult(client.name, part, writes, ops, tuple(failures), from_cache)

@@ -12,6 +12,7 @@ import pytest
 from bigip_lbaas.core.errors import DeviceUnreachable, LeaseLost
 from bigip_lbaas.core.model import Listener, LoadBalancer, Member, PartitionState, Pool
 from bigip_lbaas.core.status import Oper
+from bigip_lbaas.device import converge as converge_module
 from bigip_lbaas.device.apply import ApplyFailed, apply
 from bigip_lbaas.device.client import BigipClient, object_path
 from bigip_lbaas.device.converge import converge
@@ -588,6 +589,28 @@ def test_cache_token_skips_reads_and_is_dropped_when_the_device_is_unreachable(
                 await c.get("/mgmt/tm/sys/version")
             sim.control("POST", "up", device=1, via=2)
             assert not (await converge(c, state, PREFIX, cache_token=6)).from_cache
+
+    run(go())
+
+
+def test_cache_remembers_only_the_most_recent_partitions(
+    sim: SimHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The memo is bounded (CACHE_PARTITIONS): the oldest partition is forgotten and read
+    afresh; the newest are still served from the memo."""
+    monkeypatch.setattr(converge_module, "CACHE_PARTITIONS", 2)
+    states = [small(f"lru{i}") for i in range(3)]
+
+    async def go() -> None:
+        async with make_client(sim) as c:
+            for st in states:
+                await converge(c, st, PREFIX, cache_token=1)
+            assert len(c.cache) == 2
+            assert (await converge(c, states[2], PREFIX, cache_token=1)).from_cache
+            assert not (await converge(c, states[0], PREFIX, cache_token=1)).from_cache
+            # Remembering states[0] again pushed out the oldest, states[1].
+            assert (await converge(c, states[0], PREFIX, cache_token=1)).from_cache
+            assert not (await converge(c, states[1], PREFIX, cache_token=1)).from_cache
 
     run(go())
 
