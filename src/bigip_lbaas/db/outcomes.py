@@ -87,30 +87,36 @@ def record_failed(
 
 
 def _finish(session: Session, pending: Iterable[PendingObject], failed: Mapping[str, str]) -> None:
+    """Each pending object to its terminal state, compare-and-set on the status the snapshot saw:
+    ERROR with its reason, deleted, or ACTIVE. One statement per kind, status and outcome (IN
+    lists), not one per object: a cold partition of 10 load balancers has 60 pending objects."""
     pending = list(pending)
     # A load balancer that is pending only because a child changed goes back to ACTIVE even
     # when that child failed (Octavia's revert semantics); its own failure makes it ERROR.
     child_pending = {p.load_balancer_id for p in pending if p.kind != "load_balancer"}
+    groups: dict[tuple[str, str, str | None], list[str]] = {}  # (kind, status, reason) -> ids
+    for obj in pending:
+        reason = failed.get(obj.id)
+        if (
+            obj.kind == "load_balancer"
+            and reason
+            and obj.id in child_pending
+            and obj.status == Prov.PENDING_UPDATE
+        ):
+            reason = None
+        groups.setdefault((obj.kind, obj.status, reason), []).append(obj.id)
     for kind in KINDS:  # children first, so deletes never trip a foreign key
         table = KINDS[kind]
-        for obj in (p for p in pending if p.kind == kind):
-            reason = failed.get(obj.id)
-            if (
-                kind == "load_balancer"
-                and reason
-                and obj.id in child_pending
-                and obj.status == Prov.PENDING_UPDATE
-            ):
-                reason = None
-            where = sa.and_(table.id == obj.id, table.provisioning_status == obj.status)
+        for (k, status, reason), ids in groups.items():
+            if k != kind:
+                continue
+            stmt: sa.Update | sa.Delete
             if reason is not None:
-                session.execute(
-                    sa.update(table)
-                    .where(where)
-                    .values(provisioning_status=Prov.ERROR, status_reason=reason[:2000])
+                stmt = sa.update(table).values(
+                    provisioning_status=Prov.ERROR, status_reason=reason[:2000]
                 )
-            elif obj.status == Prov.PENDING_DELETE:
-                session.execute(sa.delete(table).where(where))
+            elif status == Prov.PENDING_DELETE:
+                stmt = sa.delete(table)
             else:
                 values: dict[str, object] = {
                     "provisioning_status": Prov.ACTIVE,
@@ -118,7 +124,12 @@ def _finish(session: Session, pending: Iterable[PendingObject], failed: Mapping[
                 }
                 if kind in ("load_balancer", "listener"):
                     values["operating_status"] = Oper.ONLINE  # refined by status collection
-                session.execute(sa.update(table).where(where).values(**values))
+                stmt = sa.update(table).values(**values)
+            for chunk in chunks(ids):
+                session.execute(
+                    stmt.where(table.id.in_(chunk), table.provisioning_status == status),
+                    execution_options={"synchronize_session": False},
+                )
 
 
 def _advance(session: Session, snap: Snapshot, error: str | None) -> None:
