@@ -7,17 +7,9 @@ from dataclasses import dataclass, field
 
 from oslo_config import cfg
 
+from bigip_lbaas.config.devices import DeviceAddress, parse_devices
 from bigip_lbaas.core.errors import ConfigError
 from bigip_lbaas.device.cluster import validate_ha
-
-
-@dataclass(frozen=True)
-class DeviceAddress:
-    host: str
-    port: int = 443
-
-    def __str__(self) -> str:
-        return f"{self.host}:{self.port}"
 
 
 @dataclass(frozen=True)
@@ -45,31 +37,6 @@ class AgentSettings:
     metrics_port: int | None = None
     metrics_host: str = "127.0.0.1"
     instance_id: str = field(default_factory=lambda: uuid.uuid4().hex)
-
-
-def parse_devices(value: str) -> tuple[DeviceAddress, ...]:
-    """`icontrol_hostname`: comma-separated `host` or `host:port` (IPv6 as `[addr]:port`)."""
-    result = []
-    for raw in value.split(","):
-        item = raw.strip().strip("'\"")
-        if not item:
-            continue
-        host, port = item, 443
-        if item.startswith("["):
-            host, _, rest = item[1:].partition("]")
-            if rest.startswith(":"):
-                port = _port(rest[1:], item)
-        elif item.count(":") == 1:
-            host, text = item.split(":")
-            port = _port(text, item)
-        result.append(DeviceAddress(host, port))
-    return tuple(result)
-
-
-def _port(text: str, item: str) -> int:
-    if not text.isdigit() or not 0 < int(text) < 65536:
-        raise ConfigError(f"[DEFAULT] icontrol_hostname: {item!r} has an invalid port")
-    return int(text)
 
 
 def from_conf(conf: cfg.ConfigOpts) -> AgentSettings:

@@ -12,6 +12,7 @@ from pathlib import Path
 from oslo_config import cfg, types
 
 from bigip_lbaas.config import options
+from bigip_lbaas.config.devices import InvalidPort, parse_devices
 from bigip_lbaas.core.errors import ConfigError, DatabaseError
 from bigip_lbaas.db.session import normalise_url
 
@@ -60,23 +61,18 @@ def validate(conf: cfg.ConfigOpts) -> None:
 
 
 def _check_icontrol_hostname(conf: cfg.ConfigOpts) -> None:
-    """Each comma-separated device is `host`, `host:port` or `[v6addr]:port`, port 1-65535."""
-    for raw in str(conf.icontrol_hostname or "").split(","):
-        item = raw.strip().strip("'\"")
-        port: str | None = None
-        if item.startswith("["):
-            rest = item.partition("]")[2]
-            port = rest[1:] if rest.startswith(":") else None
-        elif item.count(":") == 1:
-            port = item.split(":")[1]
-        if port is not None and not (port.isdigit() and 0 < int(port) < 65536):
-            where, value, section = _where_set(conf, "DEFAULT", "icontrol_hostname")
-            shown = f" = {value!r}" if value is not None else ""
-            raise ConfigError(
-                f"{where}: [{section}] icontrol_hostname{shown}: invalid value ({item!r} has an "
-                "invalid port); accepted: comma-separated host, host:port or [IPv6]:port, "
-                "port 1-65535"
-            )
+    """Each comma-separated device is `host`, `host:port` or `[v6addr]:port`, port 1-65535 (parsed
+    as the agent parses it, `config.devices`), named by the file that sets it."""
+    try:
+        parse_devices(str(conf.icontrol_hostname or ""))
+    except InvalidPort as err:
+        where, value, section = _where_set(conf, "DEFAULT", "icontrol_hostname")
+        shown = f" = {value!r}" if value is not None else ""
+        raise ConfigError(
+            f"{where}: [{section}] icontrol_hostname{shown}: invalid value ({err.item!r} has an "
+            "invalid port); accepted: comma-separated host, host:port or [IPv6]:port, "
+            "port 1-65535"
+        ) from None
 
 
 def _check_database_connection(conf: cfg.ConfigOpts) -> None:
