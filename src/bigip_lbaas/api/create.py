@@ -60,8 +60,13 @@ def _clean(spec: dict[str, Any]) -> dict[str, Any]:
     return spec
 
 
-def provider_of(lb: m.LoadBalancer) -> str:
-    return lb.provider or "octavia"
+def provider_of(lb: m.LoadBalancer | None) -> str:
+    """The provider a load balancer was created with (Octavia's default when none is stored)."""
+    return lb.provider if lb is not None and lb.provider else "octavia"
+
+
+def provider_of_lb(session: Session, lb_id: str) -> str:
+    return provider_of(session.get(m.LoadBalancer, lb_id))
 
 
 def check_pool_protocol(listener_protocol: str, pool_protocol: str) -> None:
@@ -123,8 +128,7 @@ def insert_member(session: Session, pool: m.Pool, spec: dict[str, Any], *,
         m.Member.protocol_port == spec["protocol_port"]))
     if dup is not None:
         raise DuplicateMember(address=spec["address"], port=spec["protocol_port"])
-    lb = session.get(m.LoadBalancer, pool.load_balancer_id)
-    validate.member(provider_of(lb) if lb is not None else "octavia", spec)
+    validate.member(provider_of_lb(session, pool.load_balancer_id), spec)
     if has_hm is None:
         has_hm = session.scalar(sa.select(m.HealthMonitor.id).where(
             m.HealthMonitor.pool_id == pool.id)) is not None

@@ -73,9 +73,8 @@ def create_listener(request: Request, body: ListenerRootPOST) -> JSONResponse:
 
 
 def _apply(session: Session, row: m.Listener, changes: dict[str, Any]) -> None:
-    lb = session.get(m.LoadBalancer, row.load_balancer_id)
-    provider = create.provider_of(lb) if lb is not None else "octavia"
-    validate.listener(provider, row.protocol, changes, stored=row)
+    validate.listener(create.provider_of_lb(session, row.load_balancer_id), row.protocol, changes,
+                      stored=row)
     pool_id = changes.get("default_pool_id")
     if pool_id:
         pool = session.get(m.Pool, pool_id)

@@ -313,8 +313,9 @@ def update_loadbalancer(request: Request, loadbalancer_id: str,
     def fn(session: Session) -> dict[str, Any]:
         lb = lock_lb(session, loadbalancer_id, ctx)
         change_lb(session, lb)
-        refuse_vip_sg_ids(lb.provider or "octavia", changes.get("vip_sg_ids"))
-        validate.vip_qos_policy(lb.provider or "octavia", changes.get("vip_qos_policy_id"))
+        provider = create.provider_of(lb)
+        refuse_vip_sg_ids(provider, changes.get("vip_sg_ids"))
+        validate.vip_qos_policy(provider, changes.get("vip_qos_policy_id"))
         for attr, value in changes.items():
             if attr == "admin_state_up":
                 if value is not None:

@@ -96,8 +96,7 @@ def create_pool(request: Request, body: PoolRootPOST) -> JSONResponse:
 
 
 def _apply(session: Session, row: m.Pool, changes: dict[str, Any]) -> None:
-    lb = session.get(m.LoadBalancer, row.load_balancer_id)
-    validate.pool(create.provider_of(lb) if lb is not None else "octavia", row.protocol, changes,
+    validate.pool(create.provider_of_lb(session, row.load_balancer_id), row.protocol, changes,
                   stored=row)
     if "tls_enabled" in changes and changes["tls_enabled"] is None:
         changes["tls_enabled"] = False
