@@ -2,9 +2,9 @@
 
 One read transaction, one query per table for one partition or many (``additional_vip`` gives
 each load balancer its additional VIP addresses). Objects marked PENDING_DELETE (and everything
-under them) are left out: the desired state is what should exist on the device. The snapshot also lists every pending object
-with the status it was seen in, so the outcome can be written for exactly those objects and no
-later change is mistaken for one this reconcile applied.
+under them) are left out: the desired state is what should exist on the device. The snapshot also
+lists every pending object with the status it was seen in, so the outcome can be written for
+exactly those objects and no later change is mistaken for one this reconcile applied.
 """
 
 from __future__ import annotations

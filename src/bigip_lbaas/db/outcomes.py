@@ -105,31 +105,29 @@ def _finish(session: Session, pending: Iterable[PendingObject], failed: Mapping[
         ):
             reason = None
         groups.setdefault((obj.kind, obj.status, reason), []).append(obj.id)
-    for kind in KINDS:  # children first, so deletes never trip a foreign key
+    order = list(KINDS)  # children first, so deletes never trip a foreign key
+    for (kind, status, reason), ids in sorted(groups.items(), key=lambda g: order.index(g[0][0])):
         table = KINDS[kind]
-        for (k, status, reason), ids in groups.items():
-            if k != kind:
-                continue
-            stmt: sa.Update | sa.Delete
-            if reason is not None:
-                stmt = sa.update(table).values(
-                    provisioning_status=Prov.ERROR, status_reason=reason[:2000]
-                )
-            elif status == Prov.PENDING_DELETE:
-                stmt = sa.delete(table)
-            else:
-                values: dict[str, object] = {
-                    "provisioning_status": Prov.ACTIVE,
-                    "status_reason": None,
-                }
-                if kind in ("load_balancer", "listener"):
-                    values["operating_status"] = Oper.ONLINE  # refined by status collection
-                stmt = sa.update(table).values(**values)
-            for chunk in chunks(ids):
-                session.execute(
-                    stmt.where(table.id.in_(chunk), table.provisioning_status == status),
-                    execution_options={"synchronize_session": False},
-                )
+        stmt: sa.Update | sa.Delete
+        if reason is not None:
+            stmt = sa.update(table).values(
+                provisioning_status=Prov.ERROR, status_reason=reason[:2000]
+            )
+        elif status == Prov.PENDING_DELETE:
+            stmt = sa.delete(table)
+        else:
+            values: dict[str, object] = {
+                "provisioning_status": Prov.ACTIVE,
+                "status_reason": None,
+            }
+            if kind in ("load_balancer", "listener"):
+                values["operating_status"] = Oper.ONLINE  # refined by status collection
+            stmt = sa.update(table).values(**values)
+        for chunk in chunks(ids):
+            session.execute(
+                stmt.where(table.id.in_(chunk), table.provisioning_status == status),
+                execution_options={"synchronize_session": False},
+            )
 
 
 def _advance(session: Session, snap: Snapshot, error: str | None) -> None:

@@ -219,7 +219,6 @@ class Transactions:
         t.execution_time = int((time.monotonic() - started) * 1000)
         return Result(200, self.body(t), partitions)
 
-
     @staticmethod
     def _failed(t: Transaction, message: str) -> IcrError:
         t.state = "FAILED"
