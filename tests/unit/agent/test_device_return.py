@@ -15,6 +15,16 @@ from bigip_lbaas.db.leases import Held
 KEYS = {pid: PartitionKey("Project", f"p{pid}") for pid in (1, 2, 3)}
 
 
+def agent_holding_every_key(device: Any) -> Agent:
+    """An agent (no database) on one scripted device, holding every partition of KEYS."""
+    settings = AgentSettings(database_url="sqlite://", host="h1", identity="h1",
+                             environment="Project", ha_type="standalone",
+                             devices=(DeviceAddress("127.0.0.1"),), username="u", password="p")
+    agent = Agent(settings, db=None, devices=[device])  # type: ignore[arg-type]
+    agent.held = {pid: Held(pid, key, 1) for pid, key in KEYS.items()}
+    return agent
+
+
 class SlowToTell:
     """Answers its probe at once; says which partitions it lacks only when told to."""
 
@@ -39,13 +49,8 @@ class SlowToTell:
 
 def test_a_partition_missed_while_the_returning_device_is_asked_is_resynced() -> None:
     async def go() -> None:
-        settings = AgentSettings(database_url="sqlite://", host="h1", identity="h1",
-                                 environment="Project", ha_type="standalone",
-                                 devices=(DeviceAddress("127.0.0.1"),), username="u",
-                                 password="p")
         device = SlowToTell()
-        agent = Agent(settings, db=None, devices=[device])  # type: ignore[arg-type, list-item]
-        agent.held = {pid: Held(pid, key, 1) for pid, key in KEYS.items()}
+        agent = agent_holding_every_key(device)
         agent.device_up[device.name] = False
         agent.device_error[device.name] = "refused"
         agent.behind[device.name] = {1}  # a reconcile missed it while the device was down
@@ -92,13 +97,8 @@ def test_a_write_that_times_out_after_the_device_came_back_is_resynced() -> None
     down and came back; its timeout then recorded the miss in the set the return had already
     taken, and nothing resynced the partition."""
     async def go() -> None:
-        settings = AgentSettings(database_url="sqlite://", host="h1", identity="h1",
-                                 environment="Project", ha_type="standalone",
-                                 devices=(DeviceAddress("127.0.0.1"),), username="u",
-                                 password="p")
         device = HangsThenFails()
-        agent = Agent(settings, db=None, devices=[device])  # type: ignore[arg-type, list-item]
-        agent.held = {pid: Held(pid, key, 1) for pid, key in KEYS.items()}
+        agent = agent_holding_every_key(device)
         agent.device_up[device.name] = True
 
         write = asyncio.create_task(
