@@ -6,10 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 import tenacity
 from sqlalchemy import exc
 
-from bigip_lbaas.core.errors import DatabaseError
+from bigip_lbaas.core.errors import DatabaseError, DatabaseUnavailable, DuplicateRow
 from bigip_lbaas.db import session
 from bigip_lbaas.db.session import Database, describe_url, is_transient, normalise_url
 
@@ -149,5 +150,29 @@ def test_database_run_retries_a_transient_failure_inside_the_transaction(
     try:
         assert db.run(work) == "done"  # type: ignore[arg-type]
         assert attempts == 2
+    finally:
+        db.dispose()
+
+
+def test_transactions_raise_the_projects_errors_never_sqlalchemys(tmp_path: Path) -> None:
+    """The database boundary: a unique-key clash is DuplicateRow, a programming error a plain
+    DatabaseError, a transient error DatabaseUnavailable (which the retry helper still retries); the message is the
+    driver's first line, never the statement or its parameters."""
+    db = Database(f"sqlite:///{tmp_path / 'x.sqlite'}")
+    try:
+        with db.transaction() as s:
+            s.execute(sa.text("CREATE TABLE t (k TEXT PRIMARY KEY)"))
+            s.execute(sa.text("INSERT INTO t VALUES ('a')"))
+        with pytest.raises(DuplicateRow) as dup, db.transaction() as s:
+            s.execute(sa.text("INSERT INTO t VALUES (:k)"), {"k": "a"})
+        assert not isinstance(dup.value, exc.SQLAlchemyError)
+        assert "UNIQUE" in str(dup.value) and "INSERT" not in str(dup.value)
+        with pytest.raises(DatabaseError) as bad, session.translated_errors():
+            raise exc.ProgrammingError("SELECT secret", {"p": "hunter2"}, Exception("syntax error"))
+        assert type(bad.value) is DatabaseError
+        assert "hunter2" not in str(bad.value) and "syntax error" in str(bad.value)
+        with pytest.raises(DatabaseUnavailable), session.translated_errors():
+            raise _operational("server closed the connection unexpectedly")
+        assert is_transient(DatabaseUnavailable("x"))
     finally:
         db.dispose()

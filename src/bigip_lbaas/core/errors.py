@@ -21,6 +21,15 @@ class DatabaseError(BigipLbaasError):
     """The database cannot be used (unreachable, bad URL, schema out of date)."""
 
 
+class DatabaseUnavailable(DatabaseError):
+    """Temporary: the connection was lost, the server is down, or a lock or deadlock timed out.
+    The unit of work is safe to retry."""
+
+
+class DuplicateRow(DatabaseError):
+    """A write broke a unique or foreign-key constraint (a concurrent writer got there first)."""
+
+
 class SchemaOutOfDate(DatabaseError):
     """The schema is older (or newer) than this code; ``bigip-lbaas db upgrade`` fixes it."""
 

@@ -1,8 +1,10 @@
 """Engines, transactions, the database clock and the one place transient errors are retried.
 
 Owns dialect differences: SQLite pragmas and `BEGIN IMMEDIATE`, the server-clock expression for
-each backend, and which driver errors count as transient. Nothing else in the code base inspects
-the dialect name.
+each backend, and which driver errors count as transient. It is the database boundary for errors:
+every transaction and read raises the project's own `DatabaseError` family
+(`DatabaseUnavailable`, `DuplicateRow`), never a SQLAlchemy or driver exception, so nothing above
+`db/` catches `sqlalchemy.exc`.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from bigip_lbaas.core.errors import DatabaseError
+from bigip_lbaas.core.errors import DatabaseError, DatabaseUnavailable, DuplicateRow
 
 LOG = logging.getLogger(__name__)
 
@@ -192,6 +194,8 @@ def insert_if_missing(session: Session, model: type[Any], values: dict[str, Any]
 
 def is_transient(err: BaseException) -> bool:
     """Deadlocks, serialization failures, lost connections and SQLite busy: worth retrying."""
+    if isinstance(err, DatabaseUnavailable):
+        return True
     if isinstance(err, exc.DBAPIError) and err.connection_invalidated:
         return True
     if isinstance(err, (exc.OperationalError, exc.InterfaceError)):
@@ -203,6 +207,27 @@ def is_transient(err: BaseException) -> bool:
             for needle in ("deadlock", "serializ", "lock wait timeout", "database is locked")
         )
     return False
+
+
+def _first_line(err: exc.SQLAlchemyError) -> str:
+    """The driver's own message, first line only: never the statement or its parameters."""
+    orig = getattr(err, "orig", None)
+    text = str(orig if orig is not None else type(err).__name__).strip()
+    return text.splitlines()[0][:300] if text else type(err).__name__
+
+
+@contextmanager
+def translated_errors() -> Iterator[None]:
+    """The database boundary: SQLAlchemy and driver exceptions become `DatabaseError`s."""
+    try:
+        yield
+    except exc.SQLAlchemyError as err:
+        message = f"{type(err).__name__}: {_first_line(err)}"
+        if is_transient(err):
+            raise DatabaseUnavailable(message) from err
+        if isinstance(err, exc.IntegrityError):
+            raise DuplicateRow(message) from err
+        raise DatabaseError(message) from err
 
 
 class Database:
@@ -222,19 +247,19 @@ class Database:
 
     def clock(self) -> float:
         """Read the database server's clock once."""
-        with self.engine.connect() as conn:
+        with translated_errors(), self.engine.connect() as conn:
             return float(conn.execute(sa.select(self.now())).scalar_one())
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """One transaction: commit on success, roll back on any exception."""
-        with self._sessions() as session, session.begin():
+        with translated_errors(), self._sessions() as session, session.begin():
             yield session
 
     @contextmanager
     def read(self) -> Iterator[Session]:
         """A read-only transaction (a consistent snapshot where the backend offers one)."""
-        with self._sessions() as session, session.begin():
+        with translated_errors(), self._sessions() as session, session.begin():
             session.connection(execution_options={"readonly": True})
             yield session
             session.rollback()
