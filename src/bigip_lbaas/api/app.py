@@ -11,7 +11,6 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from oslo_config import cfg
-from sqlalchemy import exc
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -35,7 +34,7 @@ from bigip_lbaas.api.routes import (
     version,
 )
 from bigip_lbaas.api.state import AppState
-from bigip_lbaas.core.errors import ApiError
+from bigip_lbaas.core.errors import ApiError, DatabaseError, DatabaseUnavailable
 from bigip_lbaas.db.session import Database
 
 LBAAS_ROUTERS = (loadbalancer.router, listener.router, pool.router, member.router,
@@ -113,7 +112,7 @@ async def _http_error(_: Request, err: Exception) -> JSONResponse:
 
 
 async def _db_error(_: Request, err: Exception) -> JSONResponse:
-    if isinstance(err, exc.OperationalError | exc.InterfaceError):
+    if isinstance(err, DatabaseUnavailable):
         return _fault(503, "The database is unavailable; retry later.")
     return _fault(500, "Internal Server Error")
 
@@ -140,7 +139,7 @@ def create_app(conf: cfg.ConfigOpts, db: Database | None = None) -> FastAPI:
             app.include_router(router, prefix=prefix + "/lbaas", include_in_schema=in_schema)
         app.include_router(network.router, prefix=prefix, include_in_schema=in_schema)
     handlers: dict[Any, Any] = {ApiError: _api_error, RequestValidationError: _validation_error,
-                                HTTPException: _http_error, exc.SQLAlchemyError: _db_error,
+                                HTTPException: _http_error, DatabaseError: _db_error,
                                 Exception: _server_error}
     for kind, handler in handlers.items():
         app.add_exception_handler(kind, handler)

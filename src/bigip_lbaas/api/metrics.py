@@ -19,6 +19,7 @@ from prometheus_client.registry import Collector
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from bigip_lbaas.core.errors import DatabaseError
 from bigip_lbaas.core.status import PENDING
 from bigip_lbaas.db.desired import KINDS
 from bigip_lbaas.db.models import Agent, Partition
@@ -55,7 +56,7 @@ class ClusterCollector(Collector):
                     sa.select(sa.func.count()).select_from(Agent).where(
                         Agent.stopped.is_(False),
                         Agent.heartbeat_at > (now or 0) - self.lease_seconds)) or 0))
-        except sa.exc.SQLAlchemyError:
+        except DatabaseError:
             return  # database down: request metrics still scrape; these gauges are absent
         yield from (pending, behind, alive)
 

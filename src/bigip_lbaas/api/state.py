@@ -6,13 +6,13 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from oslo_config import cfg
-from sqlalchemy import exc
 from sqlalchemy.orm import Session
 from starlette.requests import Request
 
 from bigip_lbaas.api.auth import Context, context_from_headers
 from bigip_lbaas.api.errors import DatabaseUnavailable
 from bigip_lbaas.api.providers import Providers
+from bigip_lbaas.core import errors
 from bigip_lbaas.db.session import Database
 
 T = TypeVar("T")
@@ -33,14 +33,14 @@ class AppState:
         """Run `fn(session)` as one transaction, retrying the whole of it on transient errors."""
         try:
             return self.db.run(fn, attempts=4)
-        except exc.OperationalError as err:
+        except errors.DatabaseUnavailable as err:
             raise DatabaseUnavailable() from err
 
     def read(self, fn: Any) -> Any:
         """Run `fn(session)` read-only: on SQLite it never waits for or blocks a writer."""
         try:
             return self.db.query(fn, attempts=3)
-        except exc.OperationalError as err:
+        except errors.DatabaseUnavailable as err:
             raise DatabaseUnavailable() from err
 
 

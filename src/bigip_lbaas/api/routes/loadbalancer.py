@@ -7,7 +7,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from fastapi import APIRouter
-from sqlalchemy import exc
 from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -52,6 +51,7 @@ from bigip_lbaas.api.schemas.loadbalancer import (
     StatusesRootResponse,
 )
 from bigip_lbaas.api.state import AppState
+from bigip_lbaas.core.errors import DuplicateRow
 from bigip_lbaas.core.status import Prov
 from bigip_lbaas.db import models as m
 from bigip_lbaas.db.partitions import ensure_partition, mark_changed
@@ -295,7 +295,7 @@ def create_loadbalancer(request: Request, body: LoadBalancerRootPOST) -> JSONRes
     for attempt in range(6):
         try:
             return respond(201, {"loadbalancer": st.write(fn)})
-        except exc.IntegrityError as err:
+        except DuplicateRow as err:
             # Another request took the same VIP address first.
             if spec.vip_address or attempt == 5:
                 raise VipInUse(address=spec.vip_address or "?",
