@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from bigip_lbaas.db.outcomes import DeviceProgress, ObjectFailure
+from bigip_lbaas.db.outcomes import DeviceProgress
+from bigip_lbaas.engine.config import ObjectFailure
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,7 @@ def decide(
         failures: dict[str, ObjectFailure] = {}
         for r in succeeded:
             for f in r.failures:
-                failures.setdefault(f.id, f)
+                failures.setdefault(f.object_id, f)
         return Decision(applied=True, failures=tuple(failures.values()), devices=progress)
     if rejected:
         reason = "; ".join(f"{r.error}" for r in rejected)

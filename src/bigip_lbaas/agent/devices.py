@@ -1,9 +1,5 @@
 """The agent's view of one BIG-IP: probe, converge one partition, collect its status, tell
-which partitions it lost.
-
-A thin adapter over `device/`: it turns engine results into the database's outcome types and
-knows which Octavia ids a partition holds, so a failure the device could not pin on an object
-becomes a rejection of the whole attempt rather than a silent success.
+which partitions it lost. A thin adapter over ``device/`` that times each operation.
 """
 
 from __future__ import annotations
@@ -12,33 +8,14 @@ from collections.abc import Iterable
 
 from bigip_lbaas.agent.metrics import DEVICE_SECONDS
 from bigip_lbaas.agent.settings import AgentSettings
-from bigip_lbaas.core.errors import DeviceRejected
 from bigip_lbaas.core.model import PartitionKey, PartitionState
-from bigip_lbaas.db.outcomes import ObjectFailure
 from bigip_lbaas.device.apply import Guard
 from bigip_lbaas.device.client import BigipClient, collection_path
-from bigip_lbaas.device.converge import converge
+from bigip_lbaas.device.converge import ConvergeResult, converge
 from bigip_lbaas.device.status import DeviceStats, collect, device_counters
 from bigip_lbaas.engine import names
+from bigip_lbaas.engine.config import DeviceConfig, Rendered
 from bigip_lbaas.engine.health import PartitionStatus
-
-
-def object_kinds(state: PartitionState) -> dict[str, tuple[str, str]]:
-    """Every Octavia id in the partition → (table kind, load balancer id)."""
-    kinds: dict[str, tuple[str, str]] = {}
-    for lb in state.load_balancers:
-        kinds[lb.id] = ("load_balancer", lb.id)
-        for li in lb.listeners:
-            kinds[li.id] = ("listener", lb.id)
-            for pol in li.l7policies:
-                kinds[pol.id] = ("l7policy", lb.id)
-                kinds.update((r.id, ("l7rule", lb.id)) for r in pol.rules)
-        for pool in lb.pools:
-            kinds[pool.id] = ("pool", lb.id)
-            kinds.update((m.id, ("member", lb.id)) for m in pool.members)
-            if pool.health_monitor:
-                kinds[pool.health_monitor.id] = ("health_monitor", lb.id)
-    return kinds
 
 
 class BigipDevice:
@@ -73,18 +50,11 @@ class BigipDevice:
             await self.client.get("/mgmt/tm/sys/version")
 
     async def converge(
-        self, state: PartitionState, guard: Guard, cache_token: object, fresh: bool
-    ) -> tuple[int, tuple[ObjectFailure, ...]]:
+        self, rendered: Rendered, guard: Guard, known: DeviceConfig | None
+    ) -> ConvergeResult:
+        """Make the device hold ``rendered`` (``device.converge.converge``)."""
         with DEVICE_SECONDS.labels(self.name, "converge").time():
-            result = await converge(self.client, state, self.prefix, guard,
-                                    cache_token=cache_token, fresh=fresh)
-        known = object_kinds(state)
-        failures = []
-        for f in result.failures:
-            if f.object_id not in known:
-                raise DeviceRejected(self.name, 400, f.reason)
-            failures.append(ObjectFailure(f.object_id, f.reason))
-        return result.writes, tuple(failures)
+            return await converge(self.client, rendered, self.prefix, guard, known=known)
 
     async def pass_stats(self) -> DeviceStats:
         """Every virtual's counters, read once at the start of a status pass."""

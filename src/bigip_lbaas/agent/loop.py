@@ -1,8 +1,17 @@
-"""The agent's event loop: heartbeat and leases, placement, work dispatch, status collection.
+"""The agent's event loop: four supervised loops around a work queue.
+
+- probe: health-checks every device; a returning device's missed partitions become due;
+- lease: heartbeat, renewal and placement (``agent.keeper``);
+- work: polls the database for partitions behind, picks from the work queue (``agent.work``),
+  reads their desired state in batches, runs ``agent.reconcile.reconcile`` for each and writes
+  the outcomes in batches (``db.outcomes.record``);
+- status: operating statuses and stats of every held partition.
 
 Level-triggered: the key is a partition id, never an event. Every pass re-reads what the database
 says and acts on the difference. Database calls run in worker threads; device calls are async.
-Exactly one place (`_reconcile`) logs each reconcile's outcome.
+Exactly one place (``Agent._report``) logs and counts each reconcile's outcome. Expected trouble
+(DatabaseError, DeviceError) is handled where it happens; anything else is a bug: logged with its
+traceback and counted, and the loop it crashed is restarted (``agent.supervise``).
 """
 
 from __future__ import annotations
@@ -11,148 +20,133 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable, Sequence
-from typing import Any, Protocol, TypeVar
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from bigip_lbaas.agent import metrics
-from bigip_lbaas.agent.decide import DeviceResult, decide
+from bigip_lbaas.agent.decide import backoff
+from bigip_lbaas.agent.fleet import Device, Fleet
+from bigip_lbaas.agent.keeper import LeaseKeeper, in_thread
+from bigip_lbaas.agent.reconcile import Outcome, RetryPolicy, reconcile
 from bigip_lbaas.agent.settings import AgentSettings
-from bigip_lbaas.agent.wakeup import Listener
+from bigip_lbaas.agent.supervise import supervise
+from bigip_lbaas.agent.wakeup import ChangeNotifications
+from bigip_lbaas.agent.work import PartitionWork, Pick, WorkQueue
 from bigip_lbaas.core.errors import DatabaseError, DeviceError, DeviceUnreachable, LeaseLost
-from bigip_lbaas.core.model import PartitionKey, PartitionState
-from bigip_lbaas.core.placement import place
-from bigip_lbaas.db import agents, desired, leases, outcomes
+from bigip_lbaas.db import desired, leases, outcomes
+from bigip_lbaas.db.desired import Snapshot
 from bigip_lbaas.db.leases import Held
-from bigip_lbaas.db.outcomes import ObjectFailure
 from bigip_lbaas.db.session import Database
-from bigip_lbaas.device.apply import Guard
 from bigip_lbaas.device.status import DeviceStats
 from bigip_lbaas.engine.health import PartitionStatus
 
 LOG = logging.getLogger(__name__)
 # How often the work loop may run placement early because a partition has no owner.
 PROMPT_PLACEMENT_SECONDS = 0.25
-# Consecutive failed health checks before a device counts as down.
-PROBE_FAILURES = 2
 # Partitions per status batch: one desired-state read and one fenced write for all of them.
 STATUS_BATCH = 50
 # Status reads in flight per agent: background work must leave the device's slots to reconciles.
 STATUS_READS = 2
 # Poll period when PostgreSQL LISTEN/NOTIFY wakes the agent on every change.
 LISTEN_POLL_SECONDS = 1.0
-T = TypeVar("T")
+# Desired states read in one transaction: those about to run, and as many waiting behind them
+# (read ahead, used within work.PREFETCH_SECONDS).
+LOAD_BATCH = 32
+# Reconcile outcomes written in one transaction at most.
+WRITE_BATCH = 64
 
 
-class Device(Protocol):
-    """What the loop needs from one BIG-IP (see `agent.devices` for the real one)."""
+class OutcomeWriter:
+    """Group commit: outcomes that finish while a write is under way go together in the next
+    one (``db.outcomes.record``), so a thousand partitions catching up are not a thousand
+    transactions."""
 
-    name: str
+    def __init__(self, db: Database, me: str) -> None:
+        self.db = db
+        self.me = me
+        self._pending: list[tuple[outcomes.Finished, asyncio.Future[bool]]] = []
+        self._writing = False
 
-    async def probe(self) -> None: ...
+    async def write(self, finished: outcomes.Finished) -> bool:
+        """Write ``finished``; False when its lease was lost (nothing of it was written).
+        Raises DatabaseError."""
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._pending.append((finished, future))
+        if not self._writing:
+            self._writing = True
+            try:
+                while self._pending:
+                    batch = self._pending[:WRITE_BATCH]
+                    del self._pending[:WRITE_BATCH]
+                    await self._write(batch)
+            finally:
+                self._writing = False
+                for _, waiting in self._pending:  # only if the writer was cancelled
+                    waiting.cancel()
+                self._pending.clear()
+        return await future
 
-    async def converge(
-        self, state: PartitionState, guard: Guard, cache_token: object, fresh: bool
-    ) -> tuple[int, tuple[ObjectFailure, ...]]: ...
-
-    async def pass_stats(self) -> DeviceStats: ...
-
-    async def collect(
-        self, state: PartitionState, pass_stats: DeviceStats | None
-    ) -> PartitionStatus: ...
-
-    async def missing(self, keys: Iterable[PartitionKey]) -> set[PartitionKey]: ...
-
-    async def close(self) -> None: ...
+    async def _write(self, batch: list[tuple[outcomes.Finished, asyncio.Future[bool]]]) -> None:
+        try:
+            lost = await in_thread(outcomes.record, self.db, self.me, [f for f, _ in batch])
+        except Exception as err:  # DatabaseError (or a bug): every waiter raises it
+            for _, future in batch:
+                future.set_exception(err)
+            return
+        except BaseException:  # cancelled (the agent is stopping)
+            for _, future in batch:
+                future.cancel()
+            raise
+        for f, future in batch:
+            future.set_result(f.held.partition_id not in lost)
 
 
 class Agent:
     def __init__(self, settings: AgentSettings, db: Database, devices: Sequence[Device]) -> None:
         self.s = settings
         self.db = db
-        self.devices = list(devices)
         self.me = settings.instance_id
-        self.held: dict[int, Held] = {}
-        self.valid_until = 0.0
-        self.device_up: dict[str, bool] = {d.name: True for d in self.devices}
-        self.device_error: dict[str, str | None] = {d.name: None for d in self.devices}
-        self.in_flight: set[int] = set()
-        self.finished: dict[int, float] = {}  # partition → when its last reconcile ended
-        self.due: set[int] = set()
-        self.attempts: dict[int, int] = {}
-        self.failing_since: dict[int, float] = {}
-        self.not_before: dict[int, float] = {}
-        self.last_full: dict[int, float] = {}
-        self.tasks: set[asyncio.Task[None]] = set()
         self.stopping = asyncio.Event()
         self.wake = asyncio.Event()
-        self.slots = asyncio.Semaphore(settings.max_concurrent_reconciles)
-        self.last_heartbeat = time.monotonic()
-        self.resync_total = 0
-        self.resync_done = 0
-        self.resync_started = 0.0
-        self.placing = asyncio.Lock()
-        self.probe_failures: dict[str, int] = {}
-        self.probe_timeout = min(settings.request_timeout, max(2.0, 2 * settings.heartbeat_interval))
-        # device → partitions whose last reconcile did not reach it (converged on its return)
-        self.behind: dict[str, set[int]] = {}
+        probe_timeout = min(settings.request_timeout, max(2.0, 2 * settings.heartbeat_interval))
+        self.fleet = Fleet(devices, probe_timeout)
+        self.queue = WorkQueue(settings.resync_interval)
+        self.keeper = LeaseKeeper(settings, db, self.queue, self.fleet, self.stopping, self.wake)
+        self.writer = OutcomeWriter(db, self.me)
+        self.policy = RetryPolicy(settings.max_retries, settings.pending_timeout)
+        self.tasks: set[asyncio.Task[None]] = set()
         self.poll_interval = settings.poll_interval
-        self.last_placement = 0.0
-
-    # --- helpers ---------------------------------------------------------------------------
-
-    async def _db(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        return await asyncio.to_thread(fn, *args, **kwargs)
-
-    def lease_valid(self) -> bool:
-        return time.monotonic() < self.valid_until
-
-    def _guard_for(self, held: Held) -> Guard:
-        """LeaseLost once `held` is gone; else the instant its lease may stop being ours (the
-        renew deadline, which every successful renewal moves on). Device writes still in flight
-        then are cancelled: a late write could land after another agent took the partition."""
-
-        def guard() -> float:
-            current = self.held.get(held.partition_id)
-            if current is None or current.epoch != held.epoch or not self.lease_valid():
-                raise LeaseLost(str(held.key), held.epoch)
-            return self.valid_until
-
-        return guard
-
-    @property
-    def operational(self) -> bool:
-        return any(self.device_up.values())
-
-    def _device_report(self) -> list[dict[str, Any]]:
-        return [
-            {"device": name, "reachable": up, "error": self.device_error.get(name)}
-            for name, up in self.device_up.items()
-        ]
 
     # --- lifecycle -------------------------------------------------------------------------
 
+    def loops(self) -> dict[str, Callable[[], Any]]:
+        return {
+            "probe": self._probe_loop,
+            "lease": self._lease_loop,
+            "work": self._work_loop,
+            "status": self._status_loop,
+        }
+
     async def run(self) -> None:
-        listener = None
+        notifications = None
         if self.db.dialect == "postgresql":
-            listener = Listener(self.db.url, asyncio.get_running_loop(), self.wake)
-            listener.start()
+            notifications = ChangeNotifications(self.db.url, asyncio.get_running_loop(), self.wake)
+            notifications.start()
             # Notifications carry the latency; the poll is only the safety net.
             self.poll_interval = max(self.s.poll_interval, LISTEN_POLL_SECONDS)
-        loops = [self._probe_loop, self._lease_loop, self._work_loop, self._status_loop]
-        runners = [asyncio.create_task(self._forever(loop), name=loop.__name__) for loop in loops]
+        runners = [
+            asyncio.create_task(supervise(name, loop, self.stopping), name=name)
+            for name, loop in self.loops().items()
+        ]
         await self.stopping.wait()
         for r in runners:
             r.cancel()
         await asyncio.gather(*runners, return_exceptions=True)
         await self._drain(timeout=max(5.0, self.s.renew_deadline - 1.0))
-        await self._db(leases.release, self.db, self.me, None)
-        await self._db(agents.mark_stopped, self.db, self.me)
-        if listener is not None:
-            await asyncio.to_thread(listener.stop)
+        await self.keeper.release_all()
+        if notifications is not None:
+            await asyncio.to_thread(notifications.stop)
         LOG.info("agent stopped, leases released", extra={"action": "stop", "agent": self.s.host})
-
-    async def _forever(self, loop: Callable[[], Awaitable[None]]) -> None:
-        await loop()
 
     async def _drain(self, timeout: float) -> None:
         if self.tasks:
@@ -170,194 +164,30 @@ class Agent:
 
     async def _probe_loop(self) -> None:
         while True:
-            await asyncio.gather(*(self._probe(d) for d in self.devices))
+            resync = await asyncio.gather(
+                *(self.fleet.probe(d, self.queue.held) for d in self.fleet.devices)
+            )
+            missed = set().union(*resync)
+            if missed:
+                self.queue.mark_due(missed)
+                self.wake.set()
             if not await self._sleep(self.s.heartbeat_interval):
                 return
-
-    async def _probe(self, device: Device) -> None:
-        """One health check. A device is marked down after PROBE_FAILURES checks in a row fail
-        (one slow answer from a busy device is not an outage), or at once when a reconcile
-        finds it unreachable; its return resyncs only the partitions it missed."""
-        name = device.name
-        try:
-            await asyncio.wait_for(device.probe(), timeout=self.probe_timeout)
-        except (DeviceError, TimeoutError) as err:
-            self.probe_failures[name] = self.probe_failures.get(name, 0) + 1
-            if self.probe_failures[name] >= PROBE_FAILURES and self.device_up[name]:
-                self.device_up[name] = False
-                self.device_error[name] = str(err) or type(err).__name__
-                LOG.warning("device unreachable", extra={
-                    "action": "device_down", "device": name, "error": self.device_error[name]})
-        else:
-            self.probe_failures[name] = 0
-            # Read the flag only now: a reconcile may have marked the device down while the
-            # probe ran, and its return must still resync what it missed.
-            if not self.device_up[name]:
-                lost = await self._lost_by(device)
-                # No await from here until the device counts as up: a reconcile that finds it
-                # down meanwhile adds to `behind`, which must be taken whole, now.
-                missed = (self.behind.pop(name, set()) | lost) & set(self.held)
-                LOG.info("device reachable again; resyncing the partitions it missed or lost",
-                         extra={"action": "device_up", "device": name, "count": len(missed)})
-                self.due |= missed
-                self.wake.set()
-            self.device_up[name] = True
-            self.device_error[name] = None
-        metrics.DEVICE_UP.labels(device.name).set(1 if self.device_up[device.name] else 0)
-
-    async def _lost_by(self, device: Device) -> set[int]:
-        """Held partitions a returning device no longer has (wiped or replaced while away);
-        all of them when it cannot say."""
-        held = dict(self.held)
-        try:
-            gone = await asyncio.wait_for(
-                device.missing(h.key for h in held.values()), timeout=self.probe_timeout
-            )
-        except (DeviceError, TimeoutError):
-            return set(held)
-        return {pid for pid, h in held.items() if h.key in gone}
 
     # --- heartbeat, leases, placement --------------------------------------------------------
 
     async def _lease_loop(self) -> None:
         while True:
             try:
-                await self._lease_tick()
+                await self.keeper.tick()
             except DatabaseError as err:
                 LOG.warning(
                     "database unavailable; leases lapse at the renew deadline",
                     extra={"action": "lease_tick", "error": str(err)},
                 )
-            except Exception as err:  # a DB driver error: keep trying, self-fence meanwhile
-                LOG.warning(
-                    "lease pass failed",
-                    extra={"action": "lease_tick", "error": f"{type(err).__name__}: {err}"},
-                )
-            metrics.HEARTBEAT_AGE.set(time.monotonic() - self.last_heartbeat)
+            metrics.HEARTBEAT_AGE.set(time.monotonic() - self.keeper.last_heartbeat)
             if not await self._sleep(self.s.heartbeat_interval):
                 return
-
-    async def _lease_tick(self) -> None:
-        reason = (
-            None
-            if self.operational
-            else "cannot reach any device: "
-            + "; ".join(f"{n}: {e}" for n, e in self.device_error.items())
-        )
-        alive = await self._db(
-            agents.heartbeat, self.db, self.me, operational=self.operational,
-            status_reason=reason, devices=self._device_report(),
-        )
-        if not alive:
-            LOG.error(
-                "agent row taken over by another process; stopping",
-                extra={"action": "heartbeat", "agent": self.s.host},
-            )
-            self.held.clear()
-            self.valid_until = 0.0
-            self.stopping.set()
-            return
-        self.last_heartbeat = time.monotonic()
-        await self._renew()
-        await self._rebalance()
-        self._report_resync()
-
-    async def _renew(self) -> None:
-        started = time.monotonic()
-        held = await self._db(leases.renew_all, self.db, self.me, self.s.lease_seconds)
-        self.valid_until = started + self.s.renew_deadline
-        lost = set(self.held) - {h.partition_id for h in held}
-        for pid in lost:
-            LOG.warning("lease lost", extra={"action": "lease_lost", "partition": pid})
-            self._forget(pid)
-        self.held = {h.partition_id: h for h in held}
-        metrics.LEASES_HELD.set(len(self.held))
-
-    async def _rebalance(self) -> None:
-        async with self.placing:
-            self.last_placement = time.monotonic()
-            await self._place()
-
-    async def _place(self) -> None:
-        views = await self._db(
-            agents.list_agents, self.db, self.s.lease_seconds, self.s.environment
-        )
-        live = {v.instance_id for v in views if v.alive}
-        eligible = [v.instance_id for v in views if v.eligible]
-        if not eligible:  # nobody can reach a device: still own the work, to report errors
-            eligible = [v.instance_id for v in views if v.alive and v.admin_state_up]
-        rows = await self._db(leases.snapshot, self.db, self.s.environment)
-        current = {r.partition_id: (r.owner if r.owner in live else None) for r in rows}
-        assignment = place([r.partition_id for r in rows], eligible, current)
-
-        # Hand over only to agents that have been up for a lease period: an agent that
-        # crash-loops gets orphaned work at once but never pulls partitions off healthy owners.
-        settled = {v.instance_id for v in views if v.uptime >= self.s.lease_seconds}
-        release = [
-            pid
-            for pid in self.held
-            if assignment.get(pid, self.me) != self.me and pid not in self.in_flight
-            and (assignment[pid] in settled or self.me not in eligible)
-        ]
-        if release:
-            await self._db(leases.release, self.db, self.me, release)
-            for pid in release:
-                self._forget(pid)
-            LOG.info("handed partitions over", extra={"action": "handover", "count": len(release)})
-        wanted = [
-            r
-            for r in rows
-            if assignment.get(r.partition_id) == self.me
-            and r.partition_id not in self.held
-            and (r.owner is None or r.expires_in <= 0 or r.owner not in live)
-        ]
-        if not wanted:
-            return
-        got = await self._db(
-            leases.acquire, self.db, self.me, [r.partition_id for r in wanted], self.s.lease_seconds
-        )
-        if not got:
-            return
-        before = set(self.held)
-        await self._renew()
-        new = set(self.held) - before
-        takeovers = sum(1 for r in wanted if r.partition_id in new and r.owner is not None)
-        metrics.FAILOVERS.inc(takeovers)
-        # A new owner trusts nothing its predecessor did: reconcile everything it took.
-        self.due |= new
-        if self.resync_total == self.resync_done:
-            self.resync_total, self.resync_done = 0, 0
-            self.resync_started = time.monotonic()
-        self.resync_total += len(new)
-        LOG.info(
-            "partitions acquired",
-            extra={"action": "acquire", "count": len(new), "takeovers": takeovers},
-        )
-        self.wake.set()
-
-    def _forget(self, pid: int) -> None:
-        self.held.pop(pid, None)
-        self.finished.pop(pid, None)
-        self.due.discard(pid)
-        self.attempts.pop(pid, None)
-        self.failing_since.pop(pid, None)
-        self.not_before.pop(pid, None)
-        self.last_full.pop(pid, None)
-
-    def _report_resync(self) -> None:
-        if self.resync_total and self.resync_done <= self.resync_total:
-            elapsed = max(1e-6, time.monotonic() - self.resync_started)
-            LOG.info(
-                "resync progress",
-                extra={
-                    "action": "resync",
-                    "done": self.resync_done,
-                    "total": self.resync_total,
-                    "rate_per_s": round(self.resync_done / elapsed, 1),
-                },
-            )
-            if self.resync_done >= self.resync_total:
-                self.resync_total = self.resync_done = 0
 
     # --- work ------------------------------------------------------------------------------
 
@@ -366,174 +196,146 @@ class Agent:
             self.wake.clear()
             polled = time.monotonic()
             try:
-                found = await self._db(leases.poll, self.db, self.me, self.s.environment)
+                found = await in_thread(leases.poll, self.db, self.me, self.s.environment)
                 # New or orphaned partitions are placed at once, not at the next heartbeat.
-                if found.unowned and (time.monotonic() - self.last_placement
+                if found.unowned and (time.monotonic() - self.keeper.last_placement
                                       >= PROMPT_PLACEMENT_SECONDS):
-                    await self._rebalance()
+                    await self.keeper.rebalance()
                 # A reconcile that finished while the poll ran may have caught its partition up:
                 # the next poll (woken by that finish) says, rather than a needless second pass.
-                behind = [p for p in found.behind if self.finished.get(p, 0.0) < polled]
-            except Exception as err:
-                LOG.warning(
-                    "cannot read pending work",
-                    extra={"action": "poll", "error": type(err).__name__},
-                )
+                behind = [p for p in found.behind if not self.queue.caught_up_since(p, polled)]
+            except DatabaseError as err:
+                LOG.warning("cannot read pending work", extra={"action": "poll", "error": str(err)})
                 behind = []
             metrics.PENDING_PARTITIONS.set(len(behind))
-            now = time.monotonic()
-            stale = {
-                pid
-                for pid in self.held
-                if now - self.last_full.get(pid, now) >= self.s.resync_interval
-            }
-            candidates = (set(behind) | self.due | stale) & set(self.held)
-            for pid in sorted(candidates):
-                if pid in self.in_flight or self.not_before.get(pid, 0.0) > now:
-                    continue
-                if (
-                    not self.lease_valid()
-                    or len(self.in_flight) >= self.s.max_concurrent_reconciles
-                ):
-                    break
-                # A full read of the devices on take-over, device return and anti-entropy;
-                # otherwise trust what this owner itself last applied under this epoch.
-                full = pid in self.due or pid in stale
-                self.due.discard(pid)
-                self.in_flight.add(pid)
-                task = asyncio.create_task(self._reconcile(self.held[pid], full=full))
-                self.tasks.add(task)
-                task.add_done_callback(self.tasks.discard)
+            await self._dispatch(behind)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.wake.wait(), timeout=self.poll_interval)
 
-    async def _reconcile(self, held: Held, *, full: bool = True) -> None:
-        pid = held.partition_id
+    async def _dispatch(self, behind: list[int]) -> None:
+        """Start reconciles for as many candidates as there are free slots, their desired state
+        read in one transaction together with that of the next ones in line."""
+        now = time.monotonic()
+        picks = self.queue.candidates(behind, now)
+        free = self.s.max_concurrent_reconciles - len(self.queue.processing)
+        if not picks or free <= 0 or not self.keeper.lease_valid():
+            return
+        run, waiting = picks[:free], picks[free:]
+        snaps = {p.work.held.partition_id: p.work.take_prefetched(now) for p in run}
+        for p in run:  # in flight from now: placement hands none of them over meanwhile
+            self.queue.start(p)
+        need = [pid for pid, snap in snaps.items() if snap is None]
+        if need:
+            ahead = [p.work for p in waiting if p.work.prefetched is None]
+            ahead = ahead[: max(0, LOAD_BATCH - len(need))]
+            try:
+                loaded = await in_thread(
+                    desired.load_many, self.db, need + [w.held.partition_id for w in ahead]
+                )
+            except DatabaseError as err:
+                for p in run:
+                    if snaps[p.work.held.partition_id] is None:
+                        self._report(p.work, time.monotonic(), "error", error=str(err))
+                        self.queue.retry_after(p.work, time.monotonic(), 1.0)
+                        self.queue.finish(p.work, time.monotonic())
+                run = [p for p in run if snaps[p.work.held.partition_id] is not None]
+                loaded = {}
+            read = time.monotonic()
+            for w in ahead:
+                snap = loaded.get(w.held.partition_id)
+                if snap is not None:
+                    w.prefetched = (read, snap)
+            snaps.update((pid, loaded.get(pid)) for pid in need)
+        for p in run:
+            task = asyncio.create_task(self._reconcile(p, snaps[p.work.held.partition_id]))
+            self.tasks.add(task)
+            task.add_done_callback(self.tasks.discard)
+
+    async def _reconcile(self, pick: Pick, snap: Snapshot | None) -> None:
+        """Reconcile one partition and record its outcome; report it once."""
+        work = pick.work
+        held = work.held
         started = time.monotonic()
+        outcome: Outcome | None = None
+        error: str | None = None
+        unexpected: Exception | None = None
+        try:
+            if snap is None:  # the partition is gone from the database
+                raise LeaseLost(str(held.key), held.epoch)
+            failing_for = 0.0 if work.failing_since is None else started - work.failing_since
+            outcome = await reconcile(
+                held, snap, self.fleet, prefix=self.s.environment,
+                guard=self.keeper.guard_for(held), attempts=work.attempts,
+                failing_for=failing_for, policy=self.policy, full=pick.full,
+            )
+            if not await self.writer.write(outcome.to_record()):
+                raise LeaseLost(str(held.key), held.epoch)
+            kind = outcome.kind
+            if outcome.decision.applied or outcome.decision.give_up:
+                self.queue.succeeded(work, time.monotonic(), full=pick.full)
+            else:
+                self.queue.failed(work, time.monotonic(), outcome.decision.delay or 1.0)
+        except LeaseLost:
+            kind, outcome = "lease_lost", None
+            if self.queue.records.get(held.partition_id) is work:
+                self.queue.forget(held.partition_id)
+        except DatabaseError as err:  # nothing was recorded: try again shortly
+            kind, outcome, error = "error", None, str(err)
+            self.queue.retry_after(work, time.monotonic(), 1.0)
+        except Exception as err:  # a bug: logged with its traceback, retried with backoff
+            kind, outcome, unexpected = "error", None, err
+            metrics.UNEXPECTED_ERRORS.labels("reconcile").inc()
+            self.queue.failed(work, time.monotonic(), backoff(work.attempts + 1))
+        finally:
+            self.queue.finish(work, time.monotonic())
+            self.wake.set()  # a slot is free: take the next partition now, not at the next poll
+            if not work.due:
+                self.keeper.resync.reconciled()
+        self._report(work, started, kind, outcome=outcome, error=error, unexpected=unexpected)
+
+    def _report(
+        self,
+        work: PartitionWork,
+        started: float,
+        kind: str,
+        *,
+        outcome: Outcome | None = None,
+        unexpected: Exception | None = None,
+        error: str | None = None,
+    ) -> None:
+        """The one place that logs and counts a reconcile's outcome."""
+        held = work.held
+        elapsed = time.monotonic() - started
         extra: dict[str, Any] = {
             "action": "reconcile",
             "partition": str(held.key),
             "epoch": held.epoch,
             "agent": self.s.host,
+            "outcome": kind,
+            "seconds": round(elapsed, 3),
         }
-        try:
-            async with self.slots:
-                snap = await self._db(desired.load, self.db, pid)
-                guard = self._guard_for(held)
-                results = await asyncio.gather(
-                    *(
-                        self._converge(pid, d, snap.state, guard, held.epoch, full)
-                        for d in self.devices
-                    )
-                )
-                attempts = self.attempts.get(pid, 0) + 1
-                failing_for = now_minus(self.failing_since.get(pid))
-                decision = decide(
-                    results,
-                    attempts=attempts,
-                    failing_for=failing_for,
-                    max_retries=self.s.max_retries,
-                    pending_timeout=self.s.pending_timeout,
-                )
-                guard()
-                if decision.applied:
-                    await self._db(
-                        outcomes.record_applied,
-                        self.db,
-                        held,
-                        self.me,
-                        snap,
-                        decision.devices,
-                        decision.failures,
-                    )
-                    self.attempts.pop(pid, None)
-                    self.failing_since.pop(pid, None)
-                    self.last_full[pid] = time.monotonic()
-                    outcome = "applied" if not decision.failures else "applied_with_errors"
-                    extra.update(
-                        generation=snap.generation,
-                        writes=sum(r.writes for r in results),
-                        failed_objects=len(decision.failures),
-                    )
-                    if decision.failures:
-                        first = decision.failures[0]
-                        extra.update(failed_object=first.id, failure=first.reason)
-                else:
-                    await self._db(
-                        outcomes.record_failed,
-                        self.db,
-                        held,
-                        self.me,
-                        snap,
-                        decision.reason or "unknown",
-                        give_up=decision.give_up,
-                        devices=decision.devices,
-                    )
-                    extra.update(reason=decision.reason)
-                    if decision.give_up:
-                        self.attempts.pop(pid, None)
-                        self.failing_since.pop(pid, None)
-                        self.last_full[pid] = time.monotonic()
-                        outcome = "gave_up"
-                    else:
-                        self.attempts[pid] = attempts
-                        self.failing_since.setdefault(pid, time.monotonic())
-                        self.not_before[pid] = time.monotonic() + (decision.delay or 1.0)
-                        outcome = "retry"
-                        extra.update(retry_in=decision.delay)
-        except LeaseLost:
-            outcome = "lease_lost"
-            self._forget(pid)
-        except Exception as err:  # database trouble: try again shortly, never lose the work
-            outcome = "error"
-            extra.update(error=f"{type(err).__name__}: {err}")
-            self.not_before[pid] = time.monotonic() + 1.0
-        finally:
-            self.in_flight.discard(pid)
-            self.finished[pid] = time.monotonic()
-            self.wake.set()  # a slot is free: take the next partition now, not at the next poll
-            if self.resync_total and pid not in self.due:
-                self.resync_done += 1
-        elapsed = time.monotonic() - started
-        metrics.RECONCILES.labels(outcome).inc()
+        if outcome is not None:
+            d = outcome.decision
+            if d.applied:
+                extra.update(generation=outcome.snap.generation, writes=outcome.writes,
+                             failed_objects=len(d.failures))
+                if d.failures:
+                    extra.update(failed_object=d.failures[0].object_id,
+                                 failure=d.failures[0].reason)
+            else:
+                extra.update(reason=d.reason)
+                if not d.give_up:
+                    extra.update(retry_in=d.delay)
+        if error is not None:
+            extra.update(error=error)
+        if unexpected is not None:
+            extra.update(error=f"{type(unexpected).__name__}: {unexpected}")
+        metrics.RECONCILES.labels(kind).inc()
         metrics.RECONCILE_SECONDS.observe(elapsed)
-        extra.update(outcome=outcome, seconds=round(elapsed, 3))
-        level = logging.INFO if outcome in ("applied", "lease_lost") else logging.WARNING
-        LOG.log(level, "reconcile finished", extra=extra)
-
-    async def _converge(
-        self,
-        pid: int,
-        device: Device,
-        state: PartitionState,
-        guard: Guard,
-        cache_token: object,
-        fresh: bool,
-    ) -> DeviceResult:
-        # `behind[name]` is looked up after every await, never kept across one: a device that
-        # goes down and comes back meanwhile takes that set whole (`_probe`), and a miss added
-        # to the old one would never be resynced.
-        if not self.device_up[device.name]:
-            self.behind.setdefault(device.name, set()).add(pid)
-            return DeviceResult(
-                device.name,
-                ok=False,
-                unreachable=True,
-                error=f"{device.name}: {self.device_error[device.name]}",
-            )
-        try:
-            writes, failures = await device.converge(state, guard, cache_token, fresh)
-        except DeviceUnreachable as err:
-            self.behind.setdefault(device.name, set()).add(pid)
-            self.device_up[device.name] = False
-            self.device_error[device.name] = str(err)
-            metrics.DEVICE_ERRORS.labels(device.name, "unreachable").inc()
-            return DeviceResult(device.name, ok=False, unreachable=True, error=str(err))
-        except DeviceError as err:
-            metrics.DEVICE_ERRORS.labels(device.name, "rejected").inc()
-            return DeviceResult(device.name, ok=False, error=str(err))
-        self.behind.get(device.name, set()).discard(pid)
-        return DeviceResult(device.name, ok=True, failures=failures, writes=writes)
+        level = logging.INFO if kind in ("applied", "lease_lost") else logging.WARNING
+        LOG.log(level, "reconcile finished", extra=extra,
+                exc_info=(type(unexpected), unexpected, unexpected.__traceback__)
+                if unexpected is not None else None)
 
     # --- operating status and stats ----------------------------------------------------------
 
@@ -543,68 +345,74 @@ class Agent:
         time (one read of their desired state, STATUS_READS device reads at a time, one fenced
         write)."""
         while await self._sleep(self.s.status_interval):
-            device = next((d for d in self.devices if self.device_up[d.name]), None)
-            if device is None or not self.held:
+            device = self.fleet.first_up()
+            if device is None or not len(self.queue):
                 continue
             stats: DeviceStats | None
             try:
                 stats = await device.pass_stats()
-            except DeviceError:
+            except DeviceError as err:
+                self._device_trouble(device, err)
                 stats = None
-            pids = sorted(self.held)
+            pids = sorted(self.queue.held())
             for i in range(0, len(pids), STATUS_BATCH):
                 if self.stopping.is_set():
                     return
-                if not self.device_up[device.name]:
+                if not self.fleet.up[device.name]:
                     break
                 batch = [p for p in pids[i : i + STATUS_BATCH]
-                         if p in self.held and p not in self.in_flight]
-                if batch and self.lease_valid():
+                         if p in self.queue and p not in self.queue.processing]
+                if batch and self.keeper.lease_valid():
                     await self._status_batch(device, batch, stats)
+
+    def _device_trouble(self, device: Device, err: DeviceError) -> None:
+        if isinstance(err, DeviceUnreachable):
+            self.fleet.lost_contact(device.name)
 
     async def _status_batch(
         self, device: Device, batch: list[int], stats: DeviceStats | None
     ) -> None:
         try:
-            snaps = await self._db(desired.load_many, self.db, batch)
-        except Exception as err:
+            snaps = await in_thread(desired.load_many, self.db, batch)
+        except DatabaseError as err:
             _status_skipped(err, count=len(batch))
             return
 
         reading = asyncio.Semaphore(STATUS_READS)
 
         async def one(pid: int) -> tuple[Held, PartitionStatus] | None:
-            held = self.held.get(pid)
+            held = self.queue.held_at(pid)
             if held is None or pid not in snaps:
                 return None
             try:
                 async with reading:
                     return held, await device.collect(snaps[pid].state, stats)
-            except Exception as err:  # this partition only; the others go on
+            except DeviceError as err:  # this partition only; the others go on
+                self._device_trouble(device, err)
                 _status_skipped(err, partition=str(held.key))
-                return None
+            except Exception:  # a bug: this partition only, logged with its traceback
+                metrics.UNEXPECTED_ERRORS.labels("status").inc()
+                LOG.exception("status collection failed",
+                              extra={"action": "status", "partition": str(held.key)})
+            return None
 
         found = [r for r in await asyncio.gather(*(one(p) for p in batch)) if r is not None]
         # Only partitions still held at the epoch read, and only while the lease is valid.
         current = [
             (held, status) for held, status in found
-            if self.lease_valid() and self.held.get(held.partition_id) == held
+            if self.keeper.lease_valid() and self.queue.held_at(held.partition_id) == held
         ]
         if not current:
             return
         try:
-            lost = await self._db(outcomes.record_observed, self.db, self.me, current)
-        except Exception as err:
+            lost = await in_thread(outcomes.record_observed, self.db, self.me, current)
+        except DatabaseError as err:
             _status_skipped(err, count=len(current))
             return
         for pid in lost:
-            self._forget(pid)
+            self.queue.forget(pid)
 
 
 def _status_skipped(err: Exception, **extra: Any) -> None:
     LOG.info("status collection skipped",
              extra={"action": "status", "error": f"{type(err).__name__}: {err}", **extra})
-
-
-def now_minus(since: float | None) -> float:
-    return 0.0 if since is None else time.monotonic() - since

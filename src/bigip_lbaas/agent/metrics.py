@@ -29,3 +29,13 @@ DEVICE_SECONDS = Histogram("bigip_lbaas_device_seconds",
                            "Time for one device operation (probe, converge, collect)",
                            ["device", "op"],
                            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
+LOOP_CRASHES = Counter(
+    "bigip_lbaas_loop_crashes_total",
+    "Agent loops (probe, lease, work, status) that ended in an unexpected exception",
+    ["loop"],
+)
+UNEXPECTED_ERRORS = Counter(
+    "bigip_lbaas_unexpected_errors_total",
+    "Unexpected exceptions (bugs) caught, logged with a traceback and survived",
+    ["where"],
+)

@@ -29,7 +29,7 @@ def conninfo(url: str) -> dict[str, object]:
     return {k: v for k, v in params.items() if v is not None}
 
 
-class Listener:
+class ChangeNotifications:
     """A daemon thread that LISTENs and sets `event` on `loop` for every notification."""
 
     def __init__(self, url: str, loop: asyncio.AbstractEventLoop, event: asyncio.Event) -> None:

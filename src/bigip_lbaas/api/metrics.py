@@ -21,7 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bigip_lbaas.core.errors import DatabaseError
 from bigip_lbaas.core.status import PENDING
-from bigip_lbaas.db.desired import KINDS
+from bigip_lbaas.db.desired import MODELS as KINDS
 from bigip_lbaas.db.models import Agent, Partition
 from bigip_lbaas.db.session import Database
 

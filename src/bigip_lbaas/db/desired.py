@@ -22,8 +22,9 @@ from bigip_lbaas.core.status import Prov, is_pending
 from bigip_lbaas.db import models as m
 from bigip_lbaas.db.session import Database, chunks
 
-# Child tables before parents: the order in which confirmed deletions are removed.
-KINDS: dict[str, type[m.OctaviaObject]] = {
+# The ORM model of each object kind, as ``PendingObject.kind`` and ``engine.health`` name them;
+# child tables before parents: the order in which confirmed deletions are removed.
+MODELS: dict[str, type[m.OctaviaObject]] = {
     "l7rule": m.L7Rule,
     "l7policy": m.L7Policy,
     "member": m.Member,
@@ -97,7 +98,7 @@ def load_many_in(session: Session, partition_ids: Sequence[int]) -> dict[int, Sn
     ]
     lb_ids = [lb.id for lb in lbs]
     rows: dict[str, list[Any]] = {"load_balancer": lbs}
-    for kind, table in KINDS.items():
+    for kind, table in MODELS.items():
         if kind != "load_balancer":
             rows[kind] = [r[0] for r in _in_chunks(session, _children_of(table), lb_ids)]
     extra: dict[str, list[str]] = defaultdict(list)
@@ -127,7 +128,7 @@ def load_many_in(session: Session, partition_ids: Sequence[int]) -> dict[int, Sn
                 row.id if kind == "load_balancer" else row.load_balancer_id,
                 Prov(row.provisioning_status),
             )
-            for kind in KINDS
+            for kind in MODELS
             for row in mine[kind]
             if is_pending(row.provisioning_status)
         )

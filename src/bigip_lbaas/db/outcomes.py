@@ -1,8 +1,10 @@
 """Write what a reconcile achieved: terminal statuses, generations, device progress, stats.
 
-Every function here takes the lease it acts under and calls `leases.fence` first in the same
-transaction, so a partition's former owner can never overwrite its successor's results. Status
-updates are compare-and-set on the status the snapshot saw.
+Every function here takes the lease it acts under and calls `leases.fence` (or `fence_many`)
+first in the same transaction, so a partition's former owner can never overwrite its successor's
+results. Status updates are compare-and-set on the status the snapshot saw. Several partitions'
+outcomes go in one transaction (`record`): an agent catching up on a thousand partitions does
+not commit a thousand times.
 """
 
 from __future__ import annotations
@@ -13,20 +15,14 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from bigip_lbaas.core.errors import LeaseLost
 from bigip_lbaas.core.status import Oper, Prov
 from bigip_lbaas.db import models as m
-from bigip_lbaas.db.desired import KINDS, PendingObject, Snapshot
-from bigip_lbaas.db.leases import Held, fence, fence_many
+from bigip_lbaas.db.desired import MODELS, PendingObject, Snapshot
+from bigip_lbaas.db.leases import Held, fence_many
 from bigip_lbaas.db.session import Database, chunks, server_now
+from bigip_lbaas.engine.config import ObjectFailure
 from bigip_lbaas.engine.health import ListenerStats, PartitionStatus
-
-
-@dataclass(frozen=True)
-class ObjectFailure:
-    """One Octavia object the devices could not take, and why (operator-readable)."""
-
-    id: str
-    reason: str
 
 
 @dataclass(frozen=True)
@@ -34,6 +30,63 @@ class DeviceProgress:
     device: str
     in_step: bool
     error: str | None = None
+
+
+@dataclass(frozen=True)
+class Finished:
+    """What one reconcile decided, to be written under ``held``: applied (``error`` None, less
+    ``failures``), or failed with ``error`` (every pending object ERROR when ``give_up``)."""
+
+    held: Held
+    snap: Snapshot
+    devices: tuple[DeviceProgress, ...] = ()
+    failures: tuple[ObjectFailure, ...] = ()
+    error: str | None = None
+    give_up: bool = False
+
+
+def record(db: Database, me: str, finished: Sequence[Finished]) -> set[int]:
+    """Write several partitions' outcomes in one transaction. Those whose lease is lost are
+    skipped (nothing of theirs is written); their partition ids are returned."""
+    if not finished:
+        return set()
+
+    def work(session: Session) -> set[int]:
+        owned = fence_many(session, [f.held for f in finished], me)
+        kept = [f for f in finished if f.held.partition_id in owned]
+        now = float(session.scalar(sa.select(server_now(session.get_bind().dialect.name))) or 0.0)
+        groups: dict[tuple[str, str, str | None], list[str]] = {}
+        for f in kept:
+            failed: dict[str, str] | None
+            if f.error is None:
+                failed = {x.object_id: x.reason for x in f.failures}
+            else:
+                failed = {p.id: f.error for p in f.snap.pending} if f.give_up else None
+            if failed is not None:
+                for group, ids in _terminal_groups(f.snap.pending, failed).items():
+                    groups.setdefault(group, []).extend(ids)
+        _finish(session, groups)
+        # One UPDATE per (generation, error) for the partitions that advance (a cold rebuild's
+        # are all at one generation), one per partition that only records its error.
+        advancing: dict[tuple[int, str | None], list[int]] = {}
+        for f in kept:
+            if f.error is None or f.give_up:
+                advancing.setdefault((f.snap.generation, f.error), []).append(f.snap.partition_id)
+            else:
+                session.execute(
+                    sa.update(m.Partition)
+                    .where(m.Partition.id == f.snap.partition_id)
+                    .values(last_error=f.error)
+                )
+        for (generation, error), pids in advancing.items():
+            _advance(session, pids, generation, error)
+        _record_devices(session, [
+            (f.snap.partition_id, f.snap.generation if f.error is None else None, f.devices)
+            for f in kept
+        ], now)
+        return {f.held.partition_id for f in finished} - owned
+
+    return db.run(work)
 
 
 def record_applied(
@@ -45,16 +98,7 @@ def record_applied(
     failures: Iterable[ObjectFailure] = (),
 ) -> None:
     """The snapshot is on the devices (less `failures`): finish its pending objects."""
-    failed = {f.id: f.reason for f in failures}
-    device_list = list(devices)
-
-    def work(session: Session) -> None:
-        fence(session, held, me)
-        _finish(session, snap.pending, failed)
-        _advance(session, snap, error=None)
-        _record_devices(session, snap.partition_id, snap.generation, device_list)
-
-    db.run(work)
+    _record_or_raise(db, me, Finished(held, snap, tuple(devices), tuple(failures)))
 
 
 def record_failed(
@@ -68,28 +112,19 @@ def record_failed(
     devices: Iterable[DeviceProgress] = (),
 ) -> None:
     """A reconcile failed. With `give_up`, every pending object ends in ERROR with `reason`."""
-    device_list = list(devices)
-
-    def work(session: Session) -> None:
-        fence(session, held, me)
-        if give_up:
-            _finish(session, snap.pending, {p.id: reason for p in snap.pending})
-            _advance(session, snap, error=reason)
-        else:
-            session.execute(
-                sa.update(m.Partition)
-                .where(m.Partition.id == snap.partition_id)
-                .values(last_error=reason)
-            )
-        _record_devices(session, snap.partition_id, None, device_list)
-
-    db.run(work)
+    _record_or_raise(db, me, Finished(held, snap, tuple(devices), error=reason, give_up=give_up))
 
 
-def _finish(session: Session, pending: Iterable[PendingObject], failed: Mapping[str, str]) -> None:
-    """Each pending object to its terminal state, compare-and-set on the status the snapshot saw:
-    ERROR with its reason, deleted, or ACTIVE. One statement per kind, status and outcome (IN
-    lists), not one per object: a cold partition of 10 load balancers has 60 pending objects."""
+def _record_or_raise(db: Database, me: str, finished: Finished) -> None:
+    if record(db, me, [finished]):
+        raise LeaseLost(str(finished.held.key), finished.held.epoch)
+
+
+def _terminal_groups(
+    pending: Iterable[PendingObject], failed: Mapping[str, str]
+) -> dict[tuple[str, str, str | None], list[str]]:
+    """Each pending object's terminal change, grouped by (kind, status seen, ERROR reason or
+    None): ERROR with its reason, deleted (PENDING_DELETE), or ACTIVE."""
     pending = list(pending)
     # A load balancer that is pending only because a child changed goes back to ACTIVE even
     # when that child failed (Octavia's revert semantics); its own failure makes it ERROR.
@@ -105,9 +140,16 @@ def _finish(session: Session, pending: Iterable[PendingObject], failed: Mapping[
         ):
             reason = None
         groups.setdefault((obj.kind, obj.status, reason), []).append(obj.id)
-    order = list(KINDS)  # children first, so deletes never trip a foreign key
+    return groups
+
+
+def _finish(session: Session, groups: Mapping[tuple[str, str, str | None], list[str]]) -> None:
+    """Each group of pending objects to its terminal state, compare-and-set on the status the
+    snapshot saw. One statement per kind, status and outcome (IN lists), not one per object: a
+    cold partition of 10 load balancers has 60 pending objects, and a batch has many such."""
+    order = list(MODELS)  # children first, so deletes never trip a foreign key
     for (kind, status, reason), ids in sorted(groups.items(), key=lambda g: order.index(g[0][0])):
-        table = KINDS[kind]
+        table = MODELS[kind]
         stmt: sa.Update | sa.Delete
         if reason is not None:
             stmt = sa.update(table).values(
@@ -130,37 +172,54 @@ def _finish(session: Session, pending: Iterable[PendingObject], failed: Mapping[
             )
 
 
-def _advance(session: Session, snap: Snapshot, error: str | None) -> None:
+def _advance(session: Session, pids: list[int], generation: int, error: str | None) -> None:
+    """These partitions have applied ``generation`` (or given up on it, with ``error``)."""
     p = m.Partition
-    caught_up = p.desired_generation <= snap.generation
-    session.execute(
-        sa.update(p)
-        .where(p.id == snap.partition_id)
-        .values(
-            applied_generation=sa.case(
-                (p.applied_generation < snap.generation, snap.generation),
-                else_=p.applied_generation,
+    caught_up = p.desired_generation <= generation
+    for chunk in chunks(pids):
+        session.execute(
+            sa.update(p)
+            .where(p.id.in_(chunk))
+            .values(
+                applied_generation=sa.case(
+                    (p.applied_generation < generation, generation),
+                    else_=p.applied_generation,
+                ),
+                pending_since=sa.case((caught_up, None), else_=p.pending_since),
+                last_error=error,
             ),
-            pending_since=sa.case((caught_up, None), else_=p.pending_since),
-            last_error=error,
+            execution_options={"synchronize_session": False},
         )
-    )
 
 
 def _record_devices(
-    session: Session, partition_id: int, generation: int | None, devices: list[DeviceProgress]
+    session: Session,
+    progress: Sequence[tuple[int, int | None, Sequence[DeviceProgress]]],
+    now: float,
 ) -> None:
-    now = session.scalar(sa.select(server_now(session.get_bind().dialect.name)))
-    for d in devices:
-        row = session.get(m.DeviceState, (partition_id, d.device))
-        if row is None:
-            row = m.DeviceState(partition_id=partition_id, device=d.device, applied_generation=0)
-            session.add(row)
-        row.in_step = d.in_step
-        row.last_error = d.error
-        row.updated_at = float(now or 0.0)
-        if d.in_step and generation is not None:
-            row.applied_generation = max(row.applied_generation or 0, generation)
+    """Each device's progress with each partition: (partition id, generation applied on the
+    devices in step or None, devices). One read of the existing rows for all of them."""
+    pids = [pid for pid, _, devices in progress if devices]
+    rows: dict[tuple[int, str], m.DeviceState] = {}
+    for chunk in chunks(pids):
+        rows.update(
+            ((r.partition_id, r.device), r)
+            for r in session.scalars(
+                sa.select(m.DeviceState).where(m.DeviceState.partition_id.in_(chunk))
+            )
+        )
+    for pid, generation, devices in progress:
+        for d in devices:
+            row = rows.get((pid, d.device))
+            if row is None:
+                row = m.DeviceState(partition_id=pid, device=d.device, applied_generation=0)
+                session.add(row)
+                rows[(pid, d.device)] = row
+            row.in_step = d.in_step
+            row.last_error = d.error
+            row.updated_at = now
+            if d.in_step and generation is not None:
+                row.applied_generation = max(row.applied_generation or 0, generation)
 
 
 def record_observed(
@@ -179,7 +238,7 @@ def record_observed(
             for (kind, obj_id), oper in status.operating.items():
                 groups.setdefault((kind, oper), []).append(obj_id)
         for (kind, oper), ids in groups.items():
-            table = KINDS[kind]
+            table = MODELS[kind]
             for chunk in chunks(ids):
                 session.execute(
                     sa.update(table)

@@ -137,9 +137,6 @@ class BigipClient:
         self._retries = retries
         self._backoff = backoff
         self.counter = RequestCounter()
-        # Per-device memo for callers (converge keeps what it last applied); dropped whenever the
-        # device is unreachable, because it may have been rebuilt or wiped meanwhile.
-        self.cache: dict[str, Any] = {}
         headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
         if client_id:
             headers[CLIENT_ID_HEADER] = client_id
@@ -339,11 +336,7 @@ class BigipClient:
                         raise
                     resp = await self._retry(send)
         except _RetryableError as exc:
-            self.cache.clear()
             raise exc.error from exc.error.__cause__
-        except DeviceUnreachable:
-            self.cache.clear()
-            raise
         if log.isEnabledFor(logging.DEBUG):
             log.debug(
                 "icontrol request",

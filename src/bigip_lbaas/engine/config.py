@@ -55,10 +55,6 @@ RANK: Mapping[Kind, int] = {
     Kind.VIRTUAL: 8,
 }
 
-MONITOR_KINDS = frozenset(
-    {Kind.MONITOR_HTTP, Kind.MONITOR_HTTPS, Kind.MONITOR_TCP, Kind.MONITOR_ICMP}
-)
-
 # Kinds that live inside the partition and are listed with one collection GET each.
 PARTITION_KINDS: tuple[Kind, ...] = tuple(k for k in Kind if k is not Kind.FOLDER)
 
@@ -71,7 +67,6 @@ class DeviceObject:
     name: str
     body: Body = field(default_factory=dict)
     owner: str | None = None  # the Octavia object id a failure on this object is reported against
-    implicit: bool = False  # created by the device as a side effect (nodes of pool members)
 
     @property
     def key(self) -> ObjKey:
@@ -94,7 +89,11 @@ class DeviceConfig:
 
 @dataclass(frozen=True)
 class ObjectFailure:
-    """An Octavia object the engine or the device could not realise, with a reason for operators."""
+    """An Octavia object the engine or a device could not realise, with a reason for operators.
+
+    The one failure type from render to the database: ``render`` makes one for what it cannot
+    express, ``device.converge`` for what a device rejected, and ``db.outcomes`` writes it as the
+    object's ERROR status. ``object_id`` is always an Octavia object id of the partition."""
 
     object_id: str
     reason: str

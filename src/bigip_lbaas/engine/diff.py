@@ -199,14 +199,3 @@ def diff(
     )
     backward = sorted(deletes, key=lambda op: (-RANK[op.kind], op.kind, op.name))
     return Plan(part, tuple(forward + backward))
-
-
-def plan_for(rendered: Rendered, observed: DeviceConfig, prefix: str) -> Plan:
-    return diff(rendered, observed, prefix)
-
-
-def final_state(desired: Rendered, observed: DeviceConfig) -> dict[ObjKey, DeviceObject]:
-    """Objects the device should hold after the plan (used by tests and status)."""
-    out = {k: v for k, v in desired.config.objects.items()}
-    out.update({k: v for k, v in observed.objects.items() if is_held(k, desired.hold)})
-    return out

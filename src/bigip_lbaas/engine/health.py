@@ -47,7 +47,7 @@ class ListenerStats:
 
 @dataclass(frozen=True)
 class PartitionStatus:
-    """Operating statuses and listener stats of one partition (kinds as in ``db.desired.KINDS``)."""
+    """Operating statuses and listener stats of one partition (kinds as in ``db.desired.MODELS``)."""
 
     # (kind, Octavia id) → status; kind is load_balancer | listener | pool | member | health_monitor
     operating: Mapping[tuple[str, str], Oper] = field(default_factory=dict)

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from bigip_lbaas.agent.wakeup import Listener
+from bigip_lbaas.agent.wakeup import ChangeNotifications
 from bigip_lbaas.db import partitions
 from bigip_lbaas.db.session import Database
 
@@ -19,7 +19,7 @@ def test_commit_of_a_change_wakes_listeners(db: Database) -> None:
 
     async def scenario() -> tuple[bool, bool]:
         event = asyncio.Event()
-        listener = Listener(db.url, asyncio.get_running_loop(), event)
+        listener = ChangeNotifications(db.url, asyncio.get_running_loop(), event)
         listener.start()
         try:
             await asyncio.sleep(1.0)  # let it connect and LISTEN

@@ -9,10 +9,14 @@ from typing import Any
 
 import pytest
 
+from bigip_lbaas.agent import fleet as fleet_module
+from bigip_lbaas.agent.devices import BigipDevice
+from bigip_lbaas.agent.fleet import Fleet
+from bigip_lbaas.agent.reconcile import on_device
 from bigip_lbaas.core.errors import DeviceUnreachable, LeaseLost
 from bigip_lbaas.core.model import Listener, LoadBalancer, Member, PartitionState, Pool
 from bigip_lbaas.core.status import Oper
-from bigip_lbaas.device import converge as converge_module
+from bigip_lbaas.db.leases import Held
 from bigip_lbaas.device.apply import ApplyFailed, apply
 from bigip_lbaas.device.client import BigipClient, object_path
 from bigip_lbaas.device.converge import converge
@@ -548,7 +552,7 @@ def test_one_device_down_does_not_block_others_and_catches_up(sim: SimHandle, de
         try:
             sim.control("POST", "down", {"mode": "refuse"}, device=devices)
             results = await asyncio.gather(
-                *(converge(c, state, PREFIX, cache_token=1) for c in clients),
+                *(converge(c, state, PREFIX) for c in clients),
                 return_exceptions=True,
             )
             assert isinstance(results[-1], DeviceUnreachable)
@@ -565,52 +569,64 @@ def test_one_device_down_does_not_block_others_and_catches_up(sim: SimHandle, de
     run(go())
 
 
-def test_cache_token_skips_reads_and_is_dropped_when_the_device_is_unreachable(
+async def _gets_of_converge(
+    fleet: Fleet, device: BigipDevice, state: PartitionState, held: Held, *, full: bool = False
+) -> int:
+    """GETs one device's part of a reconcile sends (0: what it held was remembered)."""
+    before = device.client.counter.by_method["GET"]
+    result = await on_device(fleet, device, held, render(state, PREFIX), lambda: 0.0, full)
+    assert result.ok, result
+    return device.client.counter.by_method["GET"] - before
+
+
+def test_known_state_skips_reads_and_is_dropped_when_the_device_is_unreachable(
     sim: SimHandle,
 ) -> None:
     state = small("cache")
+    at5, at6 = Held(1, state.key, 5), Held(1, state.key, 6)
 
     async def go() -> None:
         async with make_client(sim) as c:
-            await converge(c, state, PREFIX, cache_token=5)
-            gets = c.counter.by_method["GET"]
-            again = await converge(c, state, PREFIX, cache_token=5)
-            assert again.from_cache and again.writes == 0 and c.counter.by_method["GET"] == gets
-            other = await converge(c, state, PREFIX, cache_token=6)  # new lease epoch: re-read
-            assert not other.from_cache
-            # A fresh read (take-over, anti-entropy) reads the device, and what it read is
-            # remembered under the token for the next converge.
-            gets = c.counter.by_method["GET"]
-            assert not (await converge(c, state, PREFIX, cache_token=6, fresh=True)).from_cache
-            assert c.counter.by_method["GET"] > gets
-            assert (await converge(c, state, PREFIX, cache_token=6)).from_cache
+            device = BigipDevice(c, PREFIX)
+            fleet = Fleet([device])
+            await _gets_of_converge(fleet, device, state, at5)
+            writes = c.counter.writes
+            assert await _gets_of_converge(fleet, device, state, at5) == 0  # remembered
+            assert c.counter.writes == writes
+            assert await _gets_of_converge(fleet, device, state, at6) > 0  # new epoch: re-read
+            # A full read (take-over, anti-entropy) reads the device, and what it read is
+            # remembered under the epoch for the next converge.
+            assert await _gets_of_converge(fleet, device, state, at6, full=True) > 0
+            assert await _gets_of_converge(fleet, device, state, at6) == 0
             sim.control("POST", "down", {"mode": "refuse"}, device=1, via=2)
-            with pytest.raises(DeviceUnreachable):
-                await c.get("/mgmt/tm/sys/version")
+            assert await fleet.probe(device, dict) == set()  # the probe finds it unreachable
             sim.control("POST", "up", device=1, via=2)
-            assert not (await converge(c, state, PREFIX, cache_token=6)).from_cache
+            assert await _gets_of_converge(fleet, device, state, at6) > 0
 
     run(go())
 
 
-def test_cache_remembers_only_the_most_recent_partitions(
+def test_known_state_is_remembered_for_the_most_recent_partitions_only(
     sim: SimHandle, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The memo is bounded (CACHE_PARTITIONS): the oldest partition is forgotten and read
+    """The memo is bounded (MEMO_PARTITIONS): the oldest partition is forgotten and read
     afresh; the newest are still served from the memo."""
-    monkeypatch.setattr(converge_module, "CACHE_PARTITIONS", 2)
+    monkeypatch.setattr(fleet_module, "MEMO_PARTITIONS", 2)
     states = [small(f"lru{i}") for i in range(3)]
+    held = [Held(i, st.key, 1) for i, st in enumerate(states)]
 
     async def go() -> None:
         async with make_client(sim) as c:
-            for st in states:
-                await converge(c, st, PREFIX, cache_token=1)
-            assert len(c.cache) == 2
-            assert (await converge(c, states[2], PREFIX, cache_token=1)).from_cache
-            assert not (await converge(c, states[0], PREFIX, cache_token=1)).from_cache
+            device = BigipDevice(c, PREFIX)
+            fleet = Fleet([device])
+            for st, h in zip(states, held, strict=True):
+                await _gets_of_converge(fleet, device, st, h)
+            assert fleet.remembered(device.name) == 2
+            assert await _gets_of_converge(fleet, device, states[2], held[2]) == 0
+            assert await _gets_of_converge(fleet, device, states[0], held[0]) > 0
             # Remembering states[0] again pushed out the oldest, states[1].
-            assert (await converge(c, states[0], PREFIX, cache_token=1)).from_cache
-            assert not (await converge(c, states[1], PREFIX, cache_token=1)).from_cache
+            assert await _gets_of_converge(fleet, device, states[0], held[0]) == 0
+            assert await _gets_of_converge(fleet, device, states[1], held[1]) > 0
 
     run(go())
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bigip_lbaas.agent.decide import DeviceResult, backoff, decide
 from bigip_lbaas.agent.settings import DeviceAddress, parse_devices
-from bigip_lbaas.db.outcomes import ObjectFailure
+from bigip_lbaas.engine.config import ObjectFailure
 
 OK = DeviceResult("a", ok=True, writes=3)
 DOWN = DeviceResult("b", ok=False, unreachable=True, error="b: refused")

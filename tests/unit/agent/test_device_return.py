@@ -6,23 +6,26 @@ import asyncio
 from collections.abc import Iterable
 from typing import Any
 
-from bigip_lbaas.agent.loop import Agent
-from bigip_lbaas.agent.settings import AgentSettings, DeviceAddress
+from bigip_lbaas.agent.fleet import Fleet
+from bigip_lbaas.agent.reconcile import on_device
 from bigip_lbaas.core.errors import DeviceUnreachable
 from bigip_lbaas.core.model import PartitionKey, PartitionState
 from bigip_lbaas.db.leases import Held
+from bigip_lbaas.engine.render import render
 
 KEYS = {pid: PartitionKey("Project", f"p{pid}") for pid in (1, 2, 3)}
+HELD = {pid: Held(pid, key, 1) for pid, key in KEYS.items()}
 
 
-def agent_holding_every_key(device: Any) -> Agent:
-    """An agent (no database) on one scripted device, holding every partition of KEYS."""
-    settings = AgentSettings(database_url="sqlite://", host="h1", identity="h1",
-                             environment="Project", ha_type="standalone",
-                             devices=(DeviceAddress("127.0.0.1"),), username="u", password="p")
-    agent = Agent(settings, db=None, devices=[device])  # type: ignore[arg-type]
-    agent.held = {pid: Held(pid, key, 1) for pid, key in KEYS.items()}
-    return agent
+def held() -> dict[int, Held]:
+    """Every partition of KEYS is held."""
+    return dict(HELD)
+
+
+async def converge_partition(fleet: Fleet, device: Any, pid: int) -> Any:
+    """One device's part of a reconcile of partition ``pid`` (as ``reconcile`` runs it)."""
+    rendered = render(PartitionState(KEYS[pid], 1), "Project")
+    return await on_device(fleet, device, HELD[pid], rendered, lambda: 0.0, False)
 
 
 class SlowToTell:
@@ -50,23 +53,22 @@ class SlowToTell:
 def test_a_partition_missed_while_the_returning_device_is_asked_is_resynced() -> None:
     async def go() -> None:
         device = SlowToTell()
-        agent = agent_holding_every_key(device)
-        agent.device_up[device.name] = False
-        agent.device_error[device.name] = "refused"
-        agent.behind[device.name] = {1}  # a reconcile missed it while the device was down
+        fleet = Fleet([device])
+        fleet.up[device.name] = False
+        fleet.error[device.name] = "refused"
+        fleet.behind[device.name] = {1}  # a reconcile missed it while the device was down
 
-        returning = asyncio.create_task(agent._probe(device))  # type: ignore[arg-type]
+        returning = asyncio.create_task(fleet.probe(device, held))
         await asyncio.wait_for(device.asked.wait(), 5)
         # While the return is being checked, a reconcile of partition 2 finds the device down.
-        state = PartitionState(KEYS[2], 1)
-        result = await agent._converge(2, device, state, lambda: 0.0, 1, False)  # type: ignore[arg-type]
+        result = await converge_partition(fleet, device, 2)
         assert result.unreachable
         device.answer.set()
-        await asyncio.wait_for(returning, 5)
+        due = await asyncio.wait_for(returning, 5)
 
-        assert agent.device_up[device.name]
-        assert agent.due == {1, 2, 3}  # missed before, missed meanwhile, lost by the device
-        assert not agent.behind.get(device.name)
+        assert fleet.up[device.name]
+        assert due == {1, 2, 3}  # missed before, missed meanwhile, lost by the device
+        assert not fleet.behind.get(device.name)
 
     asyncio.run(go())
 
@@ -98,25 +100,22 @@ def test_a_write_that_times_out_after_the_device_came_back_is_resynced() -> None
     taken, and nothing resynced the partition."""
     async def go() -> None:
         device = HangsThenFails()
-        agent = agent_holding_every_key(device)
-        agent.device_up[device.name] = True
+        fleet = Fleet([device])
+        fleet.up[device.name] = True
 
-        write = asyncio.create_task(
-            agent._converge(2, device, PartitionState(KEYS[2], 1), lambda: 0.0, 1, False)  # type: ignore[arg-type]
-        )
+        write = asyncio.create_task(converge_partition(fleet, device, 2))
         await asyncio.wait_for(device.writing.wait(), 5)
         # Meanwhile the device is marked down (another reconcile) and its probe sees it return.
-        agent.device_up[device.name] = False
-        agent.device_error[device.name] = "refused"
-        await agent._probe(device)  # type: ignore[arg-type]
-        assert agent.device_up[device.name]
+        fleet.up[device.name] = False
+        fleet.error[device.name] = "refused"
+        await fleet.probe(device, held)
+        assert fleet.up[device.name]
         # Now the hung write gives up: the device is down again and partition 2 is behind.
         device.fail.set()
         result = await asyncio.wait_for(write, 5)
-        assert result.unreachable and not agent.device_up[device.name]
-        assert 2 in agent.behind.get(device.name, set())
-        agent.due.clear()
-        await agent._probe(device)  # the device answers again: partition 2 is resynced
-        assert agent.due == {2}
+        assert result.unreachable and not fleet.up[device.name]
+        assert 2 in fleet.behind.get(device.name, set())
+        # The device answers again: partition 2 is resynced.
+        assert await fleet.probe(device, held) == {2}
 
     asyncio.run(go())
