@@ -93,6 +93,9 @@ class LeaseKeeper:
         self.last_placement = 0.0
         self.placing = asyncio.Lock()
         self.resync = Resync()
+        # Held partitions that placement gives to an agent not yet settled: handed over once it
+        # is, so the work loop takes them last (work done on them now would be done twice).
+        self.leaving: frozenset[int] = frozenset()
 
     def lease_valid(self) -> bool:
         return time.monotonic() < self.valid_until
@@ -173,6 +176,9 @@ class LeaseKeeper:
             if assignment.get(pid, self.me) != self.me and pid not in busy
             and (assignment[pid] in settled or self.me not in eligible)
         ]
+        self.leaving = frozenset(
+            pid for pid in self.queue.held() if assignment.get(pid, self.me) != self.me
+        ) - set(release)
         if release:
             await in_thread(leases.release, self.db, self.me, release)
             for pid in release:

@@ -54,6 +54,9 @@ LISTEN_POLL_SECONDS = 1.0
 LOAD_BATCH = 32
 # Reconcile outcomes written in one transaction at most.
 WRITE_BATCH = 64
+# How long the first outcome to finish waits for others to join its write while more
+# reconciles are running: a transaction costs far more than what it carries.
+WRITE_LINGER = 0.25
 
 
 class OutcomeWriter:
@@ -61,9 +64,10 @@ class OutcomeWriter:
     one (``db.outcomes.record``), so a thousand partitions catching up are not a thousand
     transactions."""
 
-    def __init__(self, db: Database, me: str) -> None:
+    def __init__(self, db: Database, me: str, running: Callable[[], int] = lambda: 0) -> None:
         self.db = db
         self.me = me
+        self.running = running  # reconciles still busy with the devices
         self._pending: list[tuple[outcomes.Finished, asyncio.Future[bool]]] = []
         self._writing = False
 
@@ -75,6 +79,8 @@ class OutcomeWriter:
         if not self._writing:
             self._writing = True
             try:
+                if self.running():  # others may finish in a moment and join this write
+                    await asyncio.sleep(WRITE_LINGER)
                 while self._pending:
                     batch = self._pending[:WRITE_BATCH]
                     del self._pending[:WRITE_BATCH]
@@ -101,20 +107,38 @@ class OutcomeWriter:
             future.set_result(f.held.partition_id not in lost)
 
 
+class PollNow:
+    """Set by a change notification: the work loop polls the database at once."""
+
+    def __init__(self, wake: asyncio.Event) -> None:
+        self.wake = wake
+        self.flag = False
+        self.at = 0.0  # when the last notification came
+
+    def set(self) -> None:
+        self.flag = True
+        self.at = time.monotonic()
+        self.wake.set()
+
+
 class Agent:
     def __init__(self, settings: AgentSettings, db: Database, devices: Sequence[Device]) -> None:
         self.s = settings
         self.db = db
         self.me = settings.instance_id
         self.stopping = asyncio.Event()
-        self.wake = asyncio.Event()
+        self.wake = asyncio.Event()  # the work loop: look for work now
+        self.poll_now = PollNow(self.wake)  # ... and read the database for it first
         probe_timeout = min(settings.request_timeout, max(2.0, 2 * settings.heartbeat_interval))
         self.fleet = Fleet(devices, probe_timeout)
         self.queue = WorkQueue(settings.resync_interval)
         self.keeper = LeaseKeeper(settings, db, self.queue, self.fleet, self.stopping, self.wake)
-        self.writer = OutcomeWriter(db, self.me)
+        self.writer = OutcomeWriter(
+            db, self.me, lambda: len(self.queue.processing) - self.recording
+        )
         self.policy = RetryPolicy(settings.max_retries, settings.pending_timeout)
         self.tasks: set[asyncio.Task[None]] = set()
+        self.recording = 0  # reconciles done with the devices, waiting for their outcome's write
         self.poll_interval = settings.poll_interval
 
     # --- lifecycle -------------------------------------------------------------------------
@@ -130,7 +154,9 @@ class Agent:
     async def run(self) -> None:
         notifications = None
         if self.db.dialect == "postgresql":
-            notifications = ChangeNotifications(self.db.url, asyncio.get_running_loop(), self.wake)
+            notifications = ChangeNotifications(
+                self.db.url, asyncio.get_running_loop(), self.poll_now
+            )
             notifications.start()
             # Notifications carry the latency; the poll is only the safety net.
             self.poll_interval = max(self.s.poll_interval, LISTEN_POLL_SECONDS)
@@ -192,32 +218,43 @@ class Agent:
     # --- work ------------------------------------------------------------------------------
 
     async def _work_loop(self) -> None:
+        """Poll every ``poll_interval`` (or at once on a change notification) for partitions
+        behind; between polls, a freed slot or a partition made due starts work without one."""
+        behind: tuple[int, ...] = ()
+        polled = -self.poll_interval
         while not self.stopping.is_set():
             self.wake.clear()
-            polled = time.monotonic()
-            try:
-                found = await in_thread(leases.poll, self.db, self.me, self.s.environment)
-                # New or orphaned partitions are placed at once, not at the next heartbeat.
-                if found.unowned and (time.monotonic() - self.keeper.last_placement
-                                      >= PROMPT_PLACEMENT_SECONDS):
-                    await self.keeper.rebalance()
-                # A reconcile that finished while the poll ran may have caught its partition up:
-                # the next poll (woken by that finish) says, rather than a needless second pass.
-                behind = [p for p in found.behind if not self.queue.caught_up_since(p, polled)]
-            except DatabaseError as err:
-                LOG.warning("cannot read pending work", extra={"action": "poll", "error": str(err)})
-                behind = []
-            metrics.PENDING_PARTITIONS.set(len(behind))
-            await self._dispatch(behind)
+            if self.poll_now.flag or time.monotonic() - polled >= self.poll_interval:
+                self.poll_now.flag = False
+                polled = time.monotonic()
+                try:
+                    found = await in_thread(leases.poll, self.db, self.me, self.s.environment)
+                    behind = found.behind
+                    # New or orphaned partitions are placed at once, not at the next heartbeat.
+                    if found.unowned and (time.monotonic() - self.keeper.last_placement
+                                          >= PROMPT_PLACEMENT_SECONDS):
+                        await self.keeper.rebalance()
+                except DatabaseError as err:
+                    LOG.warning("cannot read pending work",
+                                extra={"action": "poll", "error": str(err)})
+                    behind = ()
+            # A reconcile that finished after the poll started may have caught its partition
+            # up: the next poll says, rather than a needless second pass.
+            current = [p for p in behind if not self.queue.caught_up_since(p, polled)]
+            metrics.PENDING_PARTITIONS.set(len(current))
+            await self._dispatch(current)
+            timeout = max(0.0, polled + self.poll_interval - time.monotonic())
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), timeout=self.poll_interval)
+                await asyncio.wait_for(self.wake.wait(), timeout=timeout)
 
     async def _dispatch(self, behind: list[int]) -> None:
         """Start reconciles for as many candidates as there are free slots, their desired state
         read in one transaction together with that of the next ones in line."""
         now = time.monotonic()
-        picks = self.queue.candidates(behind, now)
-        free = self.s.max_concurrent_reconciles - len(self.queue.processing)
+        picks = self.queue.candidates(behind, now, last=self.keeper.leaving)
+        # A reconcile waiting for its outcome to be written holds no slot: it is done with the
+        # devices, and the longer outcomes gather, the fewer transactions write them.
+        free = self.s.max_concurrent_reconciles - (len(self.queue.processing) - self.recording)
         if not picks or free <= 0 or not self.keeper.lease_valid():
             return
         run, waiting = picks[:free], picks[free:]
@@ -268,7 +305,13 @@ class Agent:
                 guard=self.keeper.guard_for(held), attempts=work.attempts,
                 failing_for=failing_for, policy=self.policy, full=pick.full,
             )
-            if not await self.writer.write(outcome.to_record()):
+            self.recording += 1
+            self.wake.set()  # its slot is free
+            try:
+                written = await self.writer.write(outcome.to_record())
+            finally:
+                self.recording -= 1
+            if not written:
                 raise LeaseLost(str(held.key), held.epoch)
             kind = outcome.kind
             if outcome.decision.applied or outcome.decision.give_up:
@@ -288,6 +331,10 @@ class Agent:
             self.queue.failed(work, time.monotonic(), backoff(work.attempts + 1))
         finally:
             self.queue.finish(work, time.monotonic())
+            # A change notified while this ran may concern this partition again: a poll says
+            # (the poll made on the notification skipped it, as it was in flight).
+            if self.poll_now.at > started:
+                self.poll_now.flag = True
             self.wake.set()  # a slot is free: take the next partition now, not at the next poll
             if not work.due:
                 self.keeper.resync.reconciled()

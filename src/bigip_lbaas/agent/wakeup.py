@@ -10,8 +10,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from typing import Protocol
 
-import psycopg
 from sqlalchemy.engine import make_url
 
 from bigip_lbaas.db.partitions import CHANNEL
@@ -29,10 +29,16 @@ def conninfo(url: str) -> dict[str, object]:
     return {k: v for k, v in params.items() if v is not None}
 
 
+class Settable(Protocol):
+    """An asyncio.Event, or anything else a notification can ``set()``."""
+
+    def set(self) -> None: ...
+
+
 class ChangeNotifications:
     """A daemon thread that LISTENs and sets `event` on `loop` for every notification."""
 
-    def __init__(self, url: str, loop: asyncio.AbstractEventLoop, event: asyncio.Event) -> None:
+    def __init__(self, url: str, loop: asyncio.AbstractEventLoop, event: Settable) -> None:
         assert make_url(url).get_backend_name() == "postgresql"
         self._url = url
         self._loop = loop
@@ -48,6 +54,8 @@ class ChangeNotifications:
         self._thread.join(timeout=5)
 
     def _run(self) -> None:
+        import psycopg  # only PostgreSQL has notifications; other databases never load it
+
         delay = 0.5
         while not self._stop.is_set():
             try:

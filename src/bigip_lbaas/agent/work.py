@@ -12,13 +12,13 @@ Must not: do I/O. The lease keeper (``agent.keeper``) decides which partitions a
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 
 from bigip_lbaas.db.desired import Snapshot
 from bigip_lbaas.db.leases import Held
 
-PREFETCH_SECONDS = 2.0
+PREFETCH_SECONDS = 5.0
 """How long a snapshot read ahead of its reconcile (in a batch read) may wait to be used."""
 
 
@@ -113,20 +113,22 @@ class WorkQueue:
         w = self.records.get(pid)
         return w is not None and w.finished >= polled
 
-    def candidates(self, behind: Iterable[int], now: float) -> list[Pick]:
-        """Held partitions to reconcile, in id order: behind (per the database), due, or not
-        read in full for ``resync_interval`` (anti-entropy); not those in flight or backing
-        off."""
+    def candidates(
+        self, behind: Iterable[int], now: float, last: Collection[int] = ()
+    ) -> list[Pick]:
+        """Held partitions to reconcile, in id order, those in ``last`` (about to be handed
+        over) after the others: behind (per the database), due, or not read in full for
+        ``resync_interval`` (anti-entropy); not those in flight or backing off."""
         behind = set(behind)
         out = []
-        for pid in sorted(self.records):
-            w = self.records[pid]
+        for pid, w in self.records.items():
             stale = w.last_full is not None and now - w.last_full >= self.resync_interval
             if not (pid in behind or w.due or stale):
                 continue
             if pid in self.processing or w.not_before > now:
                 continue
             out.append(Pick(w, full=w.due or stale))
+        out.sort(key=lambda p: (p.work.held.partition_id in last, p.work.held.partition_id))
         return out
 
     def start(self, pick: Pick) -> None:
