@@ -139,6 +139,7 @@ class Agent:
         self.policy = RetryPolicy(settings.max_retries, settings.pending_timeout)
         self.tasks: set[asyncio.Task[None]] = set()
         self.recording = 0  # reconciles done with the devices, waiting for their outcome's write
+        self.gave_up: list[str] = []  # loops that kept crashing and stopped the agent
         self.poll_interval = settings.poll_interval
 
     # --- lifecycle -------------------------------------------------------------------------
@@ -160,14 +161,18 @@ class Agent:
             notifications.start()
             # Notifications carry the latency; the poll is only the safety net.
             self.poll_interval = max(self.s.poll_interval, LISTEN_POLL_SECONDS)
-        runners = [
-            asyncio.create_task(supervise(name, loop, self.stopping), name=name)
+        runners = {
+            name: asyncio.create_task(supervise(name, loop, self.stopping), name=name)
             for name, loop in self.loops().items()
-        ]
+        }
         await self.stopping.wait()
-        for r in runners:
+        for r in runners.values():
             r.cancel()
-        await asyncio.gather(*runners, return_exceptions=True)
+        await asyncio.gather(*runners.values(), return_exceptions=True)
+        self.gave_up = [
+            name for name, r in runners.items()
+            if r.done() and not r.cancelled() and r.exception() is None and r.result()
+        ]
         await self._drain(timeout=max(5.0, self.s.renew_deadline - 1.0))
         await self.keeper.release_all()
         if notifications is not None:
@@ -277,6 +282,10 @@ class Agent:
                         self.queue.finish(p.work, time.monotonic())
                 run = [p for p in run if snaps[p.work.held.partition_id] is not None]
                 loaded = {}
+            except BaseException:  # a bug, or the agent stopping: none of them runs
+                for p in run:
+                    self.queue.finish(p.work, time.monotonic())
+                raise
             read = time.monotonic()
             for w in ahead:
                 snap = loaded.get(w.held.partition_id)

@@ -59,13 +59,15 @@ def run(conf: cfg.ConfigOpts) -> int:
     if settings.metrics_port:
         start_http_server(settings.metrics_port, addr=settings.metrics_host)
     try:
-        asyncio.run(_serve(settings, db))
+        gave_up = asyncio.run(_serve(settings, db))
     finally:
         db.dispose()
-    return 0
+    # A loop that kept crashing stopped the agent (its leases released): a process manager
+    # restarting it on a non-zero exit gets a fresh one.
+    return 1 if gave_up else 0
 
 
-async def _serve(settings: agent_settings.AgentSettings, db: Database) -> None:
+async def _serve(settings: agent_settings.AgentSettings, db: Database) -> list[str]:
     devices = BigipDevice.connect_all(settings)
     agent = Agent(settings, db, devices)
     loop = asyncio.get_running_loop()
@@ -77,6 +79,7 @@ async def _serve(settings: agent_settings.AgentSettings, db: Database) -> None:
     finally:
         for d in devices:
             await d.close()
+    return agent.gave_up
 
 
 async def warn_autosync(devices: list[BigipDevice]) -> None:

@@ -36,9 +36,10 @@ async def supervise(
     loop: Callable[[], Awaitable[None]],
     stopping: asyncio.Event,
     policy: RestartPolicy | None = None,
-) -> None:
+) -> bool:
     """Run ``loop`` until ``stopping`` is set; restart it when it crashes (see RestartPolicy).
-    A loop that returns while the agent is not stopping counts as a crash."""
+    A loop that returns while the agent is not stopping counts as a crash. Returns True when
+    it gave up (and set ``stopping``)."""
     policy = policy or RestartPolicy()
     crashes: list[float] = []
     delay = policy.first_delay
@@ -51,7 +52,7 @@ async def supervise(
             LOG.exception("agent loop crashed", extra={"action": "loop_crash", "loop": name})
         else:
             if stopping.is_set():
-                return
+                return False
             LOG.error("agent loop ended", extra={"action": "loop_crash", "loop": name})
         metrics.LOOP_CRASHES.labels(name).inc()
         now = time.monotonic()
@@ -62,9 +63,10 @@ async def supervise(
                 extra={"action": "stop", "loop": name, "crashes": len(crashes)},
             )
             stopping.set()
-            return
+            return True
         LOG.warning("restarting agent loop",
                     extra={"action": "loop_restart", "loop": name, "after": delay})
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stopping.wait(), timeout=delay)
         delay = min(policy.max_delay, delay * 2)
+    return False

@@ -39,7 +39,7 @@ def test_a_loop_that_crashes_once_is_restarted() -> None:
             stopping.set()  # the second run goes on until the agent stops
 
         before = crashes("flaky-once")
-        await asyncio.wait_for(supervise("flaky-once", flaky, stopping, FAST), 5)
+        assert not await asyncio.wait_for(supervise("flaky-once", flaky, stopping, FAST), 5)
         assert crashes("flaky-once") == before + 1
 
     asyncio.run(go())
@@ -53,7 +53,7 @@ def test_a_loop_that_keeps_crashing_stops_the_agent() -> None:
         async def broken() -> None:
             raise RuntimeError("a bug")
 
-        await asyncio.wait_for(supervise("broken", broken, stopping, FAST), 5)
+        assert await asyncio.wait_for(supervise("broken", broken, stopping, FAST), 5)
         assert stopping.is_set()
         assert crashes("broken") == 3
 
@@ -97,6 +97,7 @@ def test_an_agent_whose_work_loop_keeps_crashing_stops_and_releases_its_leases(
         elapsed = asyncio.run(go())
         assert elapsed < settings.lease_seconds
         assert crashes("work") == before + 3
+        assert agent.gave_up == ["work"]  # the process exits non-zero
         owner = db.query(lambda s: s.scalar(
             sa.select(PartitionLease.owner).where(PartitionLease.partition_id == pid)))
         assert owner is None  # released, not left to expire
