@@ -255,12 +255,16 @@ class Agent:
     async def _dispatch(self, behind: list[int]) -> None:
         """Start reconciles for as many candidates as there are free slots, their desired state
         read in one transaction together with that of the next ones in line."""
-        now = time.monotonic()
-        picks = self.queue.candidates(behind, now, last=self.keeper.leaving)
         # A reconcile waiting for its outcome to be written holds no slot: it is done with the
         # devices, and the longer outcomes gather, the fewer transactions write them.
         free = self.s.max_concurrent_reconciles - (len(self.queue.processing) - self.recording)
-        if not picks or free <= 0 or not self.keeper.lease_valid():
+        if free <= 0 or not self.keeper.lease_valid():
+            return
+        now = time.monotonic()
+        picks = self.queue.candidates(
+            behind, now, last=self.keeper.leaving, limit=free + LOAD_BATCH
+        )
+        if not picks:
             return
         run, waiting = picks[:free], picks[free:]
         snaps = {p.work.held.partition_id: p.work.take_prefetched(now) for p in run}

@@ -12,6 +12,7 @@ Must not: do I/O. The lease keeper (``agent.keeper``) decides which partitions a
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 
@@ -114,11 +115,16 @@ class WorkQueue:
         return w is not None and w.finished >= polled
 
     def candidates(
-        self, behind: Iterable[int], now: float, last: Collection[int] = ()
+        self,
+        behind: Iterable[int],
+        now: float,
+        last: Collection[int] = (),
+        limit: int | None = None,
     ) -> list[Pick]:
         """Held partitions to reconcile, in id order, those in ``last`` (about to be handed
         over) after the others: behind (per the database), due, or not read in full for
-        ``resync_interval`` (anti-entropy); not those in flight or backing off."""
+        ``resync_interval`` (anti-entropy); not those in flight or backing off. The first
+        ``limit`` of them only, if given."""
         behind = set(behind)
         out = []
         for pid, w in self.records.items():
@@ -128,7 +134,12 @@ class WorkQueue:
             if pid in self.processing or w.not_before > now:
                 continue
             out.append(Pick(w, full=w.due or stale))
-        out.sort(key=lambda p: (p.work.held.partition_id in last, p.work.held.partition_id))
+        def order(p: Pick) -> tuple[bool, int]:
+            return (p.work.held.partition_id in last, p.work.held.partition_id)
+
+        if limit is not None and limit < len(out):
+            return heapq.nsmallest(limit, out, key=order)
+        out.sort(key=order)
         return out
 
     def start(self, pick: Pick) -> None:

@@ -67,3 +67,12 @@ def test_anti_entropy_counts_from_the_last_full_read_only() -> None:
     q.succeeded(w, now=100.0, full=True)
     q.succeeded(w, now=350.0, full=False)  # a change applied from what was remembered
     assert [p.full for p in q.candidates((), 401.0)] == [True]
+
+
+def test_a_limited_pick_is_the_head_of_the_full_order() -> None:
+    q = WorkQueue(resync_interval=300)
+    q.replace_held(held(*range(1, 40)))
+    q.mark_due(range(1, 40))
+    whole = [p.work.held.partition_id for p in q.candidates((), 0.0, last={1, 2})]
+    head = [p.work.held.partition_id for p in q.candidates((), 0.0, last={1, 2}, limit=5)]
+    assert head == whole[:5] == [3, 4, 5, 6, 7] and whole[-2:] == [1, 2]
