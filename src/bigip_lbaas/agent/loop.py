@@ -309,6 +309,7 @@ class Agent:
         outcome: Outcome | None = None
         error: str | None = None
         unexpected: Exception | None = None
+        freed = False  # its slot was freed before the end (while its outcome was written)
         try:
             if snap is None:  # the partition is gone from the database
                 raise LeaseLost(str(held.key), held.epoch)
@@ -319,6 +320,7 @@ class Agent:
                 failing_for=failing_for, policy=self.policy, full=pick.full,
             )
             self.recording += 1
+            freed = True
             self.wake.set()  # its slot is free
             try:
                 written = await self.writer.write(outcome.to_record())
@@ -348,7 +350,10 @@ class Agent:
             # (the poll made on the notification skipped it, as it was in flight).
             if self.poll_now.at > started:
                 self.poll_now.flag = True
-            self.wake.set()  # a slot is free: take the next partition now, not at the next poll
+            if not freed or work.due or self.poll_now.flag:
+                # A slot is free, the partition was made due meanwhile, or a poll is wanted:
+                # take the next partition now, not at the next poll.
+                self.wake.set()
             if not work.due:
                 self.keeper.resync.reconciled()
         self._report(work, started, kind, outcome=outcome, error=error, unexpected=unexpected)
