@@ -129,7 +129,7 @@ def run(conf: cfg.ConfigOpts, args: argparse.Namespace) -> int:
         return 0
     # Piped or redirected output gets room for whole host names instead of rich's 80 columns.
     console = Console() if sys.stdout.isatty() else Console(width=160)
-    render(report, console)
+    print_report(report, console)
     return 0
 
 
@@ -138,7 +138,7 @@ def _cell(value: object, style: str = "") -> Text:
     return Text("" if value is None else str(value), style=style)
 
 
-def render(report: dict[str, Any], console: Console) -> None:
+def print_report(report: dict[str, Any], console: Console) -> None:
     """The tables `status` prints without --json."""
     t = Table(title="Agents")
     for col in (

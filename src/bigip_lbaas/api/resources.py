@@ -1,6 +1,6 @@
 """The resource table: one row per Octavia resource, and the one rename table wire <-> column.
 
-Everything generic (listing, filtering, rendering, finding, quota counting) is keyed by `Kind`
+Everything generic (listing, filtering, rendering, finding, quota counting) is keyed by `Resource`
 instead of being written once per resource.
 """
 
@@ -39,7 +39,7 @@ COMMON = (
 
 
 @dataclass(frozen=True, eq=False)
-class Kind:
+class Resource:
     key: str  # wrapper key of one object: "loadbalancer"
     plural: str  # wrapper key of a list: "loadbalancers"
     label: str  # how messages name it: "Load Balancer"
@@ -65,7 +65,7 @@ class Kind:
         return col if col in self.model.__table__.c else None
 
 
-LOADBALANCER = Kind(
+LOADBALANCER = Resource(
     "loadbalancer",
     "loadbalancers",
     "Load Balancer",
@@ -91,7 +91,7 @@ LOADBALANCER = Kind(
     constants={"vip_sg_ids": [], "vip_vnic_type": "normal"},
     quota="load_balancer",
 )
-LISTENER = Kind(
+LISTENER = Resource(
     "listener",
     "listeners",
     "Listener",
@@ -127,7 +127,7 @@ LISTENER = Kind(
     extra_filters={"loadbalancer_id": "load_balancer_id", "load_balancer_id": "load_balancer_id"},
     quota="listener",
 )
-POOL = Kind(
+POOL = Resource(
     "pool",
     "pools",
     "Pool",
@@ -155,7 +155,7 @@ POOL = Kind(
     extra_filters={"loadbalancer_id": "load_balancer_id", "load_balancer_id": "load_balancer_id"},
     quota="pool",
 )
-MEMBER = Kind(
+MEMBER = Resource(
     "member",
     "members",
     "Member",
@@ -184,7 +184,7 @@ MEMBER = Kind(
     extra_filters={"pool_id": "pool_id"},
     quota="member",
 )
-HEALTHMONITOR = Kind(
+HEALTHMONITOR = Resource(
     "healthmonitor",
     "healthmonitors",
     "Health Monitor",
@@ -216,7 +216,7 @@ HEALTHMONITOR = Kind(
     extra_filters={"pool_id": "pool_id", "loadbalancer_id": "load_balancer_id"},
     quota="health_monitor",
 )
-L7POLICY = Kind(
+L7POLICY = Resource(
     "l7policy",
     "l7policies",
     "L7 Policy",
@@ -235,7 +235,7 @@ L7POLICY = Kind(
     id_lists={"rules": (m.L7Rule, "l7policy_id")},
     quota="l7policy",
 )
-L7RULE = Kind(
+L7RULE = Resource(
     "rule",
     "rules",
     "L7 Rule",
@@ -260,7 +260,7 @@ L7RULE = Kind(
     quota="l7rule",
 )
 
-KINDS = (LOADBALANCER, LISTENER, POOL, MEMBER, HEALTHMONITOR, L7POLICY, L7RULE)
+RESOURCES = (LOADBALANCER, LISTENER, POOL, MEMBER, HEALTHMONITOR, L7POLICY, L7RULE)
 # Children of a load balancer, deepest first: the order in which rows are removed.
 CHILDREN_DEEPEST_FIRST = (L7RULE, L7POLICY, MEMBER, HEALTHMONITOR, LISTENER, POOL)
 
@@ -270,31 +270,31 @@ def timestamp(value: datetime | None) -> str | None:
     return None if value is None else value.replace(microsecond=0, tzinfo=None).isoformat()
 
 
-def related(session: Session, kind: Kind, ids: Sequence[str]) -> dict[str, dict[str, list[str]]]:
-    """For each computed id list of `kind`: row id -> related ids, in one query for all of them
+def related(session: Session, res: Resource, ids: Sequence[str]) -> dict[str, dict[str, list[str]]]:
+    """For each computed id list of `res`: row id -> related ids, in one query for all of them
     (each relation's ids in `created_at`, `id` order)."""
-    out: dict[str, dict[str, list[str]]] = {attr: {} for attr in _relations(kind)}
+    out: dict[str, dict[str, list[str]]] = {attr: {} for attr in _relations(res)}
     if not ids or not out:
         return out
-    for attr, owner, rid, _ in session.execute(_related_statement(kind), {"ids": list(ids)}):
+    for attr, owner, rid, _ in session.execute(_related_statement(res), {"ids": list(ids)}):
         out[attr].setdefault(owner, []).append(rid)
     return out
 
 
-def _relations(kind: Kind) -> dict[str, tuple[type[Any], str]]:
-    return {**kind.id_lists, **kind.single_ids}
+def _relations(res: Resource) -> dict[str, tuple[type[Any], str]]:
+    return {**res.id_lists, **res.single_ids}
 
 
 _RELATED: dict[str, sa.Executable] = {}
 
 
-def _related_statement(kind: Kind) -> sa.Executable:
+def _related_statement(res: Resource) -> sa.Executable:
     """SELECT relation, owner id, related id ... WHERE owner IN :ids, over every relation of
-    `kind` (UNION ALL), ordered by `created_at`, `id`; built once per kind."""
-    found = _RELATED.get(kind.key)
+    `res` (UNION ALL), ordered by `created_at`, `id`; built once per res."""
+    found = _RELATED.get(res.key)
     if found is None:
         parts = []
-        for attr, (model, column) in _relations(kind).items():
+        for attr, (model, column) in _relations(res).items():
             col = getattr(model, column)
             parts.append(sa.select(sa.literal(attr, sa.String).label("relation"),
                                    col.label("owner"), model.id.label("id"),
@@ -305,23 +305,23 @@ def _related_statement(kind: Kind) -> sa.Executable:
         else:
             found = sa.union_all(*parts).order_by(sa.literal_column("created_at"),
                                                   sa.literal_column("id"))
-        _RELATED[kind.key] = found
+        _RELATED[res.key] = found
     return found
 
 
-def to_wire(kind: Kind, row: Any, rel: dict[str, dict[str, list[str]]]) -> dict[str, Any]:
+def to_wire(res: Resource, row: Any, rel: dict[str, dict[str, list[str]]]) -> dict[str, Any]:
     """One database row as Octavia's response body for it."""
     body: dict[str, Any] = {}
-    for attr in kind.fields:
-        if attr in kind.constants:
-            body[attr] = kind.constants[attr]
-        elif attr in kind.id_lists:
+    for attr in res.fields:
+        if attr in res.constants:
+            body[attr] = res.constants[attr]
+        elif attr in res.id_lists:
             body[attr] = [{"id": i} for i in rel.get(attr, {}).get(row.id, [])]
-        elif attr in kind.single_ids:
+        elif attr in res.single_ids:
             found = rel.get(attr, {}).get(row.id, [])
             body[attr] = found[0] if found else None
-        elif attr in kind.parent_refs:
-            body[attr] = [{"id": getattr(row, kind.parent_refs[attr])}]
+        elif attr in res.parent_refs:
+            body[attr] = [{"id": getattr(row, res.parent_refs[attr])}]
         elif attr in ("created_at", "updated_at"):
             body[attr] = timestamp(getattr(row, attr))
         else:
@@ -331,18 +331,18 @@ def to_wire(kind: Kind, row: Any, rel: dict[str, dict[str, list[str]]]) -> dict[
             elif value is None and attr == "additional_vips":
                 value = []  # load balancers from before it was stored
             body[attr] = value
-    if kind is LOADBALANCER and not body.get("provider"):
+    if res is LOADBALANCER and not body.get("provider"):
         body["provider"] = "octavia"
     return body
 
 
-def render(session: Session, kind: Kind, rows: Sequence[Any]) -> list[dict[str, Any]]:
-    rel = related(session, kind, [r.id for r in rows])
-    return [to_wire(kind, r, rel) for r in rows]
+def wire_list(session: Session, res: Resource, rows: Sequence[Any]) -> list[dict[str, Any]]:
+    rel = related(session, res, [r.id for r in rows])
+    return [to_wire(res, r, rel) for r in rows]
 
 
-def render_one(session: Session, kind: Kind, row: Any) -> dict[str, Any]:
-    return render(session, kind, [row])[0]
+def wire_one(session: Session, res: Resource, row: Any) -> dict[str, Any]:
+    return wire_list(session, res, [row])[0]
 
 
 def created_order(row: Any) -> tuple[Any, str]:
@@ -350,26 +350,26 @@ def created_order(row: Any) -> tuple[Any, str]:
     return (row.created_at, row.id)
 
 
-def render_known(kind: Kind, rows: Sequence[Any], known: Sequence[Any]) -> list[dict[str, Any]]:
-    """`render` without queries, for rows whose related rows are all in `known` (rows a request
+def wire_known(res: Resource, rows: Sequence[Any], known: Sequence[Any]) -> list[dict[str, Any]]:
+    """`wire_list` without queries, for rows whose related rows are all in `known` (rows a request
     has just created under a new load balancer, which nothing else can refer to yet)."""
     ids = {r.id for r in rows}
     rel: dict[str, dict[str, list[str]]] = {}
-    for attr, (model, column) in _relations(kind).items():
+    for attr, (model, column) in _relations(res).items():
         grouped: dict[str, list[str]] = {}
         for other in sorted((x for x in known if type(x) is model), key=created_order):
             owner = getattr(other, column)
             if owner in ids:
                 grouped.setdefault(owner, []).append(other.id)
         rel[attr] = grouped
-    return [to_wire(kind, r, rel) for r in rows]
+    return [to_wire(res, r, rel) for r in rows]
 
 
-def columns_from(kind: Kind, body: dict[str, Any]) -> dict[str, Any]:
-    """Wire attributes that are columns of `kind`, renamed; everything else is dropped."""
+def columns_from(res: Resource, body: dict[str, Any]) -> dict[str, Any]:
+    """Wire attributes that are columns of `res`, renamed; everything else is dropped."""
     out: dict[str, Any] = {}
     for attr, value in body.items():
         col = TYPE_TO_DB.get(attr, attr)
-        if col in kind.model.__table__.c and attr not in kind.id_lists:
+        if col in res.model.__table__.c and attr not in res.id_lists:
             out[col] = value
     return out

@@ -15,7 +15,7 @@ from starlette.responses import JSONResponse
 
 from bigip_lbaas.api.errors import NotFound
 from bigip_lbaas.api.lock import find
-from bigip_lbaas.api.resources import LOADBALANCER, render
+from bigip_lbaas.api.resources import LOADBALANCER, wire_list
 from bigip_lbaas.api.routes.common import env, respond
 from bigip_lbaas.api.schemas.admin import AgentRootPUT, AgentRootResponse, AgentsRootResponse
 from bigip_lbaas.api.schemas.common import fault_responses
@@ -124,7 +124,7 @@ def agent_loadbalancers(request: Request, agent_id: AgentId) -> JSONResponse:
         rows = session.scalars(sa.select(m.LoadBalancer)
                                .where(m.LoadBalancer.partition_id.in_(owned))
                                .order_by(m.LoadBalancer.created_at, m.LoadBalancer.id)).all()
-        return render(session, LOADBALANCER, rows)
+        return wire_list(session, LOADBALANCER, rows)
 
     return respond(200, {"loadbalancers": st.read(fn), "loadbalancers_links": []})
 

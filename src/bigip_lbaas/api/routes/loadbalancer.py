@@ -34,12 +34,12 @@ from bigip_lbaas.api.resources import (
     LOADBALANCER,
     MEMBER,
     POOL,
-    Kind,
+    Resource,
     created_order,
-    render_known,
-    render_one,
+    wire_known,
+    wire_one,
 )
-from bigip_lbaas.api.routes.common import env, list_kind, no_content, respond, show_kind
+from bigip_lbaas.api.routes.common import env, list_resource, no_content, respond, show_resource
 from bigip_lbaas.api.schemas.common import fault_responses
 from bigip_lbaas.api.schemas.loadbalancer import (
     LoadBalancerPOST,
@@ -63,13 +63,13 @@ ONE = "/loadbalancers/{loadbalancer_id}"
 @router.get("/loadbalancers", response_model=LoadBalancersRootResponse,
             responses=fault_responses(400, 401, 403))
 def list_loadbalancers(request: Request) -> JSONResponse:
-    return list_kind(request, LOADBALANCER)
+    return list_resource(request, LOADBALANCER)
 
 
 @router.get(ONE, response_model=LoadBalancerRootResponse,
             responses=fault_responses(400, 401, 403, 404))
 def show_loadbalancer(request: Request, loadbalancer_id: str) -> JSONResponse:
-    return show_kind(request, LOADBALANCER, loadbalancer_id)
+    return show_resource(request, LOADBALANCER, loadbalancer_id)
 
 
 def resolve_provider(session: Session, st: AppState, spec: LoadBalancerPOST) -> Provider:
@@ -158,7 +158,7 @@ def _named_pools(spec: LoadBalancerPOST) -> None:
                                        "populated loadbalancer.")
 
 
-def _graph_counts(spec: LoadBalancerPOST) -> dict[Kind, int]:
+def _graph_counts(spec: LoadBalancerPOST) -> dict[Resource, int]:
     pools = list(spec.pools)
     pools += [lst.default_pool for lst in spec.listeners  # type: ignore[misc]
               if lst.default_pool and "protocol" in lst.default_pool]
@@ -236,12 +236,12 @@ def full_graph(lb: m.LoadBalancer, added: list[Any]) -> dict[str, Any]:
     that refers to them), in the order the database would list them."""
     known = [lb, *added]
 
-    def children(kind: Kind, column: str, value: str) -> list[dict[str, Any]]:
-        rows = sorted((r for r in added if type(r) is kind.model and getattr(r, column) == value),
+    def children(res: Resource, column: str, value: str) -> list[dict[str, Any]]:
+        rows = sorted((r for r in added if type(r) is res.model and getattr(r, column) == value),
                       key=created_order)
-        return render_known(kind, rows, known)
+        return wire_known(res, rows, known)
 
-    body = render_known(LOADBALANCER, [lb], known)[0]
+    body = wire_known(LOADBALANCER, [lb], known)[0]
     listeners = children(LISTENER, "load_balancer_id", lb.id)
     for lst in listeners:
         lst["l7policies"] = children(L7POLICY, "listener_id", lst["id"])
@@ -325,7 +325,7 @@ def update_loadbalancer(request: Request, loadbalancer_id: str,
             elif attr != "vip_sg_ids":  # null or [] (anything else was refused above)
                 setattr(lb, attr, value)
         session.flush()
-        return render_one(session, LOADBALANCER, lb)
+        return wire_one(session, LOADBALANCER, lb)
 
     return respond(200, {"loadbalancer": st.write(fn)})
 
@@ -339,16 +339,16 @@ def delete_loadbalancer(request: Request, loadbalancer_id: str,
     def fn(session: Session) -> None:
         lb = lock_lb(session, loadbalancer_id, ctx)
         if not cascading:
-            for kind in (LISTENER, POOL):
-                if session.scalar(sa.select(kind.model.id)
-                                  .where(kind.model.load_balancer_id == lb.id).limit(1)):
+            for res in (LISTENER, POOL):
+                if session.scalar(sa.select(res.model.id)
+                                  .where(res.model.load_balancer_id == lb.id).limit(1)):
                     if lb.provisioning_status not in (Prov.ACTIVE, Prov.ERROR):
                         raise LBPendingState(state=lb.provisioning_status, id=lb.id)
                     raise HasChildren(id=lb.id)
         change_lb(session, lb, deleting=True)
-        for kind in CHILDREN_DEEPEST_FIRST:
-            session.execute(sa.update(kind.model)
-                            .where(kind.model.load_balancer_id == lb.id)
+        for res in CHILDREN_DEEPEST_FIRST:
+            session.execute(sa.update(res.model)
+                            .where(res.model.load_balancer_id == lb.id)
                             .values(provisioning_status=Prov.PENDING_DELETE)
                             .execution_options(synchronize_session=False))
 
