@@ -14,9 +14,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from bigip_lbaas.api.errors import NotFound
+from bigip_lbaas.api.handlers import env, respond
 from bigip_lbaas.api.lock import find
 from bigip_lbaas.api.resources import LOADBALANCER, wire_list
-from bigip_lbaas.api.routes.common import env, respond
 from bigip_lbaas.api.schemas.admin import AgentRootPUT, AgentRootResponse, AgentsRootResponse
 from bigip_lbaas.api.schemas.common import fault_responses
 from bigip_lbaas.api.schemas.loadbalancer import LoadBalancersRootResponse

@@ -9,11 +9,9 @@ from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from bigip_lbaas.api import create, quotas, validate
+from bigip_lbaas.api import create, quotas, statuses, validate
 from bigip_lbaas.api.errors import ValidationFailure
-from bigip_lbaas.api.lock import change_child, find, lock_lb
-from bigip_lbaas.api.resources import L7POLICY, L7RULE, LISTENER, wire_one
-from bigip_lbaas.api.routes.common import (
+from bigip_lbaas.api.handlers import (
     delete_child,
     env,
     list_resource,
@@ -23,7 +21,8 @@ from bigip_lbaas.api.routes.common import (
     show_resource,
     update_child,
 )
-from bigip_lbaas.api.routes.loadbalancer import sum_stats
+from bigip_lbaas.api.lock import change_child, find, lock_lb
+from bigip_lbaas.api.resources import L7POLICY, L7RULE, LISTENER, wire_one
 from bigip_lbaas.api.schemas.common import fault_responses
 from bigip_lbaas.api.schemas.listener import (
     ListenerRootPOST,
@@ -120,6 +119,6 @@ def listener_stats(request: Request, listener_id: str) -> JSONResponse:
 
     def fn(session: Session) -> dict[str, int]:
         find(session, LISTENER, listener_id, ctx)
-        return sum_stats(session, m.ListenerStats.listener_id == listener_id)
+        return statuses.sum_stats(session, m.ListenerStats.listener_id == listener_id)
 
     return respond(200, {"stats": st.read(fn)})

@@ -11,10 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from bigip_lbaas.api import create, quotas, validate
-from bigip_lbaas.api.lock import change_child, find, find_locked
-from bigip_lbaas.api.pagination import parse_bool
-from bigip_lbaas.api.resources import MEMBER, POOL, wire_one
-from bigip_lbaas.api.routes.common import (
+from bigip_lbaas.api.handlers import (
     delete_child,
     env,
     list_resource,
@@ -24,6 +21,9 @@ from bigip_lbaas.api.routes.common import (
     show_resource,
     update_child,
 )
+from bigip_lbaas.api.lock import change_child, find, find_locked
+from bigip_lbaas.api.pagination import parse_bool
+from bigip_lbaas.api.resources import MEMBER, POOL, wire_one
 from bigip_lbaas.api.schemas.common import fault_responses
 from bigip_lbaas.api.schemas.member import (
     MemberRootPOST,

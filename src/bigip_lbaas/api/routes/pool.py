@@ -16,9 +16,7 @@ from bigip_lbaas.api.errors import (
     PoolInUseByL7Policy,
     ValidationFailure,
 )
-from bigip_lbaas.api.lock import change_child, find, lock_lb
-from bigip_lbaas.api.resources import HEALTHMONITOR, LISTENER, MEMBER, POOL, wire_one
-from bigip_lbaas.api.routes.common import (
+from bigip_lbaas.api.handlers import (
     delete_child,
     env,
     list_resource,
@@ -28,6 +26,8 @@ from bigip_lbaas.api.routes.common import (
     show_resource,
     update_child,
 )
+from bigip_lbaas.api.lock import change_child, find, lock_lb
+from bigip_lbaas.api.resources import HEALTHMONITOR, LISTENER, MEMBER, POOL, wire_one
 from bigip_lbaas.api.schemas.common import fault_responses
 from bigip_lbaas.api.schemas.pool import (
     PoolRootPOST,

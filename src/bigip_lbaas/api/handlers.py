@@ -1,4 +1,4 @@
-"""What every resource's routes share: list, show, child update/delete, the JSON response."""
+"""What every resource's route handlers share: list, show, child update/delete, the JSON response."""
 
 from __future__ import annotations
 
