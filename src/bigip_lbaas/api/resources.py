@@ -6,6 +6,7 @@ instead of being written once per resource.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -14,6 +15,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from bigip_lbaas.api.schemas.common import Response
+from bigip_lbaas.api.schemas.healthmonitor import HealthMonitorResponse
+from bigip_lbaas.api.schemas.l7policy import L7PolicyResponse
+from bigip_lbaas.api.schemas.l7rule import L7RuleResponse
+from bigip_lbaas.api.schemas.listener import ListenerResponse
+from bigip_lbaas.api.schemas.loadbalancer import LoadBalancerResponse
+from bigip_lbaas.api.schemas.member import MemberResponse
+from bigip_lbaas.api.schemas.pool import PoolResponse
 from bigip_lbaas.db import models as m
 
 # Octavia's `_type_to_db_map`: wire attribute -> column, for every resource.
@@ -23,28 +32,13 @@ TYPE_TO_DB = {
     "loadbalancer_id": "load_balancer_id",
 }
 
-COMMON = (
-    "id",
-    "name",
-    "description",
-    "provisioning_status",
-    "operating_status",
-    "admin_state_up",
-    "project_id",
-    "tenant_id",
-    "created_at",
-    "updated_at",
-    "tags",
-)
-
-
 @dataclass(frozen=True, eq=False)
 class Resource:
     key: str  # wrapper key of one object: "loadbalancer"
     plural: str  # wrapper key of a list: "loadbalancers"
     label: str  # how messages name it: "Load Balancer"
     model: type[Any]
-    fields: tuple[str, ...]  # response attributes, in Octavia's order
+    response: type[Response]  # the wire format: its fields, in Octavia's order, are the body's
     # attribute -> (model, column): ids of the rows of `model` whose `column` is this row's id
     id_lists: dict[str, tuple[type[Any], str]] = field(default_factory=dict)
     # attribute -> column holding the one related id, rendered as [{"id": ...}]
@@ -56,6 +50,11 @@ class Resource:
     # extra query filters: name -> column
     extra_filters: dict[str, str] = field(default_factory=dict)
     quota: str | None = None  # Quota column counting this resource
+
+    @functools.cached_property
+    def fields(self) -> tuple[str, ...]:
+        """The response attributes, as the schema declares them (and so as OpenAPI shows them)."""
+        return tuple(self.response.model_fields)
 
     def column_of(self, attr: str) -> str | None:
         """The column that holds wire attribute `attr`, or None if it is computed."""
@@ -70,22 +69,7 @@ LOADBALANCER = Resource(
     "loadbalancers",
     "Load Balancer",
     m.LoadBalancer,
-    (
-        *COMMON,
-        "vip_address",
-        "vip_port_id",
-        "vip_subnet_id",
-        "vip_network_id",
-        "vip_qos_policy_id",
-        "vip_sg_ids",
-        "vip_vnic_type",
-        "additional_vips",
-        "listeners",
-        "pools",
-        "provider",
-        "flavor_id",
-        "availability_zone",
-    ),
+    LoadBalancerResponse,
     id_lists={"listeners": (m.Listener, "load_balancer_id"), "pools": (m.Pool, "load_balancer_id")},
     # vip_sg_ids: always [] (a non-empty list is refused with 501: nothing could enforce it).
     constants={"vip_sg_ids": [], "vip_vnic_type": "normal"},
@@ -96,32 +80,7 @@ LISTENER = Resource(
     "listeners",
     "Listener",
     m.Listener,
-    (
-        *COMMON,
-        "protocol",
-        "protocol_port",
-        "connection_limit",
-        "default_tls_container_ref",
-        "sni_container_refs",
-        "default_pool_id",
-        "l7policies",
-        "insert_headers",
-        "loadbalancers",
-        "timeout_client_data",
-        "timeout_member_connect",
-        "timeout_member_data",
-        "timeout_tcp_inspect",
-        "client_ca_tls_container_ref",
-        "client_authentication",
-        "client_crl_container_ref",
-        "allowed_cidrs",
-        "tls_ciphers",
-        "tls_versions",
-        "alpn_protocols",
-        "hsts_max_age",
-        "hsts_include_subdomains",
-        "hsts_preload",
-    ),
+    ListenerResponse,
     id_lists={"l7policies": (m.L7Policy, "listener_id")},
     parent_refs={"loadbalancers": "load_balancer_id"},
     extra_filters={"loadbalancer_id": "load_balancer_id", "load_balancer_id": "load_balancer_id"},
@@ -132,23 +91,7 @@ POOL = Resource(
     "pools",
     "Pool",
     m.Pool,
-    (
-        *COMMON,
-        "protocol",
-        "lb_algorithm",
-        "session_persistence",
-        "loadbalancers",
-        "listeners",
-        "healthmonitor_id",
-        "members",
-        "tls_container_ref",
-        "ca_tls_container_ref",
-        "crl_container_ref",
-        "tls_enabled",
-        "tls_ciphers",
-        "tls_versions",
-        "alpn_protocols",
-    ),
+    PoolResponse,
     id_lists={"members": (m.Member, "pool_id"), "listeners": (m.Listener, "default_pool_id")},
     parent_refs={"loadbalancers": "load_balancer_id"},
     single_ids={"healthmonitor_id": (m.HealthMonitor, "pool_id")},
@@ -160,26 +103,7 @@ MEMBER = Resource(
     "members",
     "Member",
     m.Member,
-    (
-        "id",
-        "name",
-        "operating_status",
-        "provisioning_status",
-        "admin_state_up",
-        "address",
-        "protocol_port",
-        "weight",
-        "backup",
-        "subnet_id",
-        "project_id",
-        "tenant_id",
-        "created_at",
-        "updated_at",
-        "monitor_address",
-        "monitor_port",
-        "vnic_type",
-        "tags",
-    ),
+    MemberResponse,
     constants={"vnic_type": "normal"},
     extra_filters={"pool_id": "pool_id"},
     quota="member",
@@ -189,29 +113,7 @@ HEALTHMONITOR = Resource(
     "healthmonitors",
     "Health Monitor",
     m.HealthMonitor,
-    (
-        "id",
-        "name",
-        "type",
-        "delay",
-        "timeout",
-        "max_retries",
-        "max_retries_down",
-        "http_method",
-        "url_path",
-        "expected_codes",
-        "admin_state_up",
-        "project_id",
-        "tenant_id",
-        "pools",
-        "provisioning_status",
-        "operating_status",
-        "created_at",
-        "updated_at",
-        "http_version",
-        "domain_name",
-        "tags",
-    ),
+    HealthMonitorResponse,
     parent_refs={"pools": "pool_id"},
     extra_filters={"pool_id": "pool_id", "loadbalancer_id": "load_balancer_id"},
     quota="health_monitor",
@@ -221,17 +123,7 @@ L7POLICY = Resource(
     "l7policies",
     "L7 Policy",
     m.L7Policy,
-    (
-        *COMMON,
-        "action",
-        "listener_id",
-        "redirect_pool_id",
-        "redirect_url",
-        "redirect_prefix",
-        "position",
-        "rules",
-        "redirect_http_code",
-    ),
+    L7PolicyResponse,
     id_lists={"rules": (m.L7Rule, "l7policy_id")},
     quota="l7policy",
 )
@@ -240,22 +132,7 @@ L7RULE = Resource(
     "rules",
     "L7 Rule",
     m.L7Rule,
-    (
-        "id",
-        "type",
-        "compare_type",
-        "key",
-        "value",
-        "invert",
-        "provisioning_status",
-        "operating_status",
-        "admin_state_up",
-        "project_id",
-        "tenant_id",
-        "created_at",
-        "updated_at",
-        "tags",
-    ),
+    L7RuleResponse,
     extra_filters={"l7policy_id": "l7policy_id"},
     quota="l7rule",
 )

@@ -30,6 +30,7 @@ from bigip_lbaas.api.resources import (
 )
 from bigip_lbaas.api.schemas.common import fault_responses
 from bigip_lbaas.api.schemas.loadbalancer import (
+    LoadBalancerFullRootResponse,
     LoadBalancerRootPOST,
     LoadBalancerRootPUT,
     LoadBalancerRootResponse,
@@ -58,7 +59,7 @@ def show_loadbalancer(request: Request, loadbalancer_id: str) -> JSONResponse:
     return show_resource(request, LOADBALANCER, loadbalancer_id)
 
 
-@router.post("/loadbalancers", status_code=201, response_model=LoadBalancerRootResponse,
+@router.post("/loadbalancers", status_code=201, response_model=LoadBalancerFullRootResponse,
              responses=fault_responses(400, 401, 403, 404, 409, 501))
 def create_loadbalancer(request: Request, body: LoadBalancerRootPOST) -> JSONResponse:
     st, ctx = env(request)
