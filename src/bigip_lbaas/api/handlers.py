@@ -112,7 +112,7 @@ def delete_child(request: Request, res: Resource, obj_id: str,
 
     def fn(session: Session) -> None:
         row, lb = find_locked(session, res, obj_id, ctx, parent)
-        change_child(session, lb, (res, row))
+        change_child(session, lb, (res, row), deleting=True)
         if cascade is not None:
             cascade(session, row)
         row.provisioning_status = Prov.PENDING_DELETE

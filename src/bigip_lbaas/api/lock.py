@@ -66,12 +66,15 @@ def change_lb(session: Session, lb: m.LoadBalancer, *, deleting: bool = False) -
     mark_changed(session, lb.partition_id)
 
 
-def change_child(session: Session, lb: m.LoadBalancer, *objects: tuple[Resource, Any]) -> None:
-    """A change below the load balancer: it and every object touched must be unlocked."""
+def change_child(session: Session, lb: m.LoadBalancer, *objects: tuple[Resource, Any],
+                 deleting: bool = False) -> None:
+    """A change below the load balancer. The load balancer takes an update, so it must be
+    MUTABLE; so must every object touched (the one updated, or the parent a new object goes
+    under), except the object a delete removes, which must be DELETABLE (core/status.py)."""
     if not may_change(lb.provisioning_status, deleting=False):
         raise Immutable(resource=LOADBALANCER.label, id=lb.id)
     for res, row in objects:
-        if row is not None and Prov(row.provisioning_status) not in (Prov.ACTIVE, Prov.ERROR):
+        if row is not None and not may_change(row.provisioning_status, deleting=deleting):
             raise Immutable(resource=res.label, id=row.id)
     lb.provisioning_status = Prov.PENDING_UPDATE
     _mark_parents(session, lb.id, objects)

@@ -39,7 +39,7 @@ from bigip_lbaas.api.schemas.loadbalancer import (
     StatusesRootResponse,
 )
 from bigip_lbaas.core.errors import DuplicateRow
-from bigip_lbaas.core.status import Prov
+from bigip_lbaas.core.status import Prov, may_change, may_fail_over
 from bigip_lbaas.db import models as m
 from bigip_lbaas.db.partitions import ensure_partition, mark_changed
 
@@ -145,7 +145,7 @@ def delete_loadbalancer(request: Request, loadbalancer_id: str,
             for res in (LISTENER, POOL):
                 if session.scalar(sa.select(res.model.id)
                                   .where(res.model.load_balancer_id == lb.id).limit(1)):
-                    if lb.provisioning_status not in (Prov.ACTIVE, Prov.ERROR):
+                    if not may_change(lb.provisioning_status, deleting=True):
                         raise LBPendingState(state=lb.provisioning_status, id=lb.id)
                     raise HasChildren(id=lb.id)
         change_lb(session, lb, deleting=True)
@@ -201,7 +201,7 @@ def failover_loadbalancer(request: Request, loadbalancer_id: str) -> Response:
     def fn(session: Session) -> None:
         ctx.require_admin()
         lb = lock_lb(session, loadbalancer_id, ctx)
-        if lb.provisioning_status not in (Prov.ACTIVE, Prov.ERROR):
+        if not may_fail_over(lb.provisioning_status):
             raise LBPendingState(state=lb.provisioning_status, id=lb.id)
         lb.provisioning_status = Prov.PENDING_UPDATE
         mark_changed(session, lb.partition_id)
