@@ -47,7 +47,7 @@ def gather(db: Database, lease_seconds: float) -> dict[str, Any]:
     held: dict[str, int] = defaultdict(int)
     parts = []
     for env, project, desired, applied, error, since, owner, epoch, expires in rows:
-        valid = owner is not None and now is not None and expires is not None and expires > now
+        valid = PartitionLease.is_valid(owner, expires, now)
         if valid and owner is not None:
             held[owner] += 1
         parts.append(
