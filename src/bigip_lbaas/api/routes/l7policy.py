@@ -144,6 +144,3 @@ def update_l7rule(request: Request, l7policy_id: str, l7rule_id: str,
 @router.delete(RULE, status_code=204, responses=fault_responses(401, 403, 404, 409))
 def delete_l7rule(request: Request, l7policy_id: str, l7rule_id: str) -> Response:
     return delete_child(request, L7RULE, l7rule_id, parent=_in_policy(l7policy_id))
-
-
-__all__ = ["router", "set_columns"]

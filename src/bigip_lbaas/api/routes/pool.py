@@ -130,6 +130,3 @@ def _cascade(session: Session, row: m.Pool) -> None:
 @router.delete(ONE, status_code=204, responses=fault_responses(401, 403, 404, 409))
 def delete_pool(request: Request, pool_id: str) -> Response:
     return delete_child(request, POOL, pool_id, _cascade)
-
-
-__all__ = ["router", "set_columns"]
