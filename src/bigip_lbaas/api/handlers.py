@@ -12,8 +12,9 @@ from starlette.responses import JSONResponse, Response
 
 from bigip_lbaas.api import pagination
 from bigip_lbaas.api.auth import Context
+from bigip_lbaas.api.errors import InvalidParams, NotFound
 from bigip_lbaas.api.lock import change_child, find, find_locked
-from bigip_lbaas.api.resources import Resource, wire_list, wire_one
+from bigip_lbaas.api.resources import Resource, columns_from, wire_list, wire_one
 from bigip_lbaas.api.state import AppState, base_url, context, state
 from bigip_lbaas.core.status import Prov
 
@@ -57,7 +58,6 @@ def list_resource(request: Request, res: Resource, scope: Scope | None = None,
 def fields_of(request: Request, res: Resource) -> list[str]:
     fields = [f for v in request.query_params.getlist("fields") for f in v.split(",") if f]
     if any(f not in res.fields for f in fields):
-        from bigip_lbaas.api.errors import InvalidParams
         raise InvalidParams()
     return fields
 
@@ -70,7 +70,6 @@ def show_resource(request: Request, res: Resource, obj_id: str,
     def fn(session: Session) -> dict[str, Any]:
         row = find(session, res, obj_id, ctx)
         if parent is not None and not parent(row):
-            from bigip_lbaas.api.errors import NotFound
             raise NotFound(resource=res.label, id=obj_id)
         return pagination.select_fields(wire_one(session, res, row), fields)
 
@@ -98,7 +97,6 @@ def update_child(request: Request, res: Resource, obj_id: str, changes: dict[str
 
 
 def set_columns(res: Resource, row: Any, changes: dict[str, Any]) -> None:
-    from bigip_lbaas.api.resources import columns_from
     for col, value in columns_from(res, changes).items():
         setattr(row, col, [] if col == "tags" and value is None else value)
 

@@ -121,5 +121,41 @@ class StatsRootResponse(Response):
     stats: StatsResponse
 
 
+class StatusResponse(Response):
+    """One object of the status tree (Octavia's *StatusResponse types)."""
+
+    id: str | None = None
+    name: str | None = None
+    provisioning_status: str | None = None
+    operating_status: str | None = None
+
+
+class HealthMonitorStatusResponse(StatusResponse):
+    type: str | None = None
+
+
+class MemberStatusResponse(StatusResponse):
+    address: str | None = None
+    protocol_port: int | None = None
+
+
+class PoolStatusResponse(StatusResponse):
+    health_monitor: HealthMonitorStatusResponse | None = None  # absent without a monitor
+    members: list[MemberStatusResponse] | None = None
+
+
+class ListenerStatusResponse(StatusResponse):
+    pools: list[PoolStatusResponse] | None = None
+
+
+class LoadBalancerStatusResponse(StatusResponse):
+    listeners: list[ListenerStatusResponse] | None = None
+    pools: list[PoolStatusResponse] | None = None
+
+
+class StatusesResponse(Response):
+    loadbalancer: LoadBalancerStatusResponse
+
+
 class StatusesRootResponse(Response):
-    statuses: dict[str, object]
+    statuses: StatusesResponse
