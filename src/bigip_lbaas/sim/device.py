@@ -15,7 +15,7 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from bigip_lbaas.sim import persist, rules
+from bigip_lbaas.sim import files, persist, rules
 from bigip_lbaas.sim.auth import Auth
 from bigip_lbaas.sim.names import address_key
 from bigip_lbaas.sim.render import View
@@ -230,9 +230,10 @@ class Device:
         )
 
     def config_sync(self, group: str) -> None:
-        """`config-sync to-group`: copy this device's configuration onto every peer."""
+        """`config-sync to-group`: copy this device's configuration onto every peer (its
+        certificates and keys included, its upload directory not)."""
         if group.strip("/").split("/")[-1] == DEVICE_GROUP:
-            snapshot = persist.dump_store(self.store, skip_prefix="cm/")
+            snapshot = persist.dump_store(self.store, skip_prefix=("cm/", files.UPLOAD))
             for peer in self.peers:
                 if peer is self:
                     continue
@@ -246,7 +247,7 @@ class Device:
             o
             for coll in self.store.objs.values()
             for o in coll.values()
-            if o.rtype.startswith("cm/")
+            if o.rtype.startswith("cm/") or o.rtype == files.UPLOAD
         ]
         self.store.clear()
         persist.load_store(self.store, snapshot)

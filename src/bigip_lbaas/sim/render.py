@@ -239,6 +239,14 @@ def _defaults_from(view: View, d: dict[str, Any], obj: Obj, parent: Obj | None) 
         d.pop("defaultsFrom", None)
 
 
+def _ssl_file(view: View, d: dict[str, Any], obj: Obj, parent: Obj | None) -> None:
+    """What the device derived from the file (`fingerprint`, `subject`, ...); the PEM itself
+    is never rendered."""
+    info = obj.props.get("_info")
+    if isinstance(info, dict):
+        d.update(info)
+
+
 Hook = Callable[[View, dict[str, Any], Obj, Obj | None], None]
 _HOOKS: dict[str, Hook] = {
     "ltm/pool/members": _member,
@@ -251,6 +259,9 @@ _HOOKS: dict[str, Hook] = {
     "ltm/virtual-address": _vaddr,
     "net/route-domain": _rd,
     "ltm/snatpool": _snatpool,
+    "sys/file/ssl-cert": _ssl_file,
+    "sys/file/ssl-key": _ssl_file,
+    "sys/file/ssl-crl": _ssl_file,
 }
 for _path in TYPES:
     if _path.startswith(("ltm/monitor/", "ltm/profile/", "ltm/persistence/")):
