@@ -733,11 +733,11 @@ def _ssl_common(store: Store, obj: Obj, body: dict[str, Any]) -> None:
             if not isinstance(flag, bool | str) or flag not in _TRUE_FALSE:
                 raise errors.bad_value(f"{key} must be true or false")
             props[key] = _TRUE_FALSE[flag]
-    for key in ("serverName", "ciphers"):
+    for key in ("serverName", "ciphers", "authenticateName"):
         if key in body:
             value = body[key]
             if value is None or value == "":
-                value = "none" if key == "serverName" else "DEFAULT"
+                value = "DEFAULT" if key == "ciphers" else "none"
             if not isinstance(value, str):
                 raise errors.bad_value(f"{key} must be a string")
             props[key] = value
@@ -787,10 +787,12 @@ def _normalize_client_ssl(
     if "certKeyChain" in body:
         chain = _cert_key_chain(store, obj, body["certKeyChain"])
         props["certKeyChain"] = chain
+        props["inheritCertkeychain"] = "false"
         if chain:
             props.update({k: chain[0][k] for k in ("cert", "key", "chain")})
     elif any(k in body for k in ("cert", "key", "chain")):
         defaults = rt.defaults
+        props["inheritCertkeychain"] = "false"
         props["certKeyChain"] = [
             {
                 "name": "default",
