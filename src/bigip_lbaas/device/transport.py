@@ -25,7 +25,7 @@ import socket
 import ssl
 import struct
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import httpx
@@ -131,9 +131,23 @@ class _Conn(asyncio.Protocol):
 
 Origin = tuple[bytes, bytes, int]
 
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
-class FastTransport(httpx.AsyncBaseTransport):
-    """``httpx.AsyncClient(transport=FastTransport(verify=...))``: HTTP/1.1 only, no proxies."""
+
+def request_head(method: str, url: httpx.URL, headers: Sequence[bytes], length: int) -> bytes:
+    """The request line, ``headers`` (``b"Name: value"`` lines, ``Host`` among them) and the
+    ``Content-Length`` of a ``length``-byte body (sent for POST, PUT and PATCH even when 0), ending
+    in the blank line."""
+    lines = [method.encode("ascii") + b" " + (url.raw_path or b"/") + b" HTTP/1.1", *headers]
+    if length or method in _BODY_METHODS:
+        lines.append(b"Content-Length: %d" % length)
+    lines.append(b"\r\n")
+    return b"\r\n".join(lines)
+
+
+class FastTransport:
+    """The device client's wire: ``exchange`` sends one request and reads its answer. HTTP/1.1
+    only, no proxies, no redirects; not an httpx transport (``BigipClient`` calls it directly)."""
 
     def __init__(
         self,
@@ -188,7 +202,7 @@ class FastTransport(httpx.AsyncBaseTransport):
         else:
             self._discard(conn)
 
-    async def _connect(self, origin: Origin, sni: str | None, timeout: float | None) -> _Conn:
+    async def _connect(self, origin: Origin, timeout: float | None) -> _Conn:
         scheme, host, port = origin
         loop = asyncio.get_running_loop()
         hostname = host.decode("ascii")
@@ -200,7 +214,7 @@ class FastTransport(httpx.AsyncBaseTransport):
                     hostname,
                     port,
                     ssl=self._ssl if tls else None,
-                    server_hostname=(sni or hostname) if tls else None,
+                    server_hostname=hostname if tls else None,
                     ssl_handshake_timeout=timeout if tls else None,
                 )
         except TimeoutError as exc:
@@ -212,32 +226,23 @@ class FastTransport(httpx.AsyncBaseTransport):
 
     # ------------------------------------------------------------------ one request
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        body = await request.aread()
-        raw = await self.exchange(
-            request.method,
-            request.url,
-            _request_head(request, body),
-            body,
-            request.extensions.get("timeout", {}),
-            request.extensions.get("sni_hostname"),
-        )
-        return raw.response(request)
-
     async def exchange(
         self,
         method: str,
         url: httpx.URL,
-        head: bytes,
+        headers: Sequence[bytes],
         body: bytes,
         timeouts: Mapping[str, float | None],
-        sni: str | None = None,
     ) -> RawResponse:
-        """Send ``head`` (request line and headers, ending in a blank line) and ``body`` to
-        ``url``'s origin; the answer, unparsed beyond the framing. The device client's hot path:
-        building an httpx Request and Response costs more than the exchange itself."""
+        """Send ``method url`` with ``headers`` (``b"Name: value"`` lines, ``Host`` included;
+        see ``request_head``) and ``body`` to ``url``'s origin; the answer, unparsed beyond the
+        framing. ``timeouts``: httpx's ``connect``/``read``/``write``/``pool`` keys.
+
+        A request given up on (a timeout, an error, or the caller's task cancelled) resets its
+        connection: the bytes of it still queued are dropped, never delivered later."""
         if self._closed:
             raise RuntimeError("the transport is closed")
+        head = request_head(method, url, headers, len(body))
         scheme = url.raw_scheme
         port = url.port or (443 if scheme == b"https" else 80)
         origin: Origin = (scheme, url.raw_host, port)
@@ -249,7 +254,7 @@ class FastTransport(httpx.AsyncBaseTransport):
         try:
             conn = self._take_idle(origin)
             if conn is None:
-                conn = await self._connect(origin, sni, timeouts.get("connect"))
+                conn = await self._connect(origin, timeouts.get("connect"))
             keep = False
             try:
                 write = timeouts.get("write")
@@ -296,22 +301,6 @@ class RawResponse:
             request=request,
             extensions={"http_version": self.version, "reason_phrase": self.reason},
         )
-
-
-def _request_head(request: httpx.Request, body: bytes) -> bytes:
-    target = request.url.raw_path or b"/"
-    lines = [request.method.encode("ascii") + b" " + target + b" HTTP/1.1"]
-    chunked = False
-    for name, value in request.headers.raw:
-        if name.lower() == b"transfer-encoding":
-            chunked = True
-            continue
-        lines.append(name + b": " + value)
-    if chunked:  # the whole body is already read: send it with a length instead
-        lines.append(b"Content-Length: " + str(len(body)).encode("ascii"))
-    lines.append(b"")
-    lines.append(b"")
-    return b"\r\n".join(lines)
 
 
 async def _need(conn: _Conn, timeout: float | None, n: int, what: str) -> None:
