@@ -331,8 +331,11 @@ def test_a_write_in_flight_when_the_lease_lapses_never_reaches_the_device(tmp_pa
     given_up = asyncio.Event()
     seen: dict[str, object] = {}
     description = "x" * (32 * 1024 * 1024)  # far more than the socket buffers hold
+    lapses = math.inf  # the lease lapses 0.3 s after the device accepted the connection
 
     async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal lapses
+        lapses = time.monotonic() + 0.3
         await given_up.wait()
         received = 0
         try:
@@ -353,12 +356,12 @@ def test_a_write_in_flight_when_the_lease_lapses_never_reaches_the_device(tmp_pa
             "127.0.0.1", "u", "pw", port=port, verify=str(files.ca_file), token_auth=False
         )
         assert isinstance(client._transport, FastTransport)  # what production runs
-        lapses = time.monotonic() + 0.3
 
-        def guard() -> float:
-            if time.monotonic() >= lapses:
+        def guard() -> float:  # renewed every 50 ms until it lapses
+            now = time.monotonic()
+            if now >= lapses:
                 raise LeaseLost("P", 1)
-            return lapses
+            return min(lapses, now + 0.05)
 
         body = {"name": "p", "partition": "P", "description": description}
         try:
