@@ -220,8 +220,10 @@ class HttpProtocol(asyncio.Protocol):
             transport.close()
 
 
-class Listener:
-    """A TLS listening socket that can be closed (refusing connections) and reopened."""
+class HttpServer:
+    """One port's HTTP server: a (TLS) listening socket that can be closed (connections are then
+    refused) and reopened on the same port, and the live connections it accepted, which can be
+    reset."""
 
     def __init__(
         self, handler: Handler, host: str, port: int, ssl_ctx: ssl.SSLContext | None
