@@ -185,12 +185,13 @@ def git_state() -> dict[str, Any]:
             )
         except (OSError, subprocess.TimeoutExpired):
             return None
-        return done.stdout.strip() if done.returncode == 0 else None
+        return done.stdout if done.returncode == 0 else None
 
-    status = git("status", "--porcelain", "--untracked-files=no")
+    commit = git("rev-parse", "--short", "HEAD")
+    status = git("status", "--porcelain", "--untracked-files=no")  # "XY path" lines
     return {
-        "commit": git("rev-parse", "--short", "HEAD"),
-        "modified": [ln[3:] for ln in status.splitlines()] if status else [],
+        "commit": commit.strip() if commit else None,
+        "modified": [ln[3:] for ln in status.splitlines() if ln.strip()] if status else [],
     }
 
 
