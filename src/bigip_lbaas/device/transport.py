@@ -1,18 +1,26 @@
-"""A lean HTTP/1.1 keep-alive transport for httpx, on asyncio's own TLS.
+"""A lean HTTP/1.1 keep-alive transport for the device client, on asyncio's own TLS.
 
-Why: the device client sends tens of thousands of small requests in a cold rebuild, and the CPU
-the default stack (httpcore + h11 + anyio's TLS stream) spends per request was the bottleneck
-(about 1.5 ms of client CPU per request on the 2-core development machine, several times what
-the device side costs). This transport keeps httpx as the API (requests, responses, auth,
-timeouts, exceptions) and replaces only the wire: one ``asyncio.Protocol`` per connection, the
-request line, headers and body written as one TLS record, the response parsed in place.
+Why (measured): the device client sends tens of thousands of small requests in a cold rebuild,
+and the client's CPU per request bounds it. ``bench/transport_bench.py`` sends the same requests
+(collection GETs, POSTs, a transaction) through ``BigipClient`` on this transport and on httpx's
+default one (``httpx.AsyncHTTPTransport``: httpcore, h11 and anyio's TLS stream, same limits) to
+the simulator over TLS. The default transport took 4.5x the client CPU per request with one
+request in flight and 14.6x with 16 (its pool checks every connection, polling each idle one's
+socket, whenever a request starts or ends), and served 5.2x / 7.2x fewer requests per second (docs/benchmarks.md, 2026-12-04, on a loaded 2-core
+machine). Issue 12 keeps a hand-written stack only if the library costs more than 20 %.
 
-Owns: a per-origin pool of keep-alive connections (at most ``max_connections``, idle ones
-dropped after ``keepalive_expiry`` seconds or as soon as the peer closes them), HTTP/1.1
-responses with Content-Length, chunked or read-to-close bodies, 1xx skipped, HEAD/204/304 without
-body, and the httpx exception types for every failure (ConnectError / ConnectTimeout when nothing
-was sent; ReadError, ReadTimeout, WriteError, WriteTimeout, RemoteProtocolError, PoolTimeout
-otherwise), so callers cannot tell it from httpx's default transport.
+The wire is one ``asyncio.Protocol`` per connection, the request head and body written as one
+TLS record, the response parsed in place; URLs, timeouts and exceptions are httpx's. There is one
+request path: ``BigipClient`` calls ``exchange`` directly (this is not an httpx transport), and
+tests/integration/device/test_transport.py drives the same ``exchange``.
+
+Owns: request framing (``request_head``), a per-origin pool of keep-alive connections (at most
+``max_connections``, idle ones dropped after ``keepalive_expiry`` seconds or as soon as the peer
+closes them), HTTP/1.1 responses with Content-Length, chunked or read-to-close bodies, 1xx
+skipped, HEAD/204/304 without body, the httpx exception types for every failure (ConnectError /
+ConnectTimeout when nothing was sent; ReadError, ReadTimeout, WriteError, WriteTimeout,
+RemoteProtocolError, PoolTimeout otherwise), and a TCP reset of the connection of any request
+given up on (SO_LINGER 0: what was not sent yet never reaches the device; docs/coordination.md).
 Must not: retry (the client decides), follow redirects, or log anything.
 """
 
