@@ -107,6 +107,7 @@ class Device:
     # -- identity and cm ---------------------------------------------------------------------
     def _seed(self) -> None:
         rules.seed(self.store)
+        self._seed_system()
         for i in range(1, self.count + 1):
             name = device_name(i)
             self.store.put(
@@ -180,6 +181,26 @@ class Device:
                 )
             )
         self.store.generation = 1
+
+    def _seed_system(self) -> None:
+        """This device's `sys/db` variables and network interfaces."""
+        db = {
+            # F5's agent refuses a device below 500 ("not provisioned for management LARGE")
+            "provision.extramb": ("500", "0", "integer min:0 max:8192"),
+            "failover.state": ("active" if self.index == 1 else "standby", "active",
+                               "active standby offline forced-offline"),
+            "iptunnel.configsync": ("enable", "enable", "enable disable"),
+        }
+        for name, (value, default, value_range) in db.items():
+            variable = {"value": value, "defaultValue": default, "valueRange": value_range}
+            self.store.put(Obj("sys/db", "Common", "", name, f"/Common/{name}", variable, 1,
+                               builtin=True))
+        for i, name in enumerate(("1.1", "1.2", "mgmt"), start=1):
+            mac = f"00:94:a1:{self.index:02x}:00:{i:02x}"
+            props: dict[str, Any] = {"ifIndex": 32 * i, "macAddress": mac,
+                                     "mediaActive": "10000T-FD"}
+            self.store.put(Obj("net/interface", "Common", "", name, f"/Common/{name}", props, 1,
+                               builtin=True))
 
     def sync_status(self) -> tuple[str, str, str, str]:
         if self.count == 1:

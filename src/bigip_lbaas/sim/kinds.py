@@ -591,6 +591,43 @@ PARTITION = ResType(
     partitioned=False,
 )
 
+SYS_DB = ResType(
+    "sys/db",
+    "db",
+    "db",
+    _ro({"defaultValue": "", "scfConfig": "false", "value": "", "valueRange": ""}),
+    partitioned=False,
+    builtin_only=True,
+)
+"""The device's database variables (`provision.extramb`, `failover.state`, ...): read, and
+`value` PATCHed within the variable's `valueRange`; none can be created or deleted."""
+
+NET_INTERFACE = ResType(
+    "net/interface",
+    "Interface",
+    "interface",
+    _ro(
+        {
+            "bundle": "not-supported",
+            "enabled": True,
+            "flowControl": "tx-rx",
+            "forceGigabitFiber": "disabled",
+            "ifIndex": 0,
+            "lldpAdmin": "txonly",
+            "macAddress": "none",
+            "mediaActive": "none",
+            "mediaFixed": "auto",
+            "mtu": 1500,
+            "preferPort": "sfp",
+            "stp": "enabled",
+        }
+    ),
+    frozenset({"description"}),
+    partitioned=False,
+    builtin_only=True,
+)
+"""The device's network interfaces (`1.1`, `1.2`, `mgmt`); F5's agent reads `macAddress`."""
+
 GLOBAL_SETTINGS = ResType(
     "sys/global-settings",
     "global-settings",
@@ -631,6 +668,8 @@ def _all() -> dict[str, ResType]:
         CM_TRAFFIC_GROUP,
         FOLDER,
         PARTITION,
+        SYS_DB,
+        NET_INTERFACE,
     ]
     types += MONITORS.values()
     types += PROFILES.values()

@@ -625,6 +625,31 @@ def _normalize_device_group(
         raise errors.bad_value("autoSync must be enabled or disabled")
 
 
+def _normalize_db(
+    store: Store,
+    rt: ResType,
+    obj: Obj,
+    body: dict[str, Any],
+    creating: bool,
+    gen: int,
+    parent: Obj | None,
+) -> None:
+    """A `sys/db` variable takes only `value`, and only within its `valueRange`."""
+    if set(body) - rules_meta - {"value"}:
+        raise errors.bad_value(f"only the value of db variable {obj.name} can be changed")
+    value = str(obj.props.get("value", ""))
+    allowed = str(obj.props.get("valueRange", ""))
+    if allowed.startswith("integer"):
+        bounds = dict(part.split(":", 1) for part in allowed.split()[1:])
+        if not value.lstrip("-").isdigit() or not (
+            int(bounds.get("min", value)) <= int(value) <= int(bounds.get("max", value))
+        ):
+            raise errors.bad_value(f"invalid value ({value}) for {obj.name}: {allowed}")
+    elif allowed and value not in allowed.split():
+        raise errors.bad_value(f"invalid value ({value}) for {obj.name}: {allowed}")
+    obj.props["value"] = value
+
+
 _NORMALIZE = {
     "ltm/pool/members": _normalize_member,
     "ltm/pool": _normalize_pool,
@@ -637,6 +662,7 @@ _NORMALIZE = {
     "net/self": _normalize_self,
     "ltm/snatpool": _normalize_snatpool,
     "cm/device-group": _normalize_device_group,
+    "sys/db": _normalize_db,
 }
 
 

@@ -41,6 +41,20 @@ BUILTIN_PROFILE = {
     "one-connect": "oneconnect",
     "udp": "udp",
 }
+# Derived TCP profiles every BIG-IP ships (`defaultsFrom /Common/tcp`).
+BUILTIN_TCP_PROFILES = ("tcp-lan-optimized", "tcp-wan-optimized", "tcp-mobile-optimized")
+# System iRules every BIG-IP ships. `_sys_https_redirect` is the device's text; the APM helper's
+# real body is long and device-specific, so the simulator ships a stand-in with the same name.
+BUILTIN_IRULES = {
+    "_sys_https_redirect": (
+        "when HTTP_REQUEST {\n"
+        "    HTTP::redirect https://[getfield [HTTP::host] \":\" 1][HTTP::uri]\n"
+        "}"
+    ),
+    "_sys_APM_ExchangeSupport_helper": (
+        "when HTTP_REQUEST {\n    # simulator stand-in for the system APM Exchange helper\n}"
+    ),
+}
 BUILTIN_PERSIST = {
     "source-addr": "source_addr",
     "cookie": "cookie",
@@ -333,6 +347,10 @@ def seed(store: Store) -> None:
         add(f"ltm/profile/{kind}", "Common", name, {"defaultsFrom": ""})
     for kind, name in BUILTIN_PERSIST.items():
         add(f"ltm/persistence/{kind}", "Common", name, {"defaultsFrom": ""})
+    for name in BUILTIN_TCP_PROFILES:
+        add("ltm/profile/tcp", "Common", name, {"defaultsFrom": "/Common/tcp"})
+    for name, text in BUILTIN_IRULES.items():
+        add("ltm/rule", "Common", name, {"apiAnonymous": text})
     for name, floating in (("traffic-group-1", "true"), ("traffic-group-local-only", "false")):
         add(
             "cm/traffic-group",
