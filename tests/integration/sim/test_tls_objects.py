@@ -249,6 +249,25 @@ def test_crypto_install_and_crl(http: httpx.Client, pki: Pki) -> None:
     key = http.get(f"/mgmt/tm/sys/file/ssl-key/~{P}~i.key").json()
     assert key["kind"] == "tm:sys:file:ssl-key:ssl-keystate"
     assert (key["keyType"], key["keySize"], key["securityType"]) == ("rsa-private", 2048, "normal")
+    # inside a transaction too (an upload is never queued, even with the header)
+    tid = http.post("/mgmt/tm/transaction", json={}).json()["transId"]
+    coordinated = {"X-F5-REST-Coordination-Id": str(tid)}
+    http.headers.update(coordinated)
+    try:
+        upload(http, "t.crt", pki.ca_pem)
+        tx_install = {
+            "command": "install",
+            "name": f"/{P}/t.crt",
+            "from-local-file": f"{DOWNLOADS}/t.crt",
+        }
+        queued = http.post("/mgmt/tm/sys/crypto/cert", json=tx_install).json()
+        assert queued["kind"] == "tm:transaction:commandsstate"
+    finally:
+        del http.headers["X-F5-REST-Coordination-Id"]
+    assert http.get(f"/mgmt/tm/sys/file/ssl-cert/~{P}~t.crt").status_code == 404
+    done = http.patch(f"/mgmt/tm/transaction/{tid}", json={"state": "VALIDATING"})
+    assert done.json()["state"] == "COMPLETED", done.text
+    assert http.get(f"/mgmt/tm/sys/file/ssl-cert/~{P}~t.crt").json()["isBundle"] == "false"
     # installing again replaces the content (a new revision)
     upload(http, "i.crt", pki.cert_pem)
     again = {"command": "install", "name": f"/{P}/i.crt", "from-local-file": f"{DOWNLOADS}/i.crt"}
@@ -476,6 +495,11 @@ def test_sni_default_rules_on_a_virtual(http: httpx.Client, pki: Pki) -> None:
     assert r.status_code == 400
     r = http.post(f"/mgmt/tm/ltm/virtual/~{P}~vs1/profiles", json={"name": f"/{P}/cs_d"})
     assert r.status_code == 400
+    # the tmsh form of tmOptions is accepted and read back as a list
+    r = http.patch(
+        f"/mgmt/tm/ltm/profile/client-ssl/~{P}~cs_a", json={"tmOptions": "{ no-tlsv1 no-sslv3 }"}
+    )
+    assert r.json()["tmOptions"] == ["no-tlsv1", "no-sslv3"]
     # moving the default from one profile to another in one transaction is fine
     r = commit(
         http,
