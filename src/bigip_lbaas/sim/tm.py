@@ -204,6 +204,8 @@ class Tm:
 
     def _matching(self, objs: list[Obj], conds: dict[str, str]) -> list[Obj]:
         for key, value in conds.items():
+            if key.startswith("_"):
+                return []  # hidden state (a key's PEM) is no property, and no filter oracle
             objs = [o for o in objs if str(self._attr(o, key)) == value]
         return objs
 
@@ -215,8 +217,6 @@ class Tm:
             return obj.sub_path
         if key == "fullPath":
             return obj.full_path
-        if key.startswith("_"):
-            return None  # hidden state (a key's PEM) is not a filter oracle
         rt = TYPES.get(obj.rtype)
         return obj.props.get(key, rt.defaults.get(key) if rt else None)
 
