@@ -25,7 +25,7 @@ DOWNLOADS = "/var/config/rest/downloads"
 """Where uploaded files land on a device."""
 MAX_FILE = 64 * 1024 * 1024
 
-_RANGE = re.compile(r"^\s*(\d+)-(\d+)/(\d+)\s*$")
+_RANGE = re.compile(r"^\s*(?:bytes\s+)?(\d+)-(\d+)/(\d+)\s*$")
 _NAME = re.compile(r"^[A-Za-z0-9._@+=,-]+$")
 
 

@@ -209,6 +209,10 @@ def test_upload_refusals(http: httpx.Client, pki: Pki) -> None:
     r = http.post(f"{base}/x.crt", content=b"abc", headers={**octet, "Content-Range": "5-7/10"})
     assert r.status_code == 400  # a gap: bytes 0-4 never came
     assert http.get(f"{base}/x.crt").status_code == 405
+    r = http.post(
+        f"{base}/r.bin", content=b"abc", headers={**octet, "Content-Range": "bytes 0-2/3"}
+    )
+    assert r.json()["remainingByteCount"] == 0
     # the body is bytes, not JSON: a body that is invalid JSON is fine
     r = http.post(
         f"{base}/x.bin", content=b"{not json", headers={**octet, "Content-Range": "0-8/9"}
