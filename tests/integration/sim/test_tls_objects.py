@@ -15,6 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from bigrest.bigip import BIGIP
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
@@ -612,3 +613,29 @@ def test_f5_sdk_uploads_installs_and_builds_profiles(
     profile.delete()
     tm.sys.file.ssl_keys.ssl_key.load(name="sdk.key", partition=P).delete()
     assert not tm.sys.file.ssl_keys.ssl_key.exists(name="sdk.key", partition=P)
+
+
+def test_bigrest_uploads_and_installs_a_pair_in_one_transaction(
+    sim: SimHandle, pki: Pki, tmp_path: Path
+) -> None:
+    big = BIGIP(f"127.0.0.1:{sim.ports[0]}", "admin", "admin")
+    big.create("/mgmt/tm/auth/partition", {"name": P})
+    for name, data in (("br.crt", pki.cert_pem), ("br.key", pki.key_pem)):
+        (tmp_path / name).write_bytes(data)
+        big.upload("/mgmt/shared/file-transfer/uploads", str(tmp_path / name))
+    with big:  # one transaction: key, certificate and the profile that pairs them
+        for kind, name in (("ssl-key", "br.key"), ("ssl-cert", "br.crt")):
+            big.create(
+                f"/mgmt/tm/sys/file/{kind}",
+                {"name": f"/{P}/{name}", "sourcePath": f"file://{DOWNLOADS}/{name}"},
+            )
+        big.create(
+            "/mgmt/tm/ltm/profile/client-ssl",
+            {"name": f"/{P}/cs_br", "cert": f"/{P}/br.crt", "key": f"/{P}/br.key"},
+        )
+    cert = big.load(f"/mgmt/tm/sys/file/ssl-cert/~{P}~br.crt")
+    assert cert.properties["fingerprint"] == fingerprint(pki.cert)
+    saved = big.save(cert)  # a PUT of the read-back document
+    assert saved.properties["fingerprint"] == fingerprint(pki.cert)
+    profile = big.load(f"/mgmt/tm/ltm/profile/client-ssl/~{P}~cs_br")
+    assert profile.properties["certKeyChain"][0]["key"] == f"/{P}/br.key"
