@@ -317,19 +317,53 @@ PROFILES = {
     "client-ssl": _profile(
         "client-ssl",
         {
+            "authenticate": "once",
+            "authenticateDepth": 9,
+            "caFile": "none",
             "cert": "/Common/default.crt",
-            "key": "/Common/default.key",
+            "certKeyChain": [
+                {"name": "default", "cert": "/Common/default.crt", "chain": "none",
+                 "key": "/Common/default.key"}
+            ],
             "chain": "none",
+            "cipherGroup": "none",
             "ciphers": "DEFAULT",
+            "clientCertCa": "none",
+            "crlFile": "none",
+            "inheritCertkeychain": "true",
+            "key": "/Common/default.key",
+            "peerCertMode": "ignore",
+            "renegotiation": "enabled",
+            "secureRenegotiation": "require",
+            "serverName": "none",
             "sniDefault": "false",
             "sniRequire": "false",
+            "tmOptions": ["dont-insert-empty-fragments", "no-tlsv1.3"],
         },
-        frozenset(
-            {"certKeyChain", "serverName", "options", "passphrase", "renegotiation", "tmOptions"}
-        ),
+        frozenset({"options", "passphrase", "alpn"}),
     ),
     "server-ssl": _profile(
-        "server-ssl", {"ciphers": "DEFAULT"}, frozenset({"cert", "key", "chain", "serverName"})
+        "server-ssl",
+        {
+            "authenticate": "once",
+            "authenticateDepth": 9,
+            "authenticateName": "none",
+            "caFile": "none",
+            "cert": "none",
+            "chain": "none",
+            "cipherGroup": "none",
+            "ciphers": "DEFAULT",
+            "crlFile": "none",
+            "key": "none",
+            "peerCertMode": "ignore",
+            "renegotiation": "enabled",
+            "secureRenegotiation": "require-strict",
+            "serverName": "none",
+            "sniDefault": "false",
+            "sniRequire": "false",
+            "tmOptions": ["dont-insert-empty-fragments", "no-tlsv1.3"],
+        },
+        frozenset({"options", "passphrase", "alpn"}),
     ),
     "fastl4": _profile("fastl4", {"idleTimeout": "300"}),
     "one-connect": _profile(
@@ -591,6 +625,100 @@ PARTITION = ResType(
     partitioned=False,
 )
 
+_FILE_META = frozenset(
+    {
+        "sourcePath",
+        "description",
+        "checksum",
+        "createTime",
+        "createdBy",
+        "lastUpdateTime",
+        "mode",
+        "revision",
+        "size",
+        "systemPath",
+        "updatedBy",
+    }
+)
+SSL_CERT = ResType(
+    "sys/file/ssl-cert",
+    "Certificate File",
+    "ssl-cert",
+    extra=_FILE_META
+    | frozenset(
+        {
+            "certificateKeyCurveName",
+            "certificateKeySize",
+            "expirationDate",
+            "expirationString",
+            "fingerprint",
+            "isBundle",
+            "issuer",
+            "keyType",
+            "serialNumber",
+            "subject",
+            "subjectAlternativeName",
+            "version",
+        }
+    ),
+)
+"""Certificates (and CA bundles) installed from an uploaded file: `sourcePath`
+`file:///var/config/rest/downloads/<f>`, or the `sys/crypto/cert` install command. What a GET
+shows is parsed from the PEM (`fingerprint`, `subject`, `issuer`, `expirationString`, ...)."""
+SSL_KEY = ResType(
+    "sys/file/ssl-key",
+    "Key File",
+    "ssl-key",
+    extra=_FILE_META
+    | frozenset({"curveName", "keySize", "keyType", "passphrase", "securityType"}),
+)
+"""Private keys installed from an uploaded file. The PEM is kept (state file, config-sync) but
+never shown, audited or put in a message."""
+SSL_CRL = ResType(
+    "sys/file/ssl-crl",
+    "CRL File",
+    "ssl-crl",
+    extra=_FILE_META | frozenset({"issuer", "nextUpdate"}),
+)
+"""Certificate revocation lists (a client-ssl or server-ssl profile's `crlFile`)."""
+
+SYS_DB = ResType(
+    "sys/db",
+    "db",
+    "db",
+    _ro({"defaultValue": "", "scfConfig": "false", "value": "", "valueRange": ""}),
+    partitioned=False,
+    builtin_only=True,
+)
+"""The device's database variables (`provision.extramb`, `failover.state`, ...): read, and
+`value` PATCHed within the variable's `valueRange`; none can be created or deleted."""
+
+NET_INTERFACE = ResType(
+    "net/interface",
+    "Interface",
+    "interface",
+    _ro(
+        {
+            "bundle": "not-supported",
+            "enabled": True,
+            "flowControl": "tx-rx",
+            "forceGigabitFiber": "disabled",
+            "ifIndex": 0,
+            "lldpAdmin": "txonly",
+            "macAddress": "none",
+            "mediaActive": "none",
+            "mediaFixed": "auto",
+            "mtu": 1500,
+            "preferPort": "sfp",
+            "stp": "enabled",
+        }
+    ),
+    frozenset({"description"}),
+    partitioned=False,
+    builtin_only=True,
+)
+"""The device's network interfaces (`1.1`, `1.2`, `mgmt`); F5's agent reads `macAddress`."""
+
 GLOBAL_SETTINGS = ResType(
     "sys/global-settings",
     "global-settings",
@@ -631,6 +759,11 @@ def _all() -> dict[str, ResType]:
         CM_TRAFFIC_GROUP,
         FOLDER,
         PARTITION,
+        SYS_DB,
+        NET_INTERFACE,
+        SSL_CERT,
+        SSL_KEY,
+        SSL_CRL,
     ]
     types += MONITORS.values()
     types += PROFILES.values()
@@ -643,6 +776,15 @@ TYPES: Mapping[str, ResType] = MappingProxyType(_all())
 # Paths that lead somewhere (organizing collections): "ltm", "ltm/monitor", "sys", ...
 ORGANIZING: frozenset[str] = frozenset(
     "/".join(p.split("/")[:i])
-    for p in [*TYPES, "sys/version", "sys/global-settings", "sys/config", "cm/sync-status"]
+    for p in [
+        *TYPES,
+        "sys/version",
+        "sys/global-settings",
+        "sys/config",
+        "cm/sync-status",
+        "sys/crypto/cert",
+        "sys/crypto/key",
+        "util/unix-rm",
+    ]
     for i in range(1, len(p.split("/")))
 )

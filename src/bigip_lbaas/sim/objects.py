@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bigip_lbaas.sim import errors, rules
+from bigip_lbaas.sim import errors, files, pki, rules
 from bigip_lbaas.sim.kinds import TYPES, ResType
 from bigip_lbaas.sim.names import (
     Ident,
@@ -625,6 +625,199 @@ def _normalize_device_group(
         raise errors.bad_value("autoSync must be enabled or disabled")
 
 
+def _normalize_db(
+    store: Store,
+    rt: ResType,
+    obj: Obj,
+    body: dict[str, Any],
+    creating: bool,
+    gen: int,
+    parent: Obj | None,
+) -> None:
+    """A `sys/db` variable takes only `value`, and only within its `valueRange`."""
+    if set(body) - rules_meta - {"value"}:
+        raise errors.bad_value(f"only the value of db variable {obj.name} can be changed")
+    value = str(obj.props.get("value", ""))
+    allowed = str(obj.props.get("valueRange", ""))
+    if allowed.startswith("integer"):
+        bounds = dict(part.split(":", 1) for part in allowed.split()[1:])
+        if not value.lstrip("-").isdigit() or not (
+            int(bounds.get("min", value)) <= int(value) <= int(bounds.get("max", value))
+        ):
+            raise errors.bad_value(f"invalid value ({value}) for {obj.name}: {allowed}")
+    elif allowed and value not in allowed.split():
+        raise errors.bad_value(f"invalid value ({value}) for {obj.name}: {allowed}")
+    obj.props["value"] = value
+
+
+# -- TLS: certificate, key and CRL files, SSL profiles -----------------------------------------
+def _normalize_ssl_file(
+    store: Store,
+    rt: ResType,
+    obj: Obj,
+    body: dict[str, Any],
+    creating: bool,
+    gen: int,
+    parent: Obj | None,
+) -> None:
+    """`sys/file/ssl-cert|ssl-key|ssl-crl`: the content comes from `sourcePath` (an uploaded
+    file); everything a GET shows is derived from it, so read-only fields sent back by a
+    client (a PUT of a GET) are ignored."""
+    props = obj.props
+    for key in [k for k in props if k in rt.extra and k != "description"]:
+        del props[key]
+    if "sourcePath" not in body:
+        if creating:
+            raise errors.bad_value(
+                f"01070734:3: Configuration error: a {rt.label} needs a sourcePath "
+                "(file:///var/config/rest/downloads/<file>)"
+            )
+        return
+    data = files.read_source(store, body["sourcePath"], "sourcePath")
+    passphrase = body.get("passphrase")
+    if passphrase is not None and not isinstance(passphrase, str):
+        raise errors.bad_value("passphrase must be a string")
+    try:
+        new = rules.ssl_file_props(
+            rt.path, data, str(body["sourcePath"]).strip(), passphrase, props.get("_info")
+        )
+    except pki.PemError as exc:
+        raise errors.bad_file(rt.label, obj.full_path, str(exc)) from exc
+    props.update(new)
+
+
+_TRUE_FALSE = {True: "true", False: "false", "true": "true", "false": "false"}
+_SSL_WORDS = {
+    "peerCertMode": ("ignore", "require", "request", "auto"),
+    "authenticate": ("once", "always"),
+    "renegotiation": ("enabled", "disabled"),
+    "secureRenegotiation": ("require", "require-strict", "request"),
+}
+
+
+def _file_ref(store: Store, value: Any, group: str, label: str, partition: str) -> str:
+    """A profile's reference to a certificate, key or CRL file object (or `none`)."""
+    if value is None or value in ("", "none"):
+        return "none"
+    if not isinstance(value, str):
+        raise errors.bad_value(f"a {label} reference must be a name")
+    path = rules.resolve(store, group, value, partition)
+    if store.lookup(group, path) is None:
+        raise errors.file_missing(label, path)
+    return path
+
+
+def _tm_options(value: Any) -> list[str]:
+    """`tmOptions` as a list of option words; the tmsh form `{ no-sslv3 no-tlsv1 }` and
+    `none` are accepted too."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        value = [w for w in value.replace("{", " ").replace("}", " ").split() if w != "none"]
+    if not isinstance(value, list) or not all(isinstance(w, str) and w.strip() for w in value):
+        raise errors.bad_value("tmOptions must be a list of option names")
+    return [w.strip() for w in value]
+
+
+def _ssl_common(store: Store, obj: Obj, body: dict[str, Any]) -> None:
+    props = obj.props
+    for key, group, label in rules.SSL_REF_FIELDS:
+        if key in body:
+            props[key] = _file_ref(store, body[key], group, label, obj.partition)
+    for key, words in _SSL_WORDS.items():
+        if key in body and body[key] not in words:
+            raise errors.bad_value(f"{key} must be one of {', '.join(words)}")
+    for key in ("sniDefault", "sniRequire"):
+        if key in body:
+            flag = body[key]
+            if not isinstance(flag, bool | str) or flag not in _TRUE_FALSE:
+                raise errors.bad_value(f"{key} must be true or false")
+            props[key] = _TRUE_FALSE[flag]
+    for key in ("serverName", "ciphers", "authenticateName"):
+        if key in body:
+            value = body[key]
+            if value is None or value == "":
+                value = "DEFAULT" if key == "ciphers" else "none"
+            if not isinstance(value, str):
+                raise errors.bad_value(f"{key} must be a string")
+            props[key] = value
+    if "tmOptions" in body:
+        props["tmOptions"] = _tm_options(body["tmOptions"])
+    if "authenticateDepth" in body:
+        props["authenticateDepth"] = rules.as_int(body["authenticateDepth"], "authenticateDepth", 0)
+    props.pop("passphrase", None)  # a secret: used to read a key, never stored or shown
+
+
+def _cert_key_chain(store: Store, obj: Obj, value: Any) -> list[dict[str, str]]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(e, dict) for e in value):
+        raise errors.bad_value("certKeyChain must be a list of {name, cert, key[, chain]} objects")
+    chain = []
+    for index, entry in enumerate(value):
+        cert = _file_ref(store, entry.get("cert"), "ssl-cert", "certificate", obj.partition)
+        key = _file_ref(store, entry.get("key"), "ssl-key", "key", obj.partition)
+        if cert == "none" or key == "none":
+            raise errors.bad_value("each certKeyChain entry needs a cert and a key")
+        name = entry.get("name") or ("default" if index == 0 else cert.rsplit("/", 1)[-1])
+        if not isinstance(name, str):
+            raise errors.bad_value("a certKeyChain entry's name must be a string")
+        item = {"name": name, "cert": cert, "key": key}
+        item["chain"] = _file_ref(store, entry.get("chain"), "ssl-cert", "certificate",
+                                  obj.partition)
+        chain.append(item)
+    return chain
+
+
+def _normalize_client_ssl(
+    store: Store,
+    rt: ResType,
+    obj: Obj,
+    body: dict[str, Any],
+    creating: bool,
+    gen: int,
+    parent: Obj | None,
+) -> None:
+    """A client-ssl profile. `certKeyChain` and the older `cert`/`key`/`chain` mirror each
+    other (the first chain entry is the profile's `cert`/`key`). Whether each pair matches
+    is checked when the change is committed (`rules.check_deferred`)."""
+    _normalize_derived(store, rt, obj, body, creating, gen, parent)
+    _ssl_common(store, obj, body)
+    props = obj.props
+    if "certKeyChain" in body:
+        chain = _cert_key_chain(store, obj, body["certKeyChain"])
+        props["certKeyChain"] = chain
+        props["inheritCertkeychain"] = "false"
+        if chain:
+            props.update({k: chain[0][k] for k in ("cert", "key", "chain")})
+    elif any(k in body for k in ("cert", "key", "chain")):
+        defaults = rt.defaults
+        props["inheritCertkeychain"] = "false"
+        props["certKeyChain"] = [
+            {
+                "name": "default",
+                "cert": str(props.get("cert", defaults["cert"])),
+                "key": str(props.get("key", defaults["key"])),
+                "chain": str(props.get("chain", "none")),
+            }
+        ]
+
+
+def _normalize_server_ssl(
+    store: Store,
+    rt: ResType,
+    obj: Obj,
+    body: dict[str, Any],
+    creating: bool,
+    gen: int,
+    parent: Obj | None,
+) -> None:
+    """A server-ssl profile: `cert`/`key` (the client certificate shown to members), `chain`,
+    `caFile`/`crlFile` and `peerCertMode` for validating the members' certificates."""
+    _normalize_derived(store, rt, obj, body, creating, gen, parent)
+    _ssl_common(store, obj, body)
+
+
 _NORMALIZE = {
     "ltm/pool/members": _normalize_member,
     "ltm/pool": _normalize_pool,
@@ -637,6 +830,12 @@ _NORMALIZE = {
     "net/self": _normalize_self,
     "ltm/snatpool": _normalize_snatpool,
     "cm/device-group": _normalize_device_group,
+    "sys/db": _normalize_db,
+    "sys/file/ssl-cert": _normalize_ssl_file,
+    "sys/file/ssl-key": _normalize_ssl_file,
+    "sys/file/ssl-crl": _normalize_ssl_file,
+    "ltm/profile/client-ssl": _normalize_client_ssl,
+    "ltm/profile/server-ssl": _normalize_server_ssl,
 }
 
 

@@ -239,6 +239,43 @@ def _defaults_from(view: View, d: dict[str, Any], obj: Obj, parent: Obj | None) 
         d.pop("defaultsFrom", None)
 
 
+_SSL_LINKS = (
+    ("cert", "sys/file/ssl-cert"),
+    ("key", "sys/file/ssl-key"),
+    ("chain", "sys/file/ssl-cert"),
+    ("caFile", "sys/file/ssl-cert"),
+    ("crlFile", "sys/file/ssl-crl"),
+)
+
+
+def _ssl_profile(view: View, d: dict[str, Any], obj: Obj, parent: Obj | None) -> None:
+    """`certReference`, `keyReference`, ... next to each file a profile (or one of its
+    `certKeyChain` entries) names, as the device shows them."""
+    _defaults_from(view, d, obj, parent)
+    entries = d.get("certKeyChain")
+    # copies: `d` shares its values with the stored object and the type's defaults
+    copies = (
+        [dict(e, appService="none") for e in entries if isinstance(e, dict)]
+        if isinstance(entries, list)
+        else []
+    )
+    if isinstance(entries, list):
+        d["certKeyChain"] = copies
+    for target in [d, *copies]:
+        for key, rtype in _SSL_LINKS:
+            value = target.get(key)
+            if isinstance(value, str) and value.startswith("/"):
+                target[f"{key}Reference"] = ref_link(rtype, value, view.version)
+
+
+def _ssl_file(view: View, d: dict[str, Any], obj: Obj, parent: Obj | None) -> None:
+    """What the device derived from the file (`fingerprint`, `subject`, ...); the PEM itself
+    is never rendered."""
+    info = obj.props.get("_info")
+    if isinstance(info, dict):
+        d.update(info)
+
+
 Hook = Callable[[View, dict[str, Any], Obj, Obj | None], None]
 _HOOKS: dict[str, Hook] = {
     "ltm/pool/members": _member,
@@ -251,10 +288,15 @@ _HOOKS: dict[str, Hook] = {
     "ltm/virtual-address": _vaddr,
     "net/route-domain": _rd,
     "ltm/snatpool": _snatpool,
+    "sys/file/ssl-cert": _ssl_file,
+    "sys/file/ssl-key": _ssl_file,
+    "sys/file/ssl-crl": _ssl_file,
 }
 for _path in TYPES:
     if _path.startswith(("ltm/monitor/", "ltm/profile/", "ltm/persistence/")):
         _HOOKS[_path] = _defaults_from
+_HOOKS["ltm/profile/client-ssl"] = _ssl_profile
+_HOOKS["ltm/profile/server-ssl"] = _ssl_profile
 
 
 def quote_query(pairs: list[tuple[str, str]]) -> str:

@@ -14,7 +14,7 @@ import json
 import re
 from typing import Any
 
-from bigip_lbaas.sim import errors
+from bigip_lbaas.sim import errors, pki
 from bigip_lbaas.sim.kinds import MONITORS, PERSISTENCES, PROFILES, TYPES, ResType
 from bigip_lbaas.sim.names import (
     address_key,
@@ -40,6 +40,20 @@ BUILTIN_PROFILE = {
     "fastl4": "fastL4",
     "one-connect": "oneconnect",
     "udp": "udp",
+}
+# Derived TCP profiles every BIG-IP ships (`defaultsFrom /Common/tcp`).
+BUILTIN_TCP_PROFILES = ("tcp-lan-optimized", "tcp-wan-optimized", "tcp-mobile-optimized")
+# System iRules every BIG-IP ships. `_sys_https_redirect` is the device's text; the APM helper's
+# real body is long and device-specific, so the simulator ships a stand-in with the same name.
+BUILTIN_IRULES = {
+    "_sys_https_redirect": (
+        "when HTTP_REQUEST {\n"
+        "    HTTP::redirect https://[getfield [HTTP::host] \":\" 1][HTTP::uri]\n"
+        "}"
+    ),
+    "_sys_APM_ExchangeSupport_helper": (
+        "when HTTP_REQUEST {\n    # simulator stand-in for the system APM Exchange helper\n}"
+    ),
 }
 BUILTIN_PERSIST = {
     "source-addr": "source_addr",
@@ -158,6 +172,31 @@ def refs_of(obj: Obj) -> list[Ref]:
         parent = p.get("defaultsFrom")
         if parent and parent != obj.full_path:
             out.append((TYPES[rt].group, parent))
+        if rt in SSL_PROFILES:
+            out += _ssl_refs(p)
+    return out
+
+
+SSL_PROFILES = frozenset({"ltm/profile/client-ssl", "ltm/profile/server-ssl"})
+SSL_FILE_GROUP = {"sys/file/ssl-cert": "ssl-cert", "sys/file/ssl-key": "ssl-key"}
+SSL_REF_FIELDS = (
+    ("cert", "ssl-cert", "certificate"),
+    ("key", "ssl-key", "key"),
+    ("chain", "ssl-cert", "certificate"),
+    ("caFile", "ssl-cert", "certificate"),
+    ("crlFile", "ssl-crl", "CRL file"),
+)
+"""The file references of an SSL profile: (property, lookup group, label in messages)."""
+
+
+def _ssl_refs(p: dict[str, Any]) -> list[Ref]:
+    out: list[Ref] = []
+    entries = [e for e in p.get("certKeyChain") or [] if isinstance(e, dict)]
+    for source in [p, *entries]:
+        for key, group, _ in SSL_REF_FIELDS:
+            value = source.get(key)
+            if isinstance(value, str) and value and value != "none":
+                out.append((group, value))
     return out
 
 
@@ -172,7 +211,109 @@ def aliases_of(obj: Obj) -> list[Ref]:
 
 
 def new_store() -> Store:
-    return Store(refs_of, aliases_of)
+    return Store(refs_of, aliases_of, check_deferred)
+
+
+# -- rules checked once per change (a whole transaction, or one request) ------------------
+def check_deferred(store: Store, touched: set[tuple[str, str]]) -> None:
+    """What mcpd validates when a change is committed rather than per command: every SSL
+    profile's certificate/key pairs match (a key and its certificate may be replaced by two
+    commands of one transaction), and a virtual with several client-ssl profiles has exactly
+    one `sniDefault` and no `serverName` twice."""
+    profiles: set[tuple[str, str]] = set()
+    virtuals: set[str] = set()
+    for rtype, path in touched:
+        if rtype in SSL_PROFILES:
+            profiles.add((rtype, path))
+            if rtype == "ltm/profile/client-ssl":
+                virtuals.update(p for t, p in store.users("profile", path) if t == "ltm/virtual")
+        elif rtype in SSL_FILE_GROUP:
+            profiles.update(
+                u for u in store.users(SSL_FILE_GROUP[rtype], path) if u[0] in SSL_PROFILES
+            )
+        elif rtype == "ltm/virtual":
+            virtuals.add(path)
+    for rtype, path in sorted(profiles):
+        profile = store.get(rtype, path)
+        if profile is not None:
+            _check_pairs(store, profile)
+    for path in sorted(virtuals):
+        virtual = store.get("ltm/virtual", path)
+        if virtual is not None:
+            _check_sni(store, virtual)
+
+
+def _check_pairs(store: Store, profile: Obj) -> None:
+    p = profile.props
+    if profile.rtype == "ltm/profile/client-ssl":
+        pairs = [(e.get("cert"), e.get("key")) for e in p.get("certKeyChain") or []]
+    else:
+        pairs = [(p.get("cert"), p.get("key"))]
+    for cert_path, key_path in pairs:
+        if not isinstance(cert_path, str) or not isinstance(key_path, str):
+            continue
+        cert = store.lookup("ssl-cert", cert_path)
+        key = store.lookup("ssl-key", key_path)
+        if cert is None or key is None:
+            continue  # "none", or a reference refused when it was written
+        if cert.props.get("_spki") != key.props.get("_spki"):
+            raise errors.key_cert_mismatch(profile.full_path)
+
+
+def _check_sni(store: Store, virtual: Obj) -> None:
+    client_ssl = [
+        store.get("ltm/profile/client-ssl", c.full_path)
+        for c in virtual.children.get("profiles", {}).values()
+        if c.props.get("_rtype") == "ltm/profile/client-ssl"
+    ]
+    profiles = [p for p in client_ssl if p is not None]
+    if len(profiles) < 2:
+        return
+    defaults = [p for p in profiles if p.props.get("sniDefault") == "true"]
+    if len(defaults) != 1:
+        raise errors.sni_default(virtual.full_path, len(defaults))
+    seen: dict[str, str] = {}
+    for p in profiles:
+        name = p.props.get("serverName")
+        if isinstance(name, str) and name and name != "none":
+            if name in seen:
+                raise errors.sni_server_name(virtual.full_path, name, seen[name], p.full_path)
+            seen[name] = p.full_path
+
+
+def ssl_file_props(
+    rtype: str,
+    data: bytes,
+    source: str,
+    passphrase: str | None = None,
+    previous: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The stored properties of a `sys/file/ssl-cert`, `ssl-key` or `ssl-crl` made from `data`:
+    the PEM itself (`_pem`, never rendered), the public-key identity that pairs keys with
+    certificates (`_spki`) and what a GET shows (`_info`). Raises `pki.PemError`."""
+    spki = ""
+    if rtype == "sys/file/ssl-cert":
+        info, spki = pki.certificate_info(data)
+    elif rtype == "sys/file/ssl-key":
+        info, spki = pki.key_info(data, passphrase)
+    else:
+        info = pki.crl_info(data)
+    now = pki.now_string()
+    previous = previous or {}
+    shown: dict[str, Any] = {
+        "createTime": previous.get("createTime", now),
+        "createdBy": "admin",
+        "lastUpdateTime": now,
+        "mode": 33184 if rtype == "sys/file/ssl-key" else 33188,
+        "revision": int(previous.get("revision", 0)) + 1,
+        "sourcePath": source,
+        "updatedBy": "admin",
+    }
+    shown.update(info)
+    props: dict[str, Any] = {"_pem": data.decode("latin-1"), "_info": dict(sorted(shown.items()))}
+    if spki:
+        props["_spki"] = spki
+    return props
 
 
 # -- small helpers --------------------------------------------------------------------------
@@ -333,6 +474,20 @@ def seed(store: Store) -> None:
         add(f"ltm/profile/{kind}", "Common", name, {"defaultsFrom": ""})
     for kind, name in BUILTIN_PERSIST.items():
         add(f"ltm/persistence/{kind}", "Common", name, {"defaultsFrom": ""})
+    cert_pem, key_pem = pki.default_pair()
+    for rtype, name, pem in (
+        ("sys/file/ssl-cert", "default.crt", cert_pem),
+        ("sys/file/ssl-key", "default.key", key_pem),
+    ):
+        system_path = f"/config/ssl/ssl.{name.rsplit('.', 1)[1]}/{name}"
+        props = ssl_file_props(rtype, pem, "")
+        props["_info"].pop("sourcePath")
+        props["_info"]["systemPath"] = system_path
+        add(rtype, "Common", name, props)
+    for name in BUILTIN_TCP_PROFILES:
+        add("ltm/profile/tcp", "Common", name, {"defaultsFrom": "/Common/tcp"})
+    for name, text in BUILTIN_IRULES.items():
+        add("ltm/rule", "Common", name, {"apiAnonymous": text})
     for name, floating in (("traffic-group-1", "true"), ("traffic-group-local-only", "false")):
         add(
             "cm/traffic-group",
