@@ -13,7 +13,9 @@ from oslo_config import cfg, types
 
 from bigip_lbaas.config import options
 from bigip_lbaas.config.devices import InvalidPort, parse_devices
+from bigip_lbaas.core.certs import InvalidStorageKey
 from bigip_lbaas.core.errors import ConfigError, DatabaseError
+from bigip_lbaas.db.secrets import read_storage_key
 from bigip_lbaas.db.session import normalise_url
 
 LOG = logging.getLogger(__name__)
@@ -58,6 +60,7 @@ def validate(conf: cfg.ConfigOpts) -> None:
                 ) from None
     _check_icontrol_hostname(conf)
     _check_database_connection(conf)
+    _check_certificates(conf)
 
 
 def _check_icontrol_hostname(conf: cfg.ConfigOpts) -> None:
@@ -85,6 +88,29 @@ def _check_database_connection(conf: cfg.ConfigOpts) -> None:
     except DatabaseError as err:
         where, _value, section = _where_set(conf, "database", "connection")
         raise ConfigError(f"{where}: [{section}] connection: {err}") from None
+
+
+def _check_certificates(conf: cfg.ConfigOpts) -> None:
+    """`cert_manager` names a store we have, and its key file is there and holds a key (the key
+    itself is never shown)."""
+    manager = str(conf.certificates.cert_manager)
+    if manager != options.BUILTIN_CERT_MANAGER:
+        where, _value, section = _where_set(conf, "certificates", "cert_manager")
+        raise ConfigError(f"{where}: [{section}] cert_manager = {manager}: not available yet; "
+                          f"accepted: {options.BUILTIN_CERT_MANAGER}")
+    path = conf.certificates.storage_key_file
+    if not path:
+        return
+    try:
+        read_storage_key(str(path))
+    except (OSError, UnicodeDecodeError, InvalidStorageKey) as err:
+        reason = err.strerror if isinstance(err, OSError) else "not a storage key"
+        if isinstance(err, InvalidStorageKey):
+            reason = f"not a storage key ({err})"
+        where, _value, section = _where_set(conf, "certificates", "storage_key_file")
+        raise ConfigError(f"{where}: [{section}] storage_key_file = {path!r}: cannot read a "
+                          f"key from it ({reason}); accepted: a file with 32 bytes of URL-safe "
+                          "base64") from None
 
 
 def _files_read(conf: cfg.ConfigOpts) -> list[str]:

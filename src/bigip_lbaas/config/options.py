@@ -307,6 +307,25 @@ SERVICE_PROVIDER_OPTS: list[cfg.Opt] = [
 ]
 
 
+BUILTIN_CERT_MANAGER = "database_cert_manager"
+CERTIFICATE_OPTS: list[cfg.Opt] = [
+    cfg.StrOpt(
+        "cert_manager",
+        default=BUILTIN_CERT_MANAGER,
+        choices=[BUILTIN_CERT_MANAGER, "barbican_cert_manager"],
+        help="Where TLS secrets live (Octavia's option): database_cert_manager, the built-in "
+        "store in the shared database, served as Barbican's v1 secrets API under /key-manager; "
+        "barbican_cert_manager (a real Barbican) is not available yet and is refused.",
+    ),
+    cfg.StrOpt(
+        "storage_key_file",
+        help="File holding the built-in store's key: 32 bytes, URL-safe base64, one line "
+        "(`bigip-lbaas up` writes one). Every API and agent host needs the same file. Unset: "
+        "the store refuses secrets (503).",
+    ),
+]
+
+
 def register(conf: cfg.ConfigOpts) -> None:
     """Register every option table on `conf` (idempotent)."""
     conf.register_opts(COMMON_OPTS)
@@ -317,6 +336,7 @@ def register(conf: cfg.ConfigOpts) -> None:
     conf.register_opts(API_OPTS, group="api_settings")
     conf.register_opts(SERVICE_PROVIDER_OPTS, group="service_providers")
     conf.register_opts(QUOTA_OPTS, group="quotas")
+    conf.register_opts(CERTIFICATE_OPTS, group="certificates")
 
 
 def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
@@ -329,4 +349,5 @@ def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
         ("api_settings", API_OPTS),
         ("service_providers", SERVICE_PROVIDER_OPTS),
         ("quotas", QUOTA_OPTS),
+        ("certificates", CERTIFICATE_OPTS),
     ]

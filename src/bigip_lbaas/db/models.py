@@ -24,6 +24,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -400,6 +401,31 @@ class Subnet(Timestamped, Base):
     enable_dhcp: Mapped[bool] = mapped_column(Boolean, default=True)
     dns_nameservers: Mapped[list[str]] = mapped_column(JSON, default=list)
     host_routes: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+
+
+
+# --- the built-in certificate store ------------------------------------------------------------
+
+
+class Secret(Base):
+    """A secret of the built-in store (Barbican v1's secret resource). `payload` is sealed with the
+    storage key (core.certs.seal), never plaintext; NULL until a payload is stored. Times are UTC."""
+
+    __tablename__ = "secret"
+
+    id: Mapped[str] = mapped_column(UUID, primary_key=True)
+    project_id: Mapped[str] = mapped_column(String(64), index=True)
+    creator_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    name: Mapped[str | None] = mapped_column(NAME, nullable=True)
+    secret_type: Mapped[str] = mapped_column(String(32))
+    algorithm: Mapped[str | None] = mapped_column(NAME, nullable=True)
+    bit_length: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    mode: Mapped[str | None] = mapped_column(NAME, nullable=True)
+    expiration: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    content_type: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    payload: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
 
 
 Index("ix_partition_lease_expires_at", PartitionLease.expires_at)
