@@ -161,6 +161,9 @@ def test_invalid_requests_answer_in_barbicans_shape(store: Store) -> None:
         big = http.post(SECRETS, json={"payload": "a" * 20001,
                                        "payload_content_type": "text/plain"})
         assert big.status_code == 413
+        huge = http.post(SECRETS, content=b"{" + b" " * 30000 + b"}",
+                         headers={"Content-Type": "application/json"})
+        assert huge.status_code == 413 and huge.json()["title"] == "Request Entity Too Large"
         assert http.get(f"{SECRETS}/not-a-uuid").status_code == 404
 
 

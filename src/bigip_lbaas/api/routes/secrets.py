@@ -111,6 +111,18 @@ async def _run(fn: Callable[..., Any], *args: Any) -> Any:
     return await run_in_threadpool(fn, *args)
 
 
+async def _body(request: Request) -> bytes:
+    """The request body, refused (413) before it is read when it says it is too large."""
+    too_large = BarbicanError(413, "Could not add secret: the request is too large.")
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_REQUEST_BYTES:
+        raise too_large
+    raw = await request.body()
+    if len(raw) > MAX_REQUEST_BYTES:
+        raise too_large
+    return raw
+
+
 def _ref_base(request: Request) -> str:
     return host_url(request) + "key-manager/v1/secrets"
 
@@ -183,9 +195,7 @@ async def version_v1(request: Request) -> Response:
 async def create_secret(request: Request) -> Response:
     st, ctx = state(request), context(request)
     project = ctx.project_for_create(None)
-    raw = await request.body()
-    if len(raw) > MAX_REQUEST_BYTES:
-        raise BarbicanError(413, "Could not add secret: the request is too large.")
+    raw = await _body(request)
     try:
         body = SecretPOST.model_validate_json(raw or b"{}")
     except ValidationError as err:
@@ -335,9 +345,7 @@ async def put_payload(request: Request, secret_id: str) -> Response:
     content_type = content_type_of(request.headers.get("content-type", ""))
     if content_type is None:
         raise BarbicanError(415, "Unsupported Media Type")
-    raw = await request.body()
-    if len(raw) > MAX_REQUEST_BYTES:
-        raise BarbicanError(413, "Could not add secret: the request is too large.")
+    raw = await _body(request)
     if not raw:
         raise BarbicanError(400, "No payload provided.")
     encoding = request.headers.get("content-encoding", "").lower() or None

@@ -56,7 +56,8 @@ class SecretPOST(BaseModel):
     def _utc(cls, value: datetime | None) -> datetime | None:
         if value is not None and value.tzinfo is not None:
             value = value.astimezone(UTC).replace(tzinfo=None)
-        return value
+        # whole seconds: what every backend's DATETIME keeps
+        return None if value is None else value.replace(microsecond=0)
 
 
 class SecretResponse(BaseModel):
