@@ -57,9 +57,9 @@ def apply_props(
     rules.check_fields(rt, body, "/" + rt.path + "/")
     props = obj.props
     pair_keys = {k for pair in _PAIRS.get(rt.path, ()) for k in pair}
-    immutable = IMMUTABLE.get(rt.path)
-    if not creating and immutable in body and body[immutable] != props.get(immutable):
-        raise errors.modify_not_allowed(str(immutable), rt.path.replace("/", " "))
+    for immutable in IMMUTABLE.get(rt.path, ()):
+        if not creating and immutable in body and body[immutable] != props.get(immutable):
+            raise errors.modify_not_allowed(immutable, rt.path.replace("/", " "))
     for key, value in body.items():
         if key in rules_meta or key.endswith("Reference") or key in rt.subcollections:
             continue
@@ -79,7 +79,17 @@ def apply_props(
     obj.generation = gen
 
 
-IMMUTABLE = {"ltm/node": "address", "net/route-domain": "id", "ltm/pool/members": "address"}
+IMMUTABLE = {
+    "ltm/node": ("address",),
+    "net/route-domain": ("id",),
+    "ltm/pool/members": ("address",),
+    "net/self": ("address",),
+    "ltm/virtual-address": ("address",),
+    "ltm/snat-translation": ("address",),
+    "net/route": ("network",),
+}
+"""What a modify may not change (an object's identity on the device): 400 `"<key>" may not
+be specified in the context of the "modify" command`."""
 rules_meta = frozenset(
     {
         "kind",
@@ -538,12 +548,9 @@ def _set_address(
     translation): the address with `%rd` parsed (or the partition's default route domain),
     unique in its route domain, and immutable once created."""
     props = obj.props
-    if creating:
-        address = body.get("address") or (obj.name if is_ip(obj.name) and not mask else "")
-    elif "address" in body and body["address"] != props.get("address"):
-        raise errors.modify_not_allowed("address", obj.rtype.replace("/", " "))
-    else:
-        return
+    if not creating:
+        return  # immutable (`IMMUTABLE`)
+    address = body.get("address") or (obj.name if is_ip(obj.name) and not mask else "")
     if not isinstance(address, str) or not address:
         raise errors.bad_value(f"01070734:3: Configuration error: a {label} needs an address")
     base, slash, prefix = address.partition("/")
@@ -822,9 +829,6 @@ def _normalize_route(
         rules.require_rd(store, net)
         props["network"] = network
         props["_rd"] = rules.address_rd(store, net, obj.partition)
-        _require_unique_address(store, obj, "Route")
-    elif "network" in body and body["network"] != props.get("network"):
-        raise errors.modify_not_allowed("network", "net route")
     targets = [k for k in ("gw", "tmInterface", "pool", "blackhole") if k in body]
     if creating and len(targets) != 1:
         raise errors.bad_value(
@@ -853,6 +857,8 @@ def _normalize_route(
         props["pool"] = path
     if "blackhole" in body and body["blackhole"] is not True:
         raise errors.bad_value("blackhole must be true")
+    if creating:  # one route per destination network and route domain
+        _require_unique_address(store, obj, "Route")
 
 
 _TUNNEL_MODES = ("bidirectional", "inbound", "outbound")
