@@ -377,7 +377,15 @@ def _normalize_virtual(
                 {"address": addr, "mask": props.get("mask", "255.255.255.255"), "_rd": rd},
                 gen,
             )
-            _require_unique_address(store, va, "Virtual Address")
+            other = store.lookup("va-address", rules.address_alias(va))
+            if other is not None and other.folder == va.folder:
+                # The virtual's address is a virtual address of its own folder under another
+                # name (one an agent created with autoDelete off): a device would link the
+                # virtual to it. The simulator keeps creating the address-named one as it
+                # always has (clients rely on it), out of the uniqueness index.
+                va.props["_shadow"] = True
+            else:
+                _require_unique_address(store, va, "Virtual Address")
             store.put(va)
     if "pool" in body:
         pool = body["pool"]

@@ -437,3 +437,27 @@ def test_routed_mode_documents_are_unchanged(http: httpx.Client) -> None:
     va = _ok(http.post("/mgmt/tm/ltm/virtual", json={
         "name": "v", "partition": "P", "destination": "10.1.0.100%0:80"}))
     assert va["destination"] == "/P/10.1.0.100:80"
+
+
+def test_named_virtual_address_and_its_virtuals(http: httpx.Client) -> None:
+    """What the routed-mode engine does: a virtual address named by the load balancer
+    (autoDelete off), then virtuals on its address in the same partition. Accepted as before;
+    the same address from another partition of the same route domain is not."""
+    for name in ("P1", "P2"):
+        _ok(http.post("/mgmt/tm/auth/partition", json={"name": name}))
+    _ok(http.post("/mgmt/tm/ltm/virtual-address", json={
+        "name": "Project_lb", "partition": "P1", "address": "100.64.0.1", "autoDelete": "false"}))
+    _ok(http.post("/mgmt/tm/ltm/virtual", json={
+        "name": "Project_l1", "partition": "P1", "destination": "100.64.0.1:80"}))
+    _ok(http.post("/mgmt/tm/ltm/virtual", json={
+        "name": "Project_l2", "partition": "P1", "destination": "/P1/100.64.0.1:443"}))
+    assert _refused(http.post("/mgmt/tm/ltm/virtual", json={
+        "name": "Project_l3", "partition": "P2", "destination": "100.64.0.1:80"}), 409) == (
+        "01020066:3: The requested Virtual Address (/P1/Project_lb) already exists in "
+        "partition P1.")
+    for path in ("/mgmt/tm/ltm/virtual/~P1~Project_l1", "/mgmt/tm/ltm/virtual/~P1~Project_l2",
+                 "/mgmt/tm/ltm/virtual-address/~P1~Project_lb"):
+        _ok(http.delete(path))
+    # the address is free again
+    _ok(http.post("/mgmt/tm/ltm/virtual", json={
+        "name": "Project_l3", "partition": "P2", "destination": "100.64.0.1:80"}))
