@@ -193,7 +193,7 @@ def _virtual(view: View, d: dict[str, Any], obj: Obj, parent: Obj | None) -> Non
             persist.append(dict(item, nameReference=ref_link(rtype, path, ver)))
         d["persist"] = persist
     if d.get("vlans"):
-        d["vlansReference"] = [ref_link("net/vlan", v, ver) for v in d["vlans"]]
+        d["vlansReference"] = [view.vlan_link(v) for v in d["vlans"]]
     if not d.get("fallbackPersistence"):
         d.pop("fallbackPersistence", None)
     sat = d.get("sourceAddressTranslation") or {}
