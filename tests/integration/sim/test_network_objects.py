@@ -5,6 +5,7 @@ a partition's default route domain). Addresses are configuration only, never tra
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -12,7 +13,7 @@ import pytest
 from f5.bigip import ManagementRoot
 from icontrol.exceptions import iControlUnexpectedHTTPError
 
-from bigip_lbaas.sim.testing import SimHandle
+from bigip_lbaas.sim.testing import SimHandle, run_sim_in_thread
 
 NOT_IN_RD = "must be one of the vlans in the associated route domain"
 
@@ -461,3 +462,30 @@ def test_named_virtual_address_and_its_virtuals(http: httpx.Client) -> None:
     # the address is free again
     _ok(http.post("/mgmt/tm/ltm/virtual", json={
         "name": "Project_l3", "partition": "P2", "destination": "100.64.0.1:80"}))
+
+
+def test_networking_survives_a_restart(tmp_path: Path) -> None:
+    """The state file keeps the networking objects and what the rules need (the route domain
+    each address was written in, the FDB tunnel of each tunnel)."""
+    state = tmp_path / "sim.json"
+    with run_sim_in_thread(state_file=state) as sim, sim.client(1) as http:
+        _tenant(http, "S", 6, "vlan-60", 60)
+        _ok(http.post("/mgmt/tm/net/self", json={
+            "name": "vtep", "partition": "S", "address": "10.6.0.2/24", "vlan": "vlan-60"}))
+        _ok(http.post("/mgmt/tm/net/tunnels/tunnel", json={
+            "name": "tun", "partition": "S", "profile": "/Common/gre", "key": 6,
+            "localAddress": "10.6.0.2"}))
+        _ok(http.post("/mgmt/tm/net/fdb/tunnel/~S~tun/records", json={
+            "name": "00:11:22:33:44:55", "endpoint": "10.6.0.7"}))
+        _ok(http.post("/mgmt/tm/ltm/node", json={"name": "n", "partition": "S",
+                                                 "address": "10.6.0.5"}))
+    with run_sim_in_thread(state_file=state) as sim, sim.client(1) as http:
+        fdb = _ok(http.get("/mgmt/tm/net/fdb/tunnel/~S~tun"))
+        assert fdb["records"] == [{"name": "00:11:22:33:44:55", "endpoint": "10.6.0.7"}]
+        assert _refused(http.post("/mgmt/tm/ltm/node", json={
+            "name": "n2", "address": "10.6.0.5%6"}), 409).startswith(
+            "01020066:3: The requested Node (/S/n)")
+        _ok(http.post("/mgmt/tm/ltm/node", json={"name": "n3", "address": "10.6.0.5"}))
+        assert "in use by a Tunnel (/S/tun)" in _refused(http.delete("/mgmt/tm/net/self/~S~vtep"))
+        assert NOT_IN_RD in _refused(
+            http.patch("/mgmt/tm/net/route-domain/~S~S", json={"vlans": []}))
