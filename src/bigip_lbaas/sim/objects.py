@@ -2,8 +2,10 @@
 
 Owns the write paths of `/mgmt/tm/<type>` collections and their subcollections: building an
 `Obj` from a client's body (names, partition, subPath, defaults, normalised references),
-implicit objects (nodes for members, virtual addresses for virtuals, a partition's folders),
-and what a delete must refuse or take with it. Every function runs inside `Store.atomic()`
+implicit objects (nodes for members, virtual addresses for virtuals, a partition's folders,
+SNAT translations for the addresses of a SNAT pool, the FDB tunnel of a tunnel), addresses
+and the route domains they are in (`%rd`, or the partition's default), and what a delete
+must refuse or take with it. Every function runs inside `Store.atomic()`
 (the caller's), so a failure half-way leaves nothing behind.
 """
 

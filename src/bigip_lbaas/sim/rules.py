@@ -4,8 +4,9 @@ Owns what mcpd would enforce for each type: which objects an object references (
 profiles, monitors, route-domain ids, ...), how a client's value is stored (relative names
 become full paths, the m-of-n monitor form gains braces), what must exist before a create
 (folders, referenced objects), what is created implicitly (nodes for members, virtual
-addresses for virtuals) and what blocks a delete. Functions here read and write a `Store`;
-rendering lives in `render.py`.
+addresses for virtuals) and what blocks a delete; the route domain of an address and of a
+VLAN, and the rules checked once per change (SSL pairs, SNI, a self IP's VLAN in its route
+domain). Functions here read and write a `Store`; rendering lives in `render.py`.
 """
 
 from __future__ import annotations
