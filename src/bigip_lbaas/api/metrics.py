@@ -51,11 +51,9 @@ class ClusterCollector(Collector):
                 behind.add_metric([], float(s.scalar(
                     sa.select(sa.func.count()).select_from(Partition).where(
                         Partition.desired_generation > Partition.applied_generation)) or 0))
-                now = s.scalar(sa.select(self.db.now()))
                 alive.add_metric([], float(s.scalar(
                     sa.select(sa.func.count()).select_from(Agent).where(
-                        Agent.stopped.is_(False),
-                        Agent.heartbeat_at > (now or 0) - self.lease_seconds)) or 0))
+                        Agent.alive_where(self.db.now(), self.lease_seconds))) or 0))
         except DatabaseError:
             return  # database down: request metrics still scrape; these gauges are absent
         yield from (pending, behind, alive)
