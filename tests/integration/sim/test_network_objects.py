@@ -489,3 +489,34 @@ def test_networking_survives_a_restart(tmp_path: Path) -> None:
         assert "in use by a Tunnel (/S/tun)" in _refused(http.delete("/mgmt/tm/net/self/~S~vtep"))
         assert NOT_IN_RD in _refused(
             http.patch("/mgmt/tm/net/route-domain/~S~S", json={"vlans": []}))
+
+
+def test_snat_the_way_f5s_agent_builds_it(http: httpx.Client, mgmt: ManagementRoot) -> None:
+    """Named translations at `<ip>%<rd>` in the tenant's partition, a SNAT pool named after the
+    partition listing them, a virtual using it; through f5-sdk, update() round trips."""
+    _tenant(http, "Project_s", 11)
+    ltm = mgmt.tm.ltm
+    names = []
+    for i, address in enumerate(("10.11.0.20%11", "10.11.0.21%11")):
+        name = f"snat-traffic-group-local-only-subnet1_{i}"
+        translation = ltm.snat_translations.snat_translation.create(
+            name=name, partition="Project_s", address=address,
+            trafficGroup="traffic-group-local-only")
+        assert translation.trafficGroup == "/Common/traffic-group-local-only"
+        translation.update(description="d")
+        names.append(f"/Project_s/{name}")
+    pool = ltm.snatpools.snatpool.create(name="Project_s", partition="Project_s", members=names)
+    assert pool.members == names
+    pool.update(description="p")
+    ltm.virtuals.virtual.create(
+        name="vs", partition="Project_s", destination="10.11.0.100%11:80",
+        sourceAddressTranslation={"type": "snat", "pool": "/Project_s/Project_s"})
+    with pytest.raises(iControlUnexpectedHTTPError) as err:
+        ltm.snat_translations.snat_translation.load(name=names[0].rsplit("/", 1)[1],
+                                                    partition="Project_s").delete()
+    assert "in use by a SNAT Pool (/Project_s/Project_s)" in err.value.response.json()["message"]
+    # the same address without its suffix is the same translation address in this partition
+    with pytest.raises(iControlUnexpectedHTTPError) as err:
+        ltm.snat_translations.snat_translation.create(
+            name="again", partition="Project_s", address="10.11.0.20")
+    assert err.value.response.status_code == 409
