@@ -19,7 +19,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from bigip_lbaas.api import keystone
 from bigip_lbaas.api.errors import fault_body
 from bigip_lbaas.api.metrics import Metrics
-from bigip_lbaas.api.middleware import BodyLimit, RequestLog
+from bigip_lbaas.api.middleware import REQUEST, BodyLimit, RequestLog
 from bigip_lbaas.api.providers import load_providers
 from bigip_lbaas.api.routes import (
     admin,
@@ -70,7 +70,7 @@ class JsonOnly:
             if not accepts_json(accept):
                 body = {"errors": [{"status": 406, "title": "Not Acceptable",
                                     "detail": "Only application/json is supported.",
-                                    "request_id": None}]}
+                                    "request_id": scope.get(REQUEST, {}).get("request_id")}]}
                 await JSONResponse(body, status_code=406)(scope, receive, send)
                 return
         await self.app(scope, receive, send)

@@ -157,6 +157,7 @@ def test_every_answer_carries_a_request_id(api: Api) -> None:
     ids = [r.headers.get("x-openstack-request-id", "") for r in answers]
     assert all(REQUEST_ID.match(i) for i in ids), ids
     assert len(set(ids)) == len(ids)
+    assert answers[4].json()["errors"][0]["request_id"] == ids[4]  # the 406 body names it too
 
 
 def test_access_log_line_has_the_facts_and_no_secret(api: Api,
