@@ -5,7 +5,10 @@ Errors come out as ConfigError with one line naming file, section, option and ac
 
 from __future__ import annotations
 
+import ipaddress
 import logging
+import socket
+import ssl
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -111,6 +114,59 @@ def _check_certificates(conf: cfg.ConfigOpts) -> None:
         raise ConfigError(f"{where}: [{section}] storage_key_file = {path!r}: cannot read a "
                           f"key from it ({reason}); accepted: a file with 32 bytes of URL-safe "
                           "base64") from None
+
+
+def check_api_exposure(conf: cfg.ConfigOpts) -> None:
+    """What `bigip-lbaas api` refuses to start with, each as one line naming option and value:
+    noauth on an address that is not loopback (unless `allow_insecure_noauth`), and a TLS
+    certificate or key that is half set, unreadable, or not a pair."""
+    api = conf.api_settings
+    host = str(api.bind_host)
+    if (str(api.auth_strategy) == "noauth" and not api.allow_insecure_noauth
+            and not is_loopback(host)):
+        where, _value, section = _where_set(conf, "api_settings", "bind_host")
+        raise ConfigError(
+            f"{where}: [{section}] bind_host = {host} is not a loopback address and "
+            "auth_strategy = noauth makes every caller admin: use auth_strategy = keystone "
+            "or header, bind to 127.0.0.1, or set [api_settings] allow_insecure_noauth = true "
+            "if that is what you mean")
+    cert, key = api.cert_file, api.key_file
+    if not cert and not key:
+        return
+    for name, path in (("cert_file", cert), ("key_file", key)):
+        where, _value, section = _where_set(conf, "api_settings", name)
+        if not path:
+            other = "key_file" if name == "cert_file" else "cert_file"
+            raise ConfigError(f"[api_settings] {name} is not set but {other} is: HTTPS needs "
+                              "both a certificate and its key")
+        try:
+            Path(path).read_bytes()
+        except OSError as err:
+            raise ConfigError(f"{where}: [{section}] {name} = {path}: cannot read the file "
+                              f"({err.strerror or err})") from None
+    try:
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(
+            cert, key, password=lambda: b"")  # an encrypted key fails here instead of prompting
+    except (ssl.SSLError, ValueError) as err:
+        where, _value, section = _where_set(conf, "api_settings", "cert_file")
+        raise ConfigError(f"{where}: [{section}] cert_file = {cert}, key_file = {key}: not a "
+                          f"PEM certificate and its matching unencrypted key "
+                          f"({getattr(err, 'reason', None) or err})") from None
+
+
+def is_loopback(host: str) -> bool:
+    """Whether every address `host` names is a loopback address (a name that does not resolve
+    is not)."""
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        pass
+    try:
+        found = socket.getaddrinfo(host, None)
+    except OSError:
+        return False
+    return bool(found) and all(ipaddress.ip_address(str(a[4][0]).split("%", 1)[0]).is_loopback
+                               for a in found)
 
 
 def _files_read(conf: cfg.ConfigOpts) -> list[str]:

@@ -269,6 +269,28 @@ COORDINATION_OPTS: list[cfg.Opt] = [
     ),
 ]
 
+# Ours: what keeps an API on a network safe (docs/deployment.md, "Exposing the API").
+EXPOSURE_OPTS: list[cfg.Opt] = [
+    cfg.BoolOpt(
+        "allow_insecure_noauth",
+        default=False,
+        help="Let auth_strategy = noauth (everyone is admin) listen on a bind_host that is not "
+        "loopback. Without it such a start is refused.",
+    ),
+    cfg.StrOpt(
+        "cert_file",
+        help="PEM certificate (chain) the API serves HTTPS with; with key_file. Unset: plain "
+        "HTTP.",
+    ),
+    cfg.StrOpt("key_file", help="PEM private key of cert_file."),
+    cfg.IntOpt(
+        "max_request_body_size",
+        default=1048576,
+        min=1,
+        help="Largest request body accepted (bytes); larger is answered 413.",
+    ),
+]
+
 API_OPTS: list[cfg.Opt] = [
     cfg.HostAddressOpt("bind_host", default="127.0.0.1", help="Address the API listens on."),
     cfg.PortOpt("bind_port", default=9876, help="Port the API listens on."),
@@ -289,6 +311,7 @@ API_OPTS: list[cfg.Opt] = [
     ),
     cfg.IntOpt("pagination_max_limit", default=1000, help="Largest page size."),
     cfg.StrOpt("api_base_uri", help="Base URL used in links instead of the request's."),
+    *EXPOSURE_OPTS,
 ]
 
 QUOTA_OPTS: list[cfg.Opt] = [

@@ -98,7 +98,7 @@ class Device:
         self.changes_pending = False
         self.peers: list[Device] = []
         self.store = rules.new_store()
-        self.view = View(version, self.is_address_down)
+        self.view = View(version, self.is_address_down, self.store)
         self.tm = Tm(self.store, self.view, self, self.mark_dirty)
         self.auth = Auth(username, password)
         self.transactions = Transactions(version)

@@ -208,6 +208,32 @@ def sni_server_name(virtual: str, name: str, first: str, second: str) -> IcrErro
     )
 
 
+def self_vlan_not_in_route_domain(self_ip: str, vlan: str, rd: int) -> IcrError:
+    """F5's agent looks for "must be one of the vlans in the associated route domain" (and
+    then adds the VLAN to the route domain and retries); the rest of the text is approximate."""
+    return IcrError(
+        400,
+        f"01070712:3: Caught configuration exception (0), Self IP ({self_ip}): the VLAN "
+        f"({vlan}) must be one of the vlans in the associated route domain ({rd}).",
+    )
+
+
+def route_domain_mismatch(route: str, gw: str, rd: int) -> IcrError:
+    return IcrError(
+        400,
+        f"01070712:3: Caught configuration exception (0), Route ({route}): the gateway "
+        f"({gw}) is not in the route domain of the destination network ({rd}).",
+    )
+
+
+def local_address_not_self(tunnel: str, address: str) -> IcrError:
+    return IcrError(
+        400,
+        f"01070712:3: Caught configuration exception (0), Tunnel ({tunnel}): the local "
+        f"address ({address}) is not a self IP address of this device.",
+    )
+
+
 def method_not_allowed(method: str, path: str) -> IcrError:
     return IcrError(405, f"Method {method} is not allowed on {path}.", 1)
 

@@ -509,6 +509,8 @@ VLAN_INTERFACE = ResType(
     frozenset({"tagged", "untagged", "tagMode"}),
     partitioned=False,
 )
+"""A VLAN's member interfaces: `{"name": "1.1", "tagged": true}` or `"untagged": true`; the
+name must be one of the device's `net/interface` items."""
 VLAN = ResType(
     "net/vlan",
     "VLAN",
@@ -555,6 +557,95 @@ SELF = ResType(
     ),
     frozenset({"allowService", "description", "metadata"}),
 )
+
+ROUTE = ResType(
+    "net/route",
+    "Route",
+    "route",
+    _ro({"mtu": 0, "network": ""}),
+    frozenset({"gw", "tmInterface", "pool", "blackhole", "description", "metadata"}),
+)
+"""Static routes: `network` (`default`, `default%2`, `10.1.0.0%2/16`; immutable) and one of
+`gw` (an address, `%rd` allowed), `tmInterface` (a VLAN or tunnel), `pool`, `blackhole`."""
+
+TUNNEL = ResType(
+    "net/tunnels/tunnel",
+    "Tunnel",
+    "vlan",
+    _ro(
+        {
+            "autoLasthop": "default",
+            "idleTimeout": 300,
+            "ifIndex": 0,
+            "key": 0,
+            "localAddress": "any6",
+            "mode": "bidirectional",
+            "mtu": 0,
+            "profile": "",
+            "remoteAddress": "any6",
+            "secondaryAddress": "any6",
+            "tos": "preserve",
+            "transparent": "disabled",
+            "usePmtu": "enabled",
+        }
+    ),
+    frozenset({"description", "trafficGroup", "metadata"}),
+)
+"""Tunnels (`profile`, `key`, `localAddress`, `remoteAddress`, `mode`, `mtu`). They share the
+lookup group of VLANs: a self IP's `vlan`, a route domain's `vlans` and a route's
+`tmInterface` may name a tunnel, and a VLAN and a tunnel cannot have the same name."""
+
+TUNNEL_VXLAN = ResType(
+    "net/tunnels/vxlan",
+    "VXLAN Profile",
+    "tunnel-profile",
+    _ro(
+        {
+            "defaultsFrom": "",
+            "appService": "none",
+            "encapsulationType": "vxlan",
+            "floodingType": "multipoint",
+            "port": 4789,
+        }
+    ),
+    frozenset({"description", "metadata"}),
+)
+TUNNEL_GRE = ResType(
+    "net/tunnels/gre",
+    "GRE Profile",
+    "tunnel-profile",
+    _ro(
+        {
+            "defaultsFrom": "",
+            "appService": "none",
+            "encapsulation": "standard",
+            "floodingType": "none",
+            "flowControlAlgorithm": "none",
+        }
+    ),
+    frozenset({"description", "metadata"}),
+)
+"""Tunnel profiles: built-in `/Common/vxlan` and `/Common/gre`; operators derive
+`vxlan_ovs`/`gre_ovs` from them (`defaultsFrom`, `floodingType`, `port`, `encapsulation`)."""
+
+FDB_RECORD = ResType(
+    "net/fdb/tunnel/records",
+    "FDB Record",
+    "fdb-record",
+    _ro({}),
+    frozenset({"endpoint", "description"}),
+    partitioned=False,
+)
+FDB_TUNNEL = ResType(
+    "net/fdb/tunnel",
+    "FDB Tunnel",
+    "fdb-tunnel",
+    _ro({}),
+    frozenset({"records"}),
+    _ro({"records": FDB_RECORD}),
+)
+"""A tunnel's forwarding database: created with the tunnel and removed with it (clients only
+load it and change its `records`, `{"name": <mac>, "endpoint": <vtep address>}`)."""
 
 CM_DEVICE = ResType(
     "cm/device",
@@ -754,6 +845,11 @@ def _all() -> dict[str, ResType]:
         ROUTE_DOMAIN,
         VLAN,
         SELF,
+        ROUTE,
+        TUNNEL,
+        TUNNEL_VXLAN,
+        TUNNEL_GRE,
+        FDB_TUNNEL,
         CM_DEVICE,
         CM_DEVICE_GROUP,
         CM_TRAFFIC_GROUP,

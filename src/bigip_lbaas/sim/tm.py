@@ -872,6 +872,9 @@ _KEPT_ON_PUT = {
     "ltm/snat-translation": ("address",),
     "ltm/snatpool": ("members",),
     "net/self": ("address", "vlan"),
+    "net/route": ("network", "gw", "tmInterface", "pool", "blackhole"),
+    "net/tunnels/tunnel": ("profile", "localAddress"),
+    "net/fdb/tunnel/records": ("endpoint",),
 }
 """What a PUT keeps when its body leaves it out: identities and what a create requires (a PUT
 of `{"description": "x"}` must not leave a virtual without a destination). Given keys are
