@@ -43,6 +43,7 @@ BENCHES: dict[str, list[str]] = {
                  "postgresql"],
     "memory": ["bench/memory_bench.py", "--sizes", "100,300,1000", "--lbs-per-partition", "10"],
     "chaos": ["bench/chaos.py", "--minutes", "1", "--seed", "1", "--self-test"],
+    "transport": ["bench/transport_bench.py", "--seconds", "2", "--rounds", "3"],
 }
 
 
@@ -552,12 +553,72 @@ def rows_chaos(d: dict[str, Any]) -> tuple[list[list[str]], list[str]]:
     return summary, detail
 
 
+def rows_transport(d: dict[str, Any]) -> tuple[list[list[str]], list[str]]:
+    summary: list[list[str]] = []
+    detail = ["| stack | figure | hand-written | library | cost ratio (library / hand-written) "
+              "| range over rounds: hand-written; library |", "|---|---|---|---|---|---|"]
+    stacks = (("device_client", "device transport (`device/transport.py`) vs httpx's default "
+               "transport", "transport", "hand-written", "httpx-default"),
+              ("simulator_server", "simulator HTTP server (`sim/httpserver.py`) vs uvicorn "
+               "(ASGI)", "server", "hand-written", "uvicorn"))
+    for key, title, by, mine, lib in stacks:
+        side = d.get(key)
+        if not side:
+            continue
+        v = side["verdict"]
+        summary.append([f"{title}: worst cost of the library on the figures it was written for",
+                        "> 1.2x keeps the hand-written stack", f"{v['worst_cost_ratio']}x ("
+                        + ("hand-written kept" if v["keep_hand_written"] else "library wins")
+                        + ")", yes(v["keep_hand_written"])])
+        for f in side["figures"]:
+            spread = []
+            for kind in (mine, lib):
+                vals = [_transport_value(r, f["figure"]) for r in side["runs"] if r[by] == kind
+                        and _transport_match(r, f["figure"])]
+                vals = [x for x in vals if x is not None]
+                spread.append(f"{min(vals):,.0f} to {max(vals):,.0f}" if vals else "—")
+            detail.append(f"| {key.replace('_', ' ')} | {f['figure']} | {f['hand_written']:,} | "
+                          f"{f['library']:,} | {f['cost_ratio']} | {'; '.join(spread)} |")
+    ctl = d.get("simulator_server", {}).get("run_time_listener_control")
+    detail += ["", "| about the run | |", "|---|---|"]
+    for key, _, _, _, _ in stacks:
+        if key in d:
+            detail.append(f"| {key.replace('_', ' ')}: workload | {d[key]['workload']} |")
+            detail.append(f"| {key.replace('_', ' ')}: alternative | {d[key]['alternative']} |")
+    if ctl:
+        detail.append("| uvicorn and run-time close/reopen/reset | "
+                      + ("met" if ctl["met_by_alternative"] else "not met: " + ctl["reason"])
+                      + " |")
+    m = d.get("machine", {})
+    detail.append(f"| machine | {m.get('cpu', '?')}, {m.get('nproc', '?')} CPUs; httpx "
+                  f"{m.get('httpx', '?')}, httpcore {m.get('httpcore', '?')}, h11 "
+                  f"{m.get('h11', '?')}, uvicorn {m.get('uvicorn', '?')} |")
+    detail.append(f"| load average before / after | {d.get('loadavg_before')} / "
+                  f"{d.get('loadavg_after')} |")
+    return summary, detail
+
+
+def _transport_match(run: dict[str, Any], figure: str) -> bool:
+    """Whether one run of bench/transport_bench.py belongs to `figure` (its label)."""
+    if "concurrency" in run:
+        return f", {run['concurrency']} in flight" in figure
+    return figure.startswith(run["method"]) and f", {run['clients']} client" in figure
+
+
+def _transport_value(run: dict[str, Any], figure: str) -> float | None:
+    if "CPU" in figure:
+        return run.get("client_cpu_us_per_request", run.get("server_cpu_us_per_request"))
+    return run.get("rps")
+
+
 EVAL = {"sim": rows_sim, "api": rows_api, "engine": rows_engine, "agents": rows_agents,
-        "scaleout": rows_scaleout, "memory": rows_memory, "chaos": rows_chaos}
+        "scaleout": rows_scaleout, "memory": rows_memory, "chaos": rows_chaos,
+        "transport": rows_transport}
 TITLES = {"sim": "Simulator throughput", "api": "API create latency and throughput",
           "engine": "Configuration engine", "agents": "Agent failover",
           "scaleout": "Agent scale-out (end-to-end throughput)",
-          "memory": "Memory (peak RSS)", "chaos": "Chaos soak (issue 6, scenarios 1 + 5)"}
+          "memory": "Memory (peak RSS)", "chaos": "Chaos soak (issue 6, scenarios 1 + 5)",
+          "transport": "Hand-written HTTP/1.1 stacks vs the libraries (issue 12)"}
 NOTES = {
     "sim": "Python HTTP clients cost more CPU per request than the server; the server's CPU "
            "per request shows what one core could serve.",
@@ -606,6 +667,19 @@ NOTES = {
     "chaos": "4 agents on SQLite, simulated pair with 503s and hangs throughout; an agent is "
              "killed with SIGKILL every 3-6 s and replaced under a new host name; then "
              "quiesce and check the invariants.",
+    "transport": "Each stack against its library alternative on the figures it was written "
+                 "for, A and B interleaved (A, B, then B, A, ...) over 3 rounds of 2 s per "
+                 "configuration; each figure is the median over the rounds. Device client: one "
+                 "`BigipClient` on its own transport vs on `httpx.AsyncHTTPTransport` (same "
+                 "limits, same TLS context) against a simulator subprocess over TLS; client CPU "
+                 "is `time.process_time` of the benchmark process, which the simulator is not "
+                 "part of. Simulator: the same `DeviceApp` served by `sim/httpserver.py` and by "
+                 "uvicorn through a thin ASGI adapter (in the benchmark), each a subprocess, "
+                 "driven by `sim_bench.py`'s clients; server CPU from /proc. Cost ratio: library "
+                 "CPU / hand-written CPU, or hand-written requests/s / library requests/s; above "
+                 "1.2 the library costs more than 20 % and the hand-written stack stays. "
+                 "Requests/s are bound by the shared 2 cores; the CPU figures are the robust "
+                 "ones.",
 }
 
 

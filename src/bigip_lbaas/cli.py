@@ -8,7 +8,6 @@ print as one line and exit non-zero; nothing here does work of its own.
 from __future__ import annotations
 
 import argparse
-import importlib
 import logging
 import sys
 from collections.abc import Callable, Sequence
@@ -53,21 +52,27 @@ def _load_conf(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 
 
 def _cmd_api(args: argparse.Namespace) -> int:
-    conf = _load_conf(args)
-    return int(importlib.import_module("bigip_lbaas.api.server").run(conf))
+    from bigip_lbaas.api import server
+
+    return server.run(_load_conf(args))
 
 
 def _cmd_agent(args: argparse.Namespace) -> int:
-    conf = _load_conf(args)
-    return int(importlib.import_module("bigip_lbaas.agent.service").run(conf))
+    from bigip_lbaas.agent import service
+
+    return service.run(_load_conf(args))
 
 
 def _cmd_sim(args: argparse.Namespace) -> int:
-    return int(importlib.import_module("bigip_lbaas.sim.server").run(args))
+    from bigip_lbaas.sim import server
+
+    return server.run(args)
 
 
 def _cmd_up(args: argparse.Namespace) -> int:
-    return int(importlib.import_module("bigip_lbaas.up").run(args))
+    from bigip_lbaas import up
+
+    return up.run(args)
 
 
 def _cmd_db_upgrade(args: argparse.Namespace) -> int:
@@ -89,11 +94,15 @@ def _cmd_db_upgrade(args: argparse.Namespace) -> int:
 
 
 def _cmd_status(args: argparse.Namespace) -> int:
-    conf = _load_conf(args)
-    return int(importlib.import_module("bigip_lbaas.status").run(conf, args))
+    from bigip_lbaas import status
+
+    return status.run(_load_conf(args), args)
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from bigip_lbaas import up
+    from bigip_lbaas.sim import server as sim_server
+
     parser = argparse.ArgumentParser(
         prog="bigip-lbaas",
         description="Load balancing as a service for F5 BIG-IP: Octavia v2 API, redundant "
@@ -111,14 +120,14 @@ def build_parser() -> argparse.ArgumentParser:
     agent.set_defaults(handler=_cmd_agent)
 
     sim = sub.add_parser("sim", help="run the BIG-IP iControl REST simulator")
-    importlib.import_module("bigip_lbaas.sim.server").add_arguments(sim)
+    sim_server.add_arguments(sim)
     sim.set_defaults(handler=_cmd_sim)
 
-    up = sub.add_parser(
+    up_parser = sub.add_parser(
         "up", help="run everything on this machine: SQLite, a simulated pair, the API and agents"
     )
-    importlib.import_module("bigip_lbaas.up").add_arguments(up)
-    up.set_defaults(handler=_cmd_up)
+    up.add_arguments(up_parser)
+    up_parser.set_defaults(handler=_cmd_up)
 
     db = sub.add_parser("db", help="database schema management")
     db_sub = db.add_subparsers(dest="db_command", metavar="DB_COMMAND", required=True)

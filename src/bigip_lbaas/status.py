@@ -47,7 +47,7 @@ def gather(db: Database, lease_seconds: float) -> dict[str, Any]:
     held: dict[str, int] = defaultdict(int)
     parts = []
     for env, project, desired, applied, error, since, owner, epoch, expires in rows:
-        valid = owner is not None and now is not None and expires is not None and expires > now
+        valid = PartitionLease.is_valid(owner, expires, now)
         if valid and owner is not None:
             held[owner] += 1
         parts.append(
@@ -129,7 +129,7 @@ def run(conf: cfg.ConfigOpts, args: argparse.Namespace) -> int:
         return 0
     # Piped or redirected output gets room for whole host names instead of rich's 80 columns.
     console = Console() if sys.stdout.isatty() else Console(width=160)
-    render(report, console)
+    print_report(report, console)
     return 0
 
 
@@ -138,7 +138,7 @@ def _cell(value: object, style: str = "") -> Text:
     return Text("" if value is None else str(value), style=style)
 
 
-def render(report: dict[str, Any], console: Console) -> None:
+def print_report(report: dict[str, Any], console: Console) -> None:
     """The tables `status` prints without --json."""
     t = Table(title="Agents")
     for col in (

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bigip_lbaas.core.certs import generate_storage_key
 from bigip_lbaas.core.errors import BigipLbaasError
 from bigip_lbaas.db import agents, schema
 from bigip_lbaas.db.models import Network, Subnet
@@ -147,6 +148,16 @@ def _metrics_port(args: argparse.Namespace, agent: int) -> int | None:
     return args.metrics_port + agent - 1 if args.metrics_port else None
 
 
+def _storage_key_file(state: Path) -> Path:
+    """The certificate store's key, made once (mode 0600) and kept with the database."""
+    path = state / "storage.key"
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(generate_storage_key() + "\n")
+    return path
+
+
 def _write_configs(state: Path, args: argparse.Namespace, db_url: str, ca: Path) -> list[Path]:
     devices = ",".join(f"127.0.0.1:{args.sim_port + i}" for i in range(args.devices))
     common = state / "bigip-lbaas.conf"
@@ -166,6 +177,8 @@ def _write_configs(state: Path, args: argparse.Namespace, db_url: str, ca: Path)
         "auth_strategy = noauth\n"
         "[bigip_lbaas]\n"
         "status_interval = 5\n"
+        "[certificates]\n"
+        f"storage_key_file = {_storage_key_file(state)}\n"
     )
     hosts = []
     for i in range(1, args.agents + 1):

@@ -47,7 +47,11 @@ def test_every_f5_agent_option_is_implemented_or_named_as_not() -> None:
         elif name not in registered and name not in options.UNSUPPORTED:
             missing.append(name)
     assert missing == [], f"F5 options neither implemented nor in UNSUPPORTED: {missing}"
-    assert not registered & set(options.UNSUPPORTED)
+    # UNSUPPORTED names [DEFAULT] options; another section may reuse a name ([certificates]
+    # cert_manager is Octavia's, F5's [DEFAULT] cert_manager stays unsupported).
+    in_default = {opt.dest for group, opts in options.list_opts() if group == "DEFAULT"
+                  for opt in opts}
+    assert not in_default & set(options.UNSUPPORTED)
     assert len(set(options.UNSUPPORTED)) == len(options.UNSUPPORTED)
 
 

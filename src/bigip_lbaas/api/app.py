@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from bigip_lbaas.api import keystone
 from bigip_lbaas.api.errors import fault_body
 from bigip_lbaas.api.metrics import Metrics
+from bigip_lbaas.api.middleware import REQUEST, BodyLimit, RequestLog
 from bigip_lbaas.api.providers import load_providers
 from bigip_lbaas.api.routes import (
     admin,
@@ -31,6 +32,7 @@ from bigip_lbaas.api.routes import (
     network,
     pool,
     quota,
+    secrets,
     version,
 )
 from bigip_lbaas.api.state import AppState
@@ -41,6 +43,7 @@ LBAAS_ROUTERS = (loadbalancer.router, listener.router, pool.router, member.route
                  healthmonitor.router, l7policy.router, quota.router, catalog.router,
                  admin.router)
 JSON_TYPES = ("application/json", "application/*", "*/*")
+KEY_MANAGER = "/key-manager"  # the built-in certificate store: Barbican's API, its own rules
 
 
 def accepts_json(accept: str) -> bool:
@@ -66,10 +69,10 @@ class JsonOnly:
                 scope = {**scope, "path": path[: -len(".json")]}
             accept = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"accept"),
                           "")
-            if not accepts_json(accept):
+            if not accepts_json(accept) and not path.startswith(KEY_MANAGER):
                 body = {"errors": [{"status": 406, "title": "Not Acceptable",
                                     "detail": "Only application/json is supported.",
-                                    "request_id": None}]}
+                                    "request_id": scope.get(REQUEST, {}).get("request_id")}]}
                 await JSONResponse(body, status_code=406)(scope, receive, send)
                 return
         await self.app(scope, receive, send)
@@ -134,6 +137,7 @@ def create_app(conf: cfg.ConfigOpts, db: Database | None = None) -> FastAPI:
         max_limit=int(conf.api_settings.pagination_max_limit),
         base_uri=conf.api_settings.api_base_uri, lease_seconds=float(conf.bigip_lbaas.lease_seconds))
     app.include_router(version.router)
+    app.include_router(secrets.router, prefix=KEY_MANAGER)
     for prefix, in_schema in (("/v2", True), ("/v2.0", False)):
         for router in LBAAS_ROUTERS:
             app.include_router(router, prefix=prefix + "/lbaas", include_in_schema=in_schema)
@@ -144,15 +148,19 @@ def create_app(conf: cfg.ConfigOpts, db: Database | None = None) -> FastAPI:
     for kind, handler in handlers.items():
         app.add_exception_handler(kind, handler)
     app.add_middleware(JsonOnly)
-    app.add_middleware(Metrics, db=database, lease_seconds=float(conf.bigip_lbaas.lease_seconds))
+    app.add_middleware(Metrics, db=database, lease_seconds=float(conf.bigip_lbaas.lease_seconds),
+                       admin_only=strategy == "keystone")
     if strategy == "keystone":
         keystone.require_middleware()  # fail now, at start-up, when the extra is missing
     return app
 
 
 def asgi_app(conf: cfg.ConfigOpts, db: Database | None = None) -> ASGIApp:
-    """What the server runs: the app, behind auth_token under `auth_strategy = keystone`."""
-    app = create_app(conf, db)
-    if str(conf.api_settings.auth_strategy) == "keystone":
-        return keystone.KeystoneAuth(app, conf)
-    return app
+    """What the server runs: request id and access log, body limit, then the app (behind
+    auth_token under `auth_strategy = keystone`)."""
+    app: ASGIApp = create_app(conf, db)
+    keystoned = str(conf.api_settings.auth_strategy) == "keystone"
+    if keystoned:
+        app = keystone.KeystoneAuth(app, conf)
+    app = BodyLimit(app, limit=int(conf.api_settings.max_request_body_size))
+    return RequestLog(app, project_from_header=not keystoned)

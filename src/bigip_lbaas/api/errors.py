@@ -167,3 +167,8 @@ class ProviderUnsupportedOption(ApiError):
 class DatabaseUnavailable(ApiError):
     status = 503
     template = "The database is unavailable; retry later."
+
+
+class RequestTooLarge(ApiError):
+    status = 413
+    template = "Request is too large: the body exceeds %(limit)s bytes."

@@ -9,7 +9,8 @@ the token says. When it refuses (401, or 503 when Keystone cannot be reached), i
 the client and the app never sees the request.
 
 The app never sees a token: X-Auth-Token and X-Service-Token are dropped once checked (it calls
-no other service on the user's behalf). Version documents and the health check stay open.
+no other service on the user's behalf). Version documents and the health check stay open. The
+project a token proved is left for the access log in the scope's `middleware.REQUEST` dict.
 
 Options are read from `[keystone_authtoken]` of the same configuration files, as for any
 OpenStack service. It needs the optional extra `bigip-lbaas[keystone]`.
@@ -26,9 +27,11 @@ from oslo_config import cfg
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from bigip_lbaas.api.middleware import REQUEST
 from bigip_lbaas.core.errors import ConfigError
 
-OPEN_PATHS = frozenset({"/", "/v2", "/v2/", "/v2.0", "/v2.0/", "/healthcheck", "/metrics"})
+# /metrics is not here: it needs an admin token (`metrics.Metrics`).
+OPEN_PATHS = frozenset({"/", "/v2", "/v2/", "/v2.0", "/v2.0/", "/healthcheck"})
 # Credentials the app has no use for once auth_token has checked them.
 DROPPED = frozenset({"HTTP_X_AUTH_TOKEN", "HTTP_X_SERVICE_TOKEN", "HTTP_X_STORAGE_TOKEN"})
 
@@ -140,6 +143,9 @@ class KeystoneAuth:
             return
         passed, status, headers, body = await run_in_threadpool(self._check, scope)
         if passed.environ is not None:
+            facts = scope.get(REQUEST)
+            if facts is not None:
+                facts["project"] = passed.environ.get("HTTP_X_PROJECT_ID")
             await self.app({**scope, "headers": _headers(scope, passed.environ)}, receive, send)
             return
         await send({"type": "http.response.start", "status": int(status.split(" ", 1)[0]),

@@ -23,21 +23,21 @@ from bigip_lbaas.api.resources import (
     LOADBALANCER,
     MEMBER,
     POOL,
-    Kind,
+    Resource,
 )
 from bigip_lbaas.core.status import Prov, may_change
 from bigip_lbaas.db import models as m
 from bigip_lbaas.db.partitions import mark_changed
 
 
-def find(session: Session, kind: Kind, obj_id: str, ctx: Context, *, lock: bool = False) -> Any:
-    """The row of `kind` with `obj_id` that `ctx` may see, else 404 (never 403: no leak)."""
-    stmt = sa.select(kind.model).where(kind.model.id == obj_id)
+def find(session: Session, res: Resource, obj_id: str, ctx: Context, *, lock: bool = False) -> Any:
+    """The row of `res` with `obj_id` that `ctx` may see, else 404 (never 403: no leak)."""
+    stmt = sa.select(res.model).where(res.model.id == obj_id)
     if lock:
         stmt = stmt.with_for_update()
     row = session.scalars(stmt).one_or_none()
     if row is None or row.provisioning_status == Prov.DELETED or not ctx.visible(row.project_id):
-        raise NotFound(resource=kind.label, id=obj_id)
+        raise NotFound(resource=res.label, id=obj_id)
     return row
 
 
@@ -46,13 +46,13 @@ def lock_lb(session: Session, lb_id: str, ctx: Context) -> m.LoadBalancer:
     return lb
 
 
-def find_locked(session: Session, kind: Kind, obj_id: str, ctx: Context,
+def find_locked(session: Session, res: Resource, obj_id: str, ctx: Context,
                 parent: Callable[[Any], bool] | None = None) -> tuple[Any, m.LoadBalancer]:
     """An object below a load balancer (404 unless `ctx` may see it and `parent` accepts it),
     with that load balancer locked and the object re-read under the lock."""
-    row = find(session, kind, obj_id, ctx)
+    row = find(session, res, obj_id, ctx)
     if parent is not None and not parent(row):
-        raise NotFound(resource=kind.label, id=obj_id)
+        raise NotFound(resource=res.label, id=obj_id)
     lb = lock_lb(session, row.load_balancer_id, ctx)
     session.refresh(row)
     return row, lb
@@ -66,37 +66,40 @@ def change_lb(session: Session, lb: m.LoadBalancer, *, deleting: bool = False) -
     mark_changed(session, lb.partition_id)
 
 
-def change_child(session: Session, lb: m.LoadBalancer, *objects: tuple[Kind, Any]) -> None:
-    """A change below the load balancer: it and every object touched must be unlocked."""
+def change_child(session: Session, lb: m.LoadBalancer, *objects: tuple[Resource, Any],
+                 deleting: bool = False) -> None:
+    """A change below the load balancer. The load balancer takes an update, so it must be
+    MUTABLE; so must every object touched (the one updated, or the parent a new object goes
+    under), except the object a delete removes, which must be DELETABLE (core/status.py)."""
     if not may_change(lb.provisioning_status, deleting=False):
         raise Immutable(resource=LOADBALANCER.label, id=lb.id)
-    for kind, row in objects:
-        if row is not None and Prov(row.provisioning_status) not in (Prov.ACTIVE, Prov.ERROR):
-            raise Immutable(resource=kind.label, id=row.id)
+    for res, row in objects:
+        if row is not None and not may_change(row.provisioning_status, deleting=deleting):
+            raise Immutable(resource=res.label, id=row.id)
     lb.provisioning_status = Prov.PENDING_UPDATE
     _mark_parents(session, lb.id, objects)
     mark_changed(session, lb.partition_id)
 
 
-def _mark_parents(session: Session, lb_id: str, objects: tuple[tuple[Kind, Any], ...]) -> None:
+def _mark_parents(session: Session, lb_id: str, objects: tuple[tuple[Resource, Any], ...]) -> None:
     """Octavia also shows the change on the objects above it: the pool of a member or health
     monitor, and every listener that sends traffic to an affected pool or owns the policy.
     They return to ACTIVE with the change."""
     pool_ids: set[str] = set()
     listener_ids: set[str] = set()
-    for kind, row in objects:
+    for res, row in objects:
         if row is None:
             continue
-        if kind in (MEMBER, HEALTHMONITOR):
+        if res in (MEMBER, HEALTHMONITOR):
             pool_ids.add(row.pool_id)
-        elif kind is POOL:
+        elif res is POOL:
             pool_ids.add(row.id)
-        elif kind is L7POLICY:
+        elif res is L7POLICY:
             listener_ids.add(row.listener_id)
-        elif kind is L7RULE:
+        elif res is L7RULE:
             listener_ids.update(session.scalars(
                 sa.select(m.L7Policy.listener_id).where(m.L7Policy.id == row.l7policy_id)))
-        elif kind is LISTENER:
+        elif res is LISTENER:
             listener_ids.add(row.id)
     if pool_ids:
         listener_ids.update(session.scalars(sa.select(m.Listener.id).where(

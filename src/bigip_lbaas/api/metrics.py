@@ -1,13 +1,15 @@
-"""Prometheus metrics and the one log line per request, for the API process.
+"""Prometheus metrics for the API process, and who may read them.
 
 Request counters and latencies are kept in memory; the state of the work (pending objects,
 partitions behind, live agents) is read from the database at scrape time, so every API replica
-reports the same cluster-wide figures.
+reports the same cluster-wide figures. Under `auth_strategy = keystone` `/metrics` is served to an
+admin token only (the auth gate has checked the token; the admin rule is the API's own); under
+noauth and header it is open, as the API is to whoever reaches it. The access log line is
+`middleware.RequestLog`'s.
 """
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Iterator
 
@@ -16,16 +18,17 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, H
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import generate_latest
 from prometheus_client.registry import Collector
-from starlette.responses import Response
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bigip_lbaas.core.errors import DatabaseError
+from bigip_lbaas.api.auth import context_from_headers
+from bigip_lbaas.api.errors import fault_body
+from bigip_lbaas.core.errors import ApiError, DatabaseError
 from bigip_lbaas.core.status import PENDING
 from bigip_lbaas.db.desired import MODELS as KINDS
 from bigip_lbaas.db.models import Agent, Partition
 from bigip_lbaas.db.session import Database
-
-LOG = logging.getLogger("bigip_lbaas.api.access")
 
 
 class ClusterCollector(Collector):
@@ -51,21 +54,21 @@ class ClusterCollector(Collector):
                 behind.add_metric([], float(s.scalar(
                     sa.select(sa.func.count()).select_from(Partition).where(
                         Partition.desired_generation > Partition.applied_generation)) or 0))
-                now = s.scalar(sa.select(self.db.now()))
                 alive.add_metric([], float(s.scalar(
                     sa.select(sa.func.count()).select_from(Agent).where(
-                        Agent.stopped.is_(False),
-                        Agent.heartbeat_at > (now or 0) - self.lease_seconds)) or 0))
+                        Agent.alive_where(self.db.now(), self.lease_seconds))) or 0))
         except DatabaseError:
             return  # database down: request metrics still scrape; these gauges are absent
         yield from (pending, behind, alive)
 
 
 class Metrics:
-    """Middleware + endpoint: request count/latency by method, route and status; access log."""
+    """Middleware + endpoint: request count/latency by method, route and status."""
 
-    def __init__(self, app: ASGIApp, db: Database, lease_seconds: float) -> None:
+    def __init__(self, app: ASGIApp, db: Database, lease_seconds: float,
+                 admin_only: bool = False) -> None:
         self.app = app
+        self.admin_only = admin_only
         self.registry = CollectorRegistry()
         self.requests = Counter("bigip_lbaas_api_requests_total", "API requests",
                                 ["method", "route", "status"], registry=self.registry)
@@ -79,6 +82,10 @@ class Metrics:
             await self.app(scope, receive, send)
             return
         if scope["path"] == "/metrics":
+            refused = self._refusal(scope)
+            if refused is not None:
+                await refused(scope, receive, send)
+                return
             body = generate_latest(self.registry)
             await Response(body, media_type=CONTENT_TYPE_LATEST)(scope, receive, send)
             return
@@ -98,10 +105,19 @@ class Metrics:
             route = _route(scope)
             self.requests.labels(scope["method"], route, str(status)).inc()
             self.latency.labels(scope["method"], route).observe(elapsed)
-            LOG.info("request", extra={
-                "action": "http", "method": scope["method"], "path": scope["path"],
-                "status": status, "seconds": round(elapsed, 4),
-                "project": _header(scope, b"x-project-id")})
+
+    def _refusal(self, scope: Scope) -> Response | None:
+        """Under keystone, the 403 for a token that is not an admin's; else None."""
+        if not self.admin_only:
+            return None
+        try:
+            allowed = context_from_headers(Request(scope), "keystone", "").is_admin
+        except ApiError:
+            allowed = False
+        if allowed:
+            return None
+        message = "Policy does not allow this request to be performed."
+        return JSONResponse(fault_body(403, message), status_code=403)
 
 
 def _route(scope: Scope) -> str:
@@ -113,9 +129,3 @@ def _route(scope: Scope) -> str:
         path = path.replace(f"/{value}", f"/{{{name}}}", 1)
     return path
 
-
-def _header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope.get("headers", []):
-        if key == name:
-            return str(value.decode("latin-1"))
-    return None

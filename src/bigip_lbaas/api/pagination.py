@@ -20,7 +20,7 @@ from bigip_lbaas.api.errors import (
     InvalidSortDirection,
     InvalidSortKey,
 )
-from bigip_lbaas.api.resources import Kind
+from bigip_lbaas.api.resources import Resource
 
 RESERVED = {
     "limit",
@@ -60,9 +60,9 @@ def parse_bool(value: str) -> bool:
     raise InvalidParams()
 
 
-def typed(kind: Kind, column: str, value: str) -> Any:
+def typed(res: Resource, column: str, value: str) -> Any:
     try:
-        py = kind.model.__table__.c[column].type.python_type
+        py = res.model.__table__.c[column].type.python_type
     except NotImplementedError:
         return value
     if py is bool:
@@ -77,7 +77,7 @@ def typed(kind: Kind, column: str, value: str) -> Any:
     raise InvalidParams()
 
 
-def parse(kind: Kind, params: Sequence[tuple[str, str]], max_limit: int) -> ListQuery:
+def parse(res: Resource, params: Sequence[tuple[str, str]], max_limit: int) -> ListQuery:
     single: dict[str, str] = {}
     fields: list[str] = []
     repeat: list[tuple[str, str]] = []
@@ -99,20 +99,20 @@ def parse(kind: Kind, params: Sequence[tuple[str, str]], max_limit: int) -> List
             if name in ("sort", "sort_key", "sort_dir"):
                 repeat.append((name, value))
         else:
-            column = kind.column_of(name)
+            column = res.column_of(name)
             if column is None:
                 raise InvalidParams()
-            filters.append((column, typed(kind, column, value)))
+            filters.append((column, typed(res, column, value)))
             repeat.append((name, value))
     for f in fields:
-        if f not in kind.fields:
+        if f not in res.fields:
             raise InvalidParams()
     limit = _limit(single.get("limit"), max_limit)
     return ListQuery(
         limit=limit,
         marker=single.get("marker") or None,
         page_reverse=parse_bool(single["page_reverse"]) if "page_reverse" in single else False,
-        sort=_sort(kind, single),
+        sort=_sort(res, single),
         fields=tuple(fields),
         filters=tuple(filters),
         tags=tags,
@@ -135,7 +135,7 @@ def _limit(raw: str | None, max_limit: int) -> int | None:
     return min(value, cap) if cap else value
 
 
-def _sort(kind: Kind, single: dict[str, str]) -> tuple[tuple[str, bool], ...]:
+def _sort(res: Resource, single: dict[str, str]) -> tuple[tuple[str, bool], ...]:
     pairs: list[tuple[str, str]] = []
     if "sort" in single:
         for part in single["sort"].split(","):
@@ -149,7 +149,7 @@ def _sort(kind: Kind, single: dict[str, str]) -> tuple[tuple[str, bool], ...]:
         pairs = [("created_at", "asc"), ("id", "asc")]
     out: list[tuple[str, bool]] = []
     for key, direction in pairs:
-        column = kind.column_of(key.strip())
+        column = res.column_of(key.strip())
         if column is None:
             raise InvalidSortKey(key=key)
         if direction.lower() not in ("asc", "desc"):
@@ -160,9 +160,9 @@ def _sort(kind: Kind, single: dict[str, str]) -> tuple[tuple[str, bool], ...]:
     return tuple(out)
 
 
-def apply(kind: Kind, stmt: sa.Select[Any], q: ListQuery) -> sa.Select[Any]:
+def apply(res: Resource, stmt: sa.Select[Any], q: ListQuery) -> sa.Select[Any]:
     """Add the filters (not the page) to `stmt`."""
-    model = kind.model
+    model = res.model
     for column, value in q.filters:
         stmt = stmt.where(getattr(model, column) == value)
     return stmt
@@ -179,9 +179,9 @@ def _tags_ok(row_tags: list[str] | None, tags: dict[str, tuple[str, ...]]) -> bo
     return not ("not-tags-any" in tags and set(tags["not-tags-any"]) & have)
 
 
-def page(session: Session, kind: Kind, stmt: sa.Select[Any], q: ListQuery) -> list[Any]:
+def page(session: Session, res: Resource, stmt: sa.Select[Any], q: ListQuery) -> list[Any]:
     """Run `stmt` (already filtered and scoped) for one page; tag filters are applied in Python."""
-    model = kind.model
+    model = res.model
     sort = [(c, asc != q.page_reverse) for c, asc in q.sort]
     if q.marker:
         if session.get(model, q.marker) is None:

@@ -6,11 +6,16 @@ default); any other provider's name is itself the environment prefix of its agen
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from oslo_config import cfg
+from sqlalchemy.orm import Session
 
+from bigip_lbaas.api.errors import ProviderFlavorMismatch, UnknownProvider, ValidationFailure
+from bigip_lbaas.api.schemas.loadbalancer import LoadBalancerPOST
 from bigip_lbaas.core.errors import ConfigError
+from bigip_lbaas.db import models as m
 
 
 @dataclass(frozen=True)
@@ -63,3 +68,33 @@ def load_providers(conf: cfg.ConfigOpts) -> Providers:
         for name, desc, _ in entries
     }
     return Providers(by_name=by_name, default=default)
+
+
+def resolve(session: Session, providers: Providers, spec: LoadBalancerPOST) -> Provider:
+    """The provider (and so the environment) from `provider`, the flavor, or the default."""
+    flavor_env: str | None = None
+    flavor_provider: str | None = None
+    if spec.flavor_id:
+        flavor = session.get(m.Flavor, spec.flavor_id)
+        if flavor is None:
+            raise ValidationFailure(detail=f"Flavor {spec.flavor_id} not found.")
+        if not flavor.enabled:
+            raise ValidationFailure(detail=f"Flavor {spec.flavor_id} is disabled.")
+        profile = session.get(m.FlavorProfile, flavor.flavor_profile_id)
+        if profile is not None:
+            flavor_provider = profile.provider_name
+            try:
+                data = json.loads(profile.flavor_data or "{}")
+            except ValueError:
+                data = {}
+            if isinstance(data, dict) and data.get("environment"):
+                flavor_env = str(data["environment"])
+    name = spec.provider or flavor_provider
+    if spec.provider and flavor_provider and spec.provider != flavor_provider:
+        raise ProviderFlavorMismatch(flavor=spec.flavor_id, provider=spec.provider)
+    provider = providers.get(name)
+    if provider is None:
+        raise UnknownProvider(name=name, known=", ".join(providers.names()))
+    if flavor_env:
+        provider = Provider(provider.name, provider.description, flavor_env)
+    return provider

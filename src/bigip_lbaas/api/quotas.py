@@ -10,7 +10,7 @@ from oslo_config import cfg
 from sqlalchemy.orm import Session
 
 from bigip_lbaas.api.errors import QuotaExceeded
-from bigip_lbaas.api.resources import Kind
+from bigip_lbaas.api.resources import Resource
 from bigip_lbaas.core.status import Prov
 from bigip_lbaas.db import models as m
 from bigip_lbaas.db.session import insert_if_missing
@@ -70,12 +70,12 @@ def to_wire(values: dict[str, int | None]) -> dict[str, Any]:
     return body
 
 
-def check(session: Session, conf: cfg.ConfigOpts, project_id: str, adding: dict[Kind, int]) -> None:
+def check(session: Session, conf: cfg.ConfigOpts, project_id: str, adding: dict[Resource, int]) -> None:
     """403 when adding these objects would pass one of the project's limits.
 
     Call it inside the transaction that inserts the objects: when a limit applies, it locks the
     project's quota row first, so concurrent creates cannot both take the last unit."""
-    wanted = [(kind, kind.quota, n) for kind, n in adding.items() if n and kind.quota]
+    wanted = [(res, res.quota, n) for res, n in adding.items() if n and res.quota]
     if not wanted:
         return
     limits = effective(session, conf, project_id)
@@ -83,22 +83,22 @@ def check(session: Session, conf: cfg.ConfigOpts, project_id: str, adding: dict[
         return  # unlimited: nothing to count, so nothing to serialise
     limits = _limits(conf, _locked_row(session, project_id))
     over: list[str] = []
-    for kind, column, count in wanted:
+    for res, column, count in wanted:
         limit = limits[column]
         if limit < 0:
             continue
         used = (
             session.scalar(
                 sa.select(sa.func.count())
-                .select_from(kind.model)
+                .select_from(res.model)
                 .where(
-                    kind.model.project_id == project_id,
-                    kind.model.provisioning_status != Prov.DELETED,
+                    res.model.project_id == project_id,
+                    res.model.provisioning_status != Prov.DELETED,
                 )
             )
             or 0
         )
         if used + count > limit:
-            over.append(kind.label)
+            over.append(res.label)
     if over:
         raise QuotaExceeded(resources=", ".join(over))

@@ -1,11 +1,12 @@
 """The resource table: one row per Octavia resource, and the one rename table wire <-> column.
 
-Everything generic (listing, filtering, rendering, finding, quota counting) is keyed by `Kind`
+Everything generic (listing, filtering, rendering, finding, quota counting) is keyed by `Resource`
 instead of being written once per resource.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -14,6 +15,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from bigip_lbaas.api.schemas.common import Response
+from bigip_lbaas.api.schemas.healthmonitor import HealthMonitorResponse
+from bigip_lbaas.api.schemas.l7policy import L7PolicyResponse
+from bigip_lbaas.api.schemas.l7rule import L7RuleResponse
+from bigip_lbaas.api.schemas.listener import ListenerResponse
+from bigip_lbaas.api.schemas.loadbalancer import LoadBalancerResponse
+from bigip_lbaas.api.schemas.member import MemberResponse
+from bigip_lbaas.api.schemas.pool import PoolResponse
 from bigip_lbaas.db import models as m
 
 # Octavia's `_type_to_db_map`: wire attribute -> column, for every resource.
@@ -23,28 +32,13 @@ TYPE_TO_DB = {
     "loadbalancer_id": "load_balancer_id",
 }
 
-COMMON = (
-    "id",
-    "name",
-    "description",
-    "provisioning_status",
-    "operating_status",
-    "admin_state_up",
-    "project_id",
-    "tenant_id",
-    "created_at",
-    "updated_at",
-    "tags",
-)
-
-
 @dataclass(frozen=True, eq=False)
-class Kind:
+class Resource:
     key: str  # wrapper key of one object: "loadbalancer"
     plural: str  # wrapper key of a list: "loadbalancers"
     label: str  # how messages name it: "Load Balancer"
     model: type[Any]
-    fields: tuple[str, ...]  # response attributes, in Octavia's order
+    response: type[Response]  # the wire format: its fields, in Octavia's order, are the body's
     # attribute -> (model, column): ids of the rows of `model` whose `column` is this row's id
     id_lists: dict[str, tuple[type[Any], str]] = field(default_factory=dict)
     # attribute -> column holding the one related id, rendered as [{"id": ...}]
@@ -57,6 +51,11 @@ class Kind:
     extra_filters: dict[str, str] = field(default_factory=dict)
     quota: str | None = None  # Quota column counting this resource
 
+    @functools.cached_property
+    def fields(self) -> tuple[str, ...]:
+        """The response attributes, as the schema declares them (and so as OpenAPI shows them)."""
+        return tuple(self.response.model_fields)
+
     def column_of(self, attr: str) -> str | None:
         """The column that holds wire attribute `attr`, or None if it is computed."""
         if attr in self.extra_filters:
@@ -65,202 +64,80 @@ class Kind:
         return col if col in self.model.__table__.c else None
 
 
-LOADBALANCER = Kind(
+LOADBALANCER = Resource(
     "loadbalancer",
     "loadbalancers",
     "Load Balancer",
     m.LoadBalancer,
-    (
-        *COMMON,
-        "vip_address",
-        "vip_port_id",
-        "vip_subnet_id",
-        "vip_network_id",
-        "vip_qos_policy_id",
-        "vip_sg_ids",
-        "vip_vnic_type",
-        "additional_vips",
-        "listeners",
-        "pools",
-        "provider",
-        "flavor_id",
-        "availability_zone",
-    ),
+    LoadBalancerResponse,
     id_lists={"listeners": (m.Listener, "load_balancer_id"), "pools": (m.Pool, "load_balancer_id")},
     # vip_sg_ids: always [] (a non-empty list is refused with 501: nothing could enforce it).
     constants={"vip_sg_ids": [], "vip_vnic_type": "normal"},
     quota="load_balancer",
 )
-LISTENER = Kind(
+LISTENER = Resource(
     "listener",
     "listeners",
     "Listener",
     m.Listener,
-    (
-        *COMMON,
-        "protocol",
-        "protocol_port",
-        "connection_limit",
-        "default_tls_container_ref",
-        "sni_container_refs",
-        "default_pool_id",
-        "l7policies",
-        "insert_headers",
-        "loadbalancers",
-        "timeout_client_data",
-        "timeout_member_connect",
-        "timeout_member_data",
-        "timeout_tcp_inspect",
-        "client_ca_tls_container_ref",
-        "client_authentication",
-        "client_crl_container_ref",
-        "allowed_cidrs",
-        "tls_ciphers",
-        "tls_versions",
-        "alpn_protocols",
-        "hsts_max_age",
-        "hsts_include_subdomains",
-        "hsts_preload",
-    ),
+    ListenerResponse,
     id_lists={"l7policies": (m.L7Policy, "listener_id")},
     parent_refs={"loadbalancers": "load_balancer_id"},
     extra_filters={"loadbalancer_id": "load_balancer_id", "load_balancer_id": "load_balancer_id"},
     quota="listener",
 )
-POOL = Kind(
+POOL = Resource(
     "pool",
     "pools",
     "Pool",
     m.Pool,
-    (
-        *COMMON,
-        "protocol",
-        "lb_algorithm",
-        "session_persistence",
-        "loadbalancers",
-        "listeners",
-        "healthmonitor_id",
-        "members",
-        "tls_container_ref",
-        "ca_tls_container_ref",
-        "crl_container_ref",
-        "tls_enabled",
-        "tls_ciphers",
-        "tls_versions",
-        "alpn_protocols",
-    ),
+    PoolResponse,
     id_lists={"members": (m.Member, "pool_id"), "listeners": (m.Listener, "default_pool_id")},
     parent_refs={"loadbalancers": "load_balancer_id"},
     single_ids={"healthmonitor_id": (m.HealthMonitor, "pool_id")},
     extra_filters={"loadbalancer_id": "load_balancer_id", "load_balancer_id": "load_balancer_id"},
     quota="pool",
 )
-MEMBER = Kind(
+MEMBER = Resource(
     "member",
     "members",
     "Member",
     m.Member,
-    (
-        "id",
-        "name",
-        "operating_status",
-        "provisioning_status",
-        "admin_state_up",
-        "address",
-        "protocol_port",
-        "weight",
-        "backup",
-        "subnet_id",
-        "project_id",
-        "tenant_id",
-        "created_at",
-        "updated_at",
-        "monitor_address",
-        "monitor_port",
-        "vnic_type",
-        "tags",
-    ),
+    MemberResponse,
     constants={"vnic_type": "normal"},
     extra_filters={"pool_id": "pool_id"},
     quota="member",
 )
-HEALTHMONITOR = Kind(
+HEALTHMONITOR = Resource(
     "healthmonitor",
     "healthmonitors",
     "Health Monitor",
     m.HealthMonitor,
-    (
-        "id",
-        "name",
-        "type",
-        "delay",
-        "timeout",
-        "max_retries",
-        "max_retries_down",
-        "http_method",
-        "url_path",
-        "expected_codes",
-        "admin_state_up",
-        "project_id",
-        "tenant_id",
-        "pools",
-        "provisioning_status",
-        "operating_status",
-        "created_at",
-        "updated_at",
-        "http_version",
-        "domain_name",
-        "tags",
-    ),
+    HealthMonitorResponse,
     parent_refs={"pools": "pool_id"},
     extra_filters={"pool_id": "pool_id", "loadbalancer_id": "load_balancer_id"},
     quota="health_monitor",
 )
-L7POLICY = Kind(
+L7POLICY = Resource(
     "l7policy",
     "l7policies",
     "L7 Policy",
     m.L7Policy,
-    (
-        *COMMON,
-        "action",
-        "listener_id",
-        "redirect_pool_id",
-        "redirect_url",
-        "redirect_prefix",
-        "position",
-        "rules",
-        "redirect_http_code",
-    ),
+    L7PolicyResponse,
     id_lists={"rules": (m.L7Rule, "l7policy_id")},
     quota="l7policy",
 )
-L7RULE = Kind(
+L7RULE = Resource(
     "rule",
     "rules",
     "L7 Rule",
     m.L7Rule,
-    (
-        "id",
-        "type",
-        "compare_type",
-        "key",
-        "value",
-        "invert",
-        "provisioning_status",
-        "operating_status",
-        "admin_state_up",
-        "project_id",
-        "tenant_id",
-        "created_at",
-        "updated_at",
-        "tags",
-    ),
+    L7RuleResponse,
     extra_filters={"l7policy_id": "l7policy_id"},
     quota="l7rule",
 )
 
-KINDS = (LOADBALANCER, LISTENER, POOL, MEMBER, HEALTHMONITOR, L7POLICY, L7RULE)
+RESOURCES = (LOADBALANCER, LISTENER, POOL, MEMBER, HEALTHMONITOR, L7POLICY, L7RULE)
 # Children of a load balancer, deepest first: the order in which rows are removed.
 CHILDREN_DEEPEST_FIRST = (L7RULE, L7POLICY, MEMBER, HEALTHMONITOR, LISTENER, POOL)
 
@@ -270,31 +147,31 @@ def timestamp(value: datetime | None) -> str | None:
     return None if value is None else value.replace(microsecond=0, tzinfo=None).isoformat()
 
 
-def related(session: Session, kind: Kind, ids: Sequence[str]) -> dict[str, dict[str, list[str]]]:
-    """For each computed id list of `kind`: row id -> related ids, in one query for all of them
+def related(session: Session, res: Resource, ids: Sequence[str]) -> dict[str, dict[str, list[str]]]:
+    """For each computed id list of `res`: row id -> related ids, in one query for all of them
     (each relation's ids in `created_at`, `id` order)."""
-    out: dict[str, dict[str, list[str]]] = {attr: {} for attr in _relations(kind)}
+    out: dict[str, dict[str, list[str]]] = {attr: {} for attr in _relations(res)}
     if not ids or not out:
         return out
-    for attr, owner, rid, _ in session.execute(_related_statement(kind), {"ids": list(ids)}):
+    for attr, owner, rid, _ in session.execute(_related_statement(res), {"ids": list(ids)}):
         out[attr].setdefault(owner, []).append(rid)
     return out
 
 
-def _relations(kind: Kind) -> dict[str, tuple[type[Any], str]]:
-    return {**kind.id_lists, **kind.single_ids}
+def _relations(res: Resource) -> dict[str, tuple[type[Any], str]]:
+    return {**res.id_lists, **res.single_ids}
 
 
 _RELATED: dict[str, sa.Executable] = {}
 
 
-def _related_statement(kind: Kind) -> sa.Executable:
+def _related_statement(res: Resource) -> sa.Executable:
     """SELECT relation, owner id, related id ... WHERE owner IN :ids, over every relation of
-    `kind` (UNION ALL), ordered by `created_at`, `id`; built once per kind."""
-    found = _RELATED.get(kind.key)
+    `res` (UNION ALL), ordered by `created_at`, `id`; built once per res."""
+    found = _RELATED.get(res.key)
     if found is None:
         parts = []
-        for attr, (model, column) in _relations(kind).items():
+        for attr, (model, column) in _relations(res).items():
             col = getattr(model, column)
             parts.append(sa.select(sa.literal(attr, sa.String).label("relation"),
                                    col.label("owner"), model.id.label("id"),
@@ -305,23 +182,23 @@ def _related_statement(kind: Kind) -> sa.Executable:
         else:
             found = sa.union_all(*parts).order_by(sa.literal_column("created_at"),
                                                   sa.literal_column("id"))
-        _RELATED[kind.key] = found
+        _RELATED[res.key] = found
     return found
 
 
-def to_wire(kind: Kind, row: Any, rel: dict[str, dict[str, list[str]]]) -> dict[str, Any]:
+def to_wire(res: Resource, row: Any, rel: dict[str, dict[str, list[str]]]) -> dict[str, Any]:
     """One database row as Octavia's response body for it."""
     body: dict[str, Any] = {}
-    for attr in kind.fields:
-        if attr in kind.constants:
-            body[attr] = kind.constants[attr]
-        elif attr in kind.id_lists:
+    for attr in res.fields:
+        if attr in res.constants:
+            body[attr] = res.constants[attr]
+        elif attr in res.id_lists:
             body[attr] = [{"id": i} for i in rel.get(attr, {}).get(row.id, [])]
-        elif attr in kind.single_ids:
+        elif attr in res.single_ids:
             found = rel.get(attr, {}).get(row.id, [])
             body[attr] = found[0] if found else None
-        elif attr in kind.parent_refs:
-            body[attr] = [{"id": getattr(row, kind.parent_refs[attr])}]
+        elif attr in res.parent_refs:
+            body[attr] = [{"id": getattr(row, res.parent_refs[attr])}]
         elif attr in ("created_at", "updated_at"):
             body[attr] = timestamp(getattr(row, attr))
         else:
@@ -331,18 +208,18 @@ def to_wire(kind: Kind, row: Any, rel: dict[str, dict[str, list[str]]]) -> dict[
             elif value is None and attr == "additional_vips":
                 value = []  # load balancers from before it was stored
             body[attr] = value
-    if kind is LOADBALANCER and not body.get("provider"):
+    if res is LOADBALANCER and not body.get("provider"):
         body["provider"] = "octavia"
     return body
 
 
-def render(session: Session, kind: Kind, rows: Sequence[Any]) -> list[dict[str, Any]]:
-    rel = related(session, kind, [r.id for r in rows])
-    return [to_wire(kind, r, rel) for r in rows]
+def wire_list(session: Session, res: Resource, rows: Sequence[Any]) -> list[dict[str, Any]]:
+    rel = related(session, res, [r.id for r in rows])
+    return [to_wire(res, r, rel) for r in rows]
 
 
-def render_one(session: Session, kind: Kind, row: Any) -> dict[str, Any]:
-    return render(session, kind, [row])[0]
+def wire_one(session: Session, res: Resource, row: Any) -> dict[str, Any]:
+    return wire_list(session, res, [row])[0]
 
 
 def created_order(row: Any) -> tuple[Any, str]:
@@ -350,26 +227,26 @@ def created_order(row: Any) -> tuple[Any, str]:
     return (row.created_at, row.id)
 
 
-def render_known(kind: Kind, rows: Sequence[Any], known: Sequence[Any]) -> list[dict[str, Any]]:
-    """`render` without queries, for rows whose related rows are all in `known` (rows a request
+def wire_known(res: Resource, rows: Sequence[Any], known: Sequence[Any]) -> list[dict[str, Any]]:
+    """`wire_list` without queries, for rows whose related rows are all in `known` (rows a request
     has just created under a new load balancer, which nothing else can refer to yet)."""
     ids = {r.id for r in rows}
     rel: dict[str, dict[str, list[str]]] = {}
-    for attr, (model, column) in _relations(kind).items():
+    for attr, (model, column) in _relations(res).items():
         grouped: dict[str, list[str]] = {}
         for other in sorted((x for x in known if type(x) is model), key=created_order):
             owner = getattr(other, column)
             if owner in ids:
                 grouped.setdefault(owner, []).append(other.id)
         rel[attr] = grouped
-    return [to_wire(kind, r, rel) for r in rows]
+    return [to_wire(res, r, rel) for r in rows]
 
 
-def columns_from(kind: Kind, body: dict[str, Any]) -> dict[str, Any]:
-    """Wire attributes that are columns of `kind`, renamed; everything else is dropped."""
+def columns_from(res: Resource, body: dict[str, Any]) -> dict[str, Any]:
+    """Wire attributes that are columns of `res`, renamed; everything else is dropped."""
     out: dict[str, Any] = {}
     for attr, value in body.items():
         col = TYPE_TO_DB.get(attr, attr)
-        if col in kind.model.__table__.c and attr not in kind.id_lists:
+        if col in res.model.__table__.c and attr not in res.id_lists:
             out[col] = value
     return out

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from oslo_config import cfg
-from sqlalchemy.orm import Session
 from starlette.requests import Request
 
 from bigip_lbaas.api.auth import Context, context_from_headers
@@ -67,6 +66,3 @@ def host_url(request: Request) -> str:
     if st.base_uri:
         return st.base_uri.rstrip("/") + "/"
     return str(request.base_url)
-
-
-__all__ = ["AppState", "Context", "Session", "base_url", "context", "host_url", "state"]

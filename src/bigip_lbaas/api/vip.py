@@ -15,7 +15,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from bigip_lbaas.api.errors import NoFreeAddress, ValidationFailure, VipInUse
+from bigip_lbaas.api.errors import (
+    NoFreeAddress,
+    ProviderUnsupportedOption,
+    ValidationFailure,
+    VipInUse,
+)
+from bigip_lbaas.api.schemas.loadbalancer import LoadBalancerPOST
 from bigip_lbaas.db import models as m
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -106,3 +112,52 @@ def book_additional(session: Session, lb: m.LoadBalancer) -> None:
         session.add(m.AdditionalVip(load_balancer_id=lb.id, subnet_id=subnet_id,
                                     network_id=subnet.network_id if subnet else None,
                                     ip_address=address, port_id=item.get("port_id")))
+
+
+def resolve(session: Session, spec: LoadBalancerPOST) -> dict[str, Any]:
+    """The VIP columns of a new load balancer: its subnet (from the subnet or the network's first),
+    network, port and an address allocated there."""
+    subnet: m.Subnet | None = None
+    if spec.vip_subnet_id:
+        # The subnet row lock queues concurrent allocations on one subnet, so each sees the
+        # addresses the previous one committed (the unique constraint stays the real guard).
+        subnet = session.get(m.Subnet, spec.vip_subnet_id, with_for_update=True)
+        if subnet is None:
+            raise ValidationFailure(detail=f"Subnet {spec.vip_subnet_id} not found.")
+        if spec.vip_network_id and subnet.network_id != spec.vip_network_id:
+            raise ValidationFailure(detail=f"Subnet {subnet.id} is not on network "
+                                           f"{spec.vip_network_id}.")
+    elif spec.vip_network_id:
+        if session.get(m.Network, spec.vip_network_id) is None:
+            raise ValidationFailure(detail=f"Network {spec.vip_network_id} not found.")
+        subnet = session.scalars(sa.select(m.Subnet)
+                                 .where(m.Subnet.network_id == spec.vip_network_id)
+                                 .order_by(m.Subnet.created_at, m.Subnet.id)
+                                 .limit(1).with_for_update()).first()
+        if subnet is None:
+            raise ValidationFailure(detail=f"Network {spec.vip_network_id} has no subnets.")
+    else:
+        return {"vip_port_id": spec.vip_port_id, "vip_address": spec.vip_address}
+    return {"vip_subnet_id": subnet.id, "vip_network_id": subnet.network_id,
+            "vip_port_id": spec.vip_port_id,
+            "vip_address": allocate(session, subnet, spec.vip_address)}
+
+
+def resolve_additional(session: Session, spec: LoadBalancerPOST,
+              vip_cols: dict[str, Any]) -> dict[str, Any]:
+    """`additional_vips` validated and allocated (see `additional`)."""
+    extra = [a.model_dump() for a in spec.additional_vips or []]
+    return {"additional_vips": additional(session, extra, vip_cols.get("vip_subnet_id"),
+                                              vip_cols.get("vip_network_id"),
+                                              vip_cols.get("vip_port_id"))}
+
+
+def refuse_sg_ids(provider: str, vip_sg_ids: list[str] | None) -> None:
+    """VIP security groups cannot be enforced: there is no port-level firewall on the devices
+    (nor in front of them) that this provider configures. Octavia answers a provider's
+    UnsupportedOptionError with 501; an empty list or null asks for nothing."""
+    if vip_sg_ids:
+        raise ProviderUnsupportedOption(
+            prov=provider,
+            detail="VIP security groups (vip_sg_ids) cannot be enforced on the BIG-IP devices "
+                   "this provider configures: they have no port-level firewall.")

@@ -5,7 +5,10 @@ Errors come out as ConfigError with one line naming file, section, option and ac
 
 from __future__ import annotations
 
+import ipaddress
 import logging
+import socket
+import ssl
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -13,7 +16,9 @@ from oslo_config import cfg, types
 
 from bigip_lbaas.config import options
 from bigip_lbaas.config.devices import InvalidPort, parse_devices
+from bigip_lbaas.core.certs import InvalidStorageKey
 from bigip_lbaas.core.errors import ConfigError, DatabaseError
+from bigip_lbaas.db.secrets import read_storage_key
 from bigip_lbaas.db.session import normalise_url
 
 LOG = logging.getLogger(__name__)
@@ -58,6 +63,7 @@ def validate(conf: cfg.ConfigOpts) -> None:
                 ) from None
     _check_icontrol_hostname(conf)
     _check_database_connection(conf)
+    _check_certificates(conf)
 
 
 def _check_icontrol_hostname(conf: cfg.ConfigOpts) -> None:
@@ -85,6 +91,82 @@ def _check_database_connection(conf: cfg.ConfigOpts) -> None:
     except DatabaseError as err:
         where, _value, section = _where_set(conf, "database", "connection")
         raise ConfigError(f"{where}: [{section}] connection: {err}") from None
+
+
+def _check_certificates(conf: cfg.ConfigOpts) -> None:
+    """`cert_manager` names a store we have, and its key file is there and holds a key (the key
+    itself is never shown)."""
+    manager = str(conf.certificates.cert_manager)
+    if manager != options.BUILTIN_CERT_MANAGER:
+        where, _value, section = _where_set(conf, "certificates", "cert_manager")
+        raise ConfigError(f"{where}: [{section}] cert_manager = {manager}: not available yet; "
+                          f"accepted: {options.BUILTIN_CERT_MANAGER}")
+    path = conf.certificates.storage_key_file
+    if not path:
+        return
+    try:
+        read_storage_key(str(path))
+    except (OSError, UnicodeDecodeError, InvalidStorageKey) as err:
+        reason = err.strerror if isinstance(err, OSError) else "not a storage key"
+        if isinstance(err, InvalidStorageKey):
+            reason = f"not a storage key ({err})"
+        where, _value, section = _where_set(conf, "certificates", "storage_key_file")
+        raise ConfigError(f"{where}: [{section}] storage_key_file = {path!r}: cannot read a "
+                          f"key from it ({reason}); accepted: a file with 32 bytes of URL-safe "
+                          "base64") from None
+
+
+def check_api_exposure(conf: cfg.ConfigOpts) -> None:
+    """What `bigip-lbaas api` refuses to start with, each as one line naming option and value:
+    noauth on an address that is not loopback (unless `allow_insecure_noauth`), and a TLS
+    certificate or key that is half set, unreadable, or not a pair."""
+    api = conf.api_settings
+    host = str(api.bind_host)
+    if (str(api.auth_strategy) == "noauth" and not api.allow_insecure_noauth
+            and not is_loopback(host)):
+        where, _value, section = _where_set(conf, "api_settings", "bind_host")
+        raise ConfigError(
+            f"{where}: [{section}] bind_host = {host} is not a loopback address and "
+            "auth_strategy = noauth makes every caller admin: use auth_strategy = keystone "
+            "or header, bind to 127.0.0.1, or set [api_settings] allow_insecure_noauth = true "
+            "if that is what you mean")
+    cert, key = api.cert_file, api.key_file
+    if not cert and not key:
+        return
+    for name, path in (("cert_file", cert), ("key_file", key)):
+        where, _value, section = _where_set(conf, "api_settings", name)
+        if not path:
+            other = "key_file" if name == "cert_file" else "cert_file"
+            raise ConfigError(f"[api_settings] {name} is not set but {other} is: HTTPS needs "
+                              "both a certificate and its key")
+        try:
+            Path(path).read_bytes()
+        except OSError as err:
+            raise ConfigError(f"{where}: [{section}] {name} = {path}: cannot read the file "
+                              f"({err.strerror or err})") from None
+    try:
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(
+            cert, key, password=lambda: b"")  # an encrypted key fails here instead of prompting
+    except (ssl.SSLError, ValueError) as err:
+        where, _value, section = _where_set(conf, "api_settings", "cert_file")
+        raise ConfigError(f"{where}: [{section}] cert_file = {cert}, key_file = {key}: not a "
+                          f"PEM certificate and its matching unencrypted key "
+                          f"({getattr(err, 'reason', None) or err})") from None
+
+
+def is_loopback(host: str) -> bool:
+    """Whether every address `host` names is a loopback address (a name that does not resolve
+    is not)."""
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        pass
+    try:
+        found = socket.getaddrinfo(host, None)
+    except OSError:
+        return False
+    return bool(found) and all(ipaddress.ip_address(str(a[4][0]).split("%", 1)[0]).is_loopback
+                               for a in found)
 
 
 def _files_read(conf: cfg.ConfigOpts) -> list[str]:

@@ -269,6 +269,28 @@ COORDINATION_OPTS: list[cfg.Opt] = [
     ),
 ]
 
+# Ours: what keeps an API on a network safe (docs/deployment.md, "Exposing the API").
+EXPOSURE_OPTS: list[cfg.Opt] = [
+    cfg.BoolOpt(
+        "allow_insecure_noauth",
+        default=False,
+        help="Let auth_strategy = noauth (everyone is admin) listen on a bind_host that is not "
+        "loopback. Without it such a start is refused.",
+    ),
+    cfg.StrOpt(
+        "cert_file",
+        help="PEM certificate (chain) the API serves HTTPS with; with key_file. Unset: plain "
+        "HTTP.",
+    ),
+    cfg.StrOpt("key_file", help="PEM private key of cert_file."),
+    cfg.IntOpt(
+        "max_request_body_size",
+        default=1048576,
+        min=1,
+        help="Largest request body accepted (bytes); larger is answered 413.",
+    ),
+]
+
 API_OPTS: list[cfg.Opt] = [
     cfg.HostAddressOpt("bind_host", default="127.0.0.1", help="Address the API listens on."),
     cfg.PortOpt("bind_port", default=9876, help="Port the API listens on."),
@@ -289,6 +311,7 @@ API_OPTS: list[cfg.Opt] = [
     ),
     cfg.IntOpt("pagination_max_limit", default=1000, help="Largest page size."),
     cfg.StrOpt("api_base_uri", help="Base URL used in links instead of the request's."),
+    *EXPOSURE_OPTS,
 ]
 
 QUOTA_OPTS: list[cfg.Opt] = [
@@ -307,6 +330,25 @@ SERVICE_PROVIDER_OPTS: list[cfg.Opt] = [
 ]
 
 
+BUILTIN_CERT_MANAGER = "database_cert_manager"
+CERTIFICATE_OPTS: list[cfg.Opt] = [
+    cfg.StrOpt(
+        "cert_manager",
+        default=BUILTIN_CERT_MANAGER,
+        choices=[BUILTIN_CERT_MANAGER, "barbican_cert_manager"],
+        help="Where TLS secrets live (Octavia's option): database_cert_manager, the built-in "
+        "store in the shared database, served as Barbican's v1 secrets API under /key-manager; "
+        "barbican_cert_manager (a real Barbican) is not available yet and is refused.",
+    ),
+    cfg.StrOpt(
+        "storage_key_file",
+        help="File holding the built-in store's key: 32 bytes, URL-safe base64, one line "
+        "(`bigip-lbaas up` writes one). Every API and agent host needs the same file. Unset: "
+        "the store refuses secrets (503).",
+    ),
+]
+
+
 def register(conf: cfg.ConfigOpts) -> None:
     """Register every option table on `conf` (idempotent)."""
     conf.register_opts(COMMON_OPTS)
@@ -317,6 +359,7 @@ def register(conf: cfg.ConfigOpts) -> None:
     conf.register_opts(API_OPTS, group="api_settings")
     conf.register_opts(SERVICE_PROVIDER_OPTS, group="service_providers")
     conf.register_opts(QUOTA_OPTS, group="quotas")
+    conf.register_opts(CERTIFICATE_OPTS, group="certificates")
 
 
 def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
@@ -329,4 +372,5 @@ def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
         ("api_settings", API_OPTS),
         ("service_providers", SERVICE_PROVIDER_OPTS),
         ("quotas", QUOTA_OPTS),
+        ("certificates", CERTIFICATE_OPTS),
     ]

@@ -31,13 +31,22 @@ class Oper(StrEnum):
 
 
 PENDING = frozenset({Prov.PENDING_CREATE, Prov.PENDING_UPDATE, Prov.PENDING_DELETE})
+# Octavia's MUTABLE_STATUSES and DELETABLE_STATUSES: an update (or a create below the object)
+# needs the first, a delete the second.
 MUTABLE = frozenset({Prov.ACTIVE})
 DELETABLE = frozenset({Prov.ACTIVE, Prov.ERROR})
+# A failover ("push it again") is how an operator recovers a load balancer, so ERROR may take it.
+FAILOVER = DELETABLE
 
 
 def may_change(current: Prov | str, *, deleting: bool) -> bool:
     """Whether an object (or its load balancer) in ``current`` may take a new change now."""
     return Prov(current) in (DELETABLE if deleting else MUTABLE)
+
+
+def may_fail_over(current: Prov | str) -> bool:
+    """Whether a load balancer in ``current`` may be failed over (pushed again) now."""
+    return Prov(current) in FAILOVER
 
 
 def is_pending(status: Prov | str) -> bool:

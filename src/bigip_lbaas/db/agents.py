@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from bigip_lbaas.core.errors import BigipLbaasError
-from bigip_lbaas.db.models import Agent, PartitionLease
+from bigip_lbaas.db.models import Agent
 from bigip_lbaas.db.session import Database
 
 
@@ -65,7 +65,7 @@ def register(
             .where(Agent.environment == environment, Agent.identity == identity)
             .with_for_update()
         ).first()
-        if row is not None and not row.stopped and now - row.heartbeat_at < lease_seconds:
+        if row is not None and row.is_alive(now, lease_seconds):
             age = now - row.heartbeat_at
             raise DuplicateAgent(
                 f"an agent with host/agent_id {identity!r} in environment {environment!r} is "
@@ -166,7 +166,7 @@ def list_agents(
                 environment=row.environment,
                 admin_state_up=row.admin_state_up,
                 operational=row.operational,
-                alive=(not row.stopped) and now - row.heartbeat_at < lease_seconds,
+                alive=row.is_alive(now, lease_seconds),
                 heartbeat_age=max(0.0, now - row.heartbeat_at),
                 uptime=max(0.0, now - row.started_at),
                 status_reason=row.status_reason,
@@ -177,23 +177,3 @@ def list_agents(
 
     return db.query(work)
 
-
-def set_admin_state(db: Database, agent_id: int, up: bool) -> bool:
-    def work(session: Session) -> bool:
-        result = session.execute(
-            sa.update(Agent).where(Agent.id == agent_id).values(admin_state_up=up)
-        )
-        return bool(result.rowcount)  # type: ignore[attr-defined]
-
-    return db.run(work)
-
-
-def partitions_held(session: Session, instance_id: str, now: Any) -> int:
-    return int(
-        session.scalar(
-            sa.select(sa.func.count())
-            .select_from(PartitionLease)
-            .where(PartitionLease.owner == instance_id, PartitionLease.expires_at > now)
-        )
-        or 0
-    )

@@ -4,7 +4,8 @@ Each statement is a single conditional UPDATE judged by the database server's cl
 rowcount (MariaDB has no UPDATE ... RETURNING). Every statement changes `expires_at`, so "rows
 matched" and "rows changed" agree on every driver. A new owner always bumps the epoch; `fence`
 locks the lease row and checks owner and epoch inside the caller's transaction, so a stale owner's
-writes are refused atomically.
+writes are refused atomically. Whether a lease is held is `PartitionLease.valid_where` (an
+owner, and `expires_at` strictly ahead of the database clock); free is its negation.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from sqlalchemy.orm import Session
 from bigip_lbaas.core.errors import LeaseLost
 from bigip_lbaas.core.model import PartitionKey
 from bigip_lbaas.db.models import Partition, PartitionLease
-from bigip_lbaas.db.session import Database, server_now
+from bigip_lbaas.db.session import Database, server_now, session_now
 
 L = PartitionLease
 
@@ -38,25 +39,27 @@ class LeaseRow:
     partition_id: int
     key: PartitionKey
     owner: str | None
-    expires_in: float
-    handover_to: str | None
+    expires_in: float  # seconds left on the database clock when the snapshot was read
+
+    @property
+    def valid(self) -> bool:
+        """`PartitionLease.valid_where`, as of the snapshot."""
+        return PartitionLease.is_valid(self.owner, self.expires_in, 0.0)
 
 
 def snapshot(db: Database, environment: str) -> list[LeaseRow]:
     """Every partition of the environment with its lease, for placement."""
 
     def work(session: Session) -> list[LeaseRow]:
-        now = server_now(db.dialect)
+        now = db.now()
         rows = session.execute(
-            sa.select(
-                Partition.id, Partition.project_id, L.owner, L.expires_at - now, L.handover_to
-            )
+            sa.select(Partition.id, Partition.project_id, L.owner, L.expires_at - now)
             .join(L, L.partition_id == Partition.id)
             .where(Partition.environment == environment)
         )
         return [
-            LeaseRow(pid, PartitionKey(environment, project), owner, float(left), handover)
-            for pid, project, owner, left, handover in rows
+            LeaseRow(pid, PartitionKey(environment, project), owner, float(left))
+            for pid, project, owner, left in rows
         ]
 
     return db.query(work)
@@ -66,13 +69,13 @@ def acquire(db: Database, me: str, partition_ids: Collection[int], ttl: float) -
     """Take every listed lease that is free or expired; returns how many were taken."""
     if not partition_ids:
         return 0
-    now = server_now(db.dialect)
+    now = db.now()
 
     def work(session: Session) -> int:
         result = session.execute(
             sa.update(L)
-            .where(L.partition_id.in_(partition_ids), sa.or_(L.owner.is_(None), L.expires_at < now))
-            .values(owner=me, epoch=L.epoch + 1, expires_at=now + ttl, handover_to=None)
+            .where(L.partition_id.in_(partition_ids), L.free_where(now))
+            .values(owner=me, epoch=L.epoch + 1, expires_at=now + ttl)
         )
         return int(result.rowcount)  # type: ignore[attr-defined]
 
@@ -87,7 +90,7 @@ def renew_all(db: Database, me: str, ttl: float) -> list[Held]:
     owner, and our own guard stopped us writing at the renew deadline. So an outage of the
     database longer than the lease does not make every partition change hands afterwards.
     """
-    now = server_now(db.dialect)
+    now = db.now()
 
     def work(session: Session) -> list[Held]:
         session.execute(sa.update(L).where(L.owner == me).values(expires_at=now + ttl))
@@ -110,7 +113,7 @@ def release(db: Database, me: str, partition_ids: Collection[int] | None = None)
             if not partition_ids:
                 return 0
             query = query.where(L.partition_id.in_(partition_ids))
-        result = session.execute(query.values(owner=None, expires_at=0.0, handover_to=None))
+        result = session.execute(query.values(owner=None, expires_at=0.0))
         return int(result.rowcount)  # type: ignore[attr-defined]
 
     return db.run(work)
@@ -129,11 +132,11 @@ def fence(session: Session, held: Held, me: str) -> None:
 def fence_many(session: Session, held: Sequence[Held], me: str) -> set[int]:
     """``fence`` for several partitions at once: lock the lease rows we still own at the epochs
     we hold them, and return those partitions' ids (the others are lost)."""
-    now = server_now(session.get_bind().dialect.name)
+    now = session_now(session)
     epochs = {h.partition_id: h.epoch for h in held}
     rows = session.execute(
         sa.select(L.partition_id, L.epoch)
-        .where(L.partition_id.in_(list(epochs)), L.owner == me, L.expires_at > now)
+        .where(L.partition_id.in_(list(epochs)), L.owner == me, L.valid_where(now))
         .order_by(L.partition_id)
         .with_for_update()
     ).all()
@@ -162,7 +165,7 @@ def _poll_statements(dialect: str) -> tuple[sa.Select[int], sa.Select[int]]:
         sa.select(sa.func.count()).select_from(L)
         .join(Partition, Partition.id == L.partition_id)
         .where(Partition.environment == sa.bindparam("environment"),
-               sa.or_(L.owner.is_(None), L.expires_at < now))
+               L.free_where(now))
     )
     return behind, unowned
 

@@ -2,7 +2,11 @@
 
 Tables have singular names. Every Octavia child row carries its `load_balancer_id` so that a
 partition's whole desired state loads with one query per table. Times that decide liveness
-(`heartbeat_at`, `expires_at`) are float epoch seconds taken from the database server's clock.
+(`heartbeat_at`, `expires_at`) are float epoch seconds taken from the database server's clock,
+and the two rules that read them live here, once, next to their columns, each in a SQL form and a
+Python form that agree at the boundary: `PartitionLease.valid_where`/`is_valid` (an owner, and an
+expiry strictly ahead of the clock) and `Agent.alive_where`/`is_alive` (not stopped, and a
+heartbeat strictly less than one lease period old).
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -19,6 +24,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -94,8 +100,22 @@ class PartitionLease(Base):
     owner: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     epoch: Mapped[int] = mapped_column(BigInteger, default=0)
     expires_at: Mapped[float] = mapped_column(Double, default=0.0)
-    # Set by a current owner that wants to hand the partition to a better-placed agent.
-    handover_to: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+    @classmethod
+    def valid_where(cls, now: float | sa.ColumnElement[float]) -> sa.ColumnElement[bool]:
+        """Held: an owner whose lease has not expired by `now` (the database clock)."""
+        return sa.and_(cls.owner.is_not(None), cls.expires_at > now)
+
+    @classmethod
+    def free_where(cls, now: float | sa.ColumnElement[float]) -> sa.ColumnElement[bool]:
+        """Not held (`valid_where` negated): free, or expired; anyone may acquire it."""
+        return sa.or_(cls.owner.is_(None), cls.expires_at <= now)
+
+    @staticmethod
+    def is_valid(owner: str | None, expires_at: float | None, now: float | None) -> bool:
+        """`valid_where` for values already read (with `now` read from the database clock)."""
+        return owner is not None and expires_at is not None and now is not None \
+            and expires_at > now
 
 
 class Agent(Base):
@@ -120,6 +140,16 @@ class Agent(Base):
     ha_type: Mapped[str] = mapped_column(String(16), default="standalone")
     devices: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     configurations: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    @classmethod
+    def alive_where(cls, now: float | sa.ColumnElement[float],
+                    lease_seconds: float) -> sa.ColumnElement[bool]:
+        """Alive: not stopped, and a heartbeat less than one lease period before `now`."""
+        return sa.and_(cls.stopped.is_(False), now - cls.heartbeat_at < lease_seconds)
+
+    def is_alive(self, now: float, lease_seconds: float) -> bool:
+        """`alive_where` for a row already read (with `now` read from the database clock)."""
+        return not self.stopped and now - self.heartbeat_at < lease_seconds
 
 
 class DeviceState(Base):
@@ -371,6 +401,31 @@ class Subnet(Timestamped, Base):
     enable_dhcp: Mapped[bool] = mapped_column(Boolean, default=True)
     dns_nameservers: Mapped[list[str]] = mapped_column(JSON, default=list)
     host_routes: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+
+
+
+# --- the built-in certificate store ------------------------------------------------------------
+
+
+class Secret(Base):
+    """A secret of the built-in store (Barbican v1's secret resource). `payload` is sealed with the
+    storage key (core.certs.seal), never plaintext; NULL until a payload is stored. Times are UTC."""
+
+    __tablename__ = "secret"
+
+    id: Mapped[str] = mapped_column(UUID, primary_key=True)
+    project_id: Mapped[str] = mapped_column(String(64), index=True)
+    creator_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    name: Mapped[str | None] = mapped_column(NAME, nullable=True)
+    secret_type: Mapped[str] = mapped_column(String(32))
+    algorithm: Mapped[str | None] = mapped_column(NAME, nullable=True)
+    bit_length: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    mode: Mapped[str | None] = mapped_column(NAME, nullable=True)
+    expiration: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    content_type: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    payload: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
 
 
 Index("ix_partition_lease_expires_at", PartitionLease.expires_at)

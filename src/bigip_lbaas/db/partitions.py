@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from bigip_lbaas.db.models import Partition, PartitionLease
-from bigip_lbaas.db.session import server_now
+from bigip_lbaas.db.session import notify, session_now
 
 
 def ensure_partition(session: Session, environment: str, project_id: str) -> int:
@@ -54,8 +54,7 @@ def mark_changed(session: Session, partition_id: int) -> None:
     On PostgreSQL the owner is also woken at commit (NOTIFY is transactional); elsewhere it
     finds the change on its next short poll.
     """
-    dialect = session.get_bind().dialect.name
-    now = server_now(dialect)
+    now = session_now(session)
     session.execute(
         sa.update(Partition)
         .where(Partition.id == partition_id)
@@ -64,5 +63,4 @@ def mark_changed(session: Session, partition_id: int) -> None:
             pending_since=sa.func.coalesce(Partition.pending_since, now),
         )
     )
-    if dialect == "postgresql":
-        session.execute(sa.select(sa.func.pg_notify(CHANNEL, str(partition_id))))
+    notify(session, CHANNEL, str(partition_id))

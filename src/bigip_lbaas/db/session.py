@@ -1,7 +1,10 @@
 """Engines, transactions, the database clock and the one place transient errors are retried.
 
 Owns dialect differences: SQLite pragmas and `BEGIN IMMEDIATE`, the server-clock expression for
-each backend, and which driver errors count as transient. It is the database boundary for errors:
+each backend (`server_now`, `session_now`), insert-if-missing, NOTIFY, and which driver errors
+count as transient. Code elsewhere asks these helpers instead of branching on the dialect; the
+two exceptions are the agent's wake-up listener (LISTEN exists only on PostgreSQL) and Alembic's
+batch mode for SQLite in `db/migrations/env.py`. It is the database boundary for errors:
 every transaction and read raises the project's own `DatabaseError` family
 (`DatabaseUnavailable`, `DuplicateRow`), never a SQLAlchemy or driver exception, so nothing above
 `db/` catches `sqlalchemy.exc`.
@@ -170,6 +173,18 @@ def server_now(dialect_name: str) -> sa.ColumnElement[float]:
     if dialect_name in ("mysql", "mariadb"):
         return sa.literal_column("UNIX_TIMESTAMP(NOW(6))", sa.Float)
     return sa.literal_column("((julianday('now') - 2440587.5) * 86400.0)", sa.Float)
+
+
+def session_now(session: Session) -> sa.ColumnElement[float]:
+    """`server_now` for the dialect `session` is bound to."""
+    return server_now(session.get_bind().dialect.name)
+
+
+def notify(session: Session, channel: str, payload: str) -> None:
+    """PostgreSQL NOTIFY at commit (it is transactional); elsewhere nothing: listeners there
+    find the change by polling."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.select(sa.func.pg_notify(channel, payload)))
 
 
 def chunks(ids: Sequence[T]) -> Iterator[Sequence[T]]:

@@ -122,7 +122,7 @@ class BigipClient:
         backoff: float = 0.2,
         client_id: str | None = None,
         token_auth: bool = True,
-        transport: httpx.AsyncBaseTransport | None = None,
+        transport: FastTransport | httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.host = host
         self.port = port
@@ -151,9 +151,10 @@ class BigipClient:
         self._head = b"Host: " + self._base.netloc + b"\r\n" + self._head
         self._timeout = httpx.Timeout(timeout, connect=min(connect_timeout, timeout)).as_dict()
         self._url = functools.lru_cache(maxsize=512)(self._make_url)
-        # httpx requests and responses on a lean HTTP/1.1 wire, sent straight to the transport
-        # (no AsyncClient: its per-request URL merging, auth flow and cookie jar, and the default
-        # httpcore/anyio stack, cost several times the device's own work; see transport.py).
+        # Production runs on FastTransport, called directly (no AsyncClient: its per-request URL
+        # merging, auth flow and cookie jar, and httpx's default httpcore/anyio transport cost
+        # several times the device's own work; measured in bench/transport_bench.py, see
+        # transport.py). Any httpx transport may be passed instead, for tests and benchmarks.
         self._transport = transport or FastTransport(verify=verify, max_connections=max_concurrency)
 
     def __repr__(self) -> str:  # never shows credentials
@@ -204,18 +205,14 @@ class BigipClient:
             )
 
         transport = self._transport
-        if not isinstance(transport, FastTransport):
+        if not isinstance(transport, FastTransport):  # a test or benchmark seam, not production
             request = as_request()
             response = await transport.handle_async_request(request)
             response.request = request
             await response.aread()
             return _Reply(response.status_code, response.content, lambda: response)
-        lines = [method.encode("ascii") + b" " + url.raw_path + b" HTTP/1.1", self._head]
-        lines += [f"{k}: {v}".encode("ascii") for k, v in extra.items()]
-        if content or method in ("POST", "PUT", "PATCH"):
-            lines.append(b"Content-Length: %d" % len(content))
-        lines.append(b"\r\n")
-        raw = await transport.exchange(method, url, b"\r\n".join(lines), content, self._timeout)
+        lines = [self._head, *(f"{k}: {v}".encode("ascii") for k, v in extra.items())]
+        raw = await transport.exchange(method, url, lines, content, self._timeout)
         if raw.encoded:  # not asked for; let httpx decode it
             full = raw.response(as_request())
             return _Reply(full.status_code, full.content, lambda: full)

@@ -1,18 +1,26 @@
-"""A lean HTTP/1.1 keep-alive transport for httpx, on asyncio's own TLS.
+"""A lean HTTP/1.1 keep-alive transport for the device client, on asyncio's own TLS.
 
-Why: the device client sends tens of thousands of small requests in a cold rebuild, and the CPU
-the default stack (httpcore + h11 + anyio's TLS stream) spends per request was the bottleneck
-(about 1.5 ms of client CPU per request on the 2-core development machine, several times what
-the device side costs). This transport keeps httpx as the API (requests, responses, auth,
-timeouts, exceptions) and replaces only the wire: one ``asyncio.Protocol`` per connection, the
-request line, headers and body written as one TLS record, the response parsed in place.
+Why (measured): the device client sends tens of thousands of small requests in a cold rebuild,
+and the client's CPU per request bounds it. ``bench/transport_bench.py`` sends the same requests
+(collection GETs, POSTs, a transaction) through ``BigipClient`` on this transport and on httpx's
+default one (``httpx.AsyncHTTPTransport``: httpcore, h11 and anyio's TLS stream, same limits) to
+the simulator over TLS. The default transport took 4.5x the client CPU per request with one
+request in flight and 14.6x with 16 (its pool checks every connection, polling each idle one's
+socket, whenever a request starts or ends), and served 5.2x / 7.2x fewer requests per second (docs/benchmarks.md, 2026-12-04, on a loaded 2-core
+machine). Issue 12 keeps a hand-written stack only if the library costs more than 20 %.
 
-Owns: a per-origin pool of keep-alive connections (at most ``max_connections``, idle ones
-dropped after ``keepalive_expiry`` seconds or as soon as the peer closes them), HTTP/1.1
-responses with Content-Length, chunked or read-to-close bodies, 1xx skipped, HEAD/204/304 without
-body, and the httpx exception types for every failure (ConnectError / ConnectTimeout when nothing
-was sent; ReadError, ReadTimeout, WriteError, WriteTimeout, RemoteProtocolError, PoolTimeout
-otherwise), so callers cannot tell it from httpx's default transport.
+The wire is one ``asyncio.Protocol`` per connection, the request head and body written as one
+TLS record, the response parsed in place; URLs, timeouts and exceptions are httpx's. There is one
+request path: ``BigipClient`` calls ``exchange`` directly (this is not an httpx transport), and
+tests/integration/device/test_transport.py drives the same ``exchange``.
+
+Owns: request framing (``request_head``), a per-origin pool of keep-alive connections (at most
+``max_connections``, idle ones dropped after ``keepalive_expiry`` seconds or as soon as the peer
+closes them), HTTP/1.1 responses with Content-Length, chunked or read-to-close bodies, 1xx
+skipped, HEAD/204/304 without body, the httpx exception types for every failure (ConnectError /
+ConnectTimeout when nothing was sent; ReadError, ReadTimeout, WriteError, WriteTimeout,
+RemoteProtocolError, PoolTimeout otherwise), and a TCP reset of the connection of any request
+given up on (SO_LINGER 0: what was not sent yet never reaches the device; docs/coordination.md).
 Must not: retry (the client decides), follow redirects, or log anything.
 """
 
@@ -25,7 +33,7 @@ import socket
 import ssl
 import struct
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import httpx
@@ -131,9 +139,23 @@ class _Conn(asyncio.Protocol):
 
 Origin = tuple[bytes, bytes, int]
 
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
-class FastTransport(httpx.AsyncBaseTransport):
-    """``httpx.AsyncClient(transport=FastTransport(verify=...))``: HTTP/1.1 only, no proxies."""
+
+def request_head(method: str, url: httpx.URL, headers: Sequence[bytes], length: int) -> bytes:
+    """The request line, ``headers`` (``b"Name: value"`` lines, ``Host`` among them) and the
+    ``Content-Length`` of a ``length``-byte body (sent for POST, PUT and PATCH even when 0), ending
+    in the blank line."""
+    lines = [method.encode("ascii") + b" " + (url.raw_path or b"/") + b" HTTP/1.1", *headers]
+    if length or method in _BODY_METHODS:
+        lines.append(b"Content-Length: %d" % length)
+    lines.append(b"\r\n")
+    return b"\r\n".join(lines)
+
+
+class FastTransport:
+    """The device client's wire: ``exchange`` sends one request and reads its answer. HTTP/1.1
+    only, no proxies, no redirects; not an httpx transport (``BigipClient`` calls it directly)."""
 
     def __init__(
         self,
@@ -188,7 +210,7 @@ class FastTransport(httpx.AsyncBaseTransport):
         else:
             self._discard(conn)
 
-    async def _connect(self, origin: Origin, sni: str | None, timeout: float | None) -> _Conn:
+    async def _connect(self, origin: Origin, timeout: float | None) -> _Conn:
         scheme, host, port = origin
         loop = asyncio.get_running_loop()
         hostname = host.decode("ascii")
@@ -200,7 +222,7 @@ class FastTransport(httpx.AsyncBaseTransport):
                     hostname,
                     port,
                     ssl=self._ssl if tls else None,
-                    server_hostname=(sni or hostname) if tls else None,
+                    server_hostname=hostname if tls else None,
                     ssl_handshake_timeout=timeout if tls else None,
                 )
         except TimeoutError as exc:
@@ -212,32 +234,23 @@ class FastTransport(httpx.AsyncBaseTransport):
 
     # ------------------------------------------------------------------ one request
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        body = await request.aread()
-        raw = await self.exchange(
-            request.method,
-            request.url,
-            _request_head(request, body),
-            body,
-            request.extensions.get("timeout", {}),
-            request.extensions.get("sni_hostname"),
-        )
-        return raw.response(request)
-
     async def exchange(
         self,
         method: str,
         url: httpx.URL,
-        head: bytes,
+        headers: Sequence[bytes],
         body: bytes,
         timeouts: Mapping[str, float | None],
-        sni: str | None = None,
     ) -> RawResponse:
-        """Send ``head`` (request line and headers, ending in a blank line) and ``body`` to
-        ``url``'s origin; the answer, unparsed beyond the framing. The device client's hot path:
-        building an httpx Request and Response costs more than the exchange itself."""
+        """Send ``method url`` with ``headers`` (``b"Name: value"`` lines, ``Host`` included;
+        see ``request_head``) and ``body`` to ``url``'s origin; the answer, unparsed beyond the
+        framing. ``timeouts``: httpx's ``connect``/``read``/``write``/``pool`` keys.
+
+        A request given up on (a timeout, an error, or the caller's task cancelled) resets its
+        connection: the bytes of it still queued are dropped, never delivered later."""
         if self._closed:
             raise RuntimeError("the transport is closed")
+        head = request_head(method, url, headers, len(body))
         scheme = url.raw_scheme
         port = url.port or (443 if scheme == b"https" else 80)
         origin: Origin = (scheme, url.raw_host, port)
@@ -249,7 +262,7 @@ class FastTransport(httpx.AsyncBaseTransport):
         try:
             conn = self._take_idle(origin)
             if conn is None:
-                conn = await self._connect(origin, sni, timeouts.get("connect"))
+                conn = await self._connect(origin, timeouts.get("connect"))
             keep = False
             try:
                 write = timeouts.get("write")
@@ -296,22 +309,6 @@ class RawResponse:
             request=request,
             extensions={"http_version": self.version, "reason_phrase": self.reason},
         )
-
-
-def _request_head(request: httpx.Request, body: bytes) -> bytes:
-    target = request.url.raw_path or b"/"
-    lines = [request.method.encode("ascii") + b" " + target + b" HTTP/1.1"]
-    chunked = False
-    for name, value in request.headers.raw:
-        if name.lower() == b"transfer-encoding":
-            chunked = True
-            continue
-        lines.append(name + b": " + value)
-    if chunked:  # the whole body is already read: send it with a length instead
-        lines.append(b"Content-Length: " + str(len(body)).encode("ascii"))
-    lines.append(b"")
-    lines.append(b"")
-    return b"\r\n".join(lines)
 
 
 async def _need(conn: _Conn, timeout: float | None, n: int, what: str) -> None:

@@ -17,7 +17,7 @@ import time
 from typing import Any
 from urllib.parse import parse_qsl
 
-from bigip_lbaas.sim import errors
+from bigip_lbaas.sim import errors, files
 from bigip_lbaas.sim.auth import LOGIN_PATH
 from bigip_lbaas.sim.control import Cluster, Control
 from bigip_lbaas.sim.device import Device
@@ -111,7 +111,9 @@ class DeviceApp:
                 )
             )
         partitions: set[str] = set()
-        audit = req.method in WRITE_METHODS and segs[:2] == ["mgmt", "tm"]
+        # uploads are writes too (audited by path and status; their bytes never are)
+        upload = segs[:4] == ["mgmt", "shared", "file-transfer", "uploads"]
+        audit = req.method in WRITE_METHODS and (segs[:2] == ["mgmt", "tm"] or upload)
         trans_id: int | None = None
         commands = 0
         tx_start: float | None = None
@@ -152,7 +154,7 @@ class DeviceApp:
                     audit = False
             elif audit and req.headers.get("x-f5-rest-coordination-id"):
                 audit = False
-            elif audit:
+            elif audit and not upload:
                 partitions = guess_partitions(segs, req.body)
         dev.status_counters[str(resp.status)] += 1
         if audit:
@@ -206,7 +208,7 @@ class DeviceApp:
         known = (
             # a type's path or anything below it: one of the path's leading segment runs
             any("/".join(segs[:i]) in TYPES for i in range(1, len(segs) + 1))
-            or path in ("sys/config", "cm", "sys/global-settings")
+            or path in ("sys/config", "cm", "sys/global-settings", "sys/crypto/cert", "sys/crypto/key")
             or path.startswith(("auth/partition", "sys/folder"))
         )
         if not known:
@@ -234,6 +236,15 @@ class DeviceApp:
                 req.method, segs[2] if len(segs) > 2 else None, body, user
             )
             return Result(status, doc)
+        if segs[:2] == ["file-transfer", "uploads"] and len(segs) == 3:
+            # application/octet-stream: the body is the file's bytes, never parsed as JSON
+            if req.method != "POST":
+                raise errors.method_not_allowed(req.method, "/mgmt/shared/file-transfer/uploads")
+            doc = files.upload_chunk(
+                dev.store, segs[2], req.headers.get("content-range"), req.body
+            )
+            dev.mark_dirty(pending=False)  # the device's own files: saved, not config-synced
+            return Result(200, doc)
         if segs == ["identified-devices", "config", "device-info"]:
             return Result(200, dev.device_info())
         raise errors.uri_not_registered("/mgmt/shared/" + "/".join(segs))

@@ -15,7 +15,7 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from bigip_lbaas.sim import persist, rules
+from bigip_lbaas.sim import files, persist, rules
 from bigip_lbaas.sim.auth import Auth
 from bigip_lbaas.sim.names import address_key
 from bigip_lbaas.sim.render import View
@@ -98,7 +98,7 @@ class Device:
         self.changes_pending = False
         self.peers: list[Device] = []
         self.store = rules.new_store()
-        self.view = View(version, self.is_address_down)
+        self.view = View(version, self.is_address_down, self.store)
         self.tm = Tm(self.store, self.view, self, self.mark_dirty)
         self.auth = Auth(username, password)
         self.transactions = Transactions(version)
@@ -107,6 +107,7 @@ class Device:
     # -- identity and cm ---------------------------------------------------------------------
     def _seed(self) -> None:
         rules.seed(self.store)
+        self._seed_system()
         for i in range(1, self.count + 1):
             name = device_name(i)
             self.store.put(
@@ -181,6 +182,26 @@ class Device:
             )
         self.store.generation = 1
 
+    def _seed_system(self) -> None:
+        """This device's `sys/db` variables and network interfaces."""
+        db = {
+            # F5's agent refuses a device below 500 ("not provisioned for management LARGE")
+            "provision.extramb": ("500", "0", "integer min:0 max:8192"),
+            "failover.state": ("active" if self.index == 1 else "standby", "active",
+                               "active standby offline forced-offline"),
+            "iptunnel.configsync": ("enable", "enable", "enable disable"),
+        }
+        for name, (value, default, value_range) in db.items():
+            variable = {"value": value, "defaultValue": default, "valueRange": value_range}
+            self.store.put(Obj("sys/db", "Common", "", name, f"/Common/{name}", variable, 1,
+                               builtin=True))
+        for i, name in enumerate(("1.1", "1.2", "mgmt"), start=1):
+            mac = f"00:94:a1:{self.index:02x}:00:{i:02x}"
+            props: dict[str, Any] = {"ifIndex": 32 * i, "macAddress": mac,
+                                     "mediaActive": "10000T-FD"}
+            self.store.put(Obj("net/interface", "Common", "", name, f"/Common/{name}", props, 1,
+                               builtin=True))
+
     def sync_status(self) -> tuple[str, str, str, str]:
         if self.count == 1:
             return "green", "standalone", "Standalone", " "
@@ -209,9 +230,10 @@ class Device:
         )
 
     def config_sync(self, group: str) -> None:
-        """`config-sync to-group`: copy this device's configuration onto every peer."""
+        """`config-sync to-group`: copy this device's configuration onto every peer (its
+        certificates and keys included, its upload directory not)."""
         if group.strip("/").split("/")[-1] == DEVICE_GROUP:
-            snapshot = persist.dump_store(self.store, skip_prefix="cm/")
+            snapshot = persist.dump_store(self.store, skip_prefix=("cm/", files.UPLOAD))
             for peer in self.peers:
                 if peer is self:
                     continue
@@ -225,7 +247,7 @@ class Device:
             o
             for coll in self.store.objs.values()
             for o in coll.values()
-            if o.rtype.startswith("cm/")
+            if o.rtype.startswith("cm/") or o.rtype == files.UPLOAD
         ]
         self.store.clear()
         persist.load_store(self.store, snapshot)

@@ -9,6 +9,8 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
+from bigip_lbaas.sim.pki import redact
+
 _op_ids = itertools.count(1000)
 
 BAD_INPUT = (ValueError, TypeError, KeyError, AttributeError, IndexError)
@@ -17,9 +19,11 @@ BAD_INPUT = (ValueError, TypeError, KeyError, AttributeError, IndexError)
 
 
 class IcrError(Exception):
-    """An error the device answers with: HTTP status, message and `apiError` code."""
+    """An error the device answers with: HTTP status, message and `apiError` code. A PEM
+    private key in the message (a client's value echoed back) is redacted."""
 
     def __init__(self, status: int, message: str, api_error: int = 3) -> None:
+        message = redact(message)
         super().__init__(message)
         self.status = status
         self.message = message
@@ -163,6 +167,70 @@ def unexpected_property(config_item: str, key: str, value: str) -> IcrError:
         f"Found unexpected json pair at configuration item {config_item}. "
         f'The json pair "{key}":{value} is not allowed.',
         1,
+    )
+
+
+def file_missing(label: str, full_path: str) -> IcrError:
+    """A profile names a certificate, key or CRL file object that does not exist."""
+    return IcrError(400, f"01070277:3: The requested {label} ({full_path}) was not found.")
+
+
+def bad_file(label: str, full_path: str, reason: str) -> IcrError:
+    """A `sourcePath` whose content is not what the object type needs."""
+    return IcrError(
+        400, f"01070712:3: Caught configuration exception (0), {label} ({full_path}): {reason}."
+    )
+
+
+def key_cert_mismatch(profile: str) -> IcrError:
+    return IcrError(400, f"01070317:3: profile {profile}'s key and certificate do not match")
+
+
+def sni_default(virtual: str, defaults: int) -> IcrError:
+    if defaults:
+        return IcrError(
+            400,
+            f"0107149c:3: Virtual server {virtual} has more than one client SSL profile with "
+            "sni-default enabled.",
+        )
+    return IcrError(
+        400,
+        f"0107149c:3: Virtual server {virtual} has more than one client SSL profile but none "
+        "of them is the default for SNI (sni-default).",
+    )
+
+
+def sni_server_name(virtual: str, name: str, first: str, second: str) -> IcrError:
+    return IcrError(
+        400,
+        f"0107149d:3: Virtual server {virtual}: client SSL profiles {first} and {second} have "
+        f"the same server name ({name}).",
+    )
+
+
+def self_vlan_not_in_route_domain(self_ip: str, vlan: str, rd: int) -> IcrError:
+    """F5's agent looks for "must be one of the vlans in the associated route domain" (and
+    then adds the VLAN to the route domain and retries); the rest of the text is approximate."""
+    return IcrError(
+        400,
+        f"01070712:3: Caught configuration exception (0), Self IP ({self_ip}): the VLAN "
+        f"({vlan}) must be one of the vlans in the associated route domain ({rd}).",
+    )
+
+
+def route_domain_mismatch(route: str, gw: str, rd: int) -> IcrError:
+    return IcrError(
+        400,
+        f"01070712:3: Caught configuration exception (0), Route ({route}): the gateway "
+        f"({gw}) is not in the route domain of the destination network ({rd}).",
+    )
+
+
+def local_address_not_self(tunnel: str, address: str) -> IcrError:
+    return IcrError(
+        400,
+        f"01070712:3: Caught configuration exception (0), Tunnel ({tunnel}): the local "
+        f"address ({address}) is not a self IP address of this device.",
     )
 
 

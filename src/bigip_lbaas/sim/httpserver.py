@@ -4,9 +4,16 @@ Owns byte-level HTTP parsing and writing, keep-alive, and the listening socket's
 simulated device can go down with *connection refused* and come back on the same port). It knows
 nothing about BIG-IP: every parsed request goes to one async handler, which returns a `Response`.
 
-Why not uvicorn: the simulator must close and reopen listeners at run time, abort live
-connections, and serve several thousand small requests a second on two cores; a direct
-`asyncio.Protocol` does all of that with less overhead than an ASGI stack.
+Why not an ASGI server (measured, and a requirement): `bench/transport_bench.py` serves the same
+`DeviceApp` with uvicorn (h11, the HTTP implementation the dependencies provide) through a thin
+ASGI adapter. uvicorn took 2.1-3.3x the server CPU per request and served 1.5-2.1x fewer
+requests per second for GET and POST at 1 and 16 clients (docs/benchmarks.md, 2026-12-04);
+issue 12 keeps a hand-written stack only if the library costs more than 20 %. And the simulator
+must close a device's listening socket while the device lives on (connection refused), reopen it
+on the same port, reset live connections, and close a connection without answering (`drop`,
+`hang`): uvicorn's public interface starts and stops whole servers, and an ASGI application that
+does not answer gets a 500 from uvicorn. tests/integration/sim/test_httpserver.py drives this
+server as `bigip-lbaas sim` starts it.
 """
 
 from __future__ import annotations
@@ -220,8 +227,10 @@ class HttpProtocol(asyncio.Protocol):
             transport.close()
 
 
-class Listener:
-    """A TLS listening socket that can be closed (refusing connections) and reopened."""
+class HttpServer:
+    """One port's HTTP server: a (TLS) listening socket that can be closed (connections are then
+    refused) and reopened on the same port, and the live connections it accepted, which can be
+    reset."""
 
     def __init__(
         self, handler: Handler, host: str, port: int, ssl_ctx: ssl.SSLContext | None

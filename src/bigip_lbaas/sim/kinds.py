@@ -317,19 +317,53 @@ PROFILES = {
     "client-ssl": _profile(
         "client-ssl",
         {
+            "authenticate": "once",
+            "authenticateDepth": 9,
+            "caFile": "none",
             "cert": "/Common/default.crt",
-            "key": "/Common/default.key",
+            "certKeyChain": [
+                {"name": "default", "cert": "/Common/default.crt", "chain": "none",
+                 "key": "/Common/default.key"}
+            ],
             "chain": "none",
+            "cipherGroup": "none",
             "ciphers": "DEFAULT",
+            "clientCertCa": "none",
+            "crlFile": "none",
+            "inheritCertkeychain": "true",
+            "key": "/Common/default.key",
+            "peerCertMode": "ignore",
+            "renegotiation": "enabled",
+            "secureRenegotiation": "require",
+            "serverName": "none",
             "sniDefault": "false",
             "sniRequire": "false",
+            "tmOptions": ["dont-insert-empty-fragments", "no-tlsv1.3"],
         },
-        frozenset(
-            {"certKeyChain", "serverName", "options", "passphrase", "renegotiation", "tmOptions"}
-        ),
+        frozenset({"options", "passphrase", "alpn"}),
     ),
     "server-ssl": _profile(
-        "server-ssl", {"ciphers": "DEFAULT"}, frozenset({"cert", "key", "chain", "serverName"})
+        "server-ssl",
+        {
+            "authenticate": "once",
+            "authenticateDepth": 9,
+            "authenticateName": "none",
+            "caFile": "none",
+            "cert": "none",
+            "chain": "none",
+            "cipherGroup": "none",
+            "ciphers": "DEFAULT",
+            "crlFile": "none",
+            "key": "none",
+            "peerCertMode": "ignore",
+            "renegotiation": "enabled",
+            "secureRenegotiation": "require-strict",
+            "serverName": "none",
+            "sniDefault": "false",
+            "sniRequire": "false",
+            "tmOptions": ["dont-insert-empty-fragments", "no-tlsv1.3"],
+        },
+        frozenset({"options", "passphrase", "alpn"}),
     ),
     "fastl4": _profile("fastl4", {"idleTimeout": "300"}),
     "one-connect": _profile(
@@ -475,6 +509,8 @@ VLAN_INTERFACE = ResType(
     frozenset({"tagged", "untagged", "tagMode"}),
     partitioned=False,
 )
+"""A VLAN's member interfaces: `{"name": "1.1", "tagged": true}` or `"untagged": true`; the
+name must be one of the device's `net/interface` items."""
 VLAN = ResType(
     "net/vlan",
     "VLAN",
@@ -521,6 +557,95 @@ SELF = ResType(
     ),
     frozenset({"allowService", "description", "metadata"}),
 )
+
+ROUTE = ResType(
+    "net/route",
+    "Route",
+    "route",
+    _ro({"mtu": 0, "network": ""}),
+    frozenset({"gw", "tmInterface", "pool", "blackhole", "description", "metadata"}),
+)
+"""Static routes: `network` (`default`, `default%2`, `10.1.0.0%2/16`; immutable) and one of
+`gw` (an address, `%rd` allowed), `tmInterface` (a VLAN or tunnel), `pool`, `blackhole`."""
+
+TUNNEL = ResType(
+    "net/tunnels/tunnel",
+    "Tunnel",
+    "vlan",
+    _ro(
+        {
+            "autoLasthop": "default",
+            "idleTimeout": 300,
+            "ifIndex": 0,
+            "key": 0,
+            "localAddress": "any6",
+            "mode": "bidirectional",
+            "mtu": 0,
+            "profile": "",
+            "remoteAddress": "any6",
+            "secondaryAddress": "any6",
+            "tos": "preserve",
+            "transparent": "disabled",
+            "usePmtu": "enabled",
+        }
+    ),
+    frozenset({"description", "trafficGroup", "metadata"}),
+)
+"""Tunnels (`profile`, `key`, `localAddress`, `remoteAddress`, `mode`, `mtu`). They share the
+lookup group of VLANs: a self IP's `vlan`, a route domain's `vlans` and a route's
+`tmInterface` may name a tunnel, and a VLAN and a tunnel cannot have the same name."""
+
+TUNNEL_VXLAN = ResType(
+    "net/tunnels/vxlan",
+    "VXLAN Profile",
+    "tunnel-profile",
+    _ro(
+        {
+            "defaultsFrom": "",
+            "appService": "none",
+            "encapsulationType": "vxlan",
+            "floodingType": "multipoint",
+            "port": 4789,
+        }
+    ),
+    frozenset({"description", "metadata"}),
+)
+TUNNEL_GRE = ResType(
+    "net/tunnels/gre",
+    "GRE Profile",
+    "tunnel-profile",
+    _ro(
+        {
+            "defaultsFrom": "",
+            "appService": "none",
+            "encapsulation": "standard",
+            "floodingType": "none",
+            "flowControlAlgorithm": "none",
+        }
+    ),
+    frozenset({"description", "metadata"}),
+)
+"""Tunnel profiles: built-in `/Common/vxlan` and `/Common/gre`; operators derive
+`vxlan_ovs`/`gre_ovs` from them (`defaultsFrom`, `floodingType`, `port`, `encapsulation`)."""
+
+FDB_RECORD = ResType(
+    "net/fdb/tunnel/records",
+    "FDB Record",
+    "fdb-record",
+    _ro({}),
+    frozenset({"endpoint", "description"}),
+    partitioned=False,
+)
+FDB_TUNNEL = ResType(
+    "net/fdb/tunnel",
+    "FDB Tunnel",
+    "fdb-tunnel",
+    _ro({}),
+    frozenset({"records"}),
+    _ro({"records": FDB_RECORD}),
+)
+"""A tunnel's forwarding database: created with the tunnel and removed with it (clients only
+load it and change its `records`, `{"name": <mac>, "endpoint": <vtep address>}`)."""
 
 CM_DEVICE = ResType(
     "cm/device",
@@ -591,6 +716,100 @@ PARTITION = ResType(
     partitioned=False,
 )
 
+_FILE_META = frozenset(
+    {
+        "sourcePath",
+        "description",
+        "checksum",
+        "createTime",
+        "createdBy",
+        "lastUpdateTime",
+        "mode",
+        "revision",
+        "size",
+        "systemPath",
+        "updatedBy",
+    }
+)
+SSL_CERT = ResType(
+    "sys/file/ssl-cert",
+    "Certificate File",
+    "ssl-cert",
+    extra=_FILE_META
+    | frozenset(
+        {
+            "certificateKeyCurveName",
+            "certificateKeySize",
+            "expirationDate",
+            "expirationString",
+            "fingerprint",
+            "isBundle",
+            "issuer",
+            "keyType",
+            "serialNumber",
+            "subject",
+            "subjectAlternativeName",
+            "version",
+        }
+    ),
+)
+"""Certificates (and CA bundles) installed from an uploaded file: `sourcePath`
+`file:///var/config/rest/downloads/<f>`, or the `sys/crypto/cert` install command. What a GET
+shows is parsed from the PEM (`fingerprint`, `subject`, `issuer`, `expirationString`, ...)."""
+SSL_KEY = ResType(
+    "sys/file/ssl-key",
+    "Key File",
+    "ssl-key",
+    extra=_FILE_META
+    | frozenset({"curveName", "keySize", "keyType", "passphrase", "securityType"}),
+)
+"""Private keys installed from an uploaded file. The PEM is kept (state file, config-sync) but
+never shown, audited or put in a message."""
+SSL_CRL = ResType(
+    "sys/file/ssl-crl",
+    "CRL File",
+    "ssl-crl",
+    extra=_FILE_META | frozenset({"issuer", "nextUpdate"}),
+)
+"""Certificate revocation lists (a client-ssl or server-ssl profile's `crlFile`)."""
+
+SYS_DB = ResType(
+    "sys/db",
+    "db",
+    "db",
+    _ro({"defaultValue": "", "scfConfig": "false", "value": "", "valueRange": ""}),
+    partitioned=False,
+    builtin_only=True,
+)
+"""The device's database variables (`provision.extramb`, `failover.state`, ...): read, and
+`value` PATCHed within the variable's `valueRange`; none can be created or deleted."""
+
+NET_INTERFACE = ResType(
+    "net/interface",
+    "Interface",
+    "interface",
+    _ro(
+        {
+            "bundle": "not-supported",
+            "enabled": True,
+            "flowControl": "tx-rx",
+            "forceGigabitFiber": "disabled",
+            "ifIndex": 0,
+            "lldpAdmin": "txonly",
+            "macAddress": "none",
+            "mediaActive": "none",
+            "mediaFixed": "auto",
+            "mtu": 1500,
+            "preferPort": "sfp",
+            "stp": "enabled",
+        }
+    ),
+    frozenset({"description"}),
+    partitioned=False,
+    builtin_only=True,
+)
+"""The device's network interfaces (`1.1`, `1.2`, `mgmt`); F5's agent reads `macAddress`."""
+
 GLOBAL_SETTINGS = ResType(
     "sys/global-settings",
     "global-settings",
@@ -626,11 +845,21 @@ def _all() -> dict[str, ResType]:
         ROUTE_DOMAIN,
         VLAN,
         SELF,
+        ROUTE,
+        TUNNEL,
+        TUNNEL_VXLAN,
+        TUNNEL_GRE,
+        FDB_TUNNEL,
         CM_DEVICE,
         CM_DEVICE_GROUP,
         CM_TRAFFIC_GROUP,
         FOLDER,
         PARTITION,
+        SYS_DB,
+        NET_INTERFACE,
+        SSL_CERT,
+        SSL_KEY,
+        SSL_CRL,
     ]
     types += MONITORS.values()
     types += PROFILES.values()
@@ -643,6 +872,15 @@ TYPES: Mapping[str, ResType] = MappingProxyType(_all())
 # Paths that lead somewhere (organizing collections): "ltm", "ltm/monitor", "sys", ...
 ORGANIZING: frozenset[str] = frozenset(
     "/".join(p.split("/")[:i])
-    for p in [*TYPES, "sys/version", "sys/global-settings", "sys/config", "cm/sync-status"]
+    for p in [
+        *TYPES,
+        "sys/version",
+        "sys/global-settings",
+        "sys/config",
+        "cm/sync-status",
+        "sys/crypto/cert",
+        "sys/crypto/key",
+        "util/unix-rm",
+    ]
     for i in range(1, len(p.split("/")))
 )

@@ -90,6 +90,16 @@ def route_domain_id(address: str) -> int | None:
         return None
 
 
+def address_base(address: str) -> str:
+    """An address without its `%N` suffix and `/mask`: `10.0.0.5%2/24` -> `10.0.0.5`."""
+    return address.split("/", 1)[0].split("%", 1)[0]
+
+
+def rd_key(address: str, rd: int) -> str:
+    """An address in a route domain as a uniqueness key: `10.0.0.5%2` (`%0` included)."""
+    return f"{address_base(address)}%{rd}"
+
+
 def address_key(address: str) -> str:
     """An address as a uniqueness key: `%0` is the same as no route domain."""
     return address[:-2] if address.endswith("%0") else address

@@ -2,23 +2,27 @@
 
 Owns the write paths of `/mgmt/tm/<type>` collections and their subcollections: building an
 `Obj` from a client's body (names, partition, subPath, defaults, normalised references),
-implicit objects (nodes for members, virtual addresses for virtuals, a partition's folders),
-and what a delete must refuse or take with it. Every function runs inside `Store.atomic()`
+implicit objects (nodes for members, virtual addresses for virtuals, a partition's folders,
+SNAT translations for the addresses of a SNAT pool, the FDB tunnel of a tunnel), addresses
+and the route domains they are in (`%rd`, or the partition's default), and what a delete
+must refuse or take with it. Every function runs inside `Store.atomic()`
 (the caller's), so a failure half-way leaves nothing behind.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from bigip_lbaas.sim import errors, rules
+from bigip_lbaas.sim import errors, files, pki, rules
 from bigip_lbaas.sim.kinds import TYPES, ResType
 from bigip_lbaas.sim.names import (
     Ident,
-    address_key,
     full_path,
     is_ip,
     is_ipv6,
+    rd_key,
+    route_domain_id,
     split_full_path,
     split_port,
 )
@@ -55,9 +59,9 @@ def apply_props(
     rules.check_fields(rt, body, "/" + rt.path + "/")
     props = obj.props
     pair_keys = {k for pair in _PAIRS.get(rt.path, ()) for k in pair}
-    immutable = IMMUTABLE.get(rt.path)
-    if not creating and immutable in body and body[immutable] != props.get(immutable):
-        raise errors.modify_not_allowed(str(immutable), rt.path.replace("/", " "))
+    for immutable in IMMUTABLE.get(rt.path, ()):
+        if not creating and immutable in body and body[immutable] != props.get(immutable):
+            raise errors.modify_not_allowed(immutable, rt.path.replace("/", " "))
     for key, value in body.items():
         if key in rules_meta or key.endswith("Reference") or key in rt.subcollections:
             continue
@@ -67,7 +71,7 @@ def apply_props(
     for on, off in _PAIRS.get(rt.path, ()):
         rules.reduce_pair(props, body, on, off)
     fn = _NORMALIZE.get(rt.path)
-    if fn is None and rt.path.startswith(("ltm/monitor/", "ltm/profile/", "ltm/persistence/")):
+    if fn is None and rt.path.startswith(rules.DERIVED_PREFIXES):
         fn = _normalize_derived
     if fn is not None:
         fn(store, rt, obj, body, creating, gen, parent)
@@ -77,7 +81,17 @@ def apply_props(
     obj.generation = gen
 
 
-IMMUTABLE = {"ltm/node": "address", "net/route-domain": "id", "ltm/pool/members": "address"}
+IMMUTABLE = {
+    "ltm/node": ("address",),
+    "net/route-domain": ("id",),
+    "ltm/pool/members": ("address",),
+    "net/self": ("address",),
+    "ltm/virtual-address": ("address",),
+    "ltm/snat-translation": ("address",),
+    "net/route": ("network",),
+}
+"""What a modify may not change (an object's identity on the device): 400 `"<key>" may not
+be specified in the context of the "modify" command`."""
 rules_meta = frozenset(
     {
         "kind",
@@ -211,7 +225,8 @@ def _add_member(store: Store, pool: Obj, body: dict[str, Any], gen: int) -> Obj:
         if not is_ip(address):
             raise errors.not_found("Node", node_path)
         rules.require_rd(store, address)
-        other = store.lookup("node-address", address_key(address))
+        rd = rules.address_rd(store, address, ident.partition)
+        other = store.lookup("node-address", rd_key(address, rd))
         if other is not None:
             raise errors.node_address_clash(node_path, other.full_path, address.split("%")[0])
         store.put(
@@ -221,7 +236,7 @@ def _add_member(store: Store, pool: Obj, body: dict[str, Any], gen: int) -> Obj:
                 ident.sub_path,
                 addr,
                 node_path,
-                {"address": address},
+                {"address": address, "_rd": rd},
                 gen,
             )
         )
@@ -308,7 +323,8 @@ def _normalize_node(
             raise errors.bad_value("01070734:3: Configuration error: a node needs an address")
         rules.require_rd(store, address)
         obj.props["address"] = address
-        other = store.lookup("node-address", address_key(str(address)))
+        obj.props["_rd"] = rules.address_rd(store, str(address), obj.partition)
+        other = store.lookup("node-address", rd_key(str(address), obj.props["_rd"]))
         if other is not None:
             raise errors.duplicate("Node", other.full_path, other.partition)
     elif "address" in body and body["address"] != obj.props.get("address"):
@@ -348,21 +364,31 @@ def _normalize_virtual(
         dest = full_path(ident.partition, ident.sub_path, f"{addr}{sep}{port}")
         props["destination"] = dest
         rules.require_rd(store, addr)
+        rd = rules.address_rd(store, addr, ident.partition)
+        props["_rd"] = rd
         if "mask" not in body:
             props["mask"] = rules.IPV6_MASK if is_ipv6(addr) else "255.255.255.255"
         va_path = full_path(ident.partition, ident.sub_path, addr)
         if store.get("ltm/virtual-address", va_path) is None:
-            store.put(
-                Obj(
-                    "ltm/virtual-address",
-                    ident.partition,
-                    ident.sub_path,
-                    addr,
-                    va_path,
-                    {"address": addr, "mask": props.get("mask", "255.255.255.255")},
-                    gen,
-                )
+            va = Obj(
+                "ltm/virtual-address",
+                ident.partition,
+                ident.sub_path,
+                addr,
+                va_path,
+                {"address": addr, "mask": props.get("mask", "255.255.255.255"), "_rd": rd},
+                gen,
             )
+            other = store.lookup("va-address", rules.address_alias(va))
+            if other is not None and other.folder == va.folder:
+                # The virtual's address is a virtual address of its own folder under another
+                # name (one an agent created with autoDelete off): a device would link the
+                # virtual to it. The simulator keeps creating the address-named one as it
+                # always has (clients rely on it), out of the uniqueness index.
+                va.props["_shadow"] = True
+            else:
+                _require_unique_address(store, va, "Virtual Address")
+            store.put(va)
     if "pool" in body:
         pool = body["pool"]
         if pool:
@@ -516,6 +542,65 @@ def _normalize_derived(
             obj.props[key] = rules.as_int(body[key], key, 0)
 
 
+def _require_unique_address(store: Store, obj: Obj, label: str) -> None:
+    """One address per route domain and type: `10.0.0.5%2` and `10.0.0.5%3` may both exist,
+    but not two objects of one type at `10.0.0.5` in one route domain."""
+    group = rules.ADDRESS_GROUPS[obj.rtype]
+    other = store.lookup(group, rules.address_alias(obj))
+    if other is not None and other.full_path != obj.full_path:
+        raise errors.duplicate(label, other.full_path, other.partition)
+
+
+def _set_address(
+    store: Store, obj: Obj, body: dict[str, Any], creating: bool, label: str, mask: bool = False
+) -> None:
+    """An object named by or carrying an address (virtual address, self IP, SNAT
+    translation): the address with `%rd` parsed (or the partition's default route domain),
+    unique in its route domain, and immutable once created."""
+    props = obj.props
+    if not creating:
+        return  # immutable (`IMMUTABLE`)
+    address = body.get("address") or (obj.name if is_ip(obj.name) and not mask else "")
+    if not isinstance(address, str) or not address:
+        raise errors.bad_value(f"01070734:3: Configuration error: a {label} needs an address")
+    base, slash, prefix = address.partition("/")
+    if not is_ip(base) or bool(slash) != mask or (slash and not prefix.isdigit()):
+        form = "<address>[%<rd>]/<prefix length>" if mask else "<address>[%<rd>]"
+        raise errors.bad_value(f"invalid {label} address ({address}): expected {form}")
+    rules.require_rd(store, base)
+    props["address"] = address
+    props["_rd"] = rules.address_rd(store, base, obj.partition)
+    _require_unique_address(store, obj, label)
+
+
+def _traffic_group(store: Store, obj: Obj, body: dict[str, Any]) -> None:
+    """`trafficGroup` as a full path to an existing traffic group; a self IP's `floating`
+    follows it (a floating traffic group makes a floating self IP), and `floating` alone
+    picks `traffic-group-1` or `traffic-group-local-only`."""
+    props = obj.props
+    group = body.get("trafficGroup")
+    if group is None and obj.rtype == "net/self" and "floating" in body:
+        if body["floating"] not in ("enabled", "disabled"):
+            raise errors.bad_value("floating must be enabled or disabled")
+        group = (
+            "traffic-group-1" if body["floating"] == "enabled" else "traffic-group-local-only"
+        )
+    if group is None:
+        return
+    if not isinstance(group, str) or not group:
+        raise errors.bad_value("trafficGroup must be a traffic group name")
+    path = rules.resolve(store, "traffic-group", group, "Common")
+    target = rules.require(store, "traffic-group", path, "Traffic Group")
+    props["trafficGroup"] = path
+    if obj.rtype == "net/self":
+        floating = target.props.get("isFloating", "true") == "true"
+        if "floating" in body and (body["floating"] == "enabled") != floating:
+            raise errors.bad_value(
+                f"floating ({body['floating']}) does not match traffic group {path}"
+            )
+        props["floating"] = "enabled" if floating else "disabled"
+
+
 def _normalize_rd(
     store: Store,
     rt: ResType,
@@ -541,12 +626,41 @@ def _normalize_rd(
     elif "id" in body and rules.as_int(body["id"], "id") != props.get("id"):
         raise errors.modify_not_allowed("id", "net route-domain")
     if "vlans" in body:
-        vlans = [rules.resolve(store, "vlan", str(v), obj.partition) for v in body["vlans"] or []]
+        vlans = [
+            rules.resolve(store, "vlan", v, obj.partition)
+            for v in _names(body, "vlans", "VLAN or tunnel")
+        ]
         for path in vlans:
             rules.require(store, "vlan", path, "VLAN")
-        props["vlans"] = vlans
+        _move_vlans(store, obj, vlans, gen)
+        if props.get("id", 0) == 0:
+            props.pop("vlans", None)  # route domain 0 holds what no other one lists
+        else:
+            props["vlans"] = list(dict.fromkeys(vlans))
     if "strict" in body and body["strict"] not in ("enabled", "disabled"):
         raise errors.bad_value("strict must be enabled or disabled")
+    if body.get("parent"):
+        path = rules.resolve(store, "route-domain", str(body["parent"]), obj.partition)
+        rules.require(store, "route-domain", path, "Route Domain")
+        props["parent"] = path
+
+
+def _move_vlans(store: Store, rd: Obj, vlans: list[str], gen: int) -> None:
+    """A VLAN (or tunnel) is in one route domain: listing it in one takes it out of the one
+    that listed it before (route domain 0 holds every VLAN no other one lists)."""
+    for vlan in vlans:
+        for rtype, path in store.users("vlan", vlan):
+            if rtype != "net/route-domain" or path == rd.full_path:
+                continue
+            other = store.get(rtype, path)
+            if other is None:
+                continue
+            moved = other.clone()
+            moved.props["vlans"] = [v for v in moved.props.get("vlans", []) if v != vlan]
+            if not moved.props["vlans"]:
+                del moved.props["vlans"]
+            moved.generation = gen
+            store.put(moved)
 
 
 def _normalize_vlan(
@@ -564,6 +678,37 @@ def _normalize_vlan(
         obj.props["mtu"] = rules.as_int(body["mtu"], "mtu", 576, 9198)
 
 
+def _normalize_vlan_interface(
+    store: Store,
+    rt: ResType,
+    obj: Obj,
+    body: dict[str, Any],
+    creating: bool,
+    gen: int,
+    parent: Obj | None,
+) -> None:
+    """A VLAN member: an existing interface, `tagged` or `untagged` (JSON booleans only: the
+    string "False" is not false)."""
+    if creating and store.get("net/interface", f"/Common/{obj.name}") is None:
+        raise errors.IcrError(
+            400, f"01020036:3: The requested Interface ({obj.name}) was not found."
+        )
+    props = obj.props
+    for key in ("tagged", "untagged"):
+        if key in body and not isinstance(body[key], bool):
+            raise errors.bad_value(f"{key} must be true or false")
+    if "tagged" in body or "untagged" in body:
+        tagged = body["tagged"] if "tagged" in body else not body["untagged"]
+        props.pop("tagged", None)
+        props.pop("untagged", None)
+        props["tagged" if tagged else "untagged"] = True
+    elif "tagged" not in props:
+        props["untagged"] = True
+    mode = body.get("tagMode")
+    if mode is not None and mode not in ("none", "service", "customer", "double"):
+        raise errors.bad_value("tagMode must be none, service, customer or double")
+
+
 def _normalize_self(
     store: Store,
     rt: ResType,
@@ -573,25 +718,62 @@ def _normalize_self(
     gen: int,
     parent: Obj | None,
 ) -> None:
+    """A self IP: `<ip>[%rd]/<prefix>` on a VLAN or tunnel of its route domain (checked when
+    the change is committed: `rules.check_deferred`), floating in a floating traffic group."""
     props = obj.props
-    if creating and (not body.get("address") or not body.get("vlan")):
+    if creating and not body.get("vlan"):
         raise errors.bad_value(
             "01070734:3: Configuration error: a self IP needs an address and a VLAN"
         )
-    if "address" in body:
-        address = str(body["address"])
-        if "/" not in address or not is_ip(address.split("/", maxsplit=1)[0]):
-            raise errors.bad_value(f"invalid self IP address ({address})")
-        rules.require_rd(store, address)
+    _set_address(store, obj, body, creating, "Self IP", mask=True)
     if "vlan" in body:
-        path = rules.resolve(store, "vlan", str(body["vlan"]), obj.partition)
+        if not isinstance(body["vlan"], str) or not body["vlan"]:
+            raise errors.bad_value("vlan must be a VLAN or tunnel name")
+        path = rules.resolve(store, "vlan", body["vlan"], obj.partition)
         rules.require(store, "vlan", path, "VLAN")
         props["vlan"] = path
-    if "trafficGroup" in body:
-        path = rules.resolve(store, "traffic-group", str(body["trafficGroup"]), "Common")
-        rules.require(store, "traffic-group", path, "Traffic Group")
-        props["trafficGroup"] = path
-        props["floating"] = "enabled" if path.endswith("traffic-group-1") else "disabled"
+    _traffic_group(store, obj, body)
+    if "allowService" in body:
+        props["allowService"] = _allow_service(body["allowService"])
+
+
+def _allow_service(value: Any) -> str | list[str]:
+    """`default`, `all`, `none`, or a list of `<protocol>:<port>` (`tcp:443`, `udp:0`)."""
+    if value in ("default", "all", "none"):
+        return str(value)
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        for item in value:
+            proto, sep, port = item.rpartition(":")
+            if not sep or not proto or not (port.isdigit() or port in rules.PORT_NAMES):
+                raise errors.bad_value(f"invalid allowService entry ({item})")
+        return list(value)
+    raise errors.bad_value('allowService must be "default", "all", "none" or a list')
+
+
+def _normalize_snat_translation(
+    store: Store,
+    rt: ResType,
+    obj: Obj,
+    body: dict[str, Any],
+    creating: bool,
+    gen: int,
+    parent: Obj | None,
+) -> None:
+    _set_address(store, obj, body, creating, "SNAT Translation")
+    _traffic_group(store, obj, body)
+
+
+def _normalize_vaddr(
+    store: Store,
+    rt: ResType,
+    obj: Obj,
+    body: dict[str, Any],
+    creating: bool,
+    gen: int,
+    parent: Obj | None,
+) -> None:
+    _set_address(store, obj, body, creating, "Virtual Address")
+    _traffic_group(store, obj, body)
 
 
 def _normalize_snatpool(
@@ -603,13 +785,187 @@ def _normalize_snatpool(
     gen: int,
     parent: Obj | None,
 ) -> None:
+    """A SNAT pool's `members` are SNAT translations; an address (`10.0.0.9`, `10.0.0.9%2`)
+    names the translation of that name, which is created when it does not exist."""
     members = body.get("members", obj.props.get("members"))
     if creating and not members:
         raise errors.bad_value("01070734:3: Configuration error: a snatpool needs members")
     if "members" in body:
-        obj.props["members"] = [
-            m if str(m).startswith("/") else f"/{obj.partition}/{m}" for m in body["members"] or []
-        ]
+        paths = []
+        for name in _names(body, "members", "SNAT translation"):
+            path = rules.resolve(store, "snat-translation", name, obj.partition)
+            if store.get("ltm/snat-translation", path) is None:
+                ident = split_full_path(path)
+                if not is_ip(ident.name):
+                    raise errors.not_found("SNAT Translation", path)
+                translation = Obj(
+                    "ltm/snat-translation", ident.partition, ident.sub_path, ident.name, path,
+                    {}, gen,
+                )
+                rules.require_folder(store, "SNAT Translation", translation)
+                _set_address(store, translation, {}, True, "SNAT Translation")
+                store.put(translation)
+            paths.append(path)
+        obj.props["members"] = list(dict.fromkeys(paths))
+
+
+def _normalize_route(
+    store: Store,
+    rt: ResType,
+    obj: Obj,
+    body: dict[str, Any],
+    creating: bool,
+    gen: int,
+    parent: Obj | None,
+) -> None:
+    """A static route: `network` (`default`, `default%2`, `10.1.0.0%2/16`; immutable) in a
+    route domain, and exactly one of `gw` (in the same route domain), `tmInterface`, `pool`,
+    `blackhole`."""
+    props = obj.props
+    if creating:
+        network = body.get("network")
+        if not isinstance(network, str) or not network:
+            raise errors.bad_value("01070734:3: Configuration error: a route needs a network")
+        net, _, prefix = network.partition("/")
+        base = net.split("%", 1)[0]
+        if base in ("default", "default-inet6") and prefix:
+            raise errors.bad_value(f"invalid route network ({network})")
+        if base not in ("default", "default-inet6") and (
+            not is_ip(base) or not prefix.isdigit()
+        ):
+            raise errors.bad_value(f"invalid route network ({network})")
+        if "%" in net and route_domain_id(net) is None:
+            raise errors.bad_value(f"invalid route domain in network ({network})")
+        rules.require_rd(store, net)
+        props["network"] = network
+        props["_rd"] = rules.address_rd(store, net, obj.partition)
+    targets = [k for k in ("gw", "tmInterface", "pool", "blackhole") if k in body]
+    if creating and len(targets) != 1:
+        raise errors.bad_value(
+            "01070734:3: Configuration error: a route needs one of gw, tmInterface, pool, "
+            "blackhole"
+        )
+    if targets:
+        for key in ("gw", "tmInterface", "pool", "blackhole"):
+            if key not in targets:
+                props.pop(key, None)
+    rd = rules.obj_rd(obj)
+    if "gw" in body:
+        gw = body["gw"]
+        if not isinstance(gw, str) or not is_ip(gw):
+            raise errors.bad_value(f"invalid route gateway ({gw})")
+        rules.require_rd(store, gw)
+        if rules.address_rd(store, gw, obj.partition) != rd:
+            raise errors.route_domain_mismatch(obj.full_path, gw, rd)
+    if "tmInterface" in body:
+        path = rules.resolve(store, "vlan", str(body["tmInterface"]), obj.partition)
+        rules.require(store, "vlan", path, "VLAN")
+        props["tmInterface"] = path
+    if "pool" in body:
+        path = rules.resolve(store, "pool", str(body["pool"]), obj.partition)
+        rules.require(store, "pool", path, "Pool")
+        props["pool"] = path
+    if "blackhole" in body and body["blackhole"] is not True:
+        raise errors.bad_value("blackhole must be true")
+    if creating:  # one route per destination network and route domain
+        _require_unique_address(store, obj, "Route")
+
+
+_TUNNEL_MODES = ("bidirectional", "inbound", "outbound")
+
+
+def _normalize_tunnel(
+    store: Store,
+    rt: ResType,
+    obj: Obj,
+    body: dict[str, Any],
+    creating: bool,
+    gen: int,
+    parent: Obj | None,
+) -> None:
+    """A tunnel: an existing tunnel `profile`, a `key` (the VNI or GRE key), a
+    `localAddress` that is one of the device's self IP addresses (`%rd` allowed), a
+    `remoteAddress` (`any`, `any6` or an address), `mode` and `mtu`."""
+    props = obj.props
+    if creating and (not body.get("profile") or not body.get("localAddress")):
+        raise errors.bad_value(
+            "01070734:3: Configuration error: a tunnel needs a profile and a localAddress"
+        )
+    if "profile" in body:
+        if not isinstance(body["profile"], str):
+            raise errors.bad_value("profile must be a tunnel profile name")
+        path = rules.resolve(store, "tunnel-profile", body["profile"], obj.partition)
+        rules.require(store, "tunnel-profile", path, "Profile")
+        props["profile"] = path
+    if "key" in body:
+        props["key"] = rules.as_int(body["key"], "key", 0, 4294967295)
+    if "mtu" in body:
+        props["mtu"] = rules.as_int(body["mtu"], "mtu", 0, 65535)
+    if "mode" in body and body["mode"] not in _TUNNEL_MODES:
+        raise errors.bad_value(f"mode must be one of {', '.join(_TUNNEL_MODES)}")
+    if "remoteAddress" in body:
+        remote = body["remoteAddress"]
+        if not isinstance(remote, str) or (remote not in ("any", "any6") and not is_ip(remote)):
+            raise errors.bad_value(f"invalid remoteAddress ({remote})")
+    if "localAddress" in body:
+        local = body["localAddress"]
+        if not isinstance(local, str) or not is_ip(local):
+            raise errors.local_address_not_self(obj.full_path, str(local))
+        rules.require_rd(store, local)
+        key = rd_key(local, rules.address_rd(store, local, obj.partition))
+        self_ip = store.lookup("self-address", key)
+        if self_ip is None:
+            raise errors.local_address_not_self(obj.full_path, local)
+        props["_self"] = self_ip.full_path
+
+
+_FLOODING = ("none", "multipoint", "replicator", "multicast")
+
+
+def _normalize_tunnel_profile(
+    store: Store,
+    rt: ResType,
+    obj: Obj,
+    body: dict[str, Any],
+    creating: bool,
+    gen: int,
+    parent: Obj | None,
+) -> None:
+    _normalize_derived(store, rt, obj, body, creating, gen, parent)
+    props = obj.props
+    if "floodingType" in body and body["floodingType"] not in _FLOODING:
+        raise errors.bad_value(f"floodingType must be one of {', '.join(_FLOODING)}")
+    if "port" in body:
+        props["port"] = rules.as_int(body["port"], "port", 0, 65535)
+    words = {"encapsulation": ("standard", "transparent-ethernet-bridging"),
+             "encapsulationType": ("vxlan", "vxlan-gpe")}
+    for key, allowed in words.items():
+        if key in body and body[key] not in allowed:
+            raise errors.bad_value(f"{key} must be one of {', '.join(allowed)}")
+
+
+_MAC = re.compile(r"^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$")
+
+
+def _normalize_fdb_record(
+    store: Store,
+    rt: ResType,
+    obj: Obj,
+    body: dict[str, Any],
+    creating: bool,
+    gen: int,
+    parent: Obj | None,
+) -> None:
+    """An FDB record: named by a MAC address, with the `endpoint` (VTEP) that reaches it."""
+    if creating and not _MAC.match(obj.name):
+        raise errors.bad_value(f"invalid FDB record name ({obj.name}): a MAC address is needed")
+    if creating and "endpoint" not in body:
+        raise errors.bad_value("01070734:3: Configuration error: an FDB record needs an endpoint")
+    if "endpoint" in body:
+        endpoint = body["endpoint"]
+        if not isinstance(endpoint, str) or not is_ip(endpoint):
+            raise errors.bad_value(f"invalid FDB record endpoint ({endpoint})")
+        rules.require_rd(store, endpoint)
 
 
 def _normalize_device_group(
@@ -625,6 +981,199 @@ def _normalize_device_group(
         raise errors.bad_value("autoSync must be enabled or disabled")
 
 
+def _normalize_db(
+    store: Store,
+    rt: ResType,
+    obj: Obj,
+    body: dict[str, Any],
+    creating: bool,
+    gen: int,
+    parent: Obj | None,
+) -> None:
+    """A `sys/db` variable takes only `value`, and only within its `valueRange`."""
+    if set(body) - rules_meta - {"value"}:
+        raise errors.bad_value(f"only the value of db variable {obj.name} can be changed")
+    value = str(obj.props.get("value", ""))
+    allowed = str(obj.props.get("valueRange", ""))
+    if allowed.startswith("integer"):
+        bounds = dict(part.split(":", 1) for part in allowed.split()[1:])
+        if not value.lstrip("-").isdigit() or not (
+            int(bounds.get("min", value)) <= int(value) <= int(bounds.get("max", value))
+        ):
+            raise errors.bad_value(f"invalid value ({value}) for {obj.name}: {allowed}")
+    elif allowed and value not in allowed.split():
+        raise errors.bad_value(f"invalid value ({value}) for {obj.name}: {allowed}")
+    obj.props["value"] = value
+
+
+# -- TLS: certificate, key and CRL files, SSL profiles -----------------------------------------
+def _normalize_ssl_file(
+    store: Store,
+    rt: ResType,
+    obj: Obj,
+    body: dict[str, Any],
+    creating: bool,
+    gen: int,
+    parent: Obj | None,
+) -> None:
+    """`sys/file/ssl-cert|ssl-key|ssl-crl`: the content comes from `sourcePath` (an uploaded
+    file); everything a GET shows is derived from it, so read-only fields sent back by a
+    client (a PUT of a GET) are ignored."""
+    props = obj.props
+    for key in [k for k in props if k in rt.extra and k != "description"]:
+        del props[key]
+    if "sourcePath" not in body:
+        if creating:
+            raise errors.bad_value(
+                f"01070734:3: Configuration error: a {rt.label} needs a sourcePath "
+                "(file:///var/config/rest/downloads/<file>)"
+            )
+        return
+    data = files.read_source(store, body["sourcePath"], "sourcePath")
+    passphrase = body.get("passphrase")
+    if passphrase is not None and not isinstance(passphrase, str):
+        raise errors.bad_value("passphrase must be a string")
+    try:
+        new = rules.ssl_file_props(
+            rt.path, data, str(body["sourcePath"]).strip(), passphrase, props.get("_info")
+        )
+    except pki.PemError as exc:
+        raise errors.bad_file(rt.label, obj.full_path, str(exc)) from exc
+    props.update(new)
+
+
+_TRUE_FALSE = {True: "true", False: "false", "true": "true", "false": "false"}
+_SSL_WORDS = {
+    "peerCertMode": ("ignore", "require", "request", "auto"),
+    "authenticate": ("once", "always"),
+    "renegotiation": ("enabled", "disabled"),
+    "secureRenegotiation": ("require", "require-strict", "request"),
+}
+
+
+def _file_ref(store: Store, value: Any, group: str, label: str, partition: str) -> str:
+    """A profile's reference to a certificate, key or CRL file object (or `none`)."""
+    if value is None or value in ("", "none"):
+        return "none"
+    if not isinstance(value, str):
+        raise errors.bad_value(f"a {label} reference must be a name")
+    path = rules.resolve(store, group, value, partition)
+    if store.lookup(group, path) is None:
+        raise errors.file_missing(label, path)
+    return path
+
+
+def _tm_options(value: Any) -> list[str]:
+    """`tmOptions` as a list of option words; the tmsh form `{ no-sslv3 no-tlsv1 }` and
+    `none` are accepted too."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        value = [w for w in value.replace("{", " ").replace("}", " ").split() if w != "none"]
+    if not isinstance(value, list) or not all(isinstance(w, str) and w.strip() for w in value):
+        raise errors.bad_value("tmOptions must be a list of option names")
+    return [w.strip() for w in value]
+
+
+def _ssl_common(store: Store, obj: Obj, body: dict[str, Any]) -> None:
+    props = obj.props
+    for key, group, label in rules.SSL_REF_FIELDS:
+        if key in body:
+            props[key] = _file_ref(store, body[key], group, label, obj.partition)
+    for key, words in _SSL_WORDS.items():
+        if key in body and body[key] not in words:
+            raise errors.bad_value(f"{key} must be one of {', '.join(words)}")
+    for key in ("sniDefault", "sniRequire"):
+        if key in body:
+            flag = body[key]
+            if not isinstance(flag, bool | str) or flag not in _TRUE_FALSE:
+                raise errors.bad_value(f"{key} must be true or false")
+            props[key] = _TRUE_FALSE[flag]
+    for key in ("serverName", "ciphers", "authenticateName"):
+        if key in body:
+            value = body[key]
+            if value is None or value == "":
+                value = "DEFAULT" if key == "ciphers" else "none"
+            if not isinstance(value, str):
+                raise errors.bad_value(f"{key} must be a string")
+            props[key] = value
+    if "tmOptions" in body:
+        props["tmOptions"] = _tm_options(body["tmOptions"])
+    if "authenticateDepth" in body:
+        props["authenticateDepth"] = rules.as_int(body["authenticateDepth"], "authenticateDepth", 0)
+    props.pop("passphrase", None)  # a secret: used to read a key, never stored or shown
+
+
+def _cert_key_chain(store: Store, obj: Obj, value: Any) -> list[dict[str, str]]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(e, dict) for e in value):
+        raise errors.bad_value("certKeyChain must be a list of {name, cert, key[, chain]} objects")
+    chain = []
+    for index, entry in enumerate(value):
+        cert = _file_ref(store, entry.get("cert"), "ssl-cert", "certificate", obj.partition)
+        key = _file_ref(store, entry.get("key"), "ssl-key", "key", obj.partition)
+        if cert == "none" or key == "none":
+            raise errors.bad_value("each certKeyChain entry needs a cert and a key")
+        name = entry.get("name") or ("default" if index == 0 else cert.rsplit("/", 1)[-1])
+        if not isinstance(name, str):
+            raise errors.bad_value("a certKeyChain entry's name must be a string")
+        item = {"name": name, "cert": cert, "key": key}
+        item["chain"] = _file_ref(store, entry.get("chain"), "ssl-cert", "certificate",
+                                  obj.partition)
+        chain.append(item)
+    return chain
+
+
+def _normalize_client_ssl(
+    store: Store,
+    rt: ResType,
+    obj: Obj,
+    body: dict[str, Any],
+    creating: bool,
+    gen: int,
+    parent: Obj | None,
+) -> None:
+    """A client-ssl profile. `certKeyChain` and the older `cert`/`key`/`chain` mirror each
+    other (the first chain entry is the profile's `cert`/`key`). Whether each pair matches
+    is checked when the change is committed (`rules.check_deferred`)."""
+    _normalize_derived(store, rt, obj, body, creating, gen, parent)
+    _ssl_common(store, obj, body)
+    props = obj.props
+    if "certKeyChain" in body:
+        chain = _cert_key_chain(store, obj, body["certKeyChain"])
+        props["certKeyChain"] = chain
+        props["inheritCertkeychain"] = "false"
+        if chain:
+            props.update({k: chain[0][k] for k in ("cert", "key", "chain")})
+    elif any(k in body for k in ("cert", "key", "chain")):
+        defaults = rt.defaults
+        props["inheritCertkeychain"] = "false"
+        props["certKeyChain"] = [
+            {
+                "name": "default",
+                "cert": str(props.get("cert", defaults["cert"])),
+                "key": str(props.get("key", defaults["key"])),
+                "chain": str(props.get("chain", "none")),
+            }
+        ]
+
+
+def _normalize_server_ssl(
+    store: Store,
+    rt: ResType,
+    obj: Obj,
+    body: dict[str, Any],
+    creating: bool,
+    gen: int,
+    parent: Obj | None,
+) -> None:
+    """A server-ssl profile: `cert`/`key` (the client certificate shown to members), `chain`,
+    `caFile`/`crlFile` and `peerCertMode` for validating the members' certificates."""
+    _normalize_derived(store, rt, obj, body, creating, gen, parent)
+    _ssl_common(store, obj, body)
+
+
 _NORMALIZE = {
     "ltm/pool/members": _normalize_member,
     "ltm/pool": _normalize_pool,
@@ -634,9 +1183,23 @@ _NORMALIZE = {
     "ltm/rule": _normalize_rule,
     "net/route-domain": _normalize_rd,
     "net/vlan": _normalize_vlan,
+    "net/vlan/interfaces": _normalize_vlan_interface,
     "net/self": _normalize_self,
+    "net/route": _normalize_route,
+    "net/tunnels/tunnel": _normalize_tunnel,
+    "net/tunnels/vxlan": _normalize_tunnel_profile,
+    "net/tunnels/gre": _normalize_tunnel_profile,
+    "net/fdb/tunnel/records": _normalize_fdb_record,
     "ltm/snatpool": _normalize_snatpool,
+    "ltm/snat-translation": _normalize_snat_translation,
+    "ltm/virtual-address": _normalize_vaddr,
     "cm/device-group": _normalize_device_group,
+    "sys/db": _normalize_db,
+    "sys/file/ssl-cert": _normalize_ssl_file,
+    "sys/file/ssl-key": _normalize_ssl_file,
+    "sys/file/ssl-crl": _normalize_ssl_file,
+    "ltm/profile/client-ssl": _normalize_client_ssl,
+    "ltm/profile/server-ssl": _normalize_server_ssl,
 }
 
 
@@ -644,22 +1207,34 @@ _NORMALIZE = {
 def create(store: Store, rt: ResType, body: dict[str, Any], gen: int) -> Obj:
     if rt.builtin_only:
         raise errors.bad_value(f"{rt.label} objects cannot be created through this simulator")
+    if rt.path == "net/fdb/tunnel":
+        raise errors.bad_value(
+            "an FDB tunnel is created with its tunnel (net/tunnels/tunnel) and removed with it"
+        )
     ident = ident_from_body(body)
     fp = ident.full_path()
     obj = Obj(rt.path, ident.partition, ident.sub_path, ident.name, fp, {}, gen)
     rules.require_folder(store, rt.label, obj)
     existing = store.get(rt.path, fp)
+    if existing is None and rt.group == "vlan":  # VLANs and tunnels share one namespace
+        existing = store.lookup("vlan", fp)
     if existing is not None:
         raise errors.duplicate(rt.label, fp, ident.partition)
     body = dict(body)
     apply_props(store, rt, obj, body, True, gen)
     store.put(obj)
+    if rt.path == "net/tunnels/tunnel":
+        store.put(Obj("net/fdb/tunnel", obj.partition, obj.sub_path, obj.name, fp, {}, gen))
     return obj
 
 
 def delete(store: Store, rt: ResType, obj: Obj) -> None:
     if obj.builtin:
         raise errors.builtin(rt.label, obj.full_path)
+    if rt.path == "net/fdb/tunnel":
+        raise errors.bad_value(
+            f"the FDB tunnel {obj.full_path} is removed with its tunnel (net/tunnels/tunnel)"
+        )
     users = [u for u in store.users(rt.group, obj.full_path) if u != (obj.rtype, obj.full_path)]
     if rt.path == "net/route-domain":
         rd_users = store.users("rd-id", str(obj.props.get("id", 0)))
@@ -683,6 +1258,8 @@ def delete(store: Store, rt: ResType, obj: Obj) -> None:
         ulabel = TYPES[utype].label if utype in TYPES else utype
         raise errors.in_use(rt.label, obj.full_path, ulabel, upath)
     store.remove(rt.path, obj.full_path)
+    if rt.path == "net/tunnels/tunnel":
+        store.remove("net/fdb/tunnel", obj.full_path)  # its records go with it
     if rt.path == "ltm/virtual":
         dest = obj.props.get("destination", "")
         ident = split_full_path(str(dest))

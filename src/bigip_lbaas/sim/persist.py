@@ -2,6 +2,8 @@
 
 Owns turning a `Store` into plain JSON-able data and back, and writing the state file
 atomically (temporary file, fsync, `os.replace`), so a crash mid-write never leaves a torn file.
+The file holds everything a device keeps across a reboot, private keys and uploaded files
+included, so it is written with mode 0600.
 """
 
 from __future__ import annotations
@@ -51,7 +53,9 @@ def load_obj(d: dict[str, Any]) -> Obj:
     )
 
 
-def dump_store(store: Store, skip_prefix: str | None = None) -> dict[str, Any]:
+def dump_store(
+    store: Store, skip_prefix: str | tuple[str, ...] | None = None
+) -> dict[str, Any]:
     objs = [
         dump_obj(o)
         for coll in store.objs.values()
@@ -76,7 +80,9 @@ def encode(data: dict[str, Any]) -> str:
 def write_atomic(path: Path, data: dict[str, Any] | str) -> None:
     text = data if isinstance(data, str) else encode(data)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
+    # mode 0600: the file holds the devices' private keys, as a device's /config does
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with open(fd, "w", encoding="utf-8") as fh:
         fh.write(text)
         fh.flush()
         os.fsync(fh.fileno())

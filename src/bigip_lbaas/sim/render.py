@@ -13,8 +13,8 @@ from urllib.parse import quote
 
 from bigip_lbaas.sim.kinds import TYPES, ResType
 from bigip_lbaas.sim.names import url_id
-from bigip_lbaas.sim.rules import monitor_paths
-from bigip_lbaas.sim.store import Obj
+from bigip_lbaas.sim.rules import DERIVED_PREFIXES, monitor_paths, rd0_vlans
+from bigip_lbaas.sim.store import Obj, Store
 
 HOST = "https://localhost"
 
@@ -40,9 +40,19 @@ def ref_link(rtype: str, path: str, ver: str) -> dict[str, str]:
 class View:
     """Renders objects of one device. `is_down(address)` is the monitor rule for members."""
 
-    def __init__(self, version: str, is_down: Callable[[str], bool]) -> None:
+    def __init__(
+        self, version: str, is_down: Callable[[str], bool], store: Store | None = None
+    ) -> None:
         self.version = version
         self.is_down = is_down
+        self.store = store  # what a document shows of other objects (route domain 0's VLANs)
+
+    def vlan_link(self, path: str) -> dict[str, str]:
+        """A link to a VLAN, or to a tunnel where a VLAN may be named."""
+        rtype = "net/vlan"
+        if self.store is not None and self.store.get("net/tunnels/tunnel", path) is not None:
+            rtype = "net/tunnels/tunnel"
+        return ref_link(rtype, path, self.version)
 
     def link(self, path: str, query: str = "") -> str:
         q = f"{query}&ver={self.version}" if query else f"ver={self.version}"
@@ -183,7 +193,7 @@ def _virtual(view: View, d: dict[str, Any], obj: Obj, parent: Obj | None) -> Non
             persist.append(dict(item, nameReference=ref_link(rtype, path, ver)))
         d["persist"] = persist
     if d.get("vlans"):
-        d["vlansReference"] = [ref_link("net/vlan", v, ver) for v in d["vlans"]]
+        d["vlansReference"] = [view.vlan_link(v) for v in d["vlans"]]
     if not d.get("fallbackPersistence"):
         d.pop("fallbackPersistence", None)
     sat = d.get("sourceAddressTranslation") or {}
@@ -215,8 +225,33 @@ def _virtual_child(view: View, d: dict[str, Any], obj: Obj, parent: Obj | None) 
 
 def _self_ip(view: View, d: dict[str, Any], obj: Obj, parent: Obj | None) -> None:
     if d.get("vlan"):
-        d["vlanReference"] = ref_link("net/vlan", d["vlan"], view.version)
+        d["vlanReference"] = view.vlan_link(d["vlan"])
     d["trafficGroupReference"] = ref_link("cm/traffic-group", d["trafficGroup"], view.version)
+
+
+def _route(view: View, d: dict[str, Any], obj: Obj, parent: Obj | None) -> None:
+    if d.get("tmInterface"):
+        d["tmInterfaceReference"] = view.vlan_link(d["tmInterface"])
+    if d.get("pool"):
+        d["poolReference"] = ref_link("ltm/pool", d["pool"], view.version)
+
+
+def _tunnel(view: View, d: dict[str, Any], obj: Obj, parent: Obj | None) -> None:
+    profile = d.get("profile")
+    if isinstance(profile, str) and profile and view.store is not None:
+        target = view.store.lookup("tunnel-profile", profile)
+        if target is not None:
+            d["profileReference"] = ref_link(target.rtype, profile, view.version)
+
+
+def _fdb_tunnel(view: View, d: dict[str, Any], obj: Obj, parent: Obj | None) -> None:
+    """The records inline (what F5's agent reads) as well as the `records` subcollection."""
+    records = [
+        {"name": r.name, "endpoint": r.props.get("endpoint", "")}
+        for r in obj.children.get("records", {}).values()
+    ]
+    if records:
+        d["records"] = records
 
 
 def _vaddr(view: View, d: dict[str, Any], obj: Obj, parent: Obj | None) -> None:
@@ -224,8 +259,14 @@ def _vaddr(view: View, d: dict[str, Any], obj: Obj, parent: Obj | None) -> None:
 
 
 def _rd(view: View, d: dict[str, Any], obj: Obj, parent: Obj | None) -> None:
+    if d.get("id") == 0 and view.store is not None:
+        d["vlans"] = rd0_vlans(view.store)  # every VLAN no other route domain lists
+        if not d["vlans"]:
+            del d["vlans"]
     if d.get("vlans"):
-        d["vlansReference"] = [ref_link("net/vlan", v, view.version) for v in d["vlans"]]
+        d["vlansReference"] = [view.vlan_link(v) for v in d["vlans"]]
+    if d.get("parent"):
+        d["parentReference"] = ref_link("net/route-domain", d["parent"], view.version)
 
 
 def _snatpool(view: View, d: dict[str, Any], obj: Obj, parent: Obj | None) -> None:
@@ -239,6 +280,43 @@ def _defaults_from(view: View, d: dict[str, Any], obj: Obj, parent: Obj | None) 
         d.pop("defaultsFrom", None)
 
 
+_SSL_LINKS = (
+    ("cert", "sys/file/ssl-cert"),
+    ("key", "sys/file/ssl-key"),
+    ("chain", "sys/file/ssl-cert"),
+    ("caFile", "sys/file/ssl-cert"),
+    ("crlFile", "sys/file/ssl-crl"),
+)
+
+
+def _ssl_profile(view: View, d: dict[str, Any], obj: Obj, parent: Obj | None) -> None:
+    """`certReference`, `keyReference`, ... next to each file a profile (or one of its
+    `certKeyChain` entries) names, as the device shows them."""
+    _defaults_from(view, d, obj, parent)
+    entries = d.get("certKeyChain")
+    # copies: `d` shares its values with the stored object and the type's defaults
+    copies = (
+        [dict(e, appService="none") for e in entries if isinstance(e, dict)]
+        if isinstance(entries, list)
+        else []
+    )
+    if isinstance(entries, list):
+        d["certKeyChain"] = copies
+    for target in [d, *copies]:
+        for key, rtype in _SSL_LINKS:
+            value = target.get(key)
+            if isinstance(value, str) and value.startswith("/"):
+                target[f"{key}Reference"] = ref_link(rtype, value, view.version)
+
+
+def _ssl_file(view: View, d: dict[str, Any], obj: Obj, parent: Obj | None) -> None:
+    """What the device derived from the file (`fingerprint`, `subject`, ...); the PEM itself
+    is never rendered."""
+    info = obj.props.get("_info")
+    if isinstance(info, dict):
+        d.update(info)
+
+
 Hook = Callable[[View, dict[str, Any], Obj, Obj | None], None]
 _HOOKS: dict[str, Hook] = {
     "ltm/pool/members": _member,
@@ -248,13 +326,22 @@ _HOOKS: dict[str, Hook] = {
     "ltm/virtual/profiles": _virtual_child,
     "ltm/virtual/policies": _virtual_child,
     "net/self": _self_ip,
+    "net/route": _route,
+    "net/tunnels/tunnel": _tunnel,
+    "net/fdb/tunnel": _fdb_tunnel,
+    "ltm/snat-translation": _vaddr,
     "ltm/virtual-address": _vaddr,
     "net/route-domain": _rd,
     "ltm/snatpool": _snatpool,
+    "sys/file/ssl-cert": _ssl_file,
+    "sys/file/ssl-key": _ssl_file,
+    "sys/file/ssl-crl": _ssl_file,
 }
 for _path in TYPES:
-    if _path.startswith(("ltm/monitor/", "ltm/profile/", "ltm/persistence/")):
+    if _path.startswith(DERIVED_PREFIXES):
         _HOOKS[_path] = _defaults_from
+_HOOKS["ltm/profile/client-ssl"] = _ssl_profile
+_HOOKS["ltm/profile/server-ssl"] = _ssl_profile
 
 
 def quote_query(pairs: list[tuple[str, str]]) -> str:

@@ -4,8 +4,9 @@ Owns what mcpd would enforce for each type: which objects an object references (
 profiles, monitors, route-domain ids, ...), how a client's value is stored (relative names
 become full paths, the m-of-n monitor form gains braces), what must exist before a create
 (folders, referenced objects), what is created implicitly (nodes for members, virtual
-addresses for virtuals) and what blocks a delete. Functions here read and write a `Store`;
-rendering lives in `render.py`.
+addresses for virtuals) and what blocks a delete; the route domain of an address and of a
+VLAN, and the rules checked once per change (SSL pairs, SNI, a self IP's VLAN in its route
+domain). Functions here read and write a `Store`; rendering lives in `render.py`.
 """
 
 from __future__ import annotations
@@ -14,11 +15,11 @@ import json
 import re
 from typing import Any
 
-from bigip_lbaas.sim import errors
+from bigip_lbaas.sim import errors, pki
 from bigip_lbaas.sim.kinds import MONITORS, PERSISTENCES, PROFILES, TYPES, ResType
 from bigip_lbaas.sim.names import (
-    address_key,
     full_path,
+    rd_key,
     route_domain_id,
     split_full_path,
     split_port,
@@ -40,6 +41,20 @@ BUILTIN_PROFILE = {
     "fastl4": "fastL4",
     "one-connect": "oneconnect",
     "udp": "udp",
+}
+# Derived TCP profiles every BIG-IP ships (`defaultsFrom /Common/tcp`).
+BUILTIN_TCP_PROFILES = ("tcp-lan-optimized", "tcp-wan-optimized", "tcp-mobile-optimized")
+# System iRules every BIG-IP ships. `_sys_https_redirect` is the device's text; the APM helper's
+# real body is long and device-specific, so the simulator ships a stand-in with the same name.
+BUILTIN_IRULES = {
+    "_sys_https_redirect": (
+        "when HTTP_REQUEST {\n"
+        "    HTTP::redirect https://[getfield [HTTP::host] \":\" 1][HTTP::uri]\n"
+        "}"
+    ),
+    "_sys_APM_ExchangeSupport_helper": (
+        "when HTTP_REQUEST {\n    # simulator stand-in for the system APM Exchange helper\n}"
+    ),
 }
 BUILTIN_PERSIST = {
     "source-addr": "source_addr",
@@ -87,13 +102,83 @@ IPV6_MASK = "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"
 _MOFN = re.compile(r"^min\s+(\d+)\s+of\s+\{?\s*(.*?)\s*\}?\s*$")
 
 
+# -- route domains of addresses -------------------------------------------------------------
+def partition_rd(store: Store, partition: str) -> int:
+    """The partition's `defaultRouteDomain`: the route domain of its addresses without `%`."""
+    folder = store.get("sys/folder", f"/{partition}") if partition else None
+    rd = folder.props.get("defaultRouteDomain", 0) if folder is not None else 0
+    return rd if isinstance(rd, int) else 0
+
+
+def address_rd(store: Store, address: str, partition: str) -> int:
+    """The route domain an address names: its `%N`, else its partition's default."""
+    rd = route_domain_id(address)
+    return rd if rd is not None else partition_rd(store, partition)
+
+
+def _address_of(obj: Obj) -> str:
+    p = obj.props
+    if obj.rtype == "ltm/virtual":
+        dest = str(p.get("destination", ""))
+        return split_port(split_full_path(dest).name)[0] if dest else ""
+    if obj.rtype == "net/route":
+        return str(p.get("network", ""))
+    return str(p.get("address", ""))
+
+
+def obj_rd(obj: Obj) -> int:
+    """The route domain of an object's address, fixed when the address was written (`_rd`);
+    objects from before that was recorded fall back to the address's own `%N`."""
+    rd = obj.props.get("_rd")
+    if isinstance(rd, int):
+        return rd
+    return route_domain_id(_address_of(obj)) or 0
+
+
+def vlan_rd(store: Store, path: str) -> int:
+    """The id of the route domain a VLAN or tunnel belongs to: the one whose `vlans` lists
+    it, else route domain 0 (which holds every VLAN no other route domain claims)."""
+    for rtype, rd_path in store.users("vlan", path):
+        if rtype == "net/route-domain":
+            rd = store.get(rtype, rd_path)
+            if rd is not None:
+                return int(rd.props.get("id", 0))
+    return 0
+
+
+def rd0_vlans(store: Store) -> list[str]:
+    """What route domain 0 shows in `vlans`: every VLAN and tunnel no other one claims."""
+    return sorted(
+        o.full_path
+        for rtype in ("net/vlan", "net/tunnels/tunnel")
+        for o in store.all(rtype)
+        if vlan_rd(store, o.full_path) == 0
+    )
+
+
 # -- references and aliases (used by the Store's indexes) ---------------------------------
-def _rd_ref(address: object) -> list[Ref]:
-    if isinstance(address, str):
-        rd = route_domain_id(address)
-        if rd is not None and rd != 0:
-            return [("rd-id", str(rd))]
-    return []
+def _rd_ref(obj: Obj) -> list[Ref]:
+    rd = obj_rd(obj)
+    return [("rd-id", str(rd))] if rd != 0 else []
+
+
+ADDRESS_GROUPS = {
+    "ltm/node": "node-address",
+    "ltm/virtual-address": "va-address",
+    "net/self": "self-address",
+    "ltm/snat-translation": "snat-address",
+    "net/route": "route-network",
+}
+"""Address uniqueness, one address per route domain and type: the lookup group of each
+type's `base%rd` key (`10.0.0.5%2`; the same address may exist in two route domains)."""
+
+
+def address_alias(obj: Obj) -> str:
+    address = _address_of(obj)
+    if obj.rtype == "net/route":  # a destination network keeps its mask
+        net, _, mask = address.partition("/")
+        return f"{net.split('%', 1)[0]}/{mask}%{obj_rd(obj)}" if mask else rd_key(net, obj_rd(obj))
+    return rd_key(address, obj_rd(obj))
 
 
 def monitor_paths(value: object) -> list[str]:
@@ -129,7 +214,7 @@ def refs_of(obj: Obj) -> list[Ref]:
             ident = split_full_path(dest)
             addr, _ = split_port(ident.name)
             out.append(("virtual-address", full_path(ident.partition, ident.sub_path, addr)))
-            out += _rd_ref(addr)
+            out += _rd_ref(obj)
     elif rt == "ltm/pool":
         out += [("monitor", m) for m in monitor_paths(p.get("monitor"))]
         for member in obj.children.get("members", {}).values():
@@ -137,13 +222,26 @@ def refs_of(obj: Obj) -> list[Ref]:
             out += [("monitor", m) for m in monitor_paths(member.props.get("monitor"))]
     elif rt == "ltm/node":
         out += [("monitor", m) for m in monitor_paths(p.get("monitor"))]
-        out += _rd_ref(p.get("address"))
+        out += _rd_ref(obj)
     elif rt in ("net/self", "ltm/virtual-address", "ltm/snat-translation"):
         if p.get("vlan"):
             out.append(("vlan", p["vlan"]))
-        out += _rd_ref(p.get("address"))
+        out += _rd_ref(obj)
     elif rt == "net/route-domain":
         out += [("vlan", v) for v in p.get("vlans", [])]
+    elif rt == "net/route":
+        out += _rd_ref(obj)
+        if p.get("tmInterface"):
+            out.append(("vlan", p["tmInterface"]))
+        if p.get("pool"):
+            out.append(("pool", p["pool"]))
+    elif rt == "net/tunnels/tunnel":
+        if p.get("profile"):
+            out.append(("tunnel-profile", p["profile"]))
+        if p.get("_self"):
+            out.append(("self", p["_self"]))
+    elif rt == "ltm/snatpool":
+        out += [("snat-translation", m) for m in p.get("members", [])]
     elif rt == "ltm/policy":
         for rule in obj.children.get("rules", {}).values():
             for action in rule.children.get("actions", {}).values():
@@ -154,25 +252,185 @@ def refs_of(obj: Obj) -> list[Ref]:
         rd = p.get("defaultRouteDomain")
         if isinstance(rd, int) and rd != 0:
             out.append(("rd-id", str(rd)))
-    elif rt.startswith(("ltm/monitor/", "ltm/profile/", "ltm/persistence/")):
+    elif rt.startswith(DERIVED_PREFIXES):
         parent = p.get("defaultsFrom")
         if parent and parent != obj.full_path:
             out.append((TYPES[rt].group, parent))
+        if rt in SSL_PROFILES:
+            out += _ssl_refs(p)
+    return out
+
+
+DERIVED_PREFIXES = ("ltm/monitor/", "ltm/profile/", "ltm/persistence/", "net/tunnels/vxlan",
+                    "net/tunnels/gre")
+"""Types whose objects derive from a parent of the same type (`defaultsFrom`)."""
+SSL_PROFILES = frozenset({"ltm/profile/client-ssl", "ltm/profile/server-ssl"})
+SSL_FILE_GROUP = {"sys/file/ssl-cert": "ssl-cert", "sys/file/ssl-key": "ssl-key"}
+SSL_REF_FIELDS = (
+    ("cert", "ssl-cert", "certificate"),
+    ("key", "ssl-key", "key"),
+    ("chain", "ssl-cert", "certificate"),
+    ("caFile", "ssl-cert", "certificate"),
+    ("crlFile", "ssl-crl", "CRL file"),
+)
+"""The file references of an SSL profile: (property, lookup group, label in messages)."""
+
+
+def _ssl_refs(p: dict[str, Any]) -> list[Ref]:
+    out: list[Ref] = []
+    entries = [e for e in p.get("certKeyChain") or [] if isinstance(e, dict)]
+    for source in [p, *entries]:
+        for key, group, _ in SSL_REF_FIELDS:
+            value = source.get(key)
+            if isinstance(value, str) and value and value != "none":
+                out.append((group, value))
     return out
 
 
 def aliases_of(obj: Obj) -> list[Ref]:
     rt = TYPES.get(obj.rtype)
     out: list[Ref] = [(rt.group if rt else obj.rtype, obj.full_path)]
-    if obj.rtype == "ltm/node" and obj.props.get("address"):
-        out.append(("node-address", address_key(str(obj.props["address"]))))
+    group = ADDRESS_GROUPS.get(obj.rtype)
+    if group is not None and _address_of(obj) and not obj.props.get("_shadow"):
+        out.append((group, address_alias(obj)))
     elif obj.rtype == "net/route-domain":
         out.append(("rd-id", str(obj.props.get("id", 0))))
     return out
 
 
 def new_store() -> Store:
-    return Store(refs_of, aliases_of)
+    return Store(refs_of, aliases_of, check_deferred)
+
+
+# -- rules checked once per change (a whole transaction, or one request) ------------------
+def check_deferred(store: Store, touched: set[tuple[str, str]]) -> None:
+    """What mcpd validates when a change is committed rather than per command: every SSL
+    profile's certificate/key pairs match (a key and its certificate may be replaced by two
+    commands of one transaction), and a virtual with several client-ssl profiles has exactly
+    one `sniDefault` and no `serverName` twice."""
+    profiles: set[tuple[str, str]] = set()
+    virtuals: set[str] = set()
+    selfs: set[str] = set()
+    for rtype, path in touched:
+        if rtype == "net/self":
+            selfs.add(path)
+        elif rtype == "net/route-domain":
+            selfs.update(_selfs_of_route_domain(store, path))
+        elif rtype in SSL_PROFILES:
+            profiles.add((rtype, path))
+            if rtype == "ltm/profile/client-ssl":
+                virtuals.update(p for t, p in store.users("profile", path) if t == "ltm/virtual")
+        elif rtype in SSL_FILE_GROUP:
+            profiles.update(
+                u for u in store.users(SSL_FILE_GROUP[rtype], path) if u[0] in SSL_PROFILES
+            )
+        elif rtype == "ltm/virtual":
+            virtuals.add(path)
+    for rtype, path in sorted(profiles):
+        profile = store.get(rtype, path)
+        if profile is not None:
+            _check_pairs(store, profile)
+    for path in sorted(virtuals):
+        virtual = store.get("ltm/virtual", path)
+        if virtual is not None:
+            _check_sni(store, virtual)
+    for path in sorted(selfs):
+        self_ip = store.get("net/self", path)
+        if self_ip is not None:
+            _check_self_vlan(store, self_ip)
+
+
+def _selfs_of_route_domain(store: Store, path: str) -> set[str]:
+    """Self IPs a change of this route domain's `vlans` may strand: those in the route
+    domain, and those on a VLAN it now lists."""
+    rd = store.get("net/route-domain", path)
+    if rd is None:
+        return set()
+    rd_id = int(rd.props.get("id", 0))
+    out = {o.full_path for o in store.all("net/self") if obj_rd(o) == rd_id}
+    for vlan in rd.props.get("vlans", []):
+        out.update(p for t, p in store.users("vlan", vlan) if t == "net/self")
+    return out
+
+
+def _check_self_vlan(store: Store, self_ip: Obj) -> None:
+    vlan = str(self_ip.props.get("vlan", ""))
+    rd = obj_rd(self_ip)
+    if vlan and vlan_rd(store, vlan) != rd:
+        raise errors.self_vlan_not_in_route_domain(self_ip.full_path, vlan, rd)
+
+
+def _check_pairs(store: Store, profile: Obj) -> None:
+    p = profile.props
+    if profile.rtype == "ltm/profile/client-ssl":
+        pairs = [(e.get("cert"), e.get("key")) for e in p.get("certKeyChain") or []]
+    else:
+        pairs = [(p.get("cert"), p.get("key"))]
+    for cert_path, key_path in pairs:
+        if not isinstance(cert_path, str) or not isinstance(key_path, str):
+            continue
+        cert = store.lookup("ssl-cert", cert_path)
+        key = store.lookup("ssl-key", key_path)
+        if cert is None or key is None:
+            continue  # "none", or a reference refused when it was written
+        if cert.props.get("_spki") != key.props.get("_spki"):
+            raise errors.key_cert_mismatch(profile.full_path)
+
+
+def _check_sni(store: Store, virtual: Obj) -> None:
+    client_ssl = [
+        store.get("ltm/profile/client-ssl", c.full_path)
+        for c in virtual.children.get("profiles", {}).values()
+        if c.props.get("_rtype") == "ltm/profile/client-ssl"
+    ]
+    profiles = [p for p in client_ssl if p is not None]
+    if len(profiles) < 2:
+        return
+    defaults = [p for p in profiles if p.props.get("sniDefault") == "true"]
+    if len(defaults) != 1:
+        raise errors.sni_default(virtual.full_path, len(defaults))
+    seen: dict[str, str] = {}
+    for p in profiles:
+        name = p.props.get("serverName")
+        if isinstance(name, str) and name and name != "none":
+            if name in seen:
+                raise errors.sni_server_name(virtual.full_path, name, seen[name], p.full_path)
+            seen[name] = p.full_path
+
+
+def ssl_file_props(
+    rtype: str,
+    data: bytes,
+    source: str,
+    passphrase: str | None = None,
+    previous: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The stored properties of a `sys/file/ssl-cert`, `ssl-key` or `ssl-crl` made from `data`:
+    the PEM itself (`_pem`, never rendered), the public-key identity that pairs keys with
+    certificates (`_spki`) and what a GET shows (`_info`). Raises `pki.PemError`."""
+    spki = ""
+    if rtype == "sys/file/ssl-cert":
+        info, spki = pki.certificate_info(data)
+    elif rtype == "sys/file/ssl-key":
+        info, spki = pki.key_info(data, passphrase)
+    else:
+        info = pki.crl_info(data)
+    now = pki.now_string()
+    previous = previous or {}
+    shown: dict[str, Any] = {
+        "createTime": previous.get("createTime", now),
+        "createdBy": "admin",
+        "lastUpdateTime": now,
+        "mode": 33184 if rtype == "sys/file/ssl-key" else 33188,
+        "revision": int(previous.get("revision", 0)) + 1,
+        "sourcePath": source,
+        "updatedBy": "admin",
+    }
+    shown.update(info)
+    props: dict[str, Any] = {"_pem": data.decode("latin-1"), "_info": dict(sorted(shown.items()))}
+    if spki:
+        props["_spki"] = spki
+    return props
 
 
 # -- small helpers --------------------------------------------------------------------------
@@ -283,6 +541,8 @@ def normalize_port(port: str) -> str:
 
 def builtin_parent(rtype: str) -> str:
     last = rtype.rsplit("/", 1)[1]
+    if rtype in ("net/tunnels/vxlan", "net/tunnels/gre"):
+        return f"/Common/{last}"
     if rtype in {t.path for t in MONITORS.values()}:
         return f"/Common/{BUILTIN_MONITOR[last]}"
     if rtype in {t.path for t in PROFILES.values()}:
@@ -333,6 +593,22 @@ def seed(store: Store) -> None:
         add(f"ltm/profile/{kind}", "Common", name, {"defaultsFrom": ""})
     for kind, name in BUILTIN_PERSIST.items():
         add(f"ltm/persistence/{kind}", "Common", name, {"defaultsFrom": ""})
+    for kind in ("vxlan", "gre"):
+        add(f"net/tunnels/{kind}", "Common", kind, {"defaultsFrom": ""})
+    cert_pem, key_pem = pki.default_pair()
+    for rtype, name, pem in (
+        ("sys/file/ssl-cert", "default.crt", cert_pem),
+        ("sys/file/ssl-key", "default.key", key_pem),
+    ):
+        system_path = f"/config/ssl/ssl.{name.rsplit('.', 1)[1]}/{name}"
+        props = ssl_file_props(rtype, pem, "")
+        props["_info"].pop("sourcePath")
+        props["_info"]["systemPath"] = system_path
+        add(rtype, "Common", name, props)
+    for name in BUILTIN_TCP_PROFILES:
+        add("ltm/profile/tcp", "Common", name, {"defaultsFrom": "/Common/tcp"})
+    for name, text in BUILTIN_IRULES.items():
+        add("ltm/rule", "Common", name, {"apiAnonymous": text})
     for name, floating in (("traffic-group-1", "true"), ("traffic-group-local-only", "false")):
         add(
             "cm/traffic-group",

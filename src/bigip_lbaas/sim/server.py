@@ -1,7 +1,7 @@
-"""Running the simulator: command-line options, devices, listeners, state file, shutdown.
+"""Running the simulator: command-line options, devices, HTTP servers, state file, shutdown.
 
-Owns `Simulator` (N devices on one event loop, one TLS listener per device on ports P..P+N-1,
-down/up by closing and reopening a listener, the debounced state-file writer) and the CLI
+Owns `Simulator` (N devices on one event loop, one TLS `HttpServer` per device on ports
+P..P+N-1, down/up by closing and reopening its listening socket, the debounced state-file writer) and the CLI
 contract `add_arguments(parser)` / `run(args)`. `run` prints one line per device and then a
 line `bigip-lbaas sim: ready`, and serves until SIGINT or SIGTERM.
 """
@@ -22,7 +22,7 @@ from typing import Any
 from bigip_lbaas.sim import persist, tls
 from bigip_lbaas.sim.app import DeviceApp
 from bigip_lbaas.sim.device import DEVICE_GROUP, Device
-from bigip_lbaas.sim.httpserver import Listener
+from bigip_lbaas.sim.httpserver import HttpServer
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ class Simulator:
         for dev in self.devices:
             dev.peers = self.devices
             dev.faults.latencyMs = latency_ms
-        self.listeners: list[Listener] = []
+        self.servers: list[HttpServer] = []
         self._tasks: set[asyncio.Task[None]] = set()
         self._saver: asyncio.Task[None] | None = None
         if state_file is not None:
@@ -77,11 +77,11 @@ class Simulator:
         try:
             for i, dev in enumerate(self.devices):
                 port = self.base_port + i if self.base_port else 0
-                listener = Listener(DeviceApp(dev, self), self.bind, port, ctx)
-                await listener.open()
-                self.listeners.append(listener)
-                dev.port = listener.port
-                dev.url = f"https://{host}:{listener.port}"
+                server = HttpServer(DeviceApp(dev, self), self.bind, port, ctx)
+                await server.open()
+                self.servers.append(server)
+                dev.port = server.port
+                dev.url = f"https://{host}:{server.port}"
         except BaseException:
             await self.stop()
             raise
@@ -96,25 +96,25 @@ class Simulator:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._saver
             self._saver = None
-        for listener in self.listeners:
-            await listener.close()
-        self.listeners.clear()
+        for server in self.servers:
+            await server.close()
+        self.servers.clear()
         if self.state_file is not None:
             self.save_now()
         if self.tls_files.temp_dir is not None:
             shutil.rmtree(self.tls_files.temp_dir, ignore_errors=True)
 
-    def _listener(self, dev: Device) -> Listener:
-        return self.listeners[self.devices.index(dev)]
+    def _server_of(self, dev: Device) -> HttpServer:
+        return self.servers[self.devices.index(dev)]
 
     async def set_down(self, device: Device, mode: str, seconds: float | None) -> None:
         device.down_mode = mode
-        listener = self._listener(device)
+        server = self._server_of(device)
         if mode == "refuse":
-            await listener.close(defer_abort=True)
+            await server.close(defer_abort=True)
         else:
             # after the answer to this control request has been written
-            asyncio.get_running_loop().call_soon(listener.abort_connections)
+            asyncio.get_running_loop().call_soon(server.abort_connections)
         if seconds:
             task = asyncio.get_running_loop().create_task(self._up_later(device, seconds))
             self._tasks.add(task)
@@ -126,7 +126,7 @@ class Simulator:
 
     async def set_up(self, device: Device) -> None:
         device.down_mode = None
-        await self._listener(device).open()
+        await self._server_of(device).open()
 
     # -- state file --------------------------------------------------------------------------
     def snapshot(self) -> dict[str, Any]:

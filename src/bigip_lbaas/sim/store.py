@@ -58,14 +58,16 @@ class Obj:
 
 
 RefsFn = Callable[[Obj], list[Ref]]
+CheckFn = Callable[["Store", set[tuple[str, str]]], None]
 
 
 class Store:
     """All objects of one device plus the indexes that keep lookups O(1)."""
 
-    def __init__(self, refs_of: RefsFn, aliases_of: RefsFn) -> None:
+    def __init__(self, refs_of: RefsFn, aliases_of: RefsFn, check: CheckFn | None = None) -> None:
         self._refs_of = refs_of
         self._aliases_of = aliases_of
+        self._check = check
         self.generation = 1
         self.objs: dict[str, dict[str, Obj]] = {}
         self.by_part: dict[str, dict[str, dict[str, Obj]]] = {}
@@ -133,7 +135,11 @@ class Store:
 
     @contextmanager
     def atomic(self) -> Iterator[None]:
-        """All writes inside succeed together or are undone together (re-entrant)."""
+        """All writes inside succeed together or are undone together (re-entrant).
+
+        Rules that hold for a whole change rather than each step of it (a key and its
+        certificate replaced by two commands of one transaction) are checked once, when the
+        outermost block ends: a failure there undoes everything too."""
         if self._journal is not None:
             yield
             return
@@ -141,11 +147,18 @@ class Store:
         self._journal_gen = self.generation
         try:
             yield
+            self.check()
         except BaseException:
             self.rollback()
             raise
         finally:
             self._journal = None
+
+    def check(self) -> None:
+        """Run the deferred rules over every object written since the outermost `atomic()`
+        began (a transaction's `validateOnly` calls this before rolling back)."""
+        if self._check is not None and self._journal:
+            self._check(self, {(rtype, path) for rtype, path, _ in self._journal})
 
     def rollback(self) -> None:
         journal, self._journal = self._journal or [], None

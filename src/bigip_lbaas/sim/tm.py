@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from bigip_lbaas.sim import errors, objects, stats
+from bigip_lbaas.sim import errors, files, objects, stats
 from bigip_lbaas.sim.kinds import FOLDER, GLOBAL_SETTINGS, ORGANIZING, PARTITION, TYPES, ResType
 from bigip_lbaas.sim.names import Ident, parse_ident, split_full_path
 from bigip_lbaas.sim.render import HOST, View, obj_id, quote_query
@@ -204,6 +204,8 @@ class Tm:
 
     def _matching(self, objs: list[Obj], conds: dict[str, str]) -> list[Obj]:
         for key, value in conds.items():
+            if key.startswith("_"):
+                return []  # hidden state (a key's PEM) is no property, and no filter oracle
             objs = [o for o in objs if str(self._attr(o, key)) == value]
         return objs
 
@@ -773,6 +775,68 @@ class Tm:
             },
         )
 
+    def crypto_cert(self, method: str, q: dict[str, str], body: dict[str, Any]) -> Result:
+        return self._crypto_install(method, body, "cert")
+
+    def crypto_key(self, method: str, q: dict[str, str], body: dict[str, Any]) -> Result:
+        return self._crypto_install(method, body, "key")
+
+    def _crypto_install(self, method: str, body: dict[str, Any], what: str) -> Result:
+        """`POST /mgmt/tm/sys/crypto/<cert|key>` `{"command": "install", "name": …,
+        "from-local-file": …}`: creates the `sys/file/ssl-<what>` object from the uploaded
+        file, or replaces the content of an existing one (the pair check still applies)."""
+        path = f"/mgmt/tm/sys/crypto/{what}"
+        if method != "POST":
+            raise errors.method_not_allowed(method, path)
+        if body.get("command") != "install":
+            raise errors.bad_value(f'{path} supports POST {{"command": "install", ...}}')
+        unknown = set(body) - {"command", "name", "partition", "from-local-file", "passphrase"}
+        if unknown:
+            key = sorted(unknown)[0]
+            raise errors.unexpected_property(f"/sys/crypto/{what}/", key, json.dumps(body[key]))
+        source = body.get("from-local-file")
+        if not isinstance(source, str) or not source:
+            raise errors.bad_value(f"{path} install needs from-local-file")
+        rt = TYPES[f"sys/file/ssl-{what}"]
+        fbody: dict[str, Any] = {"sourcePath": "file://" + source.removeprefix("file://")}
+        if "passphrase" in body:
+            fbody["passphrase"] = body["passphrase"]
+        ident = objects.ident_from_body(body)
+        with self.store.atomic():
+            gen = self.store.next_generation()
+            existing = self.store.get(rt.path, ident.full_path())
+            if existing is None:
+                obj = objects.create(
+                    self.store, rt, dict(fbody, name=ident.full_path()), gen
+                )
+            else:
+                obj = existing.clone()
+                objects.apply_props(self.store, rt, obj, fbody, False, gen)
+                self.store.put(obj)
+        self.on_write()
+        doc = {
+            "kind": f"tm:sys:crypto:{what}:installstate",
+            "command": "install",
+            "name": body.get("name"),
+            "from-local-file": source,
+        }
+        return Result(200, doc, {obj.partition})
+
+    def unix_rm(self, method: str, q: dict[str, str], body: dict[str, Any]) -> Result:
+        """`POST /mgmt/tm/util/unix-rm {"command": "run", "utilCmdArgs": "<file>"}`: removes
+        uploaded files; a missing one is reported in `commandResult`, as `rm` does."""
+        if method != "POST" or body.get("command") != "run":
+            raise errors.bad_value('util/unix-rm supports POST {"command":"run","utilCmdArgs":…}')
+        args = body.get("utilCmdArgs", "")
+        if not isinstance(args, str):
+            raise errors.bad_value("utilCmdArgs must be a string")
+        output = files.unix_rm(self.store, args)
+        self.device.mark_dirty(pending=False)  # the device's own files: not config-synced
+        doc = {"kind": "tm:util:unix-rm:runstate", "command": "run", "utilCmdArgs": args}
+        if output:
+            doc["commandResult"] = output
+        return Result(200, doc)
+
     def provision(self, method: str, q: dict[str, str], body: dict[str, Any]) -> Result:
         if method != "GET":
             raise errors.method_not_allowed(method, "/mgmt/tm/sys/provision")
@@ -808,6 +872,9 @@ _KEPT_ON_PUT = {
     "ltm/snat-translation": ("address",),
     "ltm/snatpool": ("members",),
     "net/self": ("address", "vlan"),
+    "net/route": ("network", "gw", "tmInterface", "pool", "blackhole"),
+    "net/tunnels/tunnel": ("profile", "localAddress"),
+    "net/fdb/tunnel/records": ("endpoint",),
 }
 """What a PUT keeps when its body leaves it out: identities and what a create requires (a PUT
 of `{"description": "x"}` must not leave a virtual without a destination). Given keys are
@@ -822,4 +889,7 @@ _SPECIAL: dict[str, Special] = {
     "cm/sync-status": Tm.sync_status,
     "util/bash": Tm.util_bash,
     "sys/provision": Tm.provision,
+    "sys/crypto/cert": Tm.crypto_cert,
+    "sys/crypto/key": Tm.crypto_key,
+    "util/unix-rm": Tm.unix_rm,
 }

@@ -205,6 +205,7 @@ class Transactions:
                     result = execute(cmd.method, cmd.path, cmd.query, cmd.body)
                     partitions |= result.partitions
                 if t.validate_only:
+                    store.check()
                     raise _ValidatedOnly
         except _ValidatedOnly:
             t.state = "VALIDATED"

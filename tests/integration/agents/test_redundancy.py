@@ -63,21 +63,23 @@ def create_graph(c: Cluster, project: str) -> str:
         return str(lb_id)
 
 
-_subnets: dict[str, str] = {}
-
-
 def ensure_subnet(c: Cluster) -> str:
-    if c.api_url in _subnets:
-        return _subnets[c.api_url]
+    """The cluster's shared public subnet, created on first use. Looked up through this
+    cluster's own API every time: a cache kept outside the cluster (it was keyed by API URL)
+    handed a later cluster, whose API got a port an earlier one had used, a subnet id from
+    another database ("Subnet ... not found")."""
     with c.client("admin") as api:
+        found = api.get("/v2.0/subnets", params={"name": "public-subnet"})
+        assert found.status_code == 200, found.text
+        if found.json()["subnets"]:
+            return str(found.json()["subnets"][0]["id"])
         net = api.post("/v2.0/networks", json={"network": {"name": "public", "shared": True}})
         assert net.status_code == 201, net.text
         sub = api.post("/v2.0/subnets", json={"subnet": {
             "name": "public-subnet", "network_id": net.json()["network"]["id"],
             "cidr": "203.0.113.0/24", "ip_version": 4}})
         assert sub.status_code == 201, sub.text
-        _subnets[c.api_url] = sub.json()["subnet"]["id"]
-    return _subnets[c.api_url]
+        return str(sub.json()["subnet"]["id"])
 
 
 def lb_status(c: Cluster, project: str, lb_id: str) -> str:

@@ -154,5 +154,14 @@ def test_child_of_pending_child_conflicts(api: Api, lb: dict[str, Any]) -> None:
         f"Load Balancer {lb['id']} is immutable and cannot be updated."
     api.settle(error="device rejected the pool")
     assert api.get(f"{V2}/pools/{pool['id']}").json()["pool"]["provisioning_status"] == "ERROR"
-    # an ERROR child may be deleted; the LB is ACTIVE again
+    # an ERROR child may not be updated (update needs MUTABLE: ACTIVE), nor take a new child
+    r = api.put(f"{V2}/pools/{pool['id']}", {"pool": {"name": "renamed"}})
+    assert r.status_code == 409, r.text
+    assert r.json()["faultstring"] == f"Pool {pool['id']} is immutable and cannot be updated."
+    r = api.post(f"{V2}/pools/{pool['id']}/members",
+                 {"member": {"address": "10.3.0.1", "protocol_port": 1}})
+    assert r.status_code == 409, r.text
+    assert api.get(f"{V2}/loadbalancers/{lb['id']}").json()["loadbalancer"][
+        "provisioning_status"] == "ACTIVE"
+    # an ERROR child may be deleted (delete needs DELETABLE: ACTIVE or ERROR); the LB is ACTIVE
     assert api.delete(f"{V2}/pools/{pool['id']}").status_code == 204

@@ -181,3 +181,34 @@ def test_tokens_are_never_logged_or_returned(keystoned: Keystoned, subnet_id: st
                    keystoned.stub.service_password):
         assert secret not in log
         assert not [b for b in bodies if secret in b]
+
+
+def test_metrics_need_an_admin_token(keystoned: Keystoned) -> None:
+    with keystoned.client() as anonymous, keystoned.client(ALICE) as alice, \
+            keystoned.client(ADMIN) as admin:
+        assert anonymous.get("/metrics").status_code == 401
+        refused = alice.get("/metrics", headers={"X-Roles": "admin"})
+        assert refused.status_code == 403
+        assert refused.json() == {"faultcode": "Client", "debuginfo": None, "faultstring":
+                                  "Policy does not allow this request to be performed."}
+        scraped = admin.get("/metrics")
+        assert scraped.status_code == 200
+        assert "bigip_lbaas_api_requests_total" in scraped.text
+
+
+def test_request_id_on_refusals_and_proven_project_in_the_access_log(
+        keystoned: Keystoned) -> None:
+    with keystoned.client() as anonymous, keystoned.client(ALICE) as alice:
+        refused = anonymous.get(LBS, headers={"X-Project-Id": "spoofed-project"})
+        assert refused.status_code == 401
+        assert refused.headers["x-openstack-request-id"].startswith("req-")
+        ok = alice.get(LBS, headers={"X-Project-Id": "bob"})
+        assert ok.status_code == 200
+    ids = [r.headers["x-openstack-request-id"] for r in (refused, ok)]
+    wait_for(lambda: all(i in keystoned.proc.output() for i in ids), 10, "the access log lines")
+    lines = {line for line in keystoned.proc.output().splitlines() if "action=http" in line}
+    [refused_line] = [x for x in lines if refused.headers["x-openstack-request-id"] in x]
+    [ok_line] = [x for x in lines if ok.headers["x-openstack-request-id"] in x]
+    assert "status=401" in refused_line and "project=None" in refused_line
+    assert "status=200" in ok_line and "project=alice" in ok_line
+    assert "spoofed-project" not in keystoned.proc.output()

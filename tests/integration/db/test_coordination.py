@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from bigip_lbaas.core.errors import LeaseLost
 from bigip_lbaas.db import agents, leases, partitions
 from bigip_lbaas.db.agents import DuplicateAgent
-from bigip_lbaas.db.models import PartitionLease
+from bigip_lbaas.db.models import Agent, PartitionLease
 from bigip_lbaas.db.session import Database
 
 
@@ -151,3 +151,33 @@ def test_fence_many_keeps_only_what_we_still_own_at_our_epoch(db: Database) -> N
     with db.transaction() as s:
         assert leases.fence_many(s, held, "a") == {kept}
         assert leases.fence_many(s, theirs, "b") == {taken}
+
+
+@pytest.mark.parametrize("offset", [-0.5, 0.0, 0.5])
+def test_lease_validity_and_liveness_boundaries_agree_in_sql_and_python(
+        db: Database, offset: float) -> None:
+    """The one rule for each, tested at its boundary: a lease is held while `expires_at > now`
+    (so at `expires_at == now` it is free to acquire), an agent is alive while its heartbeat
+    is less than one lease period old (so at exactly one period it is not)."""
+    now, lease = 1000.0, 10.0
+    (pid,) = make_partitions(db, 1)
+    with db.transaction() as s:
+        s.execute(sa.update(PartitionLease).where(PartitionLease.partition_id == pid)
+                  .values(owner="a", expires_at=now + offset))
+        s.add(Agent(environment="E", identity=f"h{offset}", host="h", instance_id=f"i{offset}",
+                    started_at=0.0, heartbeat_at=now - lease + offset, stopped=False))
+    with db.read() as s:
+        lease_row = s.get(PartitionLease, pid)
+        agent = s.scalars(sa.select(Agent).where(Agent.identity == f"h{offset}")).one()
+        valid_sql = bool(s.scalar(sa.select(sa.func.count()).select_from(PartitionLease).where(
+            PartitionLease.partition_id == pid, PartitionLease.valid_where(now))))
+        free_sql = bool(s.scalar(sa.select(sa.func.count()).select_from(PartitionLease).where(
+            PartitionLease.partition_id == pid, PartitionLease.free_where(now))))
+        alive_sql = bool(s.scalar(sa.select(sa.func.count()).select_from(Agent).where(
+            Agent.id == agent.id, Agent.alive_where(now, lease))))
+        assert lease_row is not None
+        valid_py = PartitionLease.is_valid(lease_row.owner, lease_row.expires_at, now)
+        alive_py = agent.is_alive(now, lease)
+    assert valid_sql is valid_py is (offset > 0)
+    assert free_sql is (not valid_py)
+    assert alive_sql is alive_py is (offset > 0)

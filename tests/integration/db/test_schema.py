@@ -83,3 +83,34 @@ def test_unreachable_database_names_scheme_and_host_not_password() -> None:
         schema.current(database)
     assert "postgresql://127.0.0.1:1" in str(err.value)
     assert "s3cret" not in str(err.value)
+
+
+def test_upgrade_from_0002_drops_the_handover_column_and_keeps_leases(db_url: str) -> None:
+    """0003 drops partition_lease.handover_to, which nothing ever set; owners and epochs stay."""
+    database = Database(db_url)
+    cfg = schema._config()
+    with database.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0002")
+        partition = sa.table("partition", *map(sa.column, (
+            "id", "environment", "project_id", "desired_generation", "applied_generation")))
+        conn.execute(partition.insert().values(
+            environment="E", project_id="p", desired_generation=0, applied_generation=0))
+        pid = conn.execute(sa.select(partition.c.id)).scalar_one()
+        lease = sa.table("partition_lease", *map(sa.column, (
+            "partition_id", "owner", "epoch", "expires_at", "handover_to")))
+        conn.execute(lease.insert().values(partition_id=pid, owner="agent-a", epoch=7,
+                                           expires_at=12.5, handover_to=None))
+    schema.upgrade(database)
+    assert schema.current(database) == schema.head()
+    with database.engine.connect() as conn:
+        columns = {c["name"] for c in sa.inspect(conn).get_columns("partition_lease")}
+        assert "handover_to" not in columns
+        rows = conn.execute(sa.text("SELECT owner, epoch, expires_at FROM partition_lease"))
+        assert [tuple(r) for r in rows] == [("agent-a", 7, 12.5)]
+    with database.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0002")
+        columns = {c["name"] for c in sa.inspect(conn).get_columns("partition_lease")}
+        assert "handover_to" in columns
+    database.dispose()

@@ -1,14 +1,26 @@
-"""The device client's HTTP/1.1 transport against scripted servers: framing, keep-alive, errors."""
+"""The device client's HTTP/1.1 transport against scripted servers: framing, keep-alive, errors.
+
+Every test drives ``FastTransport.exchange``, the one entry point ``BigipClient`` calls in
+production; the last ones go through ``BigipClient`` itself on its default transport."""
 
 from __future__ import annotations
 
 import asyncio
+import json
+import math
+import ssl
+import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import httpx
 import pytest
 
-from bigip_lbaas.device.transport import FastTransport
+from bigip_lbaas.core.errors import LeaseLost
+from bigip_lbaas.device.apply import _guarded
+from bigip_lbaas.device.client import BigipClient
+from bigip_lbaas.device.transport import FastTransport, RawResponse
+from bigip_lbaas.sim import tls
 from bigip_lbaas.sim.testing import SimHandle
 
 Script = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
@@ -43,13 +55,11 @@ def _run(script: Script, client: Callable[[str, FastTransport], Awaitable[None]]
     asyncio.run(go())
 
 
-def _req(method: str, url: str, body: bytes = b"", timeout: float = 5.0) -> httpx.Request:
-    return httpx.Request(
-        method,
-        url,
-        content=body or None,
-        extensions={"timeout": httpx.Timeout(timeout).as_dict()},
-    )
+def _send(
+    t: FastTransport, method: str, url: str, body: bytes = b"", timeout: float = 5.0
+) -> Awaitable[RawResponse]:
+    u = httpx.URL(url)
+    return t.exchange(method, u, [b"Host: " + u.netloc], body, httpx.Timeout(timeout).as_dict())
 
 
 def test_request_is_one_write_and_keep_alive_reuses_the_connection() -> None:
@@ -71,12 +81,12 @@ def test_request_is_one_write_and_keep_alive_reuses_the_connection() -> None:
 
     async def client(url: str, t: FastTransport) -> None:
         for i in range(3):
-            resp = await t.handle_async_request(_req("POST", f"{url}/p/~P~a%252?x=1", b"{}"))
-            assert resp.status_code == 200 and resp.json() == {"a": 1}, i
+            resp = await _send(t, "POST", f"{url}/p/~P~a%252?x=1", b"{}")
+            assert resp.status == 200 and json.loads(resp.content) == {"a": 1}, i
 
     _run(script, client)
     assert connections == 1
-    assert seen[0].startswith(b"POST /p/~P~a%252?x=1 HTTP/1.1\r\n")
+    assert seen[0].startswith(b"POST /p/~P~a%252?x=1 HTTP/1.1\r\nHost: 127.0.0.1:")
     assert b"\r\nContent-Length: 2\r\n" in seen[0] and seen[0].endswith(b"\r\n\r\n{}")
 
 
@@ -95,12 +105,12 @@ def test_chunked_body_100_continue_and_head() -> None:
         writer.close()
 
     async def client(url: str, t: FastTransport) -> None:
-        resp = await t.handle_async_request(_req("GET", url + "/"))
-        assert resp.status_code == 200 and resp.json() == {"a": 1}
-        resp = await t.handle_async_request(_req("HEAD", url + "/"))
-        assert resp.status_code == 200 and resp.content == b""
-        resp = await t.handle_async_request(_req("DELETE", url + "/x"))
-        assert resp.status_code == 204 and resp.content == b""
+        resp = await _send(t, "GET", url + "/")
+        assert resp.status == 200 and json.loads(resp.content) == {"a": 1}
+        resp = await _send(t, "HEAD", url + "/")
+        assert resp.status == 200 and resp.content == b""
+        resp = await _send(t, "DELETE", url + "/x")
+        assert resp.status == 204 and resp.content == b""
 
     _run(script, client)
 
@@ -120,9 +130,9 @@ def test_body_until_close_and_connection_close_are_not_reused() -> None:
         writer.close()
 
     async def client(url: str, t: FastTransport) -> None:
-        assert (await t.handle_async_request(_req("GET", url + "/"))).content == b"until close"
-        assert (await t.handle_async_request(_req("GET", url + "/"))).content == b"ok"
-        assert (await t.handle_async_request(_req("GET", url + "/"))).content == b"ok"
+        assert (await _send(t, "GET", url + "/")).content == b"until close"
+        assert (await _send(t, "GET", url + "/")).content == b"ok"
+        assert (await _send(t, "GET", url + "/")).content == b"ok"
 
     _run(script, client)
     assert connections == 3
@@ -140,9 +150,9 @@ def test_idle_connection_closed_by_the_server_is_not_reused() -> None:
         writer.close()  # keep-alive answer, then the server drops the idle connection
 
     async def client(url: str, t: FastTransport) -> None:
-        await t.handle_async_request(_req("GET", url + "/"))
+        await _send(t, "GET", url + "/")
         await asyncio.sleep(0.05)
-        assert (await t.handle_async_request(_req("GET", url + "/"))).status_code == 200
+        assert (await _send(t, "GET", url + "/")).status == 200
 
     _run(script, client)
     assert connections == 2
@@ -167,13 +177,13 @@ def test_failures_are_httpx_transport_errors() -> None:
 
     async def client(url: str, t: FastTransport) -> None:
         with pytest.raises(httpx.RemoteProtocolError, match="without sending a response"):
-            await t.handle_async_request(_req("GET", url + "/drop"))
+            await _send(t, "GET", url + "/drop")
         with pytest.raises(httpx.ReadTimeout):
-            await t.handle_async_request(_req("GET", url + "/slow", timeout=0.1))
+            await _send(t, "GET", url + "/slow", timeout=0.1)
         with pytest.raises(httpx.RemoteProtocolError):
-            await t.handle_async_request(_req("GET", url + "/short"))
+            await _send(t, "GET", url + "/short")
         with pytest.raises(httpx.RemoteProtocolError, match="status line"):
-            await t.handle_async_request(_req("GET", url + "/garbage"))
+            await _send(t, "GET", url + "/garbage")
 
     _run(script, client)
 
@@ -199,7 +209,7 @@ def test_an_abandoned_request_resets_its_connection(cancelled: bool) -> None:
         writer.close()
 
     async def client(url: str, t: FastTransport) -> None:
-        send = t.handle_async_request(_req("POST", url + "/big", body, timeout=0.3))
+        send = _send(t, "POST", url + "/big", body, timeout=0.3)
         if cancelled:
             task = asyncio.ensure_future(send)
             await asyncio.sleep(0.3)
@@ -227,13 +237,13 @@ def test_connection_refused_and_untrusted_certificate_are_connect_errors(sim: Si
         await server.wait_closed()
         t = FastTransport()
         with pytest.raises(httpx.ConnectError):
-            await t.handle_async_request(_req("GET", url + "/"))
+            await _send(t, "GET", url + "/")
         with pytest.raises(httpx.ConnectError):  # default trust store: the sim's CA is unknown
-            await t.handle_async_request(_req("GET", sim.urls[0] + "/mgmt/tm/sys/version"))
+            await _send(t, "GET", sim.urls[0] + "/mgmt/tm/sys/version")
         await t.aclose()
         t = FastTransport(verify=str(sim.ca_file))
-        resp = await t.handle_async_request(_req("GET", sim.urls[0] + "/mgmt/tm/sys/version"))
-        assert resp.status_code == 401  # trusted, reached the device, no credentials
+        resp = await _send(t, "GET", sim.urls[0] + "/mgmt/tm/sys/version")
+        assert resp.status == 401  # trusted, reached the device, no credentials
         await t.aclose()
 
     asyncio.run(go())
@@ -259,7 +269,7 @@ def test_pool_bound_waits_for_a_free_connection() -> None:
         writer.close()
 
     async def client(url: str, t: FastTransport) -> None:
-        await asyncio.gather(*(t.handle_async_request(_req("GET", url + "/")) for _ in range(8)))
+        await asyncio.gather(*(_send(t, "GET", url + "/") for _ in range(8)))
 
     _run(script, client)
     assert peak == 2
@@ -310,3 +320,91 @@ def test_header_values_are_checked() -> None:
 
     with pytest.raises(ValueError, match="client_id"):
         BigipClient("127.0.0.1", "u", "p", client_id="agent\r\nX-Evil: 1")
+
+
+def test_a_write_in_flight_when_the_lease_lapses_never_reaches_the_device(tmp_path: Path) -> None:
+    """The production path end to end: ``BigipClient`` on its default transport, as the agent
+    builds it, over TLS, with the write guarded as ``device/apply.py`` guards it. The device reads
+    nothing while the lease holds; when the lease lapses the write is cancelled, and the device
+    sees a reset with only part of the request received, never the whole request later."""
+    files = tls.generate(tmp_path)
+    given_up = asyncio.Event()
+    seen: dict[str, object] = {}
+    description = "x" * (32 * 1024 * 1024)  # far more than the socket buffers hold
+    lapses = math.inf  # the lease lapses 0.3 s after the device accepted the connection
+
+    async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal lapses
+        lapses = time.monotonic() + 0.3
+        await given_up.wait()
+        received = 0
+        try:
+            while chunk := await reader.read(1 << 20):
+                received += len(chunk)
+            seen["end"] = "eof"
+        except (ConnectionResetError, ssl.SSLError):
+            seen["end"] = "reset"
+        seen["received"] = received
+        writer.close()
+
+    async def go() -> None:
+        server = await asyncio.start_server(
+            script, "127.0.0.1", 0, ssl=tls.server_context(files)
+        )
+        port = server.sockets[0].getsockname()[1]
+        client = BigipClient(
+            "127.0.0.1", "u", "pw", port=port, verify=str(files.ca_file), token_auth=False
+        )
+        assert isinstance(client._transport, FastTransport)  # what production runs
+
+        def guard() -> float:  # renewed every 50 ms until it lapses
+            now = time.monotonic()
+            if now >= lapses:
+                raise LeaseLost("P", 1)
+            return min(lapses, now + 0.05)
+
+        body = {"name": "p", "partition": "P", "description": description}
+        try:
+            with pytest.raises(LeaseLost):
+                await _guarded(guard, lambda: client.request("POST", "/mgmt/tm/ltm/pool", json=body))
+            given_up.set()  # the client is still open: only the cancellation can have reset it
+            for _ in range(100):
+                if "end" in seen:
+                    break
+                await asyncio.sleep(0.05)
+        finally:
+            await client.aclose()
+            server.close()
+
+    asyncio.run(go())
+    assert seen["end"] == "reset"
+    assert isinstance(seen["received"], int) and seen["received"] < len(description)
+
+
+def test_an_unguarded_write_is_sent_whole(tmp_path: Path) -> None:
+    """The control for the test above: the same request, not given up on, arrives complete."""
+    files = tls.generate(tmp_path)
+    received: list[bytes] = []
+
+    async def script(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        _, body = await _read_request(reader)
+        received.append(body)
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
+        await writer.drain()
+        writer.close()
+
+    async def go() -> None:
+        server = await asyncio.start_server(
+            script, "127.0.0.1", 0, ssl=tls.server_context(files)
+        )
+        port = server.sockets[0].getsockname()[1]
+        async with BigipClient(
+            "127.0.0.1", "u", "pw", port=port, verify=str(files.ca_file), token_auth=False
+        ) as client:
+            body = {"name": "p", "description": "x" * (4 * 1024 * 1024)}
+            assert await _guarded(lambda: math.inf, lambda: client.request(
+                "POST", "/mgmt/tm/ltm/pool", json=body)) == {}
+        server.close()
+
+    asyncio.run(go())
+    assert len(received) == 1 and json.loads(received[0])["description"] == "x" * (4 * 1024 * 1024)

@@ -1,6 +1,7 @@
 """Admin extension (admin only): agents, their partitions and load balancers, drain (admin-down).
 
-Liveness is judged by the database clock: alive = heartbeat within `[bigip_lbaas] lease_seconds`.
+Liveness and lease validity are db/models' rules (`Agent.is_alive`, `PartitionLease.valid_where`),
+judged by the database clock with `[bigip_lbaas] lease_seconds`.
 """
 
 from __future__ import annotations
@@ -14,21 +15,21 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from bigip_lbaas.api.errors import NotFound
+from bigip_lbaas.api.handlers import env, respond
 from bigip_lbaas.api.lock import find
-from bigip_lbaas.api.resources import LOADBALANCER, render
-from bigip_lbaas.api.routes.common import env, respond
+from bigip_lbaas.api.resources import LOADBALANCER, wire_list
 from bigip_lbaas.api.schemas.admin import AgentRootPUT, AgentRootResponse, AgentsRootResponse
 from bigip_lbaas.api.schemas.common import fault_responses
 from bigip_lbaas.api.schemas.loadbalancer import LoadBalancersRootResponse
 from bigip_lbaas.db import models as m
-from bigip_lbaas.db.session import server_now
+from bigip_lbaas.db.session import session_now
 
 router = APIRouter(tags=["admin"])
 AgentId = Annotated[int, Path(ge=1, le=2147483647)]
 
 
 def _now(session: Session) -> float:
-    return float(session.scalar(sa.select(server_now(session.get_bind().dialect.name))) or 0.0)
+    return float(session.scalar(sa.select(session_now(session))) or 0.0)
 
 
 def _partitions(session: Session, instance_ids: list[str],
@@ -37,7 +38,7 @@ def _partitions(session: Session, instance_ids: list[str],
         sa.select(m.PartitionLease.owner, m.Partition.id, m.Partition.environment,
                   m.Partition.project_id, m.PartitionLease.epoch, m.PartitionLease.expires_at)
         .join(m.Partition, m.Partition.id == m.PartitionLease.partition_id)
-        .where(m.PartitionLease.owner.in_(instance_ids), m.PartitionLease.expires_at > now)
+        .where(m.PartitionLease.owner.in_(instance_ids), m.PartitionLease.valid_where(now))
         .order_by(m.Partition.id)).all()
     out: dict[str, list[dict[str, Any]]] = {}
     for owner, pid, environment, project, epoch, _expires in rows:
@@ -51,7 +52,7 @@ def agent_wire(agent: m.Agent, now: float, lease: float,
     age = max(0.0, now - agent.heartbeat_at)
     return {"id": agent.id, "host": agent.host, "identity": agent.identity,
             "environment": agent.environment,
-            "alive": (not agent.stopped) and age <= lease,
+            "alive": agent.is_alive(now, lease),
             "operational": agent.operational, "admin_state_up": agent.admin_state_up,
             "heartbeat_age": round(age, 3), "started_at": agent.started_at,
             "status_reason": agent.status_reason, "ha_type": agent.ha_type,
@@ -120,11 +121,11 @@ def agent_loadbalancers(request: Request, agent_id: AgentId) -> JSONResponse:
             raise NotFound(resource="Agent", id=agent_id)
         owned = sa.select(m.PartitionLease.partition_id).where(
             m.PartitionLease.owner == agent.instance_id,
-            m.PartitionLease.expires_at > server_now(session.get_bind().dialect.name))
+            m.PartitionLease.valid_where(session_now(session)))
         rows = session.scalars(sa.select(m.LoadBalancer)
                                .where(m.LoadBalancer.partition_id.in_(owned))
                                .order_by(m.LoadBalancer.created_at, m.LoadBalancer.id)).all()
-        return render(session, LOADBALANCER, rows)
+        return wire_list(session, LOADBALANCER, rows)
 
     return respond(200, {"loadbalancers": st.read(fn), "loadbalancers_links": []})
 
@@ -140,7 +141,7 @@ def loadbalancer_agent(request: Request, loadbalancer_id: str) -> JSONResponse:
         lb = find(session, LOADBALANCER, loadbalancer_id, ctx)
         now = _now(session)
         lease = session.get(m.PartitionLease, lb.partition_id)
-        if lease is None or lease.owner is None or lease.expires_at <= now:
+        if lease is None or not lease.is_valid(lease.owner, lease.expires_at, now):
             return None
         agent = session.scalar(sa.select(m.Agent).where(m.Agent.instance_id == lease.owner))
         if agent is None:

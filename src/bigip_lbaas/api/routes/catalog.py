@@ -19,7 +19,7 @@ from bigip_lbaas.api.errors import (
     UnknownProvider,
     ValidationFailure,
 )
-from bigip_lbaas.api.routes.common import env, no_content, respond
+from bigip_lbaas.api.handlers import env, no_content, respond
 from bigip_lbaas.api.schemas.catalog import (
     AvailabilityZoneProfilesRootResponse,
     AvailabilityZonesRootResponse,

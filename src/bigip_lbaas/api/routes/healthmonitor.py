@@ -11,17 +11,17 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from bigip_lbaas.api import create, quotas
-from bigip_lbaas.api.lock import change_child, find_locked
-from bigip_lbaas.api.resources import HEALTHMONITOR, POOL, render_one
-from bigip_lbaas.api.routes.common import (
+from bigip_lbaas.api.handlers import (
     delete_child,
     env,
-    list_kind,
+    list_resource,
     respond,
     set_columns,
-    show_kind,
+    show_resource,
     update_child,
 )
+from bigip_lbaas.api.lock import change_child, find_locked
+from bigip_lbaas.api.resources import HEALTHMONITOR, POOL, wire_one
 from bigip_lbaas.api.schemas.common import fault_responses
 from bigip_lbaas.api.schemas.healthmonitor import (
     HealthMonitorRootPOST,
@@ -39,13 +39,13 @@ ONE = "/healthmonitors/{healthmonitor_id}"
 @router.get("/healthmonitors", response_model=HealthMonitorsRootResponse,
             responses=fault_responses(400, 401, 403))
 def list_healthmonitors(request: Request) -> JSONResponse:
-    return list_kind(request, HEALTHMONITOR)
+    return list_resource(request, HEALTHMONITOR)
 
 
 @router.get(ONE, response_model=HealthMonitorRootResponse,
             responses=fault_responses(401, 403, 404))
 def show_healthmonitor(request: Request, healthmonitor_id: str) -> JSONResponse:
-    return show_kind(request, HEALTHMONITOR, healthmonitor_id)
+    return show_resource(request, HEALTHMONITOR, healthmonitor_id)
 
 
 @router.post("/healthmonitors", status_code=201, response_model=HealthMonitorRootResponse,
@@ -65,7 +65,7 @@ def create_healthmonitor(request: Request, body: HealthMonitorRootPOST) -> JSONR
                         .values(operating_status=Oper.OFFLINE)
                         .execution_options(synchronize_session=False))
         session.flush()
-        return render_one(session, HEALTHMONITOR, row)
+        return wire_one(session, HEALTHMONITOR, row)
 
     return respond(201, {"healthmonitor": st.write(fn)})
 

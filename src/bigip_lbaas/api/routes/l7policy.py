@@ -10,18 +10,18 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from bigip_lbaas.api import create, quotas
-from bigip_lbaas.api.lock import change_child, find, find_locked
-from bigip_lbaas.api.resources import L7POLICY, L7RULE, LISTENER, render_one
-from bigip_lbaas.api.routes.common import (
+from bigip_lbaas.api.handlers import (
     delete_child,
     env,
-    list_kind,
+    list_resource,
     mark_deleting,
     respond,
     set_columns,
-    show_kind,
+    show_resource,
     update_child,
 )
+from bigip_lbaas.api.lock import change_child, find, find_locked
+from bigip_lbaas.api.resources import L7POLICY, L7RULE, LISTENER, wire_one
 from bigip_lbaas.api.schemas.common import fault_responses
 from bigip_lbaas.api.schemas.l7policy import (
     L7PoliciesRootResponse,
@@ -46,12 +46,12 @@ RULE = RULES + "/{l7rule_id}"
 @router.get("/l7policies", response_model=L7PoliciesRootResponse,
             responses=fault_responses(400, 401, 403))
 def list_l7policies(request: Request) -> JSONResponse:
-    return list_kind(request, L7POLICY)
+    return list_resource(request, L7POLICY)
 
 
 @router.get(ONE, response_model=L7PolicyRootResponse, responses=fault_responses(401, 403, 404))
 def show_l7policy(request: Request, l7policy_id: str) -> JSONResponse:
-    return show_kind(request, L7POLICY, l7policy_id)
+    return show_resource(request, L7POLICY, l7policy_id)
 
 
 @router.post("/l7policies", status_code=201, response_model=L7PolicyRootResponse,
@@ -70,7 +70,7 @@ def create_l7policy(request: Request, body: L7PolicyRootPOST) -> JSONResponse:
         for rule in spec.rules or []:
             create.insert_l7rule(session, row, rule.model_dump())
         session.flush()
-        return render_one(session, L7POLICY, row)
+        return wire_one(session, L7POLICY, row)
 
     return respond(201, {"l7policy": st.write(fn)})
 
@@ -108,13 +108,13 @@ def list_l7rules(request: Request, l7policy_id: str) -> JSONResponse:
     def check(session: Session, ctx: Any) -> None:
         find(session, L7POLICY, l7policy_id, ctx)
 
-    return list_kind(request, L7RULE, lambda s: s.where(m.L7Rule.l7policy_id == l7policy_id),
+    return list_resource(request, L7RULE, lambda s: s.where(m.L7Rule.l7policy_id == l7policy_id),
                      check)
 
 
 @router.get(RULE, response_model=L7RuleRootResponse, responses=fault_responses(401, 403, 404))
 def show_l7rule(request: Request, l7policy_id: str, l7rule_id: str) -> JSONResponse:
-    return show_kind(request, L7RULE, l7rule_id, _in_policy(l7policy_id))
+    return show_resource(request, L7RULE, l7rule_id, _in_policy(l7policy_id))
 
 
 @router.post(RULES, status_code=201, response_model=L7RuleRootResponse,
@@ -128,7 +128,7 @@ def create_l7rule(request: Request, l7policy_id: str, body: L7RuleRootPOST) -> J
         quotas.check(session, st.conf, lb.project_id, {L7RULE: 1})
         row = create.insert_l7rule(session, policy, body.rule.model_dump())
         session.flush()
-        return render_one(session, L7RULE, row)
+        return wire_one(session, L7RULE, row)
 
     return respond(201, {"rule": st.write(fn)})
 
@@ -144,6 +144,3 @@ def update_l7rule(request: Request, l7policy_id: str, l7rule_id: str,
 @router.delete(RULE, status_code=204, responses=fault_responses(401, 403, 404, 409))
 def delete_l7rule(request: Request, l7policy_id: str, l7rule_id: str) -> Response:
     return delete_child(request, L7RULE, l7rule_id, parent=_in_policy(l7policy_id))
-
-
-__all__ = ["router", "set_columns"]

@@ -9,21 +9,20 @@ from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from bigip_lbaas.api import create, quotas, validate
+from bigip_lbaas.api import create, quotas, statuses, validate
 from bigip_lbaas.api.errors import ValidationFailure
-from bigip_lbaas.api.lock import change_child, find, lock_lb
-from bigip_lbaas.api.resources import L7POLICY, L7RULE, LISTENER, render_one
-from bigip_lbaas.api.routes.common import (
+from bigip_lbaas.api.handlers import (
     delete_child,
     env,
-    list_kind,
+    list_resource,
     mark_deleting,
     respond,
     set_columns,
-    show_kind,
+    show_resource,
     update_child,
 )
-from bigip_lbaas.api.routes.loadbalancer import sum_stats
+from bigip_lbaas.api.lock import change_child, find, lock_lb
+from bigip_lbaas.api.resources import L7POLICY, L7RULE, LISTENER, wire_one
 from bigip_lbaas.api.schemas.common import fault_responses
 from bigip_lbaas.api.schemas.listener import (
     ListenerRootPOST,
@@ -43,12 +42,12 @@ PUT_NULL_DEFAULTS: dict[str, Any] = {"connection_limit": -1, "client_authenticat
 @router.get("/listeners", response_model=ListenersRootResponse,
             responses=fault_responses(400, 401, 403))
 def list_listeners(request: Request) -> JSONResponse:
-    return list_kind(request, LISTENER)
+    return list_resource(request, LISTENER)
 
 
 @router.get(ONE, response_model=ListenerRootResponse, responses=fault_responses(401, 403, 404))
 def show_listener(request: Request, listener_id: str) -> JSONResponse:
-    return show_kind(request, LISTENER, listener_id)
+    return show_resource(request, LISTENER, listener_id)
 
 
 @router.post("/listeners", status_code=201, response_model=ListenerRootResponse,
@@ -67,7 +66,7 @@ def create_listener(request: Request, body: ListenerRootPOST) -> JSONResponse:
         data = spec.model_dump(exclude={"loadbalancer_id", "default_pool", "l7policies"})
         row = create.insert_listener(session, lb, data)
         session.flush()
-        return render_one(session, LISTENER, row)
+        return wire_one(session, LISTENER, row)
 
     return respond(201, {"listener": st.write(fn)})
 
@@ -120,6 +119,6 @@ def listener_stats(request: Request, listener_id: str) -> JSONResponse:
 
     def fn(session: Session) -> dict[str, int]:
         find(session, LISTENER, listener_id, ctx)
-        return sum_stats(session, m.ListenerStats.listener_id == listener_id)
+        return statuses.sum_stats(session, m.ListenerStats.listener_id == listener_id)
 
     return respond(200, {"stats": st.read(fn)})

@@ -11,19 +11,19 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from bigip_lbaas.api import create, quotas, validate
-from bigip_lbaas.api.lock import change_child, find, find_locked
-from bigip_lbaas.api.pagination import parse_bool
-from bigip_lbaas.api.resources import MEMBER, POOL, render_one
-from bigip_lbaas.api.routes.common import (
+from bigip_lbaas.api.handlers import (
     delete_child,
     env,
-    list_kind,
+    list_resource,
     no_content,
     respond,
     set_columns,
-    show_kind,
+    show_resource,
     update_child,
 )
+from bigip_lbaas.api.lock import change_child, find, find_locked
+from bigip_lbaas.api.pagination import parse_bool
+from bigip_lbaas.api.resources import MEMBER, POOL, wire_one
 from bigip_lbaas.api.schemas.common import fault_responses
 from bigip_lbaas.api.schemas.member import (
     MemberRootPOST,
@@ -50,12 +50,12 @@ def list_members(request: Request, pool_id: str) -> JSONResponse:
     def check(session: Session, ctx: Any) -> None:
         find(session, POOL, pool_id, ctx)
 
-    return list_kind(request, MEMBER, lambda s: s.where(m.Member.pool_id == pool_id), check)
+    return list_resource(request, MEMBER, lambda s: s.where(m.Member.pool_id == pool_id), check)
 
 
 @router.get(ONE, response_model=MemberRootResponse, responses=fault_responses(401, 403, 404))
 def show_member(request: Request, pool_id: str, member_id: str) -> JSONResponse:
-    return show_kind(request, MEMBER, member_id, _in_pool(pool_id))
+    return show_resource(request, MEMBER, member_id, _in_pool(pool_id))
 
 
 @router.post(MANY, status_code=201, response_model=MemberRootResponse,
@@ -68,7 +68,7 @@ def create_member(request: Request, pool_id: str, body: MemberRootPOST) -> JSONR
         change_child(session, lb, (POOL, pool))
         quotas.check(session, st.conf, lb.project_id, {MEMBER: 1})
         row = create.insert_member(session, pool, body.member.model_dump())
-        return render_one(session, MEMBER, row)
+        return wire_one(session, MEMBER, row)
 
     return respond(201, {"member": st.write(fn)})
 

@@ -19,7 +19,7 @@ from starlette.responses import JSONResponse, Response
 
 from bigip_lbaas.api.auth import Context
 from bigip_lbaas.api.errors import InUse, NotFound, ValidationFailure
-from bigip_lbaas.api.routes.common import env, no_content, respond
+from bigip_lbaas.api.handlers import env, no_content, respond
 from bigip_lbaas.api.schemas.common import fault_responses
 from bigip_lbaas.api.schemas.network import (
     NetworkRootPOST,

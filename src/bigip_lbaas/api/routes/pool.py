@@ -16,18 +16,18 @@ from bigip_lbaas.api.errors import (
     PoolInUseByL7Policy,
     ValidationFailure,
 )
-from bigip_lbaas.api.lock import change_child, find, lock_lb
-from bigip_lbaas.api.resources import HEALTHMONITOR, LISTENER, MEMBER, POOL, render_one
-from bigip_lbaas.api.routes.common import (
+from bigip_lbaas.api.handlers import (
     delete_child,
     env,
-    list_kind,
+    list_resource,
     mark_deleting,
     respond,
     set_columns,
-    show_kind,
+    show_resource,
     update_child,
 )
+from bigip_lbaas.api.lock import change_child, find, lock_lb
+from bigip_lbaas.api.resources import HEALTHMONITOR, LISTENER, MEMBER, POOL, wire_one
 from bigip_lbaas.api.schemas.common import fault_responses
 from bigip_lbaas.api.schemas.pool import (
     PoolRootPOST,
@@ -44,12 +44,12 @@ ONE = "/pools/{pool_id}"
 
 @router.get("/pools", response_model=PoolsRootResponse, responses=fault_responses(400, 401, 403))
 def list_pools(request: Request) -> JSONResponse:
-    return list_kind(request, POOL)
+    return list_resource(request, POOL)
 
 
 @router.get(ONE, response_model=PoolRootResponse, responses=fault_responses(401, 403, 404))
 def show_pool(request: Request, pool_id: str) -> JSONResponse:
-    return show_kind(request, POOL, pool_id)
+    return show_resource(request, POOL, pool_id)
 
 
 @router.post("/pools", status_code=201, response_model=PoolRootResponse,
@@ -90,7 +90,7 @@ def create_pool(request: Request, body: PoolRootPOST) -> JSONResponse:
             listener.default_pool_id = row.id
             listener.provisioning_status = Prov.PENDING_UPDATE
         session.flush()
-        return render_one(session, POOL, row)
+        return wire_one(session, POOL, row)
 
     return respond(201, {"pool": st.write(fn)})
 
@@ -130,6 +130,3 @@ def _cascade(session: Session, row: m.Pool) -> None:
 @router.delete(ONE, status_code=204, responses=fault_responses(401, 403, 404, 409))
 def delete_pool(request: Request, pool_id: str) -> Response:
     return delete_child(request, POOL, pool_id, _cascade)
-
-
-__all__ = ["router", "set_columns"]

@@ -12,7 +12,7 @@ from starlette.responses import JSONResponse, Response
 
 from bigip_lbaas.api import quotas
 from bigip_lbaas.api.errors import NotAuthorized
-from bigip_lbaas.api.routes.common import env, no_content, respond
+from bigip_lbaas.api.handlers import env, no_content, respond
 from bigip_lbaas.api.schemas.common import fault_responses
 from bigip_lbaas.api.schemas.quota import QuotaRootPUT, QuotaRootResponse, QuotasRootResponse
 from bigip_lbaas.db import models as m

@@ -20,9 +20,11 @@ class Request(BaseModel):
 
 
 class Response(BaseModel):
-    """Response bodies: every field optional, because `fields=` may select a subset."""
+    """Response bodies: every field optional, because `fields=` may select a subset; no field
+    beyond the declared ones, so the OpenAPI document says `additionalProperties: false` and a
+    body that grows a field its schema lacks fails the conformance check."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="forbid")
 
 
 class IdRef(Response):
@@ -38,10 +40,6 @@ class Fault(BaseModel):
     faultcode: str
     faultstring: str
     debuginfo: Any = None
-
-
-class AdminStateMixin(Request):
-    pass
 
 
 def fault_responses(*codes: int) -> dict[int | str, dict[str, Any]]:

@@ -77,17 +77,23 @@ class L7PolicyResponse(Response):
     admin_state_up: bool | None = None
     project_id: str | None = None
     tenant_id: str | None = None
+    created_at: str | None = None
+    updated_at: str | None = None
+    tags: list[str] | None = None
     action: str | None = None
     listener_id: str | None = None
     redirect_pool_id: str | None = None
     redirect_url: str | None = None
     redirect_prefix: str | None = None
     position: int | None = None
-    rules: list[IdRef | L7RuleResponse] | None = None
-    created_at: str | None = None
-    updated_at: str | None = None
+    rules: list[IdRef] | None = None
     redirect_http_code: int | None = None
-    tags: list[str] | None = None
+
+
+class L7PolicyFullResponse(L7PolicyResponse):
+    """In a fully populated load balancer's response: rules as full objects."""
+
+    rules: list[L7RuleResponse] | None = None  # type: ignore[assignment]
 
 
 class L7PolicyRootResponse(Response):

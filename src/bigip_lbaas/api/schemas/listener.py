@@ -16,7 +16,7 @@ from bigip_lbaas.api.schemas.common import (
     Response,
     Tags,
 )
-from bigip_lbaas.api.schemas.l7policy import L7PolicyResponse, L7PolicySingleCreate
+from bigip_lbaas.api.schemas.l7policy import L7PolicyFullResponse, L7PolicySingleCreate
 
 Protocol = Literal["TCP", "HTTP", "HTTPS", "TERMINATED_HTTPS", "UDP", "SCTP", "PROMETHEUS"]
 ClientAuth = Literal["NONE", "OPTIONAL", "MANDATORY"]
@@ -109,16 +109,17 @@ class ListenerResponse(Response):
     admin_state_up: bool | None = None
     project_id: str | None = None
     tenant_id: str | None = None
+    created_at: str | None = None
+    updated_at: str | None = None
+    tags: list[str] | None = None
     protocol: str | None = None
     protocol_port: int | None = None
     connection_limit: int | None = None
     default_tls_container_ref: str | None = None
     sni_container_refs: list[str] | None = None
     default_pool_id: str | None = None
-    l7policies: list[IdRef | L7PolicyResponse] | None = None
+    l7policies: list[IdRef] | None = None
     insert_headers: dict[str, str] | None = None
-    created_at: str | None = None
-    updated_at: str | None = None
     loadbalancers: list[IdRef] | None = None
     timeout_client_data: int | None = None
     timeout_member_connect: int | None = None
@@ -134,7 +135,12 @@ class ListenerResponse(Response):
     hsts_max_age: int | None = None
     hsts_include_subdomains: bool | None = None
     hsts_preload: bool | None = None
-    tags: list[str] | None = None
+
+
+class ListenerFullResponse(ListenerResponse):
+    """In a fully populated load balancer's response: L7 policies (and their rules) in full."""
+
+    l7policies: list[L7PolicyFullResponse] | None = None  # type: ignore[assignment]
 
 
 class ListenerRootResponse(Response):

@@ -14,8 +14,8 @@ from bigip_lbaas.api.schemas.common import (
     Tags,
     Uuid,
 )
-from bigip_lbaas.api.schemas.listener import ListenerResponse, ListenerSingleCreate
-from bigip_lbaas.api.schemas.pool import PoolResponse, PoolSingleCreate
+from bigip_lbaas.api.schemas.listener import ListenerFullResponse, ListenerSingleCreate
+from bigip_lbaas.api.schemas.pool import PoolFullResponse, PoolSingleCreate
 
 
 class AdditionalVip(Request):
@@ -73,6 +73,7 @@ class LoadBalancerResponse(Response):
     tenant_id: str | None = None
     created_at: str | None = None
     updated_at: str | None = None
+    tags: list[str] | None = None
     vip_address: str | None = None
     vip_port_id: str | None = None
     vip_subnet_id: str | None = None
@@ -81,16 +82,26 @@ class LoadBalancerResponse(Response):
     vip_sg_ids: list[str] | None = None
     vip_vnic_type: str | None = None
     additional_vips: list[dict[str, str | None]] | None = None
-    listeners: list[IdRef | ListenerResponse] | None = None
-    pools: list[IdRef | PoolResponse] | None = None
+    listeners: list[IdRef] | None = None
+    pools: list[IdRef] | None = None
     provider: str | None = None
     flavor_id: str | None = None
     availability_zone: str | None = None
-    tags: list[str] | None = None
 
 
 class LoadBalancerRootResponse(Response):
     loadbalancer: LoadBalancerResponse
+
+
+class LoadBalancerFullResponse(LoadBalancerResponse):
+    """The create's answer (Octavia's LoadBalancerFullResponse): the graph it made, in full."""
+
+    listeners: list[ListenerFullResponse] | None = None  # type: ignore[assignment]
+    pools: list[PoolFullResponse] | None = None  # type: ignore[assignment]
+
+
+class LoadBalancerFullRootResponse(Response):
+    loadbalancer: LoadBalancerFullResponse
 
 
 class LoadBalancersRootResponse(Response):
@@ -110,5 +121,41 @@ class StatsRootResponse(Response):
     stats: StatsResponse
 
 
+class StatusResponse(Response):
+    """One object of the status tree (Octavia's *StatusResponse types)."""
+
+    id: str | None = None
+    name: str | None = None
+    provisioning_status: str | None = None
+    operating_status: str | None = None
+
+
+class HealthMonitorStatusResponse(StatusResponse):
+    type: str | None = None
+
+
+class MemberStatusResponse(StatusResponse):
+    address: str | None = None
+    protocol_port: int | None = None
+
+
+class PoolStatusResponse(StatusResponse):
+    health_monitor: HealthMonitorStatusResponse | None = None  # absent without a monitor
+    members: list[MemberStatusResponse] | None = None
+
+
+class ListenerStatusResponse(StatusResponse):
+    pools: list[PoolStatusResponse] | None = None
+
+
+class LoadBalancerStatusResponse(StatusResponse):
+    listeners: list[ListenerStatusResponse] | None = None
+    pools: list[PoolStatusResponse] | None = None
+
+
+class StatusesResponse(Response):
+    loadbalancer: LoadBalancerStatusResponse
+
+
 class StatusesRootResponse(Response):
-    statuses: dict[str, object]
+    statuses: StatusesResponse

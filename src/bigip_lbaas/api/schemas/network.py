@@ -5,11 +5,11 @@ Neutron clients send many optional attributes; unknown ones are ignored rather t
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from bigip_lbaas.api.schemas.common import Link, Name, ProjectId
+from bigip_lbaas.api.schemas.common import Link, Name, ProjectId, Response
 
 
 class NeutronRequest(BaseModel):
@@ -54,37 +54,68 @@ class SubnetRootPOST(NeutronRequest):
     subnet: SubnetPOST
 
 
-class NetworkResponse(BaseModel):
-    model_config = ConfigDict(extra="allow")
+class NetworkResponse(Response):
     id: str | None = None
     name: str | None = None
+    description: str | None = None
+    tenant_id: str | None = None
+    project_id: str | None = None
+    admin_state_up: bool | None = None
+    status: str | None = None
     subnets: list[str] | None = None
+    shared: bool | None = None
+    router_external: bool | None = Field(default=None, alias="router:external")
+    mtu: int | None = None
+    availability_zone_hints: list[str] | None = None
+    availability_zones: list[str] | None = None
+    port_security_enabled: bool | None = None
+    is_default: bool | None = None
+    revision_number: int | None = None
+    ipv4_address_scope: str | None = None
+    ipv6_address_scope: str | None = None
+    tags: list[str] | None = None
+    created_at: str | None = None
+    updated_at: str | None = None
 
 
-class NetworkRootResponse(BaseModel):
+class NetworkRootResponse(Response):
     network: NetworkResponse
 
 
-class NetworksRootResponse(BaseModel):
-    model_config = ConfigDict(extra="allow")
+class NetworksRootResponse(Response):
     networks: list[NetworkResponse]
+    networks_links: list[Link]
 
 
-class SubnetResponse(BaseModel):
-    model_config = ConfigDict(extra="allow")
+class SubnetResponse(Response):
     id: str | None = None
     name: str | None = None
+    description: str | None = None
     network_id: str | None = None
+    tenant_id: str | None = None
+    project_id: str | None = None
     cidr: str | None = None
+    ip_version: int | None = None
+    gateway_ip: str | None = None
+    allocation_pools: list[dict[str, Any]] | None = None
+    enable_dhcp: bool | None = None
+    dns_nameservers: list[str] | None = None
+    host_routes: list[dict[str, Any]] | None = None
+    ipv6_ra_mode: str | None = None
+    ipv6_address_mode: str | None = None
+    subnetpool_id: str | None = None
+    segment_id: str | None = None
+    service_types: list[str] | None = None
+    tags: list[str] | None = None
+    revision_number: int | None = None
+    created_at: str | None = None
+    updated_at: str | None = None
 
 
-class SubnetRootResponse(BaseModel):
+class SubnetRootResponse(Response):
     subnet: SubnetResponse
 
 
-class SubnetsRootResponse(BaseModel):
-    model_config = ConfigDict(extra="allow")
+class SubnetsRootResponse(Response):
     subnets: list[SubnetResponse]
-
-
-__all__ = ["Link"]
+    subnets_links: list[Link]

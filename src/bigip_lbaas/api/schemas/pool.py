@@ -78,19 +78,18 @@ class PoolResponse(Response):
     provisioning_status: str | None = None
     operating_status: str | None = None
     admin_state_up: bool | None = None
+    project_id: str | None = None
+    tenant_id: str | None = None
+    created_at: str | None = None
+    updated_at: str | None = None
+    tags: list[str] | None = None
     protocol: str | None = None
     lb_algorithm: str | None = None
     session_persistence: dict[str, object] | None = None
-    project_id: str | None = None
-    tenant_id: str | None = None
     loadbalancers: list[IdRef] | None = None
     listeners: list[IdRef] | None = None
-    created_at: str | None = None
-    updated_at: str | None = None
     healthmonitor_id: str | None = None
-    healthmonitor: HealthMonitorResponse | None = None
-    members: list[IdRef | MemberResponse] | None = None
-    tags: list[str] | None = None
+    members: list[IdRef] | None = None
     tls_container_ref: str | None = None
     ca_tls_container_ref: str | None = None
     crl_container_ref: str | None = None
@@ -98,6 +97,13 @@ class PoolResponse(Response):
     tls_ciphers: str | None = None
     tls_versions: list[str] | None = None
     alpn_protocols: list[str] | None = None
+
+
+class PoolFullResponse(PoolResponse):
+    """In a fully populated load balancer's response: members and health monitor in full."""
+
+    members: list[MemberResponse] | None = None  # type: ignore[assignment]
+    healthmonitor: HealthMonitorResponse | None = None
 
 
 class PoolRootResponse(Response):

@@ -1,4 +1,4 @@
-"""What every resource's routes share: list, show, child update/delete, the JSON response."""
+"""What every resource's route handlers share: list, show, child update/delete, the JSON response."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ from starlette.responses import JSONResponse, Response
 
 from bigip_lbaas.api import pagination
 from bigip_lbaas.api.auth import Context
+from bigip_lbaas.api.errors import InvalidParams, NotFound
 from bigip_lbaas.api.lock import change_child, find, find_locked
-from bigip_lbaas.api.resources import Kind, render, render_one
+from bigip_lbaas.api.resources import Resource, columns_from, wire_list, wire_one
 from bigip_lbaas.api.state import AppState, base_url, context, state
 from bigip_lbaas.core.status import Prov
 
@@ -32,78 +33,75 @@ def env(request: Request) -> tuple[AppState, Context]:
     return state(request), context(request)
 
 
-def list_kind(request: Request, kind: Kind, scope: Scope | None = None,
+def list_resource(request: Request, res: Resource, scope: Scope | None = None,
               check: Callable[[Session, Context], None] | None = None) -> JSONResponse:
     st, ctx = env(request)
-    q = pagination.parse(kind, list(request.query_params.multi_items()), st.max_limit)
+    q = pagination.parse(res, list(request.query_params.multi_items()), st.max_limit)
     url = base_url(request)
 
     def fn(session: Session) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
         if check is not None:
             check(session, ctx)
-        stmt = sa.select(kind.model).where(kind.model.provisioning_status != Prov.DELETED)
+        stmt = sa.select(res.model).where(res.model.provisioning_status != Prov.DELETED)
         if not ctx.is_admin:
-            stmt = stmt.where(kind.model.project_id == ctx.project_id)
+            stmt = stmt.where(res.model.project_id == ctx.project_id)
         if scope is not None:
             stmt = scope(stmt)
-        rows = pagination.page(session, kind, pagination.apply(kind, stmt, q), q)
-        bodies = [pagination.select_fields(b, q.fields) for b in render(session, kind, rows)]
+        rows = pagination.page(session, res, pagination.apply(res, stmt, q), q)
+        bodies = [pagination.select_fields(b, q.fields) for b in wire_list(session, res, rows)]
         return bodies, pagination.links(url, q, rows)
 
     items, links = st.read(fn)
-    return respond(200, {kind.plural: items, f"{kind.plural}_links": links})
+    return respond(200, {res.plural: items, f"{res.plural}_links": links})
 
 
-def fields_of(request: Request, kind: Kind) -> list[str]:
+def fields_of(request: Request, res: Resource) -> list[str]:
     fields = [f for v in request.query_params.getlist("fields") for f in v.split(",") if f]
-    if any(f not in kind.fields for f in fields):
-        from bigip_lbaas.api.errors import InvalidParams
+    if any(f not in res.fields for f in fields):
         raise InvalidParams()
     return fields
 
 
-def show_kind(request: Request, kind: Kind, obj_id: str,
+def show_resource(request: Request, res: Resource, obj_id: str,
               parent: Callable[[Any], bool] | None = None) -> JSONResponse:
     st, ctx = env(request)
-    fields = fields_of(request, kind)
+    fields = fields_of(request, res)
 
     def fn(session: Session) -> dict[str, Any]:
-        row = find(session, kind, obj_id, ctx)
+        row = find(session, res, obj_id, ctx)
         if parent is not None and not parent(row):
-            from bigip_lbaas.api.errors import NotFound
-            raise NotFound(resource=kind.label, id=obj_id)
-        return pagination.select_fields(render_one(session, kind, row), fields)
+            raise NotFound(resource=res.label, id=obj_id)
+        return pagination.select_fields(wire_one(session, res, row), fields)
 
-    return respond(200, {kind.key: st.read(fn)})
+    return respond(200, {res.key: st.read(fn)})
 
 
-def update_child(request: Request, kind: Kind, obj_id: str, changes: dict[str, Any],
+def update_child(request: Request, res: Resource, obj_id: str, changes: dict[str, Any],
                  apply: Callable[[Session, Any, dict[str, Any]], None] | None = None,
                  parent: Callable[[Any], bool] | None = None) -> JSONResponse:
     """PUT on a child: lock its LB, require both unlocked, write the changes as PENDING_UPDATE."""
     st, ctx = env(request)
 
     def fn(session: Session) -> dict[str, Any]:
-        row, lb = find_locked(session, kind, obj_id, ctx, parent)
-        change_child(session, lb, (kind, row))
+        row, lb = find_locked(session, res, obj_id, ctx, parent)
+        change_child(session, lb, (res, row))
         if apply is not None:
             apply(session, row, changes)
         else:
-            set_columns(kind, row, changes)
+            set_columns(res, row, changes)
         row.provisioning_status = Prov.PENDING_UPDATE
         session.flush()
-        return render_one(session, kind, row)
+        return wire_one(session, res, row)
 
-    return respond(200, {kind.key: st.write(fn)})
+    return respond(200, {res.key: st.write(fn)})
 
 
-def set_columns(kind: Kind, row: Any, changes: dict[str, Any]) -> None:
-    from bigip_lbaas.api.resources import columns_from
-    for col, value in columns_from(kind, changes).items():
+def set_columns(res: Resource, row: Any, changes: dict[str, Any]) -> None:
+    for col, value in columns_from(res, changes).items():
         setattr(row, col, [] if col == "tags" and value is None else value)
 
 
-def delete_child(request: Request, kind: Kind, obj_id: str,
+def delete_child(request: Request, res: Resource, obj_id: str,
                  cascade: Callable[[Session, Any], None] | None = None,
                  parent: Callable[[Any], bool] | None = None) -> Response:
     """DELETE on a child: it (and what hangs below it) goes PENDING_DELETE until an agent
@@ -111,8 +109,8 @@ def delete_child(request: Request, kind: Kind, obj_id: str,
     st, ctx = env(request)
 
     def fn(session: Session) -> None:
-        row, lb = find_locked(session, kind, obj_id, ctx, parent)
-        change_child(session, lb, (kind, row))
+        row, lb = find_locked(session, res, obj_id, ctx, parent)
+        change_child(session, lb, (res, row), deleting=True)
         if cascade is not None:
             cascade(session, row)
         row.provisioning_status = Prov.PENDING_DELETE
@@ -121,8 +119,8 @@ def delete_child(request: Request, kind: Kind, obj_id: str,
     return no_content()
 
 
-def mark_deleting(session: Session, kind: Kind, column: str, value: Any) -> None:
-    """Every row of `kind` whose `column` equals `value` goes PENDING_DELETE."""
-    session.execute(sa.update(kind.model).where(getattr(kind.model, column) == value)
+def mark_deleting(session: Session, res: Resource, column: str, value: Any) -> None:
+    """Every row of `res` whose `column` equals `value` goes PENDING_DELETE."""
+    session.execute(sa.update(res.model).where(getattr(res.model, column) == value)
                     .values(provisioning_status=Prov.PENDING_DELETE)
                     .execution_options(synchronize_session=False))

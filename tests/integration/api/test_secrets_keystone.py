@@ -1,0 +1,114 @@
+"""The built-in certificate store in keystone mode: the real `bigip-lbaas api` process (auth_token
+against a stub Keystone v3), python-barbicanclient with a token. The token's project owns what it
+stores; another project's token gets 404; an admin token reads any secret; no token is 401; the
+payload never reaches the API's log."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bigip_lbaas.core.certs import generate_storage_key
+from bigip_lbaas.db import schema
+from bigip_lbaas.db.session import Database
+from tests.cluster import PY, Proc, free_ports, port_open, wait_for
+from tests.databases import KINDS, fresh_database, in_ci
+from tests.integration.api.keystone_stub import StubKeystone
+
+ALICE, BOB, ADMIN = "tok-alice-5d2e", "tok-bob-7f3a", "tok-admin-1b9c"
+SECRETS = "/key-manager/v1/secrets"
+
+
+@dataclass
+class Keystoned:
+    url: str
+    proc: Proc
+
+    def barbican(self, token: str) -> object:
+        from barbicanclient import client
+        from keystoneauth1 import session, token_endpoint
+
+        auth = token_endpoint.Token(f"{self.url}/key-manager", token)
+        return client.Client(session=session.Session(auth=auth),
+                             endpoint=f"{self.url}/key-manager")
+
+
+@pytest.fixture(scope="module", params=KINDS)
+def keystoned(request: pytest.FixtureRequest,
+              tmp_path_factory: pytest.TempPathFactory) -> Iterator[Keystoned]:
+    if not in_ci():
+        pytest.importorskip("keystonemiddleware")
+    pytest.importorskip("barbicanclient")
+    work: Path = tmp_path_factory.mktemp("keystone-secrets")
+    key = work / "storage.key"
+    key.write_text(generate_storage_key() + "\n")
+    with fresh_database(str(request.param), work) as url:
+        db = Database(url)
+        try:
+            schema.upgrade(db)
+        finally:
+            db.dispose()
+        stub = StubKeystone().start()
+        stub.add_user(ALICE, "alice", "member")
+        stub.add_user(BOB, "bob", "member")
+        stub.add_user(ADMIN, "ops", "admin", "member")
+        port = free_ports(1)
+        conf = work / "api.conf"
+        conf.write_text(
+            "[database]\n"
+            f"connection = {url}\n"
+            "[api_settings]\n"
+            "bind_host = 127.0.0.1\n"
+            f"bind_port = {port}\n"
+            "auth_strategy = keystone\n"
+            "[certificates]\n"
+            f"storage_key_file = {key}\n"
+            "[keystone_authtoken]\n"
+            f"www_authenticate_uri = {stub.url}/v3\n"
+            f"auth_url = {stub.url}/v3\n"
+            "auth_type = password\n"
+            f"username = {stub.service_user}\n"
+            f"password = {stub.service_password}\n"
+            "user_domain_name = Default\n"
+            "project_name = service\n"
+            "project_domain_name = Default\n"
+            "service_token_roles_required = true\n"
+        )
+        proc = Proc("api", [PY, "-m", "bigip_lbaas.cli", "api", "--debug",
+                            "--config-file", str(conf)], work / "api.log").start()
+        try:
+            wait_for(lambda: port_open(port) or not proc.alive, 30, "API port")
+            assert proc.alive, proc.output()
+            yield Keystoned(f"http://127.0.0.1:{port}", proc)
+        finally:
+            proc.terminate()
+            stub.close()
+
+
+def test_token_project_owns_its_secrets(keystoned: Keystoned) -> None:
+    from barbicanclient import exceptions
+
+    marker = "KS-PAYLOAD-" + os.urandom(8).hex()
+    alice, bob, admin = (keystoned.barbican(t) for t in (ALICE, BOB, ADMIN))
+    ref = alice.secrets.create(name="alice-cert", payload=marker).store()  # type: ignore[attr-defined]
+    assert alice.secrets.get(ref).payload == marker  # type: ignore[attr-defined]
+    assert ref in [s.secret_ref for s in alice.secrets.list()]  # type: ignore[attr-defined]
+    assert ref not in [s.secret_ref for s in bob.secrets.list()]  # type: ignore[attr-defined]
+    with pytest.raises(exceptions.HTTPClientError) as err:
+        bob.secrets.get(ref).payload  # type: ignore[attr-defined]  # noqa: B018
+    assert err.value.status_code == 404
+    assert admin.secrets.get(ref).payload == marker  # type: ignore[attr-defined]
+    with httpx.Client(base_url=keystoned.url, timeout=30) as anonymous:
+        assert anonymous.get(SECRETS).status_code == 401
+        # a client's own headers prove nothing
+        spoof = anonymous.get(ref.removeprefix(keystoned.url) + "/payload",
+                              headers={"X-Project-Id": "alice", "X-Roles": "admin",
+                                       "X-Identity-Status": "Confirmed"})
+        assert spoof.status_code == 401 and marker not in spoof.text
+    alice.secrets.get(ref).delete()  # type: ignore[attr-defined]
+    assert marker not in keystoned.proc.output()

@@ -1,0 +1,35 @@
+"""The status tables: which provisioning status allows which change (Octavia's rule)."""
+
+from __future__ import annotations
+
+import pytest
+
+from bigip_lbaas.core.status import Prov, is_pending, may_change, may_fail_over
+
+# status -> (may be updated / get a child, may be deleted, may be failed over)
+TABLE = {
+    Prov.ACTIVE: (True, True, True),
+    Prov.ERROR: (False, True, True),
+    Prov.PENDING_CREATE: (False, False, False),
+    Prov.PENDING_UPDATE: (False, False, False),
+    Prov.PENDING_DELETE: (False, False, False),
+    Prov.DELETED: (False, False, False),
+}
+
+
+def test_the_table_covers_every_status() -> None:
+    assert set(TABLE) == set(Prov)
+
+
+@pytest.mark.parametrize("status", list(Prov))
+def test_update_needs_mutable_delete_needs_deletable(status: Prov) -> None:
+    update, delete, failover = TABLE[status]
+    assert may_change(status, deleting=False) is update
+    assert may_change(status.value, deleting=True) is delete
+    assert may_fail_over(status) is failover
+    assert is_pending(status) is status.value.startswith("PENDING_")
+
+
+def test_an_unknown_status_is_refused_loudly() -> None:
+    with pytest.raises(ValueError):
+        may_change("BOGUS", deleting=True)
