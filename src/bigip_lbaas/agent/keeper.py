@@ -189,7 +189,7 @@ class LeaseKeeper:
             for r in rows
             if assignment.get(r.partition_id) == self.me
             and r.partition_id not in self.queue
-            and (r.owner is None or r.expires_in <= 0 or r.owner not in live)
+            and (not r.valid or r.owner not in live)
         ]
         if not wanted:
             return

@@ -26,7 +26,7 @@ from bigip_lbaas.api.auth import context_from_headers
 from bigip_lbaas.api.errors import fault_body
 from bigip_lbaas.core.errors import ApiError, DatabaseError
 from bigip_lbaas.core.status import PENDING
-from bigip_lbaas.db.desired import MODELS as KINDS
+from bigip_lbaas.db.desired import MODELS
 from bigip_lbaas.db.models import Agent, Partition
 from bigip_lbaas.db.session import Database
 
@@ -47,7 +47,7 @@ class ClusterCollector(Collector):
                                   "Agents with a heartbeat within one lease period")
         try:
             with self.db.read() as s:
-                for kind, table in KINDS.items():
+                for kind, table in MODELS.items():
                     count = s.scalar(sa.select(sa.func.count()).select_from(table).where(
                         table.provisioning_status.in_([p.value for p in PENDING])))
                     pending.add_metric([kind], float(count or 0))
