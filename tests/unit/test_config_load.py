@@ -13,7 +13,8 @@ from bigip_lbaas.config import options
 from bigip_lbaas.config.load import load, warn_unsupported
 from bigip_lbaas.core.errors import ConfigError
 
-REFERENCE = Path("/work/shared/reference/f5-agent-and-driver.md")
+# The steering material sits beside the checkout (`../shared`), in development and in CI.
+REFERENCE = Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "f5-agent-and-driver.md"
 
 
 def write(path: Path, text: str) -> str:

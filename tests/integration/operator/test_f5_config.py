@@ -24,7 +24,8 @@ from bigip_lbaas.db.session import Database
 from tests.cluster import PY, Cluster, Proc, wait_for
 from tests.integration.agents.test_redundancy import ensure_subnet, wait_active
 
-REFERENCE = Path("/work/shared/reference/f5-config-examples")
+# The steering material sits beside the checkout (`../shared`), in development and in CI.
+REFERENCE = Path(__file__).resolve().parents[3].parent / "shared" / "reference" / "f5-config-examples"
 SHIPPED = {"stock": "f5-openstack-agent.ini", "grm": "f5-openstack-agent.grm.ini"}
 ENVIRONMENT = {"stock": "Project", "grm": "Test"}  # the grm file sets environment_prefix = 'Test'
 
