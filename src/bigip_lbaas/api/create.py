@@ -18,6 +18,7 @@ from bigip_lbaas.api.errors import (
     DuplicateHealthMonitor,
     DuplicateListener,
     DuplicateMember,
+    InvalidOption,
     ValidationFailure,
 )
 from bigip_lbaas.api.resources import HEALTHMONITOR, L7POLICY, L7RULE, LISTENER, MEMBER, POOL
@@ -36,7 +37,14 @@ LISTENER_POOL_PROTOCOLS = {
     "PROMETHEUS": set(),
 }
 HTTP_MONITORS = {"HTTP", "HTTPS"}
-HTTP_ONLY = ("http_method", "url_path", "expected_codes", "http_version", "domain_name")
+# Octavia refuses these on other monitor types (http_version and domain_name it accepts).
+HTTP_ONLY = ("http_method", "url_path", "expected_codes")
+HM_HTTP_DEFAULTS = {"http_method": "GET", "url_path": "/", "expected_codes": "200"}
+UDP_SCTP = ("UDP", "SCTP")
+# The monitor types Octavia allows on a UDP or SCTP pool, in the order its message names them.
+UDP_SCTP_MONITORS = ("UDP-CONNECT", "SCTP", "TCP", "HTTP")
+# Octavia's [api_settings] udp_connect_min_interval_health_monitor default.
+UDP_CONNECT_MIN_DELAY = 3
 TLS_LISTENER_DEFAULT_TIMEOUTS = {"timeout_client_data": 50000, "timeout_member_connect": 5000,
                                  "timeout_member_data": 50000, "timeout_tcp_inspect": 0}
 
@@ -141,39 +149,69 @@ def insert_member(session: Session, pool: m.Pool, spec: dict[str, Any], *,
     return row
 
 
-def hm_values(spec: dict[str, Any], hm_type: str, *, creating: bool) -> dict[str, Any]:
-    """Octavia's HTTP-only fields rule and HTTP defaults for a health monitor body."""
-    spec = _clean(spec)
+def hm_checks(pool_protocol: str, hm_type: str, values: dict[str, Any], *,
+              stored: m.HealthMonitor | None = None) -> None:
+    """Octavia's health monitor rules, in its order: the pool's protocol against the monitor
+    type (and UDP-CONNECT's minimum delay), the HTTP-only attributes, then domain_name against
+    http_version. On create `values` is the whole body; on update (`stored` = the monitor
+    row) the attributes the PUT names, where an explicit null counts as naming one."""
+    if pool_protocol in UDP_SCTP:
+        if hm_type not in UDP_SCTP_MONITORS:
+            raise ValidationFailure(
+                detail=f"The associated pool protocol is {pool_protocol}, so only a "
+                       f"{'/'.join(UDP_SCTP_MONITORS)} health monitor is supported.")
+        delay = values.get("delay")
+        if hm_type == "UDP-CONNECT" and delay is not None and delay < UDP_CONNECT_MIN_DELAY:
+            raise ValidationFailure(
+                detail=f"The request delay value {delay} should be larger than "
+                       f"{UDP_CONNECT_MIN_DELAY} for UDP-CONNECT health monitor type.")
+    elif stored is None and hm_type in ("UDP-CONNECT", "SCTP"):
+        raise ValidationFailure(
+            detail=f"The {hm_type} type is only supported for pools of type "
+                   f"{'/'.join(UDP_SCTP)}.")
     if hm_type not in HTTP_MONITORS:
         for key in HTTP_ONLY:
-            if spec.get(key) is not None:
-                raise ValidationFailure(
-                    detail=f"The {key} attribute is only valid for HTTP and HTTPS health "
-                           "monitors.")
-    elif creating:
-        spec.setdefault("http_method", None)
-        spec["http_method"] = spec["http_method"] or "GET"
-        spec["url_path"] = spec.get("url_path") or "/"
-        spec["expected_codes"] = spec.get("expected_codes") or "200"
-    if spec.get("domain_name") and (spec.get("http_version") or 1.0) < 1.1:
-        raise ValidationFailure(detail="http_version 1.1 or later is required when a "
-                                       "domain_name is set.")
-    if spec.get("delay") is not None and spec.get("timeout") is not None and \
-            spec["timeout"] > spec["delay"]:
-        raise ValidationFailure(detail="The health monitor timeout must be less than or "
-                                       "equal to the delay.")
+            named = key in values if stored is not None else bool(values.get(key))
+            if named:
+                raise InvalidOption(value=key, option=f"health monitors of type {hm_type}")
+    if stored is not None:
+        for key in ("delay", "max_retries", "timeout"):
+            if key in values and values[key] is None:
+                raise InvalidOption(value=None, option=key)
+    version = values.get("http_version") or getattr(stored, "http_version", None)
+    domain = values.get("domain_name")
+    if domain and not version:
+        raise ValidationFailure(
+            detail="'http_version' must be specified when 'domain_name' is provided.")
+    if version and (domain or getattr(stored, "domain_name", None)) and version < 1.1:
+        raise InvalidOption(value=f"http_version {version}",
+                            option="health monitors HTTP 1.1 domain name health check")
+
+
+def hm_values(spec: dict[str, Any], hm_type: str, *, creating: bool) -> dict[str, Any]:
+    """The columns of a health monitor body, with Octavia's defaults: on create, the HTTP
+    defaults of an HTTP or HTTPS monitor; on update, null resets http_method, url_path,
+    expected_codes and max_retries_down to theirs (Octavia's _set_default_on_none)."""
+    spec = _clean(spec)
+    if creating:
+        if hm_type in HTTP_MONITORS:
+            for key, default in HM_HTTP_DEFAULTS.items():
+                spec[key] = spec.get(key) or default
+    else:
+        resets: dict[str, object] = {**HM_HTTP_DEFAULTS, "max_retries_down": 3}
+        for key, reset in resets.items():
+            if key in spec and spec[key] is None:
+                spec[key] = reset
     return columns(HEALTHMONITOR, spec)
 
 
 def insert_healthmonitor(session: Session, pool: m.Pool, spec: dict[str, Any], *,
                          new_pool: bool = False) -> m.HealthMonitor:
     """`new_pool`: the pool was created by this same request, so it has no monitor yet."""
+    hm_checks(pool.protocol, spec["type"], spec)
     if not new_pool and session.scalar(sa.select(m.HealthMonitor.id).where(
             m.HealthMonitor.pool_id == pool.id)) is not None:
         raise DuplicateHealthMonitor()
-    if spec["type"] == "UDP-CONNECT" and pool.protocol != "UDP":
-        raise ValidationFailure(detail="The UDP-CONNECT health monitor type is only valid "
-                                       "for UDP pools.")
     values = hm_values(spec, spec["type"], creating=True)
     row = m.HealthMonitor(**{**values, **_base(pool.project_id), "pool_id": pool.id,
                              "load_balancer_id": pool.load_balancer_id})

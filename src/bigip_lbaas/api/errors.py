@@ -27,6 +27,11 @@ class ValidationFailure(ApiError):
     template = "Validation failure: %(detail)s"
 
 
+class InvalidOption(ApiError):
+    status = 400
+    template = "%(value)s is not a valid option for %(option)s"
+
+
 class InvalidParams(ApiError):
     status = 400
     template = "One or more arguments are either duplicate or invalid"

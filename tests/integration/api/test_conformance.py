@@ -1,0 +1,88 @@
+"""Where Octavia's own API tests (octavia-tempest-plugin) found this API answering differently
+from Octavia 19: each behaviour here is Octavia's, on the real API and a real database."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.integration.api.server import Api
+
+V2 = "/v2/lbaas"
+
+
+@pytest.fixture
+def lb(api: Api, subnet: dict[str, Any]) -> dict[str, Any]:
+    return api.lb(subnet["id"])
+
+
+def fault(r: Any, status: int) -> str:
+    assert r.status_code == status, r.text
+    return str(r.json()["faultstring"])
+
+
+def pool_on(api: Api, lb: dict[str, Any], protocol: str) -> dict[str, Any]:
+    return api.child(f"{V2}/pools", "pool", {"loadbalancer_id": lb["id"], "protocol": protocol,
+                                            "lb_algorithm": "ROUND_ROBIN"})
+
+
+# --- health monitors: Octavia's rules, no more, no fewer -----------------------------------------
+
+
+def test_hm_timeout_may_exceed_delay(api: Api, lb: dict[str, Any]) -> None:
+    pool = pool_on(api, lb, "HTTP")
+    hm = api.child(f"{V2}/healthmonitors", "healthmonitor", {
+        "pool_id": pool["id"], "type": "HTTP", "delay": 2, "timeout": 10, "max_retries": 3})
+    assert (hm["delay"], hm["timeout"]) == (2, 10)
+    r = api.put(f"{V2}/healthmonitors/{hm['id']}", {"healthmonitor": {"timeout": 30}})
+    assert r.status_code == 200, r.text
+    assert r.json()["healthmonitor"]["timeout"] == 30
+
+
+def test_hm_octavia_field_rules(api: Api, lb: dict[str, Any]) -> None:
+    pool = pool_on(api, lb, "TCP")
+    base = {"pool_id": pool["id"], "delay": 5, "timeout": 3, "max_retries": 3}
+    r = api.post(f"{V2}/healthmonitors", {"healthmonitor": {**base, "type": "TCP",
+                                                             "url_path": "/x"}})
+    assert fault(r, 400) == "url_path is not a valid option for health monitors of type TCP"
+    r = api.post(f"{V2}/healthmonitors", {"healthmonitor": {**base, "type": "UDP-CONNECT"}})
+    assert fault(r, 400) == ("Validation failure: The UDP-CONNECT type is only supported for "
+                             "pools of type UDP/SCTP.")
+    r = api.post(f"{V2}/healthmonitors", {"healthmonitor": {**base, "type": "HTTP",
+                                                             "domain_name": "a.example"}})
+    assert fault(r, 400) == ("Validation failure: 'http_version' must be specified when "
+                             "'domain_name' is provided.")
+    r = api.post(f"{V2}/healthmonitors", {"healthmonitor": {**base, "type": "HTTP",
+                                                             "domain_name": "bad_name-"}})
+    assert "domain_name" in fault(r, 400)
+    r = api.post(f"{V2}/healthmonitors", {"healthmonitor": {
+        **base, "type": "HTTP", "http_version": 1.0, "domain_name": "a.example"}})
+    assert fault(r, 400) == ("http_version 1.0 is not a valid option for health monitors "
+                             "HTTP 1.1 domain name health check")
+    # Octavia's expected_codes pattern allows spaces after the commas.
+    hm = api.child(f"{V2}/healthmonitors", "healthmonitor", {**base, "type": "HTTP",
+                                                             "expected_codes": "200, 202"})
+    assert hm["expected_codes"] == "200, 202"
+    r = api.put(f"{V2}/healthmonitors/{hm['id']}", {"healthmonitor": {"delay": None}})
+    assert fault(r, 400) == "None is not a valid option for delay"
+    r = api.put(f"{V2}/healthmonitors/{hm['id']}", {"healthmonitor": {
+        "url_path": None, "max_retries_down": None, "admin_state_up": False}})
+    assert r.status_code == 200, r.text
+    got = r.json()["healthmonitor"]
+    assert (got["url_path"], got["max_retries_down"], got["admin_state_up"]) == ("/", 3, False)
+
+
+def test_hm_on_udp_pool(api: Api, lb: dict[str, Any]) -> None:
+    pool = pool_on(api, lb, "UDP")
+    base = {"pool_id": pool["id"], "delay": 5, "timeout": 3, "max_retries": 3}
+    r = api.post(f"{V2}/healthmonitors", {"healthmonitor": {**base, "type": "PING"}})
+    assert fault(r, 400) == ("Validation failure: The associated pool protocol is UDP, so only "
+                             "a UDP-CONNECT/SCTP/TCP/HTTP health monitor is supported.")
+    r = api.post(f"{V2}/healthmonitors", {"healthmonitor": {**base, "type": "UDP-CONNECT",
+                                                             "delay": 1}})
+    assert fault(r, 400) == ("Validation failure: The request delay value 1 should be larger "
+                             "than 3 for UDP-CONNECT health monitor type.")
+    hm = api.child(f"{V2}/healthmonitors", "healthmonitor", {**base, "type": "UDP-CONNECT"})
+    r = api.put(f"{V2}/healthmonitors/{hm['id']}", {"healthmonitor": {"delay": 2}})
+    assert r.status_code == 400, r.text
