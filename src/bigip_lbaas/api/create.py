@@ -36,6 +36,9 @@ LISTENER_POOL_PROTOCOLS = {
     "SCTP": {"SCTP"},
     "PROMETHEUS": set(),
 }
+# Octavia's L4_PROTOCOL_MAP: one listener per port per L4 protocol on a load balancer.
+L4_PROTOCOL = {"TCP": "TCP", "HTTP": "TCP", "HTTPS": "TCP", "TERMINATED_HTTPS": "TCP",
+               "PROMETHEUS": "TCP", "UDP": "UDP", "SCTP": "SCTP"}
 HTTP_MONITORS = {"HTTP", "HTTPS"}
 # Octavia refuses these on other monitor types (http_version and domain_name it accepts).
 HTTP_ONLY = ("http_method", "url_path", "expected_codes")
@@ -77,6 +80,11 @@ def provider_of_lb(session: Session, lb_id: str) -> str:
     return provider_of(session.get(m.LoadBalancer, lb_id))
 
 
+def vip_addresses(lb: m.LoadBalancer) -> list[str | None]:
+    """The load balancer's VIP addresses: the primary, then the additional ones."""
+    return [lb.vip_address, *(a.get("ip_address") for a in lb.additional_vips or [])]
+
+
 def check_pool_protocol(listener_protocol: str, pool_protocol: str) -> None:
     if pool_protocol not in LISTENER_POOL_PROTOCOLS.get(listener_protocol, set()):
         raise ValidationFailure(
@@ -88,17 +96,19 @@ def insert_listener(session: Session, lb: m.LoadBalancer, spec: dict[str, Any], 
                     siblings: Sequence[m.Listener] | None = None) -> m.Listener:
     """`siblings`: when `lb` was created by this same request, the listeners added to it so far
     (then they are all it has, and the duplicate check needs no query)."""
+    validate.listener(provider_of(lb), spec["protocol"], spec, vips=vip_addresses(lb))
+    l4 = L4_PROTOCOL[spec["protocol"]]
     if siblings is None:
-        dup = session.scalar(sa.select(m.Listener.id).where(
+        taken = session.scalars(sa.select(m.Listener.protocol).where(
             m.Listener.load_balancer_id == lb.id,
             m.Listener.protocol_port == spec["protocol_port"],
-            m.Listener.provisioning_status != Prov.DELETED))
+            m.Listener.provisioning_status != Prov.DELETED)).all()
     else:
-        dup = next((x.id for x in siblings if x.protocol_port == spec["protocol_port"]
-                    and x.provisioning_status != Prov.DELETED), None)
+        taken = [x.protocol for x in siblings if x.protocol_port == spec["protocol_port"]
+                 and x.provisioning_status != Prov.DELETED]
+    dup = next((p for p in taken if L4_PROTOCOL[p] == l4), None)
     if dup is not None:
-        raise DuplicateListener(port=spec["protocol_port"])
-    validate.listener(provider_of(lb), spec["protocol"], spec)
+        raise DuplicateListener(protocol=dup, port=spec["protocol_port"])
     values = columns(LISTENER, _clean(spec))
     for key, default in TLS_LISTENER_DEFAULT_TIMEOUTS.items():
         if values.get(key) is None:

@@ -117,7 +117,8 @@ class Immutable(ApiError):
 
 class DuplicateListener(ApiError):
     status = 409
-    template = "Another Listener on this Load Balancer is already using protocol_port %(port)s"
+    template = ("Another Listener on this Load Balancer is already using protocol %(protocol)s "
+                "and protocol_port %(port)s")
 
 
 class DuplicateMember(ApiError):

@@ -86,3 +86,61 @@ def test_hm_on_udp_pool(api: Api, lb: dict[str, Any]) -> None:
     hm = api.child(f"{V2}/healthmonitors", "healthmonitor", {**base, "type": "UDP-CONNECT"})
     r = api.put(f"{V2}/healthmonitors/{hm['id']}", {"healthmonitor": {"delay": 2}})
     assert r.status_code == 400, r.text
+
+
+# --- listeners: allowed_cidrs against the VIP's IP version; one listener per port per L4 ---------
+
+
+def test_allowed_cidrs_ip_version(api: Api, lb: dict[str, Any]) -> None:
+    vip = lb["vip_address"]
+    body = {"loadbalancer_id": lb["id"], "protocol": "TCP", "protocol_port": 81}
+    r = api.post(f"{V2}/listeners", {"listener": {**body, "allowed_cidrs": ["2001:db8::/64"]}})
+    assert fault(r, 400) == (f"Validation failure: CIDR 2001:db8::/64 IP version incompatible "
+                             f"with all VIPs ['{vip}'] IP version.")
+    r = api.post(f"{V2}/listeners", {"listener": {**body, "allowed_cidrs": ["not-a-cidr"]}})
+    assert "Value should be IPv4 or IPv6 CIDR format" in fault(r, 400)
+    lst = api.child(f"{V2}/listeners", "listener", {**body, "allowed_cidrs": ["192.0.2.7/24"]})
+    assert lst["allowed_cidrs"] == ["192.0.2.0/24"]
+    r = api.put(f"{V2}/listeners/{lst['id']}", {"listener": {"allowed_cidrs": ["::/0"]}})
+    assert fault(r, 400).startswith("Validation failure: CIDR ::/0 IP version incompatible")
+    assert api.get(f"{V2}/loadbalancers/{lb['id']}").json()["loadbalancer"][
+        "provisioning_status"] == "ACTIVE"
+
+
+def test_one_listener_per_port_per_l4_protocol(api: Api, lb: dict[str, Any]) -> None:
+    def listener(protocol: str) -> Any:
+        r = api.post(f"{V2}/listeners", {"listener": {
+            "loadbalancer_id": lb["id"], "protocol": protocol, "protocol_port": 53}})
+        if r.status_code == 201:
+            api.settle()
+        return r
+
+    assert listener("TCP").status_code == 201
+    assert listener("UDP").status_code == 201
+    assert listener("SCTP").status_code == 201
+    for protocol in ("HTTP", "TERMINATED_HTTPS", "HTTPS", "TCP"):
+        r = listener(protocol)
+        if protocol == "TERMINATED_HTTPS":
+            assert r.status_code == 400, r.text  # no certificate: Octavia's 400 comes first
+            continue
+        assert fault(r, 409) == ("Another Listener on this Load Balancer is already using "
+                                 "protocol TCP and protocol_port 53")
+    assert fault(listener("UDP"), 409).endswith("protocol UDP and protocol_port 53")
+    assert fault(listener("SCTP"), 409).endswith("protocol SCTP and protocol_port 53")
+
+
+def test_listener_octavia_create_rules(api: Api, lb: dict[str, Any]) -> None:
+    body = {"loadbalancer_id": lb["id"], "protocol_port": 8443}
+    r = api.post(f"{V2}/listeners", {"listener": {**body, "protocol": "TERMINATED_HTTPS"}})
+    assert fault(r, 400) == ("Validation failure: An SNI or default certificate container "
+                             "reference must be provided for TERMINATED_HTTPS protocol listeners.")
+    r = api.post(f"{V2}/listeners", {"listener": {**body, "protocol": "TCP",
+                                                  "insert_headers": {"X-Forwarded-For": "true"}}})
+    assert fault(r, 400) == "insert-headers is not a valid option for a TCP protocol listener."
+    r = api.post(f"{V2}/listeners", {"listener": {**body, "protocol": "HTTP",
+                                                  "insert_headers": {"X-Foo": "true"}}})
+    assert fault(r, 400) == ("dict_keys(['X-Foo']) is not a valid option for insert_headers")
+    r = api.post(f"{V2}/listeners", {"listener": {**body, "protocol": "HTTP", "insert_headers":
+                                                  {"X-SSL-Client-DN": "true"}}})
+    assert fault(r, 400) == ("['X-SSL-Client-DN'] is not a valid option for HTTP protocol "
+                             "listener.")
