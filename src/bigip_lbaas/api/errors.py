@@ -170,6 +170,13 @@ class ProviderUnsupportedOption(ApiError):
     template = "Provider '%(prov)s' does not support a requested option: %(detail)s"
 
 
+class ProviderNotImplemented(ApiError):
+    """Octavia's answer when the provider driver raises NotImplementedError."""
+
+    status = 501
+    template = "Provider '%(prov)s' does not support a requested action: %(detail)s"
+
+
 class DatabaseUnavailable(ApiError):
     status = 503
     template = "The database is unavailable; retry later."
