@@ -252,14 +252,31 @@ def insert_l7policy(session: Session, listener: m.Listener,
     if spec.get("action") in ("REDIRECT_TO_URL", "REDIRECT_PREFIX") and \
             not spec.get("redirect_http_code"):
         spec["redirect_http_code"] = 302
-    count = session.scalar(sa.select(sa.func.count()).select_from(m.L7Policy).where(
-        m.L7Policy.listener_id == listener.id)) or 0
-    spec["position"] = min(int(spec.get("position") or 2147483647), count + 1)
     row = m.L7Policy(**{**columns(L7POLICY, spec), **_base(listener.project_id),
                         "listener_id": listener.id,
                         "load_balancer_id": listener.load_balancer_id})
+    place_l7policy(session, listener.id, row, spec.get("position"))
     session.add(row)
     return row
+
+
+def place_l7policy(session: Session, listener_id: str, row: m.L7Policy,
+                   position: int | None) -> None:
+    """Octavia's ordering of a listener's L7 policies (an ordering_list on `position`): the
+    policies are numbered 1..n without gaps; `row` goes in at `position` (a position beyond
+    the end, or none, appends) and the ones at or after it move down one. With `position`
+    0, `row` leaves the order (it is being deleted) and the ones after it move up."""
+    siblings = list(session.scalars(
+        sa.select(m.L7Policy).where(
+            m.L7Policy.listener_id == listener_id, m.L7Policy.id != row.id,
+            m.L7Policy.provisioning_status.not_in((Prov.PENDING_DELETE, Prov.DELETED)))
+        .order_by(m.L7Policy.position, m.L7Policy.created_at, m.L7Policy.id)))
+    if position != 0:
+        at = len(siblings) if position is None else min(position, len(siblings) + 1) - 1
+        siblings.insert(at, row)
+    for number, policy in enumerate(siblings, start=1):
+        if policy.position != number:
+            policy.position = number
 
 
 def insert_l7rule(session: Session, policy: m.L7Policy, spec: dict[str, Any]) -> m.L7Rule:

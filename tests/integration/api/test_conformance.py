@@ -144,3 +144,82 @@ def test_listener_octavia_create_rules(api: Api, lb: dict[str, Any]) -> None:
                                                   {"X-SSL-Client-DN": "true"}}})
     assert fault(r, 400) == ("['X-SSL-Client-DN'] is not a valid option for HTTP protocol "
                              "listener.")
+
+
+# --- smaller wire differences -------------------------------------------------------------------
+
+
+def test_flavors_and_profiles_listed_by_id(api: Api) -> None:
+    profiles = [api.child(f"{V2}/flavorprofiles", "flavorprofile", {
+        "name": name, "provider_name": "f5", "flavor_data": "{}"}) for name in ("b", "a", "c")]
+    flavors = [api.child(f"{V2}/flavors", "flavor", {
+        "name": f"order-{name}", "flavor_profile_id": profiles[0]["id"]}) for name in "bac"]
+    got = [p["id"] for p in api.get(f"{V2}/flavorprofiles").json()["flavorprofiles"]]
+    assert [i for i in got if i in {p["id"] for p in profiles}] == sorted(p["id"] for p in profiles)
+    got = [f["id"] for f in api.get(f"{V2}/flavors").json()["flavors"]]
+    assert [i for i in got if i in {f["id"] for f in flavors}] == sorted(f["id"] for f in flavors)
+    r = api.get(f"{V2}/flavors/{flavors[0]['id']}", params={"fields": "name"})
+    assert r.json() == {"flavor": {"name": "order-b"}}
+
+
+def test_fields_on_providers_and_capabilities(api: Api) -> None:
+    assert api.get(f"{V2}/providers", params={"fields": "name"}).json() == {
+        "providers": [{"name": "f5"}]}
+    caps = api.get(f"{V2}/providers/f5/flavor_capabilities", params={"fields": "name"}).json()
+    assert caps == {"flavor_capabilities": [{"name": "environment"}]}
+    caps = api.get(f"{V2}/providers/f5/flavor_capabilities", params={"name": "other"}).json()
+    assert caps == {"flavor_capabilities": []}
+    # No availability zone metadata is taken here: Octavia's answer for such a provider.
+    r = api.get(f"{V2}/providers/f5/availability_zone_capabilities")
+    assert fault(r, 501).startswith("Provider 'f5' does not support a requested action: ")
+
+
+def test_vip_port_id_always_set(api: Api, subnet: dict[str, Any]) -> None:
+    lb = api.lb(subnet["id"])
+    port = lb["vip_port_id"]
+    assert port and len(port) == 36
+    assert api.get(f"{V2}/loadbalancers/{lb['id']}").json()["loadbalancer"]["vip_port_id"] == port
+    given = "6f0c3a43-57c9-4d43-9b38-3c1bd2f7d5a1"
+    other = api.lb(subnet["id"], vip_port_id=given)
+    assert other["vip_port_id"] == given
+
+
+def test_status_tree_has_pools_only_under_listeners(api: Api, lb: dict[str, Any]) -> None:
+    lst = api.child(f"{V2}/listeners", "listener", {"loadbalancer_id": lb["id"],
+                                                    "protocol": "HTTP", "protocol_port": 80})
+    used = api.child(f"{V2}/pools", "pool", {"listener_id": lst["id"], "protocol": "HTTP",
+                                             "lb_algorithm": "ROUND_ROBIN"})
+    pool_on(api, lb, "HTTP")  # on no listener: not in the tree
+    tree = api.get(f"{V2}/loadbalancers/{lb['id']}/status").json()["statuses"]["loadbalancer"]
+    assert set(tree) == {"id", "name", "provisioning_status", "operating_status", "listeners"}
+    assert [p["id"] for p in tree["listeners"][0]["pools"]] == [used["id"]]
+
+
+def test_l7policy_positions_insert_move_and_close(api: Api, lb: dict[str, Any]) -> None:
+    lst = api.child(f"{V2}/listeners", "listener", {"loadbalancer_id": lb["id"],
+                                                    "protocol": "HTTP", "protocol_port": 80})
+
+    def policy(**body: Any) -> str:
+        return str(api.child(f"{V2}/l7policies", "l7policy", {
+            "listener_id": lst["id"], "action": "REJECT", **body})["id"])
+
+    def order() -> list[str]:
+        got = api.get(f"{V2}/l7policies", params={"listener_id": lst["id"]}).json()
+        ps = sorted(got["l7policies"], key=lambda p: p["position"])
+        assert [p["position"] for p in ps] == list(range(1, len(ps) + 1))
+        return [p["id"] for p in ps]
+
+    a = policy(position=1)
+    b = policy(position=1)
+    assert order() == [b, a]
+    c = policy(position=99)
+    assert order() == [b, a, c]
+    d = policy()
+    assert order() == [b, a, c, d]
+    r = api.put(f"{V2}/l7policies/{d}", {"l7policy": {"position": 2}})
+    assert r.status_code == 200 and r.json()["l7policy"]["position"] == 2
+    api.settle()
+    assert order() == [b, d, a, c]
+    assert api.delete(f"{V2}/l7policies/{b}").status_code == 204
+    api.settle()
+    assert order() == [d, a, c]
