@@ -19,6 +19,7 @@ from bigip_lbaas.api.errors import (
     DuplicateListener,
     DuplicateMember,
     InvalidOption,
+    ListenerNoChildren,
     ValidationFailure,
 )
 from bigip_lbaas.api.resources import HEALTHMONITOR, L7POLICY, L7RULE, LISTENER, MEMBER, POOL
@@ -86,6 +87,8 @@ def vip_addresses(lb: m.LoadBalancer) -> list[str | None]:
 
 
 def check_pool_protocol(listener_protocol: str, pool_protocol: str) -> None:
+    if listener_protocol == "PROMETHEUS":
+        raise ListenerNoChildren(protocol=listener_protocol)
     if pool_protocol not in LISTENER_POOL_PROTOCOLS.get(listener_protocol, set()):
         raise ValidationFailure(
             detail=f"The pool protocol '{pool_protocol}' is invalid while the listener protocol "

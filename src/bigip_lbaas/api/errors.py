@@ -32,6 +32,11 @@ class InvalidOption(ApiError):
     template = "%(value)s is not a valid option for %(option)s"
 
 
+class ListenerNoChildren(ApiError):
+    status = 400
+    template = "Protocol %(protocol)s listeners cannot have child objects."
+
+
 class InvalidParams(ApiError):
     status = 400
     template = "One or more arguments are either duplicate or invalid"

@@ -32,6 +32,8 @@ SSL_HEADERS = ("X-SSL-Client-Verify", "X-SSL-Client-Has-Cert", "X-SSL-Client-DN"
                "X-SSL-Client-CN", "X-SSL-Issuer", "X-SSL-Client-SHA1",
                "X-SSL-Client-Not-Before", "X-SSL-Client-Not-After")
 HEADER_INSERTION_PROTOCOLS = ("HTTP", TERMINATED_HTTPS)
+UDP_SCTP = ("UDP", "SCTP")
+UDP_SOURCE_IP_ATTRS = ("type", "persistence_timeout", "persistence_granularity")
 # Octavia's validate.check_session_persistence: characters a cookie name may not hold.
 BAD_COOKIE_NAME = re.compile(r"[\x00-\x20\x22\x28-\x29\x2c\x2f\x3a-\x40\x5b-\x5d\x7b\x7d\x7f]+")
 
@@ -144,14 +146,26 @@ def _hsts(protocol: str, values: Mapping[str, Any], stored: Any) -> None:
             "protocol. Field: hsts_max_age."))
 
 
-def session_persistence(protocol: str, sp: Mapping[str, Any]) -> None:
-    """Octavia's pool checks on session_persistence (controllers/pool.py, then
-    validate.check_session_persistence)."""
-    if protocol not in ("UDP", "SCTP") and (sp.get("persistence_timeout") is not None
-                                           or sp.get("persistence_granularity") is not None):
+def session_persistence(protocol: str, sp: Mapping[str, Any], *, updating: bool = False) -> None:
+    """Octavia's pool checks on session_persistence (controllers/pool.py: the UDP/SCTP rules,
+    or the persistence_* rule for other pools; then validate.check_session_persistence)."""
+    if protocol in UDP_SCTP:
+        kind = sp.get("type")
+        if kind == "SOURCE_IP" and any(sp.get(k) is not None for k in sp
+                                       if k not in UDP_SOURCE_IP_ATTRS):
+            raise ValidationFailure(detail=(
+                "session_persistence SOURCE_IP type for UDP and SCTP protocols only accepts: "
+                "type, persistence_timeout, persistence_granularity."))
+        if sp.get("cookie_name"):
+            raise ValidationFailure(detail="Cookie names are not supported for UDP/SCTP pools.")
+        if kind in ("HTTP_COOKIE", "APP_COOKIE"):
+            raise ValidationFailure(detail=(
+                f"Session persistence of type {kind} is not supported for UDP/SCTP protocol "
+                "pools."))
+    elif sp.get("persistence_timeout") or sp.get("persistence_granularity"):
         raise ValidationFailure(detail=(
-            "persistence_timeout and persistence_granularity is only for UDP and SCTP "
-            "protocol pools."))
+            "persistence_timeout and persistence_granularity is only for "
+            + ("UDP protocol pools." if updating else "UDP and SCTP protocol pools.")))
     name = sp.get("cookie_name")
     if name:
         if sp.get("type") != "APP_COOKIE":
@@ -171,7 +185,7 @@ def pool(provider: str, protocol: str, values: Mapping[str, Any], *, stored: Any
     `stored` = the pool row)."""
     sp = values.get("session_persistence")
     if sp:
-        session_persistence(protocol, sp)
+        session_persistence(protocol, sp, updating=stored is not None)
     if values.get("crl_container_ref") and not _merged(values, stored, "ca_tls_container_ref"):
         raise ValidationFailure(detail=_named(
             "A CA reference is required to specify a certificate revocation list."

@@ -223,3 +223,44 @@ def test_l7policy_positions_insert_move_and_close(api: Api, lb: dict[str, Any]) 
     assert api.delete(f"{V2}/l7policies/{b}").status_code == 204
     api.settle()
     assert order() == [d, a, c]
+
+
+# --- pools: Octavia's rules -----------------------------------------------------------------------
+
+
+def test_pool_octavia_rules(api: Api, lb: dict[str, Any]) -> None:
+    body = {"protocol": "HTTP", "lb_algorithm": "ROUND_ROBIN"}
+    r = api.post(f"{V2}/pools", {"pool": body})
+    assert fault(r, 400) == ("Validation failure: Must provide at least one of: loadbalancer_id, "
+                             "listener_id")
+    lst = api.child(f"{V2}/listeners", "listener", {"loadbalancer_id": lb["id"],
+                                                    "protocol": "HTTP", "protocol_port": 80})
+    both = api.child(f"{V2}/pools", "pool", {**body, "loadbalancer_id": lb["id"],
+                                             "listener_id": lst["id"]})
+    assert both["listeners"] == [{"id": lst["id"]}]
+    prom = api.child(f"{V2}/listeners", "listener", {"loadbalancer_id": lb["id"],
+                                                     "protocol": "PROMETHEUS",
+                                                     "protocol_port": 9100})
+    r = api.post(f"{V2}/pools", {"pool": {**body, "listener_id": prom["id"]}})
+    assert fault(r, 400) == "Protocol PROMETHEUS listeners cannot have child objects."
+    # Octavia refuses persistence_timeout on a TCP-based pool only when it is set (not 0).
+    pool = api.child(f"{V2}/pools", "pool", {**body, "loadbalancer_id": lb["id"],
+                                             "session_persistence": {
+                                                 "type": "SOURCE_IP", "persistence_timeout": 0}})
+    r = api.put(f"{V2}/pools/{pool['id']}", {"pool": {"session_persistence": {
+        "type": "SOURCE_IP", "persistence_timeout": 5}}})
+    assert fault(r, 400) == ("Validation failure: persistence_timeout and "
+                             "persistence_granularity is only for UDP protocol pools.")
+    udp = {"protocol": "UDP", "lb_algorithm": "ROUND_ROBIN", "loadbalancer_id": lb["id"]}
+    r = api.post(f"{V2}/pools", {"pool": {**udp, "session_persistence": {
+        "type": "HTTP_COOKIE"}}})
+    assert fault(r, 400) == ("Validation failure: Session persistence of type HTTP_COOKIE is not "
+                             "supported for UDP/SCTP protocol pools.")
+    r = api.post(f"{V2}/pools", {"pool": {**udp, "session_persistence": {
+        "type": "SOURCE_IP", "cookie_name": "c"}}})
+    assert fault(r, 400) == ("Validation failure: session_persistence SOURCE_IP type for UDP "
+                             "and SCTP protocols only accepts: type, persistence_timeout, "
+                             "persistence_granularity.")
+    got = api.child(f"{V2}/pools", "pool", {**udp, "session_persistence": {
+        "type": "SOURCE_IP", "persistence_timeout": 60}})
+    assert got["session_persistence"]["persistence_timeout"] == 60
