@@ -18,8 +18,10 @@ from bigip_lbaas.api.errors import (
     DuplicateHealthMonitor,
     DuplicateListener,
     DuplicateMember,
+    InvalidL7PolicyArgs,
     InvalidOption,
     ListenerNoChildren,
+    NotFound,
     ValidationFailure,
 )
 from bigip_lbaas.api.resources import HEALTHMONITOR, L7POLICY, L7RULE, LISTENER, MEMBER, POOL
@@ -233,19 +235,23 @@ def insert_healthmonitor(session: Session, pool: m.Pool, spec: dict[str, Any], *
 
 
 def l7policy_checks(session: Session, listener: m.Listener, spec: dict[str, Any]) -> None:
+    """Octavia's L7 policy rules: no policy on a PROMETHEUS listener; the action's argument
+    present (validate.sanitize_l7policy_api_args); a redirect pool that exists on the load
+    balancer and suits the listener's protocol."""
+    if listener.protocol == "PROMETHEUS":
+        raise ListenerNoChildren(protocol=listener.protocol)
     action = spec.get("action")
+    needs = {"REDIRECT_TO_URL": ("redirect_url", "redirect_url must not be None"),
+             "REDIRECT_TO_POOL": ("redirect_pool_id",
+                                  "redirect_pool_id or redirect_pool must not be None"),
+             "REDIRECT_PREFIX": ("redirect_prefix", "redirect_prefix must not be None")}
+    if action in needs and not spec.get(needs[action][0]):
+        raise InvalidL7PolicyArgs(msg=needs[action][1])
     if action == "REDIRECT_TO_POOL":
-        pool_id = spec.get("redirect_pool_id")
-        pool = session.get(m.Pool, pool_id) if pool_id else None
+        pool = session.get(m.Pool, spec["redirect_pool_id"])
         if pool is None or pool.load_balancer_id != listener.load_balancer_id:
-            raise ValidationFailure(detail="A valid redirect_pool_id is required for the "
-                                           "REDIRECT_TO_POOL action.")
-    elif action == "REDIRECT_TO_URL" and not spec.get("redirect_url"):
-        raise ValidationFailure(detail="A redirect_url is required for the REDIRECT_TO_URL "
-                                       "action.")
-    elif action == "REDIRECT_PREFIX" and not spec.get("redirect_prefix"):
-        raise ValidationFailure(detail="A redirect_prefix is required for the "
-                                       "REDIRECT_PREFIX action.")
+            raise NotFound(resource="Pool", id=spec["redirect_pool_id"])
+        check_pool_protocol(listener.protocol, pool.protocol)
 
 
 def insert_l7policy(session: Session, listener: m.Listener,

@@ -32,6 +32,11 @@ class InvalidOption(ApiError):
     template = "%(value)s is not a valid option for %(option)s"
 
 
+class InvalidL7PolicyArgs(ApiError):
+    status = 400
+    template = "Invalid L7 Policy arguments: %(msg)s"
+
+
 class ListenerNoChildren(ApiError):
     status = 400
     template = "Protocol %(protocol)s listeners cannot have child objects."

@@ -264,3 +264,27 @@ def test_pool_octavia_rules(api: Api, lb: dict[str, Any]) -> None:
     got = api.child(f"{V2}/pools", "pool", {**udp, "session_persistence": {
         "type": "SOURCE_IP", "persistence_timeout": 60}})
     assert got["session_persistence"]["persistence_timeout"] == 60
+
+
+def test_l7policy_octavia_rules(api: Api, lb: dict[str, Any]) -> None:
+    lst = api.child(f"{V2}/listeners", "listener", {"loadbalancer_id": lb["id"],
+                                                    "protocol": "HTTP", "protocol_port": 80})
+    base = {"listener_id": lst["id"]}
+    r = api.post(f"{V2}/l7policies", {"l7policy": {**base, "action": "REDIRECT_TO_URL"}})
+    assert fault(r, 400) == "Invalid L7 Policy arguments: redirect_url must not be None"
+    r = api.post(f"{V2}/l7policies", {"l7policy": {**base, "action": "REDIRECT_TO_URL",
+                                                   "redirect_url": "not a url"}})
+    assert "Value must be a valid URL string" in fault(r, 400)
+    r = api.post(f"{V2}/l7policies", {"l7policy": {**base, "action": "REDIRECT_TO_POOL"}})
+    assert fault(r, 400) == ("Invalid L7 Policy arguments: redirect_pool_id or redirect_pool "
+                             "must not be None")
+    missing = "8c1f7a43-57c9-4d43-9b38-3c1bd2f7d5a1"
+    r = api.post(f"{V2}/l7policies", {"l7policy": {**base, "action": "REDIRECT_TO_POOL",
+                                                   "redirect_pool_id": missing}})
+    assert fault(r, 404) == f"Pool {missing} not found."
+    prom = api.child(f"{V2}/listeners", "listener", {"loadbalancer_id": lb["id"],
+                                                     "protocol": "PROMETHEUS",
+                                                     "protocol_port": 9100})
+    r = api.post(f"{V2}/l7policies", {"l7policy": {"listener_id": prom["id"],
+                                                   "action": "REJECT"}})
+    assert fault(r, 400) == "Protocol PROMETHEUS listeners cannot have child objects."
