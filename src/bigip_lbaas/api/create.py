@@ -18,6 +18,10 @@ from bigip_lbaas.api.errors import (
     DuplicateHealthMonitor,
     DuplicateListener,
     DuplicateMember,
+    InvalidL7PolicyArgs,
+    InvalidOption,
+    ListenerNoChildren,
+    NotFound,
     ValidationFailure,
 )
 from bigip_lbaas.api.resources import HEALTHMONITOR, L7POLICY, L7RULE, LISTENER, MEMBER, POOL
@@ -35,8 +39,18 @@ LISTENER_POOL_PROTOCOLS = {
     "SCTP": {"SCTP"},
     "PROMETHEUS": set(),
 }
+# Octavia's L4_PROTOCOL_MAP: one listener per port per L4 protocol on a load balancer.
+L4_PROTOCOL = {"TCP": "TCP", "HTTP": "TCP", "HTTPS": "TCP", "TERMINATED_HTTPS": "TCP",
+               "PROMETHEUS": "TCP", "UDP": "UDP", "SCTP": "SCTP"}
 HTTP_MONITORS = {"HTTP", "HTTPS"}
-HTTP_ONLY = ("http_method", "url_path", "expected_codes", "http_version", "domain_name")
+# Octavia refuses these on other monitor types (http_version and domain_name it accepts).
+HTTP_ONLY = ("http_method", "url_path", "expected_codes")
+HM_HTTP_DEFAULTS = {"http_method": "GET", "url_path": "/", "expected_codes": "200"}
+UDP_SCTP = ("UDP", "SCTP")
+# The monitor types Octavia allows on a UDP or SCTP pool, in the order its message names them.
+UDP_SCTP_MONITORS = ("UDP-CONNECT", "SCTP", "TCP", "HTTP")
+# Octavia's [api_settings] udp_connect_min_interval_health_monitor default.
+UDP_CONNECT_MIN_DELAY = 3
 TLS_LISTENER_DEFAULT_TIMEOUTS = {"timeout_client_data": 50000, "timeout_member_connect": 5000,
                                  "timeout_member_data": 50000, "timeout_tcp_inspect": 0}
 
@@ -69,7 +83,14 @@ def provider_of_lb(session: Session, lb_id: str) -> str:
     return provider_of(session.get(m.LoadBalancer, lb_id))
 
 
+def vip_addresses(lb: m.LoadBalancer) -> list[str | None]:
+    """The load balancer's VIP addresses: the primary, then the additional ones."""
+    return [lb.vip_address, *(a.get("ip_address") for a in lb.additional_vips or [])]
+
+
 def check_pool_protocol(listener_protocol: str, pool_protocol: str) -> None:
+    if listener_protocol == "PROMETHEUS":
+        raise ListenerNoChildren(protocol=listener_protocol)
     if pool_protocol not in LISTENER_POOL_PROTOCOLS.get(listener_protocol, set()):
         raise ValidationFailure(
             detail=f"The pool protocol '{pool_protocol}' is invalid while the listener protocol "
@@ -80,17 +101,19 @@ def insert_listener(session: Session, lb: m.LoadBalancer, spec: dict[str, Any], 
                     siblings: Sequence[m.Listener] | None = None) -> m.Listener:
     """`siblings`: when `lb` was created by this same request, the listeners added to it so far
     (then they are all it has, and the duplicate check needs no query)."""
+    validate.listener(provider_of(lb), spec["protocol"], spec, vips=vip_addresses(lb))
+    l4 = L4_PROTOCOL[spec["protocol"]]
     if siblings is None:
-        dup = session.scalar(sa.select(m.Listener.id).where(
+        taken = session.scalars(sa.select(m.Listener.protocol).where(
             m.Listener.load_balancer_id == lb.id,
             m.Listener.protocol_port == spec["protocol_port"],
-            m.Listener.provisioning_status != Prov.DELETED))
+            m.Listener.provisioning_status != Prov.DELETED)).all()
     else:
-        dup = next((x.id for x in siblings if x.protocol_port == spec["protocol_port"]
-                    and x.provisioning_status != Prov.DELETED), None)
+        taken = [x.protocol for x in siblings if x.protocol_port == spec["protocol_port"]
+                 and x.provisioning_status != Prov.DELETED]
+    dup = next((p for p in taken if L4_PROTOCOL[p] == l4), None)
     if dup is not None:
-        raise DuplicateListener(port=spec["protocol_port"])
-    validate.listener(provider_of(lb), spec["protocol"], spec)
+        raise DuplicateListener(protocol=dup, port=spec["protocol_port"])
     values = columns(LISTENER, _clean(spec))
     for key, default in TLS_LISTENER_DEFAULT_TIMEOUTS.items():
         if values.get(key) is None:
@@ -141,39 +164,69 @@ def insert_member(session: Session, pool: m.Pool, spec: dict[str, Any], *,
     return row
 
 
-def hm_values(spec: dict[str, Any], hm_type: str, *, creating: bool) -> dict[str, Any]:
-    """Octavia's HTTP-only fields rule and HTTP defaults for a health monitor body."""
-    spec = _clean(spec)
+def hm_checks(pool_protocol: str, hm_type: str, values: dict[str, Any], *,
+              stored: m.HealthMonitor | None = None) -> None:
+    """Octavia's health monitor rules, in its order: the pool's protocol against the monitor
+    type (and UDP-CONNECT's minimum delay), the HTTP-only attributes, then domain_name against
+    http_version. On create `values` is the whole body; on update (`stored` = the monitor
+    row) the attributes the PUT names, where an explicit null counts as naming one."""
+    if pool_protocol in UDP_SCTP:
+        if hm_type not in UDP_SCTP_MONITORS:
+            raise ValidationFailure(
+                detail=f"The associated pool protocol is {pool_protocol}, so only a "
+                       f"{'/'.join(UDP_SCTP_MONITORS)} health monitor is supported.")
+        delay = values.get("delay")
+        if hm_type == "UDP-CONNECT" and delay is not None and delay < UDP_CONNECT_MIN_DELAY:
+            raise ValidationFailure(
+                detail=f"The request delay value {delay} should be larger than "
+                       f"{UDP_CONNECT_MIN_DELAY} for UDP-CONNECT health monitor type.")
+    elif stored is None and hm_type in ("UDP-CONNECT", "SCTP"):
+        raise ValidationFailure(
+            detail=f"The {hm_type} type is only supported for pools of type "
+                   f"{'/'.join(UDP_SCTP)}.")
     if hm_type not in HTTP_MONITORS:
         for key in HTTP_ONLY:
-            if spec.get(key) is not None:
-                raise ValidationFailure(
-                    detail=f"The {key} attribute is only valid for HTTP and HTTPS health "
-                           "monitors.")
-    elif creating:
-        spec.setdefault("http_method", None)
-        spec["http_method"] = spec["http_method"] or "GET"
-        spec["url_path"] = spec.get("url_path") or "/"
-        spec["expected_codes"] = spec.get("expected_codes") or "200"
-    if spec.get("domain_name") and (spec.get("http_version") or 1.0) < 1.1:
-        raise ValidationFailure(detail="http_version 1.1 or later is required when a "
-                                       "domain_name is set.")
-    if spec.get("delay") is not None and spec.get("timeout") is not None and \
-            spec["timeout"] > spec["delay"]:
-        raise ValidationFailure(detail="The health monitor timeout must be less than or "
-                                       "equal to the delay.")
+            named = key in values if stored is not None else bool(values.get(key))
+            if named:
+                raise InvalidOption(value=key, option=f"health monitors of type {hm_type}")
+    if stored is not None:
+        for key in ("delay", "max_retries", "timeout"):
+            if key in values and values[key] is None:
+                raise InvalidOption(value=None, option=key)
+    version = values.get("http_version") or getattr(stored, "http_version", None)
+    domain = values.get("domain_name")
+    if domain and not version:
+        raise ValidationFailure(
+            detail="'http_version' must be specified when 'domain_name' is provided.")
+    if version and (domain or getattr(stored, "domain_name", None)) and version < 1.1:
+        raise InvalidOption(value=f"http_version {version}",
+                            option="health monitors HTTP 1.1 domain name health check")
+
+
+def hm_values(spec: dict[str, Any], hm_type: str, *, creating: bool) -> dict[str, Any]:
+    """The columns of a health monitor body, with Octavia's defaults: on create, the HTTP
+    defaults of an HTTP or HTTPS monitor; on update, null resets http_method, url_path,
+    expected_codes and max_retries_down to theirs (Octavia's _set_default_on_none)."""
+    spec = _clean(spec)
+    if creating:
+        if hm_type in HTTP_MONITORS:
+            for key, default in HM_HTTP_DEFAULTS.items():
+                spec[key] = spec.get(key) or default
+    else:
+        resets: dict[str, object] = {**HM_HTTP_DEFAULTS, "max_retries_down": 3}
+        for key, reset in resets.items():
+            if key in spec and spec[key] is None:
+                spec[key] = reset
     return columns(HEALTHMONITOR, spec)
 
 
 def insert_healthmonitor(session: Session, pool: m.Pool, spec: dict[str, Any], *,
                          new_pool: bool = False) -> m.HealthMonitor:
     """`new_pool`: the pool was created by this same request, so it has no monitor yet."""
+    hm_checks(pool.protocol, spec["type"], spec)
     if not new_pool and session.scalar(sa.select(m.HealthMonitor.id).where(
             m.HealthMonitor.pool_id == pool.id)) is not None:
         raise DuplicateHealthMonitor()
-    if spec["type"] == "UDP-CONNECT" and pool.protocol != "UDP":
-        raise ValidationFailure(detail="The UDP-CONNECT health monitor type is only valid "
-                                       "for UDP pools.")
     values = hm_values(spec, spec["type"], creating=True)
     row = m.HealthMonitor(**{**values, **_base(pool.project_id), "pool_id": pool.id,
                              "load_balancer_id": pool.load_balancer_id})
@@ -182,19 +235,23 @@ def insert_healthmonitor(session: Session, pool: m.Pool, spec: dict[str, Any], *
 
 
 def l7policy_checks(session: Session, listener: m.Listener, spec: dict[str, Any]) -> None:
+    """Octavia's L7 policy rules: no policy on a PROMETHEUS listener; the action's argument
+    present (validate.sanitize_l7policy_api_args); a redirect pool that exists on the load
+    balancer and suits the listener's protocol."""
+    if listener.protocol == "PROMETHEUS":
+        raise ListenerNoChildren(protocol=listener.protocol)
     action = spec.get("action")
+    needs = {"REDIRECT_TO_URL": ("redirect_url", "redirect_url must not be None"),
+             "REDIRECT_TO_POOL": ("redirect_pool_id",
+                                  "redirect_pool_id or redirect_pool must not be None"),
+             "REDIRECT_PREFIX": ("redirect_prefix", "redirect_prefix must not be None")}
+    if action in needs and not spec.get(needs[action][0]):
+        raise InvalidL7PolicyArgs(msg=needs[action][1])
     if action == "REDIRECT_TO_POOL":
-        pool_id = spec.get("redirect_pool_id")
-        pool = session.get(m.Pool, pool_id) if pool_id else None
+        pool = session.get(m.Pool, spec["redirect_pool_id"])
         if pool is None or pool.load_balancer_id != listener.load_balancer_id:
-            raise ValidationFailure(detail="A valid redirect_pool_id is required for the "
-                                           "REDIRECT_TO_POOL action.")
-    elif action == "REDIRECT_TO_URL" and not spec.get("redirect_url"):
-        raise ValidationFailure(detail="A redirect_url is required for the REDIRECT_TO_URL "
-                                       "action.")
-    elif action == "REDIRECT_PREFIX" and not spec.get("redirect_prefix"):
-        raise ValidationFailure(detail="A redirect_prefix is required for the "
-                                       "REDIRECT_PREFIX action.")
+            raise NotFound(resource="Pool", id=spec["redirect_pool_id"])
+        check_pool_protocol(listener.protocol, pool.protocol)
 
 
 def insert_l7policy(session: Session, listener: m.Listener,
@@ -204,14 +261,31 @@ def insert_l7policy(session: Session, listener: m.Listener,
     if spec.get("action") in ("REDIRECT_TO_URL", "REDIRECT_PREFIX") and \
             not spec.get("redirect_http_code"):
         spec["redirect_http_code"] = 302
-    count = session.scalar(sa.select(sa.func.count()).select_from(m.L7Policy).where(
-        m.L7Policy.listener_id == listener.id)) or 0
-    spec["position"] = min(int(spec.get("position") or 2147483647), count + 1)
     row = m.L7Policy(**{**columns(L7POLICY, spec), **_base(listener.project_id),
                         "listener_id": listener.id,
                         "load_balancer_id": listener.load_balancer_id})
+    place_l7policy(session, listener.id, row, spec.get("position"))
     session.add(row)
     return row
+
+
+def place_l7policy(session: Session, listener_id: str, row: m.L7Policy,
+                   position: int | None) -> None:
+    """Octavia's ordering of a listener's L7 policies (an ordering_list on `position`): the
+    policies are numbered 1..n without gaps; `row` goes in at `position` (a position beyond
+    the end, or none, appends) and the ones at or after it move down one. With `position`
+    0, `row` leaves the order (it is being deleted) and the ones after it move up."""
+    siblings = list(session.scalars(
+        sa.select(m.L7Policy).where(
+            m.L7Policy.listener_id == listener_id, m.L7Policy.id != row.id,
+            m.L7Policy.provisioning_status.not_in((Prov.PENDING_DELETE, Prov.DELETED)))
+        .order_by(m.L7Policy.position, m.L7Policy.created_at, m.L7Policy.id)))
+    if position != 0:
+        at = len(siblings) if position is None else min(position, len(siblings) + 1) - 1
+        siblings.insert(at, row)
+    for number, policy in enumerate(siblings, start=1):
+        if policy.position != number:
+            policy.position = number
 
 
 def insert_l7rule(session: Session, policy: m.L7Policy, spec: dict[str, Any]) -> m.L7Rule:

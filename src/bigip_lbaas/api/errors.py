@@ -27,6 +27,21 @@ class ValidationFailure(ApiError):
     template = "Validation failure: %(detail)s"
 
 
+class InvalidOption(ApiError):
+    status = 400
+    template = "%(value)s is not a valid option for %(option)s"
+
+
+class InvalidL7PolicyArgs(ApiError):
+    status = 400
+    template = "Invalid L7 Policy arguments: %(msg)s"
+
+
+class ListenerNoChildren(ApiError):
+    status = 400
+    template = "Protocol %(protocol)s listeners cannot have child objects."
+
+
 class InvalidParams(ApiError):
     status = 400
     template = "One or more arguments are either duplicate or invalid"
@@ -112,7 +127,8 @@ class Immutable(ApiError):
 
 class DuplicateListener(ApiError):
     status = 409
-    template = "Another Listener on this Load Balancer is already using protocol_port %(port)s"
+    template = ("Another Listener on this Load Balancer is already using protocol %(protocol)s "
+                "and protocol_port %(port)s")
 
 
 class DuplicateMember(ApiError):
@@ -162,6 +178,13 @@ class ProviderUnsupportedOption(ApiError):
 
     status = 501
     template = "Provider '%(prov)s' does not support a requested option: %(detail)s"
+
+
+class ProviderNotImplemented(ApiError):
+    """Octavia's answer when the provider driver raises NotImplementedError."""
+
+    status = 501
+    template = "Provider '%(prov)s' does not support a requested action: %(detail)s"
 
 
 class DatabaseUnavailable(ApiError):

@@ -20,7 +20,9 @@ def sum_stats(session: Session, where: sa.ColumnElement[bool]) -> dict[str, int]
 
 
 def tree(session: Session, lb: m.LoadBalancer) -> dict[str, Any]:
-    """Octavia's LoadBalancerStatusResponse (the code's shape: key `health_monitor`)."""
+    """Octavia's LoadBalancerStatusResponse (the code's shape: key `health_monitor`): the load
+    balancer, its listeners, each listener's pools (its default pool, then its L7 policies'
+    redirect pools), their monitor and members. A pool no listener uses is not in it."""
     def st(row: Any) -> dict[str, Any]:
         return {"id": row.id, "name": row.name or "",
                 "provisioning_status": row.provisioning_status,
@@ -48,14 +50,11 @@ def tree(session: Session, lb: m.LoadBalancer) -> dict[str, Any]:
         return out
 
     listeners = []
-    used: set[str] = set()
     policies = rows(m.L7Policy, load_balancer_id=lb.id)
     for lst in rows(m.Listener, load_balancer_id=lb.id):
         pool_ids = [lst.default_pool_id] if lst.default_pool_id else []
         pool_ids += [p.redirect_pool_id for p in policies
                      if p.listener_id == lst.id and p.redirect_pool_id]
         lst_pools = [pool_tree(pools[i]) for i in dict.fromkeys(pool_ids) if i in pools]
-        used.update(p["id"] for p in lst_pools)
         listeners.append({**st(lst), "pools": lst_pools})
-    return {"loadbalancer": {**st(lb), "listeners": listeners,
-                             "pools": [pool_tree(p) for i, p in pools.items() if i not in used]}}
+    return {"loadbalancer": {**st(lb), "listeners": listeners}}

@@ -9,6 +9,7 @@ subnet are kept apart by the subnet row lock every allocation takes.)
 from __future__ import annotations
 
 import ipaddress
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -116,7 +117,12 @@ def book_additional(session: Session, lb: m.LoadBalancer) -> None:
 
 def resolve(session: Session, spec: LoadBalancerPOST) -> dict[str, Any]:
     """The VIP columns of a new load balancer: its subnet (from the subnet or the network's first),
-    network, port and an address allocated there."""
+    network, port and an address allocated there.
+
+    The registry keeps no ports, so a load balancer created without `vip_port_id` gets a new
+    one (a uuid, stored with the VIP): Octavia always shows the VIP's port, and it stays the
+    same for the load balancer's life."""
+    port_id = spec.vip_port_id or str(uuid.uuid4())
     subnet: m.Subnet | None = None
     if spec.vip_subnet_id:
         # The subnet row lock queues concurrent allocations on one subnet, so each sees the
@@ -137,9 +143,9 @@ def resolve(session: Session, spec: LoadBalancerPOST) -> dict[str, Any]:
         if subnet is None:
             raise ValidationFailure(detail=f"Network {spec.vip_network_id} has no subnets.")
     else:
-        return {"vip_port_id": spec.vip_port_id, "vip_address": spec.vip_address}
+        return {"vip_port_id": port_id, "vip_address": spec.vip_address}
     return {"vip_subnet_id": subnet.id, "vip_network_id": subnet.network_id,
-            "vip_port_id": spec.vip_port_id,
+            "vip_port_id": port_id,
             "vip_address": allocate(session, subnet, spec.vip_address)}
 
 

@@ -17,7 +17,10 @@ def test_project_isolation(api: Api) -> None:
     sub = admin.post("/v2/subnets", {"subnet": {"network_id": net.json()["network"]["id"],
                                                 "cidr": "10.70.0.0/24"}}).json()["subnet"]
     alice, bob = api.as_project("alice"), api.as_project("bob")
-    assert alice.post("/v2/networks", {"network": {"name": "x"}}).status_code == 403
+    # As in Neutron, a member creates networks of its own project, but not shared ones.
+    assert alice.post("/v2/networks", {"network": {"name": "x"}}).status_code == 201
+    assert alice.post("/v2/networks", {"network": {"name": "y", "shared": True}}).status_code \
+        == 403
     r = alice.post(LBS, {"loadbalancer": {"vip_subnet_id": sub["id"]}})
     assert r.status_code == 201, r.text
     lb = r.json()["loadbalancer"]

@@ -157,7 +157,8 @@ def test_member_token_is_scoped_to_its_project(keystoned: Keystoned, subnet_id: 
         assert r.status_code == 403
         # Admin-only calls are refused to a member, allowed to the admin role.
         assert alice.get("/v2/lbaas/agents").status_code == 403
-        assert alice.post("/v2/networks", json={"network": {"name": "x"}}).status_code == 403
+        assert alice.post("/v2/networks", json={"network": {"name": "x",
+                                                            "shared": True}}).status_code == 403
         assert admin.get("/v2/lbaas/agents").status_code == 200
 
         every = {x["id"] for x in admin.get(LBS).json()["loadbalancers"]}

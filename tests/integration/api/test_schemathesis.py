@@ -29,7 +29,8 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
 # Octavia answers an option its provider cannot carry out with 501 (ProviderUnsupportedOptionError):
 # load balancers (vip_sg_ids, vip_qos_policy_id; and the graph's children), listeners (TLS settings
 # on a listener that terminates no TLS), pools (TLS to the members) and members (request_sriov).
-# Nowhere else is a 5xx right.
+# It answers 501 (ProviderNotImplementedError) for a provider that takes no availability zone
+# metadata, as this one. Nowhere else is a 5xx right.
 CONFIG = """
 [[operations]]
 include-name-regex = '^(POST|PUT) /v2/lbaas/(loadbalancers|listeners|pools)(/\\{[^}]+\\})?$'
@@ -37,6 +38,10 @@ checks.not_a_server_error.expected-statuses = ["2xx", "3xx", "4xx", "501"]
 
 [[operations]]
 include-name-regex = '^(POST|PUT) /v2/lbaas/pools/\\{[^}]+\\}/members$'
+checks.not_a_server_error.expected-statuses = ["2xx", "3xx", "4xx", "501"]
+
+[[operations]]
+include-name-regex = '^GET /v2/lbaas/providers/\\{[^}]+\\}/availability_zone_capabilities$'
 checks.not_a_server_error.expected-statuses = ["2xx", "3xx", "4xx", "501"]
 """
 

@@ -76,11 +76,10 @@ POOL_BAD: list[tuple[dict[str, Any], int, str, str | None]] = [
      '"APP_COOKIE".'),
     ({"session_persistence": {"type": "SOURCE_IP", "cookie_name": "c"}}, 400, "cookie_name",
      'Field "cookie_name" can only be specified'),
+    # Octavia's create text ends "UDP and SCTP protocol pools.", its update text "UDP protocol
+    # pools."; a persistence_timeout of 0 it accepts (test_conformance.py).
     ({"session_persistence": {"type": "SOURCE_IP", "persistence_timeout": 60}}, 400,
-     "persistence_timeout", "persistence_timeout and persistence_granularity is only for UDP "
-     "and SCTP protocol pools."),
-    ({"session_persistence": {"type": "SOURCE_IP", "persistence_timeout": 0}}, 400,
-     "persistence_timeout", "persistence_timeout and persistence_granularity"),
+     "persistence_timeout", "persistence_timeout and persistence_granularity is only for UDP"),
     ({"session_persistence": {"type": "SOURCE_IP", "persistence_granularity": "255.255.0.0"}},
      400, "persistence_granularity", "persistence_timeout and persistence_granularity"),
     ({"session_persistence": {"type": "APP_COOKIE"}}, 400, "cookie_name",

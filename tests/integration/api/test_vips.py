@@ -38,8 +38,11 @@ def test_stored_and_returned(api: Api) -> None:
                             {"subnet_id": s3["id"], "ip_address": "10.61.3.50"}]}})
     assert r.status_code == 201, r.text
     lb = r.json()["loadbalancer"]
-    expected = [{"subnet_id": s2["id"], "ip_address": "10.61.2.2", "port_id": None},
-                {"subnet_id": s3["id"], "ip_address": "10.61.3.50", "port_id": None}]
+    # An additional VIP's port is the VIP port (every load balancer has one).
+    port = lb["vip_port_id"]
+    assert port
+    expected = [{"subnet_id": s2["id"], "ip_address": "10.61.2.2", "port_id": port},
+                {"subnet_id": s3["id"], "ip_address": "10.61.3.50", "port_id": port}]
     assert lb["vip_sg_ids"] == []
     assert lb["additional_vips"] == expected
     assert lb["vip_address"] == "10.61.1.2"
@@ -86,7 +89,7 @@ def test_fully_populated_create_keeps_them(api: Api) -> None:
     lb = r.json()["loadbalancer"]
     assert lb["vip_sg_ids"] == []
     assert lb["additional_vips"] == [{"subnet_id": s2["id"], "ip_address": "10.62.2.2",
-                                      "port_id": None}]
+                                      "port_id": lb["vip_port_id"]}]
     assert len(lb["listeners"]) == 1 and len(lb["pools"]) == 1
     api.settle()
 

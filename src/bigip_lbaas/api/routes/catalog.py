@@ -16,6 +16,7 @@ from bigip_lbaas.api.errors import (
     InUse,
     InvalidParams,
     NotFound,
+    ProviderNotImplemented,
     UnknownProvider,
     ValidationFailure,
 )
@@ -40,9 +41,8 @@ from bigip_lbaas.db import models as m
 
 router = APIRouter(tags=["catalog"])
 
-FLAVOR_CAPABILITIES = [{"name": "environment",
-                        "description": "The environment (environment_prefix) whose agents serve "
-                                       "load balancers of this flavor."}]
+FLAVOR_CAPABILITIES = {"environment": "The environment (environment_prefix) whose agents serve "
+                                       "load balancers of this flavor."}
 # Wire names per catalog table, in response order; each is also an allowed filter.
 TABLES: dict[str, tuple[type[Any], tuple[str, ...]]] = {
     "flavorprofile": (m.FlavorProfile, ("id", "name", "provider_name", "flavor_data")),
@@ -50,13 +50,33 @@ TABLES: dict[str, tuple[type[Any], tuple[str, ...]]] = {
 }
 
 
+def _fields(request: Request) -> list[str]:
+    """The repeatable `fields` parameter (each may also be a comma list)."""
+    return [f for v in request.query_params.getlist("fields") for f in v.split(",") if f]
+
+
+def _selected(request: Request, bodies: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Octavia's _filter_fields: with `fields`, only the attributes named (others ignored)."""
+    fields = _fields(request)
+    return [{k: v for k, v in b.items() if k in fields} for b in bodies] if fields else bodies
+
+
+def _capabilities(request: Request, capabilities: dict[str, str]) -> list[dict[str, Any]]:
+    """A provider's capabilities as Octavia lists them: `name` and `description` filters, then
+    `fields`."""
+    name, description = request.query_params.get("name"), request.query_params.get("description")
+    return _selected(request, [
+        {"name": k, "description": v} for k, v in capabilities.items()
+        if (not name or k == name) and (not description or v == description)])
+
+
 @router.get("/providers", response_model=ProvidersRootResponse,
             responses=fault_responses(401, 403))
 def list_providers(request: Request) -> JSONResponse:
     st, _ = env(request)
-    return respond(200, {"providers": [
+    return respond(200, {"providers": _selected(request, [
         {"name": p.name, "description": p.description}
-        for p in sorted(st.providers.by_name.values(), key=lambda p: p.name)]})
+        for p in sorted(st.providers.by_name.values(), key=lambda p: p.name)])})
 
 
 def _provider(st: AppState, name: str) -> None:
@@ -69,15 +89,21 @@ def _provider(st: AppState, name: str) -> None:
 def flavor_capabilities(request: Request, provider: str) -> JSONResponse:
     st, _ = env(request)
     _provider(st, provider)
-    return respond(200, {"flavor_capabilities": FLAVOR_CAPABILITIES})
+    return respond(200, {"flavor_capabilities": _capabilities(request, FLAVOR_CAPABILITIES)})
 
 
-@router.get("/providers/{provider}/availability_zone_capabilities",
-            response_model=CapabilitiesRootResponse, responses=fault_responses(400, 401, 403))
+@router.get("/providers/{provider}/availability_zone_capabilities", response_model=None,
+            status_code=501, responses=fault_responses(400, 401, 403, 501))
 def availability_zone_capabilities(request: Request, provider: str) -> JSONResponse:
+    """This provider takes no availability zone metadata (there are no availability zone
+    profiles here, and a load balancer's `availability_zone` is refused), so it answers as
+    Octavia does for a driver whose get_supported_availability_zone_metadata is not
+    implemented: 501."""
     st, _ = env(request)
     _provider(st, provider)
-    return respond(200, {"availability_zone_capabilities": []})
+    raise ProviderNotImplemented(
+        prov=provider, detail="This provider does not support availability zones: its load "
+                              "balancers are placed by environment, through flavors.")
 
 
 def _wire(key: str, row: Any) -> dict[str, Any]:
@@ -90,8 +116,9 @@ def _wire(key: str, row: Any) -> dict[str, Any]:
 def _list(request: Request, key: str, plural: str) -> JSONResponse:
     st, _ = env(request)
     model, attrs = TABLES[key]
-    fields = [f for v in request.query_params.getlist("fields") for f in v.split(",") if f]
-    stmt = sa.select(model).order_by(model.name, model.id)
+    fields = _fields(request)
+    # Octavia sorts by its default keys (created_at, id) where the table has them: by id here.
+    stmt = sa.select(model).order_by(model.id)
     for name, value in request.query_params.multi_items():
         if name in ("fields", "limit", "marker", "page_reverse", "sort", "sort_key", "sort_dir"):
             continue
@@ -118,7 +145,7 @@ def _show(request: Request, key: str, obj_id: str, label: str) -> JSONResponse:
         row = session.get(model, obj_id)
         if row is None:
             raise NotFound(resource=label, id=obj_id)
-        return _wire(key, row)
+        return _selected(request, [_wire(key, row)])[0]
 
     return respond(200, {key: st.read(fn)})
 

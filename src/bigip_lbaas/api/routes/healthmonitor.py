@@ -71,9 +71,10 @@ def create_healthmonitor(request: Request, body: HealthMonitorRootPOST) -> JSONR
 
 
 def _apply(session: Session, row: m.HealthMonitor, changes: dict[str, Any]) -> None:
-    merged = {"delay": row.delay, "timeout": row.timeout, **changes}
-    values = create.hm_values(merged, row.type, creating=False)
-    set_columns(HEALTHMONITOR, row, {k: v for k, v in values.items() if k in changes})
+    pool = session.get(m.Pool, row.pool_id)
+    create.hm_checks(pool.protocol if pool is not None else "", row.type, changes, stored=row)
+    values = create.hm_values(changes, row.type, creating=False)
+    set_columns(HEALTHMONITOR, row, values)
 
 
 @router.put(ONE, response_model=HealthMonitorRootResponse,

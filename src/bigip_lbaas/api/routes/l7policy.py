@@ -82,7 +82,9 @@ def _apply(session: Session, row: m.L7Policy, changes: dict[str, Any]) -> None:
     listener = session.get(m.Listener, row.listener_id)
     assert listener is not None
     create.l7policy_checks(session, listener, merged)
-    set_columns(L7POLICY, row, changes)
+    set_columns(L7POLICY, row, {k: v for k, v in changes.items() if k != "position"})
+    if changes.get("position") is not None:
+        create.place_l7policy(session, row.listener_id, row, changes["position"])
 
 
 @router.put(ONE, response_model=L7PolicyRootResponse,
@@ -94,8 +96,11 @@ def update_l7policy(request: Request, l7policy_id: str, body: L7PolicyRootPUT) -
 
 @router.delete(ONE, status_code=204, responses=fault_responses(401, 403, 404, 409))
 def delete_l7policy(request: Request, l7policy_id: str) -> Response:
-    return delete_child(request, L7POLICY, l7policy_id,
-                        lambda s, row: mark_deleting(s, L7RULE, "l7policy_id", row.id))
+    def cascade(session: Session, row: m.L7Policy) -> None:
+        mark_deleting(session, L7RULE, "l7policy_id", row.id)
+        create.place_l7policy(session, row.listener_id, row, 0)  # close the gap
+
+    return delete_child(request, L7POLICY, l7policy_id, cascade)
 
 
 def _in_policy(l7policy_id: str) -> Any:

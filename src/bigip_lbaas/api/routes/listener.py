@@ -72,8 +72,9 @@ def create_listener(request: Request, body: ListenerRootPOST) -> JSONResponse:
 
 
 def _apply(session: Session, row: m.Listener, changes: dict[str, Any]) -> None:
-    validate.listener(create.provider_of_lb(session, row.load_balancer_id), row.protocol, changes,
-                      stored=row)
+    lb = session.get(m.LoadBalancer, row.load_balancer_id)
+    validate.listener(create.provider_of(lb), row.protocol, changes, stored=row,
+                      vips=create.vip_addresses(lb) if lb is not None else ())
     pool_id = changes.get("default_pool_id")
     if pool_id:
         pool = session.get(m.Pool, pool_id)

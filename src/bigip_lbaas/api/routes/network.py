@@ -1,4 +1,9 @@
-"""A minimal Neutron registry: networks and subnets under /v2 and /v2.0 (create/delete admin-only).
+"""A minimal Neutron registry: networks and subnets under /v2 and /v2.0.
+
+Who may write follows Neutron's default policy: a project member creates and deletes networks of
+its own project (`shared`, `router:external` and the `provider:*` and `segments` attributes are
+admin-only), and subnets on its own networks (not on another project's, shared or not); an admin
+does anything.
 
 Enough for `openstack network create`, `openstack subnet create` and the CLI's subnet lookups
 (`GET /v2/subnets?id=X`), and for VIP allocation from the subnet's pools.
@@ -18,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from bigip_lbaas.api.auth import Context
-from bigip_lbaas.api.errors import InUse, NotFound, ValidationFailure
+from bigip_lbaas.api.errors import InUse, NotAuthorized, NotFound, ValidationFailure
 from bigip_lbaas.api.handlers import env, no_content, respond
 from bigip_lbaas.api.schemas.common import fault_responses
 from bigip_lbaas.api.schemas.network import (
@@ -116,6 +121,13 @@ def list_networks(request: Request) -> JSONResponse:
     return respond(200, {"networks": st.read(fn), "networks_links": []})
 
 
+def _require_owner(ctx: Context, project_id: str | None) -> None:
+    """Neutron's owner rule: an admin, or a member of the object's project (a shared network
+    is visible to every project but changed only by its own)."""
+    if not ctx.is_admin and project_id != ctx.project_id:
+        raise NotAuthorized()
+
+
 def _network(session: Session, network_id: str, ctx: Context) -> m.Network:
     row = session.scalars(sa.select(m.Network).where(m.Network.id == network_id,
                                                       _visible(m.Network, ctx))).one_or_none()
@@ -148,8 +160,10 @@ def show_network(request: Request, network_id: str) -> JSONResponse:
              responses=fault_responses(400, 401, 403))
 def create_network(request: Request, body: NetworkRootPOST) -> JSONResponse:
     st, ctx = env(request)
-    ctx.require_admin()
     spec = body.network
+    if not ctx.is_admin and (spec.shared or spec.external or any(
+            key.startswith("provider:") or key == "segments" for key in spec.model_extra or {})):
+        raise NotAuthorized()
     project = ctx.project_for_create(spec.project_id or spec.tenant_id)
 
     def fn(session: Session) -> dict[str, Any]:
@@ -175,10 +189,10 @@ def _vip_users(session: Session, subnet_ids: list[str]) -> list[str]:
                responses=fault_responses(401, 403, 404, 409))
 def delete_network(request: Request, network_id: str) -> Response:
     st, ctx = env(request)
-    ctx.require_admin()
 
     def fn(session: Session) -> None:
         row = _network(session, network_id, ctx)
+        _require_owner(ctx, row.project_id)
         subnets = list(session.scalars(sa.select(m.Subnet.id)
                                        .where(m.Subnet.network_id == row.id)))
         users = _vip_users(session, subnets)
@@ -225,7 +239,6 @@ def _gateway(net: ipaddress.IPv4Network | ipaddress.IPv6Network, wanted: str | N
              responses=fault_responses(400, 401, 403, 404))
 def create_subnet(request: Request, body: SubnetRootPOST) -> JSONResponse:
     st, ctx = env(request)
-    ctx.require_admin()
     spec = body.subnet
     try:
         net = ipaddress.ip_network(spec.cidr, strict=False)
@@ -244,7 +257,9 @@ def create_subnet(request: Request, body: SubnetRootPOST) -> JSONResponse:
 
     def fn(session: Session) -> dict[str, Any]:
         network = _network(session, spec.network_id, ctx)
-        project = spec.project_id or spec.tenant_id or network.project_id
+        _require_owner(ctx, network.project_id)
+        project = (spec.project_id or spec.tenant_id or network.project_id if ctx.is_admin
+                   else ctx.project_for_create(spec.project_id or spec.tenant_id))
         row = m.Subnet(id=str(uuid.uuid4()), network_id=network.id, project_id=project,
                        name=spec.name, description=spec.description, cidr=str(net),
                        ip_version=net.version, gateway_ip=gateway, allocation_pools=pools,
@@ -261,10 +276,12 @@ def create_subnet(request: Request, body: SubnetRootPOST) -> JSONResponse:
                responses=fault_responses(401, 403, 404, 409))
 def delete_subnet(request: Request, subnet_id: str) -> Response:
     st, ctx = env(request)
-    ctx.require_admin()
 
     def fn(session: Session) -> None:
         row = _subnet(session, subnet_id, ctx)
+        if not ctx.visible(row.project_id):
+            network = session.get(m.Network, row.network_id)
+            _require_owner(ctx, network.project_id if network is not None else None)
         users = _vip_users(session, [row.id])
         if users:
             raise InUse(resource="Subnet", id=row.id,

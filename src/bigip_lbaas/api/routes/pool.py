@@ -57,15 +57,18 @@ def show_pool(request: Request, pool_id: str) -> JSONResponse:
 def create_pool(request: Request, body: PoolRootPOST) -> JSONResponse:
     st, ctx = env(request)
     spec = body.pool
-    if bool(spec.listener_id) == bool(spec.loadbalancer_id):
-        raise ValidationFailure(detail="A pool must have exactly one of listener_id or "
-                                       "loadbalancer_id.")
+    if not (spec.listener_id or spec.loadbalancer_id):
+        raise ValidationFailure(detail="Must provide at least one of: loadbalancer_id, "
+                                       "listener_id")
 
     def fn(session: Session) -> dict[str, Any]:
         listener: m.Listener | None = None
         lb_id = spec.loadbalancer_id
         if spec.listener_id:
             listener = find(session, LISTENER, spec.listener_id, ctx)
+            if lb_id and lb_id != listener.load_balancer_id:
+                raise ValidationFailure(detail=f"Listener {listener.id} is not on load "
+                                               f"balancer {lb_id}.")
             lb_id = listener.load_balancer_id
         assert lb_id is not None
         lb = lock_lb(session, lb_id, ctx)

@@ -18,7 +18,6 @@ class ProvidersRootResponse(Response):
 
 class CapabilitiesRootResponse(Response):
     flavor_capabilities: list[ProviderResponse] | None = None
-    availability_zone_capabilities: list[ProviderResponse] | None = None
 
 
 class FlavorProfilePOST(Request):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field
@@ -11,7 +12,22 @@ from bigip_lbaas.api.schemas.common import IdRef, Link, Name, ProjectId, Request
 
 HmType = Literal["HTTP", "HTTPS", "PING", "TCP", "TLS-HELLO", "UDP-CONNECT", "SCTP"]
 HttpMethod = Literal["CONNECT", "DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT", "TRACE"]
-Codes = Field(default=None, pattern=r"^(\d{3}(,\d{3})*|\d{3}-\d{3})$")
+# Octavia's patterns: codes may be spaced around the commas; a domain name as DOMAIN_NAME_REGEX.
+Codes = Field(default=None, pattern=r"^(\d{3}(\s*,\s*\d{3})*)$|^(\d{3}-\d{3})$")
+DOMAIN_NAME = re.compile(
+    r"^(?=.{1,253}\.?$)(?:(?!-|[^.]+_)[A-Za-z0-9-_]{1,63}(?<!-)(?:\.|$))+$")
+
+
+def _domain_name(value: str) -> str:
+    """Octavia's DOMAIN_NAME_REGEX, with WSME's reason (Python's re: it looks around)."""
+    if not DOMAIN_NAME.match(value):
+        raise PydanticCustomError("string_pattern_mismatch",
+                                  "Value should match the pattern {pattern}",
+                                  {"pattern": DOMAIN_NAME.pattern})
+    return value
+
+
+DomainName = Annotated[str, Field(min_length=1, max_length=255), AfterValidator(_domain_name)]
 HTTP_VERSIONS = (1.0, 1.1)
 
 
@@ -40,7 +56,7 @@ class HealthMonitorSingleCreate(Request):
     url_path: str | None = UrlPath
     expected_codes: str | None = Codes
     http_version: HttpVersion | None = None
-    domain_name: str | None = Field(default=None, max_length=255)
+    domain_name: DomainName | None = None
     tags: Tags = None
 
 
@@ -61,7 +77,7 @@ class HealthMonitorPUT(Request):
     url_path: str | None = UrlPath
     expected_codes: str | None = Codes
     http_version: HttpVersion | None = None
-    domain_name: str | None = Field(default=None, max_length=255)
+    domain_name: DomainName | None = None
     tags: Tags = None
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Literal
+import ipaddress
+from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
+from pydantic_core import PydanticCustomError
 
 from bigip_lbaas.api.schemas.common import (
     IdRef,
@@ -21,6 +23,20 @@ from bigip_lbaas.api.schemas.l7policy import L7PolicyFullResponse, L7PolicySingl
 Protocol = Literal["TCP", "HTTP", "HTTPS", "TERMINATED_HTTPS", "UDP", "SCTP", "PROMETHEUS"]
 ClientAuth = Literal["NONE", "OPTIONAL", "MANDATORY"]
 Timeout = Field(default=None, ge=0, le=2147483647)
+
+
+def _cidrs(value: list[str] | None) -> list[str] | None:
+    """Octavia's CidrType: any IPv4 or IPv6 network, host bits allowed, stored in its canonical
+    form ("10.0.0.5/24" becomes "10.0.0.0/24")."""
+    if value is None:
+        return None
+    try:
+        return [ipaddress.ip_network(v, strict=False).with_prefixlen for v in value]
+    except ValueError as err:
+        raise PydanticCustomError("cidr", "Value should be IPv4 or IPv6 CIDR format") from err
+
+
+Cidrs = Annotated[list[str] | None, AfterValidator(_cidrs)]
 
 
 class ListenerFields(Request):
@@ -40,7 +56,7 @@ class ListenerFields(Request):
     client_ca_tls_container_ref: str | None = Field(default=None, max_length=255)
     client_authentication: ClientAuth = "NONE"
     client_crl_container_ref: str | None = Field(default=None, max_length=255)
-    allowed_cidrs: list[str] | None = None
+    allowed_cidrs: Cidrs = None
     tls_ciphers: str | None = Field(default=None, max_length=2048)
     tls_versions: list[str] | None = None
     alpn_protocols: list[str] | None = None
@@ -82,7 +98,7 @@ class ListenerPUT(Request):
     client_ca_tls_container_ref: str | None = Field(default=None, max_length=255)
     client_authentication: ClientAuth | None = None
     client_crl_container_ref: str | None = Field(default=None, max_length=255)
-    allowed_cidrs: list[str] | None = None
+    allowed_cidrs: Cidrs = None
     tls_ciphers: str | None = Field(default=None, max_length=2048)
     tls_versions: list[str] | None = None
     alpn_protocols: list[str] | None = None

@@ -149,8 +149,10 @@ class ListenerStatusResponse(StatusResponse):
 
 
 class LoadBalancerStatusResponse(StatusResponse):
+    """Octavia's tree holds pools only below their listeners: one without a listener is not
+    in it."""
+
     listeners: list[ListenerStatusResponse] | None = None
-    pools: list[PoolStatusResponse] | None = None
 
 
 class StatusesResponse(Response):

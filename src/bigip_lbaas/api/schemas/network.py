@@ -17,6 +17,11 @@ class NeutronRequest(BaseModel):
 
 
 class NetworkPOST(NeutronRequest):
+    """Other attributes are kept aside (`model_extra`) only so that the admin-only ones
+    (`provider:*`, `segments`) can be refused to a non-admin; none is stored."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
     name: Name = None
     description: Name = None
     admin_state_up: bool = True
