@@ -168,13 +168,17 @@ class LeaseKeeper:
 
         # Hand over only to agents that have been up for a lease period: an agent that
         # crash-loops gets orphaned work at once but never pulls partitions off healthy owners.
+        # An owner that is itself that young (agents started together, a cold start) shares at
+        # once: it has done little it could lose, and waiting would leave one agent doing all
+        # the work for a lease period.
         settled = {v.instance_id for v in views if v.uptime >= self.s.lease_seconds}
+        young = self.me not in settled
         busy = self.queue.in_flight()
         release = [
             pid
             for pid in self.queue.held()
             if assignment.get(pid, self.me) != self.me and pid not in busy
-            and (assignment[pid] in settled or self.me not in eligible)
+            and (young or assignment[pid] in settled or self.me not in eligible)
         ]
         self.leaving = frozenset(
             pid for pid in self.queue.held() if assignment.get(pid, self.me) != self.me
