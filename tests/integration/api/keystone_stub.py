@@ -17,9 +17,12 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 
@@ -157,3 +160,61 @@ class StubKeystone:
             "catalog": [{"type": "identity", "name": "keystone", "id": "svc-identity",
                          "endpoints": endpoints}],
         }}
+
+
+@dataclass
+class KeystoneApi:
+    """The real `bigip-lbaas api` process with `auth_strategy = keystone` against a stub."""
+
+    url: str
+    stub: StubKeystone
+    proc: Any  # tests.cluster.Proc
+
+
+@contextmanager
+def keystone_api(db_url: str, work: Path, users: dict[str, tuple[str, ...]],
+                 extra_conf: str = "", *argv: str) -> Iterator[KeystoneApi]:
+    """Start a stub Keystone with `users` (token -> (project, *roles)) and the API on a migrated
+    `db_url` behind it; `extra_conf` is appended to the API's config, `argv` to its command."""
+    from bigip_lbaas.db import schema
+    from bigip_lbaas.db.session import Database
+    from tests.cluster import PY, Proc, free_ports, port_open, wait_for
+
+    db = Database(db_url)
+    try:
+        schema.upgrade(db)
+    finally:
+        db.dispose()
+    stub = StubKeystone().start()
+    for token, (project, *roles) in users.items():
+        stub.add_user(token, project, *roles)
+    port = free_ports(1)
+    conf = work / "api.conf"
+    conf.write_text(
+        "[database]\n"
+        f"connection = {db_url}\n"
+        "[api_settings]\n"
+        "bind_host = 127.0.0.1\n"
+        f"bind_port = {port}\n"
+        "auth_strategy = keystone\n"
+        "[keystone_authtoken]\n"
+        f"www_authenticate_uri = {stub.url}/v3\n"
+        f"auth_url = {stub.url}/v3\n"
+        "auth_type = password\n"
+        f"username = {stub.service_user}\n"
+        f"password = {stub.service_password}\n"
+        "user_domain_name = Default\n"
+        "project_name = service\n"
+        "project_domain_name = Default\n"
+        "service_token_roles_required = true\n"
+        + extra_conf
+    )
+    proc = Proc("api", [PY, "-m", "bigip_lbaas.cli", "api", *argv, "--config-file", str(conf)],
+                work / "api.log").start()
+    try:
+        wait_for(lambda: port_open(port) or not proc.alive, 30, "API port")
+        assert proc.alive, proc.output()
+        yield KeystoneApi(f"http://127.0.0.1:{port}", stub, proc)
+    finally:
+        proc.terminate()
+        stub.close()

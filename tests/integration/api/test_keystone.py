@@ -14,11 +14,9 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
-from bigip_lbaas.db import schema
-from bigip_lbaas.db.session import Database
-from tests.cluster import PY, Proc, free_ports, port_open, wait_for
+from tests.cluster import Proc, wait_for
 from tests.databases import KINDS, fresh_database, in_ci
-from tests.integration.api.keystone_stub import StubKeystone
+from tests.integration.api.keystone_stub import StubKeystone, keystone_api
 
 LBS = "/v2/lbaas/loadbalancers"
 ALICE, BOB, ADMIN, INVALID = "tok-alice-4c1d", "tok-bob-9e2b", "tok-admin-33aa", "tok-nope-0000"
@@ -42,45 +40,10 @@ def keystoned(request: pytest.FixtureRequest,
     if not in_ci():  # in the test extra: CI must run this
         pytest.importorskip("keystonemiddleware")
     work = tmp_path_factory.mktemp("keystone")
-    with fresh_database(str(request.param), work) as url:
-        db = Database(url)
-        try:
-            schema.upgrade(db)
-        finally:
-            db.dispose()
-        stub = StubKeystone().start()
-        stub.add_user(ALICE, "alice", "member", "reader")
-        stub.add_user(BOB, "bob", "member")
-        stub.add_user(ADMIN, "ops", "admin", "member")
-        port = free_ports(1)
-        conf = work / "api.conf"
-        conf.write_text(
-            "[database]\n"
-            f"connection = {url}\n"
-            "[api_settings]\n"
-            "bind_host = 127.0.0.1\n"
-            f"bind_port = {port}\n"
-            "auth_strategy = keystone\n"
-            "[keystone_authtoken]\n"
-            f"www_authenticate_uri = {stub.url}/v3\n"
-            f"auth_url = {stub.url}/v3\n"
-            "auth_type = password\n"
-            f"username = {stub.service_user}\n"
-            f"password = {stub.service_password}\n"
-            "user_domain_name = Default\n"
-            "project_name = service\n"
-            "project_domain_name = Default\n"
-            "service_token_roles_required = true\n"
-        )
-        proc = Proc("api", [PY, "-m", "bigip_lbaas.cli", "api", "--config-file", str(conf)],
-                    work / "api.log").start()
-        try:
-            wait_for(lambda: port_open(port) or not proc.alive, 30, "API port")
-            assert proc.alive, proc.output()
-            yield Keystoned(f"http://127.0.0.1:{port}", stub, proc)
-        finally:
-            proc.terminate()
-            stub.close()
+    users = {ALICE: ("alice", "member", "reader"), BOB: ("bob", "member"),
+             ADMIN: ("ops", "admin", "member")}
+    with fresh_database(str(request.param), work) as url, keystone_api(url, work, users) as api:
+        yield Keystoned(api.url, api.stub, api.proc)
 
 
 @pytest.fixture(scope="module")

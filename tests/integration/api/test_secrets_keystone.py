@@ -14,11 +14,9 @@ import httpx
 import pytest
 
 from bigip_lbaas.core.certs import generate_storage_key
-from bigip_lbaas.db import schema
-from bigip_lbaas.db.session import Database
-from tests.cluster import PY, Proc, free_ports, port_open, wait_for
+from tests.cluster import Proc
 from tests.databases import KINDS, fresh_database, in_ci
-from tests.integration.api.keystone_stub import StubKeystone
+from tests.integration.api.keystone_stub import keystone_api
 
 ALICE, BOB, ADMIN = "tok-alice-5d2e", "tok-bob-7f3a", "tok-admin-1b9c"
 SECRETS = "/key-manager/v1/secrets"
@@ -47,47 +45,11 @@ def keystoned(request: pytest.FixtureRequest,
     work: Path = tmp_path_factory.mktemp("keystone-secrets")
     key = work / "storage.key"
     key.write_text(generate_storage_key() + "\n")
-    with fresh_database(str(request.param), work) as url:
-        db = Database(url)
-        try:
-            schema.upgrade(db)
-        finally:
-            db.dispose()
-        stub = StubKeystone().start()
-        stub.add_user(ALICE, "alice", "member")
-        stub.add_user(BOB, "bob", "member")
-        stub.add_user(ADMIN, "ops", "admin", "member")
-        port = free_ports(1)
-        conf = work / "api.conf"
-        conf.write_text(
-            "[database]\n"
-            f"connection = {url}\n"
-            "[api_settings]\n"
-            "bind_host = 127.0.0.1\n"
-            f"bind_port = {port}\n"
-            "auth_strategy = keystone\n"
-            "[certificates]\n"
-            f"storage_key_file = {key}\n"
-            "[keystone_authtoken]\n"
-            f"www_authenticate_uri = {stub.url}/v3\n"
-            f"auth_url = {stub.url}/v3\n"
-            "auth_type = password\n"
-            f"username = {stub.service_user}\n"
-            f"password = {stub.service_password}\n"
-            "user_domain_name = Default\n"
-            "project_name = service\n"
-            "project_domain_name = Default\n"
-            "service_token_roles_required = true\n"
-        )
-        proc = Proc("api", [PY, "-m", "bigip_lbaas.cli", "api", "--debug",
-                            "--config-file", str(conf)], work / "api.log").start()
-        try:
-            wait_for(lambda: port_open(port) or not proc.alive, 30, "API port")
-            assert proc.alive, proc.output()
-            yield Keystoned(f"http://127.0.0.1:{port}", proc)
-        finally:
-            proc.terminate()
-            stub.close()
+    users = {ALICE: ("alice", "member"), BOB: ("bob", "member"), ADMIN: ("ops", "admin", "member")}
+    extra = f"[certificates]\nstorage_key_file = {key}\n"
+    with fresh_database(str(request.param), work) as url, \
+            keystone_api(url, work, users, extra, "--debug") as api:
+        yield Keystoned(api.url, api.proc)
 
 
 def test_token_project_owns_its_secrets(keystoned: Keystoned) -> None:
