@@ -20,7 +20,7 @@ from bigip_lbaas.core.status import Oper, Prov
 from bigip_lbaas.db import models as m
 from bigip_lbaas.db.desired import MODELS, PendingObject, Snapshot
 from bigip_lbaas.db.leases import Held, fence_many
-from bigip_lbaas.db.session import Database, chunks, server_now
+from bigip_lbaas.db.session import Database, chunks, session_now
 from bigip_lbaas.engine.config import ObjectFailure
 from bigip_lbaas.engine.health import ListenerStats, PartitionStatus
 
@@ -54,7 +54,7 @@ def record(db: Database, me: str, finished: Sequence[Finished]) -> set[int]:
     def work(session: Session) -> set[int]:
         owned = fence_many(session, [f.held for f in finished], me)
         kept = [f for f in finished if f.held.partition_id in owned]
-        now = float(session.scalar(sa.select(server_now(session.get_bind().dialect.name))) or 0.0)
+        now = float(session.scalar(sa.select(session_now(session))) or 0.0)
         groups: dict[tuple[str, str, str | None], list[str]] = {}
         for f in kept:
             failed: dict[str, str] | None
@@ -254,7 +254,7 @@ def record_observed(
 
 
 def _write_stats(session: Session, counters: Mapping[str, tuple[str, ListenerStats]]) -> None:
-    now = float(session.scalar(sa.select(server_now(session.get_bind().dialect.name))) or 0.0)
+    now = float(session.scalar(sa.select(session_now(session))) or 0.0)
     ids = list(counters)
     live: set[str] = set()
     rows: dict[str, m.ListenerStats] = {}
