@@ -750,7 +750,7 @@ def _allow_service(value: Any) -> str | list[str]:
     raise errors.bad_value('allowService must be "default", "all", "none" or a list')
 
 
-def _normalize_snat_translation(
+def _normalize_addressed(
     store: Store,
     rt: ResType,
     obj: Obj,
@@ -759,20 +759,9 @@ def _normalize_snat_translation(
     gen: int,
     parent: Obj | None,
 ) -> None:
-    _set_address(store, obj, body, creating, "SNAT Translation")
-    _traffic_group(store, obj, body)
-
-
-def _normalize_vaddr(
-    store: Store,
-    rt: ResType,
-    obj: Obj,
-    body: dict[str, Any],
-    creating: bool,
-    gen: int,
-    parent: Obj | None,
-) -> None:
-    _set_address(store, obj, body, creating, "Virtual Address")
+    """A virtual address or SNAT translation: its address (unique in its route domain) and its
+    traffic group."""
+    _set_address(store, obj, body, creating, rt.label)
     _traffic_group(store, obj, body)
 
 
@@ -1191,8 +1180,8 @@ _NORMALIZE = {
     "net/tunnels/gre": _normalize_tunnel_profile,
     "net/fdb/tunnel/records": _normalize_fdb_record,
     "ltm/snatpool": _normalize_snatpool,
-    "ltm/snat-translation": _normalize_snat_translation,
-    "ltm/virtual-address": _normalize_vaddr,
+    "ltm/snat-translation": _normalize_addressed,
+    "ltm/virtual-address": _normalize_addressed,
     "cm/device-group": _normalize_device_group,
     "sys/db": _normalize_db,
     "sys/file/ssl-cert": _normalize_ssl_file,
