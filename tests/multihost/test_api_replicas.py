@@ -14,7 +14,7 @@ import time
 import httpx
 import pytest
 
-from tests.cluster import PY, Proc, port_open, wait_for
+from tests.cluster import PY, Proc, free_ports, port_open, wait_for
 from tests.multihost.harness import MultiHost, Workload, check_invariants, ensure_subnet
 
 PROJECTS = [f"ar{i}" for i in range(4)]
@@ -24,7 +24,9 @@ PROJECTS = [f"ar{i}" for i in range(4)]
 def test_killed_api_replica_loses_no_acknowledged_write(multihost: MultiHost) -> None:
     mh = multihost.start(agents=("h1", "h2"))
     c = mh.c
-    port = c.api_port + 1 if not port_open(c.api_port + 1) else c.api_port + 2
+    # A port found free by binding it, not the first API's port + 1: that one was never checked
+    # and can be any process's (an outgoing connection's ephemeral port: 'address already in use').
+    port = free_ports(1)
     over = c.workdir / "api2.conf"
     over.write_text(f"[api_settings]\nbind_port = {port}\n")
     replica = Proc("api2", [PY, "-m", "bigip_lbaas.cli", "api", "--config-file",
