@@ -179,6 +179,10 @@ def diff(
                 used = (
                     used or cur.name in addresses or str(cur.body.get("address", "")) in addresses
                 )
+            elif cur.kind is Kind.VIRTUAL_ADDRESS:
+                # a virtual on its address is linked to it (the destination names it on the
+                # device, and reads as the address once normalised)
+                used = used or names.full_path(part, str(cur.body.get("address", ""))) in paths
             if used:
                 remaining[cur.key] = cur
                 candidates.remove(cur)
