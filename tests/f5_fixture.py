@@ -29,3 +29,53 @@ def replay(client: httpx.Client) -> None:
     for w in writes():
         r = client.request(w["method"], w["path"], json=w["body"])
         assert r.status_code == w["status"], (w["seq"], r.status_code, r.text)
+
+
+def load_graph(db_url: str, environment: str = "Project") -> int:
+    """Write ``graph.json`` into the shared database as an import from neutron-lbaas would:
+    the same ids, project, names and admin states, every object ACTIVE/ONLINE, and the
+    partition's desired generation bumped so its owner reconciles it. Returns the partition id."""
+    from bigip_lbaas.db import models as m
+    from bigip_lbaas.db.partitions import ensure_partition, mark_changed
+    from bigip_lbaas.db.session import Database
+
+    g = graph()
+    project = g["project_id"]
+    lb, lst, pool, hm = g["loadbalancer"], g["listener"], g["pool"], g["healthmonitor"]
+    common = {"project_id": project, "provisioning_status": "ACTIVE",
+              "operating_status": "ONLINE"}
+
+    def named(o: dict[str, Any]) -> dict[str, Any]:
+        return {"id": o["id"], "name": o["name"], "description": o.get("description") or "",
+                "enabled": bool(o["admin_state_up"]), **common}
+
+    db = Database(db_url)
+    try:
+        with db.transaction() as s:
+            pid = ensure_partition(s, environment, project)
+            s.add(m.LoadBalancer(
+                **named(lb), partition_id=pid, provider="f5networks",
+                vip_address=lb["vip_address"], vip_port_id=lb["vip_port_id"],
+                vip_subnet_id=lb["vip_subnet_id"], vip_network_id=lb["network_id"]))
+            s.flush()
+            s.add(m.Pool(**named(pool), load_balancer_id=lb["id"], protocol=pool["protocol"],
+                         lb_algorithm=pool["lb_algorithm"]))
+            s.flush()
+            s.add(m.Listener(**named(lst), load_balancer_id=lb["id"], protocol=lst["protocol"],
+                             protocol_port=lst["protocol_port"],
+                             connection_limit=lst["connection_limit"],
+                             default_pool_id=lst["default_pool_id"]))
+            for mem in g["members"]:
+                s.add(m.Member(**named(mem), pool_id=pool["id"], load_balancer_id=lb["id"],
+                               address=mem["address"], protocol_port=mem["protocol_port"],
+                               weight=mem["weight"], subnet_id=mem["subnet_id"]))
+            s.add(m.HealthMonitor(**named(hm), pool_id=pool["id"], load_balancer_id=lb["id"],
+                                  type=hm["type"], delay=hm["delay"], timeout=hm["timeout"],
+                                  max_retries=hm["max_retries"], max_retries_down=3,
+                                  http_method=hm["http_method"], url_path=hm["url_path"],
+                                  expected_codes=hm["expected_codes"]))
+            s.flush()
+            mark_changed(s, pid)
+        return pid
+    finally:
+        db.dispose()
