@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.cluster import PY, Cluster, wait_for
+from tests.cluster import PY, Cluster
 from tests.databases import fresh_database
 from tests.integration.agents.test_redundancy import ensure_subnet, wait_active
 from tests.integration.operator.test_takeover import run_diff
