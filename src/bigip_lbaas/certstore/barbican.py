@@ -108,6 +108,9 @@ class BarbicanSecrets:
     interface: str = "public"
     _user_id: str | None = field(default=None, repr=False)
 
+    def __post_init__(self) -> None:
+        _quiet_bodies()
+
     @classmethod
     def from_conf(cls, conf: cfg.ConfigOpts) -> BarbicanSecrets:
         """From `[service_auth]` (Octavia's names) and `[certificates] region_name`,
@@ -119,7 +122,6 @@ class BarbicanSecrets:
             project_name=auth_conf.project_name,
             project_domain_name=auth_conf.project_domain_name)
         verify: bool | str = auth_conf.cafile or not auth_conf.insecure
-        _quiet_bodies()
         session = ks_session.Session(auth=auth, verify=verify, timeout=auth_conf.timeout,
                                      split_loggers=True)
         endpoint_type = str(conf.certificates.endpoint_type)
