@@ -66,12 +66,12 @@ class Pki:
             host.encode(), key, cert, [self.cert], serialization.NoEncryption())
         return bundle, pem(cert)
 
-    def mismatched_pkcs12(self, host: str) -> bytes:
-        """A bundle whose private key is not the certificate's (a device refuses the pair)."""
-        cert, _ = self.issue(host)
-        other = ec.generate_private_key(ec.SECP256R1())
-        return pkcs12.serialize_key_and_certificates(
-            host.encode(), other, cert, None, serialization.NoEncryption())
+    def key_pair(self, host: str) -> tuple[bytes, bytes]:
+        """(certificate PEM, unencrypted private key PEM) of a new server certificate."""
+        cert, key = self.issue(host)
+        return pem(cert), key.private_bytes(serialization.Encoding.PEM,
+                                            serialization.PrivateFormat.PKCS8,
+                                            serialization.NoEncryption())
 
     def crl_pem(self, *, signer: ec.EllipticCurvePrivateKey | None = None) -> bytes:
         crl = (

@@ -59,6 +59,10 @@ def collection_path(collection: str) -> str:
     return f"/mgmt/tm/{collection}"
 
 
+UPLOAD_CHUNK = 512 * 1024  # what F5's tools send per request
+DOWNLOADS = "/var/config/rest/downloads"  # where the upload worker puts files
+
+
 @dataclass
 class RequestCounter:
     """What this client sent, for benchmarks and tests (never used for decisions)."""
@@ -184,11 +188,13 @@ class BigipClient:
         json: Any = None,
         params: Mapping[str, str] | None = None,
         headers: dict[str, str] | None = None,
+        octets: bytes | None = None,
     ) -> _Reply:
-        """One HTTP exchange (httpx exceptions pass through; ``device_errors`` maps them)."""
+        """One HTTP exchange (httpx exceptions pass through; ``device_errors`` maps them).
+        ``octets``: a body sent as it is (an upload's chunk), instead of ``json``."""
         url = self._url(path, tuple(params.items()) if params else ())
         extra = headers or {}
-        content = b""
+        content = octets or b""
         if json is not None:
             content = jsonlib.dumps(
                 json, ensure_ascii=False, separators=(",", ":"), allow_nan=False
@@ -391,6 +397,39 @@ class BigipClient:
             return []
         items = data.get("items", [])
         return [i for i in items if isinstance(i, dict)] if isinstance(items, list) else []
+
+    # ------------------------------------------------------------------ files
+
+    async def upload(self, name: str, data: bytes) -> str:
+        """Upload ``data`` to ``/mgmt/shared/file-transfer/uploads/<name>`` in chunks (never part
+        of a transaction: the upload worker is not a ``/mgmt/tm`` one); return the path the file
+        has on the device. The content is never logged."""
+        path = f"/mgmt/shared/file-transfer/uploads/{name}"
+        total = len(data)
+        for start in range(0, max(total, 1), UPLOAD_CHUNK):
+            chunk = data[start : start + UPLOAD_CHUNK]
+            headers = {"Content-Type": "application/octet-stream",
+                       "Content-Range": f"{start}-{start + len(chunk) - 1}/{total}"}
+            async with self._sem:
+                for attempt in range(2):  # the second only after a fresh login
+                    auth = await self._auth()
+                    self.counter.by_method["POST"] += 1
+                    with device_errors(self.name):
+                        resp = await self._http("POST", path, headers=headers | auth,
+                                                octets=chunk)
+                    if resp.status_code == 401 and attempt == 0 and TOKEN_HEADER in auth:
+                        self._drop_token(auth.get(TOKEN_HEADER))
+                        continue
+                    break
+            if resp.status_code >= 400:
+                raise from_response(self.name, resp.response)
+        return f"{DOWNLOADS}/{name}"
+
+    async def remove_uploads(self, paths: list[str]) -> None:
+        """``util/unix-rm -f`` the uploaded files (one request for all of them)."""
+        if paths:
+            await self.request("POST", "/mgmt/tm/util/unix-rm",
+                               json={"command": "run", "utilCmdArgs": "-f " + " ".join(paths)})
 
     # ------------------------------------------------------------------ transactions
 

@@ -79,7 +79,7 @@ async def converge(
         if plan.empty:
             break
         try:
-            writes += await apply(client, plan, guard)
+            writes += await apply(client, plan, guard, rendered.files)
         except ApplyFailed as exc:
             writes += exc.writes
             owner = exc.culprit.owner if exc.culprit is not None else None
