@@ -79,3 +79,12 @@ class Pki:
             .last_update(NOW).next_update(NOW + datetime.timedelta(days=30))
             .sign(signer or self.key, hashes.SHA256()))
         return crl.public_bytes(serialization.Encoding.PEM)
+
+    @staticmethod
+    def pkcs12_key_lines(bundle: bytes) -> list[str]:
+        """The base64 lines of a bundle's private key as PEM: what a leak would show."""
+        key, _, _ = pkcs12.load_key_and_certificates(bundle, None)
+        assert key is not None
+        text = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                 serialization.NoEncryption()).decode()
+        return [line for line in text.splitlines() if line and "-----" not in line]
