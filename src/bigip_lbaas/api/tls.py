@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from cryptography import x509
-from cryptography.hazmat.primitives.serialization import pkcs12
+from cryptography.hazmat.primitives.serialization import Encoding, pkcs12
 from oslo_config import cfg
 from starlette.requests import Request
 
@@ -28,6 +28,7 @@ from bigip_lbaas.api.errors import (
 from bigip_lbaas.core.certs import CertificateSource, InvalidStorageKey
 from bigip_lbaas.core.errors import BigipLbaasError
 from bigip_lbaas.db.secrets import DatabaseSecrets, read_storage_key
+from bigip_lbaas.engine import tls as tls_engine
 
 TERMINATED_HTTPS = "TERMINATED_HTTPS"
 TLS_ALL_VERSIONS = ("SSLv3", "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")
@@ -166,10 +167,12 @@ def _read(source: CertificateSource | None, ref: str, project_id: str) -> bytes 
 
 
 def check_certificates(source: CertificateSource | None, project_id: str,
-                       refs: Sequence[str]) -> None:
+                       refs: Sequence[str]) -> dict[str, x509.Certificate]:
     """_validate_tls_refs: every ref resolves (else one 400 listing them all) and holds a PKCS12
-    bundle without a passphrase (else 400 at the first that does not)."""
+    bundle without a passphrase (else 400 at the first that does not). Returns each ref's
+    certificate."""
     bad: list[str] = []
+    found: dict[str, x509.Certificate] = {}
     for ref in refs:
         payload = _read(source, ref, project_id)
         if payload is None:
@@ -181,8 +184,29 @@ def check_certificates(source: CertificateSource | None, project_id: str,
             raise UnreadablePKCS12(error=str(err)) from None
         if bundle.cert is None or bundle.key is None:
             raise UnreadablePKCS12(error="the bundle holds no certificate with its private key")
+        found[ref] = bundle.cert.certificate
     if bad:
         raise CertificateRetrieval(ref=repr(bad))
+    return found
+
+
+def _sni_names(provider: str, default: str | None, sni: Sequence[str],
+               certs: Mapping[str, x509.Certificate]) -> None:
+    """A BIG-IP picks an SNI profile by one server name (the certificate's first DNS name, else
+    its CN: engine/tls.server_name): two SNI certificates answering for the same name cannot
+    both be served."""
+    served: dict[str, str] = {}
+    for ref in dict.fromkeys(r for r in ([default] if default else []) + list(sni)):
+        if ref == default or ref not in certs:
+            continue
+        host = tls_engine.server_name(certs[ref].public_bytes(Encoding.PEM))
+        if host in served:
+            raise ProviderUnsupportedOption(prov=provider, detail=(
+                f"sni_container_refs: {served[host]} and {ref} both answer for {host}; a "
+                "BIG-IP selects an SNI certificate by one server name, so one of them would "
+                "never be served."))
+        if host:
+            served[host] = ref
 
 
 def check_ca_and_crl(source: CertificateSource | None, project_id: str, ca_ref: str,
@@ -238,7 +262,7 @@ def check_listener(conf: cfg.ConfigOpts, source: CertificateSource | None, proje
     refs = list(values.get("sni_container_refs") or [])
     if values.get("default_tls_container_ref"):
         refs.append(values["default_tls_container_ref"])
-    check_certificates(source, project_id, refs)
+    certs = check_certificates(source, project_id, refs)
     if updating:
         ca = _merged(values, stored, "client_ca_tls_container_ref")
         crl = _merged(values, stored, "client_crl_container_ref")
@@ -258,6 +282,13 @@ def check_listener(conf: cfg.ConfigOpts, source: CertificateSource | None, proje
         _alpn(values.get("alpn_protocols"))
     if offload and "h2" in (values.get("alpn_protocols") or ()):
         raise ProviderUnsupportedOption(prov=provider, detail="alpn_protocols h2: " + H2_REASON)
+    if offload and ("sni_container_refs" in values or "default_tls_container_ref" in values):
+        default = _merged(values, stored, "default_tls_container_ref")
+        sni = _merged(values, stored, "sni_container_refs") or []
+        missing = [r for r in dict.fromkeys([*sni, default]) if r and r not in certs]
+        if missing:  # stored refs the request kept: read them too (they were checked before)
+            certs |= check_certificates(source, project_id, missing)
+        _sni_names(provider, default, sni, certs)
 
 
 def check_pool(conf: cfg.ConfigOpts, source: CertificateSource | None, project_id: str,

@@ -66,6 +66,7 @@ def refs(api: Api, pki: Pki) -> dict[str, str]:
         "default": store(api, pki.pkcs12("www.example.com")[0]),
         "sni1": store(api, pki.pkcs12("a.example.com")[0]),
         "sni2": store(api, pki.pkcs12("b.example.com")[0]),
+        "same": store(api, pki.pkcs12("a.example.com")[0]),
         "ca": store(api, pki.ca_pem),
         "crl": store(api, pki.crl_pem()),
         "foreign_crl": store(api, other_ca.crl_pem()),
@@ -166,6 +167,9 @@ def test_terminated_https_listener_gets_octavias_defaults(api: Api, lb: dict[str
      "Validation failure: Invalid characters in cipher string."),
     ({"default_tls_container_ref": "default", "alpn_protocols": ["h2", "http/1.1"]}, 501,
      "Provider 'f5' does not support a requested option: alpn_protocols h2: "),
+    ({"default_tls_container_ref": "default", "sni_container_refs": ["sni1", "same"]}, 501,
+     "Provider 'f5' does not support a requested option: sni_container_refs: {sni1} and {same} "
+     "both answer for a.example.com"),
 ])
 def test_listener_refusals(api: Api, lb: dict[str, Any], refs: dict[str, str],
                            extra: dict[str, Any], status: int, text: str) -> None:
@@ -197,9 +201,22 @@ def test_update_and_pool_refusals(api: Api, lb: dict[str, Any], refs: dict[str, 
                  400).startswith("The PKCS12 bundle is unreadable.")
     assert "alpn_protocols h2" in fault(
         api.put(path, {"listener": {"alpn_protocols": ["h2"]}}), 501)
+    r = api.put(path, {"listener": {"sni_container_refs": [refs["sni1"]]}})
+    assert r.status_code == 200, r.text
+    api.settle()
+    # SNI certificates are checked against each other with the stored default's exception
+    assert "both answer for a.example.com" in fault(
+        api.put(path, {"listener": {"sni_container_refs": [refs["sni1"], refs["same"]]}}), 501)
+    # the default answers for no name of its own: the same name as an SNI one is fine
+    r = api.put(path, {"listener": {"default_tls_container_ref": refs["same"]}})
+    assert r.status_code == 200, r.text
+    api.settle()
+    r = api.put(path, {"listener": {"sni_container_refs": []}})
+    assert r.status_code == 200, r.text
+    api.settle()
     # the listener is unchanged
     shown = api.get(path).json()["listener"]
-    assert shown["default_tls_container_ref"] == refs["default"]
+    assert shown["default_tls_container_ref"] == refs["same"]
     assert shown["sni_container_refs"] == [] and shown["provisioning_status"] == "ACTIVE"
 
     pools = f"{V2}/pools"
