@@ -293,8 +293,8 @@ def rows_engine(d: dict[str, Any]) -> tuple[list[list[str]], list[str]]:
          "device requests for the same graph (incl. login), epoch cache", "≤ 40" if not graph
          else "none (context)", str(cached["build_requests_total"]),
          "—" if graph else yes(cached["build_requests_total"] <= 40)],
-        [f"engine ({ctx}EMULATED): same, every converge observing afresh (one collection GET "
-         "per managed kind, 18 since the TLS kinds, per converge)", "none (reported)", str(fresh["build_requests_total"]), "—"],
+        [f"engine ({ctx}EMULATED): same, every converge observing afresh (13 collection GETs "
+         "per converge; 18 in a partition with TLS)", "none (reported)", str(fresh["build_requests_total"]), "—"],
         [f"engine ({ctx}EMULATED): writes in a no-change converge (cached / fresh)",
          "0" if not graph else "none (context)",
          f"{cached['no_change_writes']} / {fresh['no_change_writes']}",

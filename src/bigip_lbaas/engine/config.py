@@ -68,6 +68,9 @@ RANK: Mapping[Kind, int] = {
 
 # Kinds created from an uploaded file (``Rendered.files`` holds the content to upload).
 FILE_KINDS: frozenset[Kind] = frozenset({Kind.SSL_CERT, Kind.SSL_KEY, Kind.SSL_CRL})
+# The TLS kinds: a partition without TLS has none, and ``device.observe`` lists them only when
+# the desired state has some or a virtual on the device uses a profile of theirs.
+TLS_KINDS: frozenset[Kind] = FILE_KINDS | {Kind.PROFILE_CLIENT_SSL, Kind.PROFILE_SERVER_SSL}
 
 # Kinds that live inside the partition and are listed with one collection GET each.
 PARTITION_KINDS: tuple[Kind, ...] = tuple(k for k in Kind if k is not Kind.FOLDER)

@@ -166,3 +166,30 @@ def test_key_that_does_not_match_its_certificate_fails_the_listener(sim: SimHand
     asyncio.run(go())
 
 
+
+
+def test_observe_reads_tls_collections_only_when_used(sim: SimHandle) -> None:
+    pki = Pki()
+    secrets, _ = secrets_for(pki, {ref(1): "www.example.com"})
+    with_tls = state("tls3", ref(1), ())
+    plain = replace(with_tls, key=PartitionKey("env", "tls4"), load_balancers=(LoadBalancer(
+        "lb-plain", "10.9.4.5", listeners=(Listener("lst-plain4", "HTTP", 80),)),))
+
+    async def gets(c: Any, project: str, tls: bool) -> tuple[int, Any]:
+        before = c.counter.by_method["GET"]
+        observed = await observe(c, part(project), tls=tls)
+        return c.counter.by_method["GET"] - before, observed
+
+    async def go() -> None:
+        async with make_client(sim) as c:
+            for st in (with_tls, plain):
+                assert (await converge(c, render(st, PREFIX, secrets=secrets), PREFIX)).ok
+            n, _ = await gets(c, "tls4", tls=False)
+            assert n == 1 + 13  # folder, then the kinds without the 5 TLS ones
+            n, observed = await gets(c, "tls3", tls=False)
+            assert n == 1 + 13 + 5  # a virtual uses a client-ssl profile: a second round
+            assert observed.of_kind(Kind.PROFILE_CLIENT_SSL)
+            for st in (with_tls, plain):
+                await converge(c, render(PartitionState(st.key, 9, ()), PREFIX), PREFIX)
+
+    asyncio.run(go())
