@@ -136,6 +136,12 @@ def test_tls_listener_lifecycle_failover_and_logs(cluster: Cluster, tmp_path: Pa
         for collection in TLS_COLLECTIONS:
             assert c.device_objects(dev, collection, PART) == [], collection
 
+    # No uploaded file is left on any device (the simulator's state file holds its upload area
+    # too, written within a few seconds of a change).
+    state = tmp_path / "sim-state.json"
+    wait_for(lambda: state.exists() and "file-transfer/uploads" not in state.read_text(), 30,
+             "no uploaded file left on the devices")
+
     # No log line of any agent or the API carries key material.
     keys = [pki.pkcs12_key_lines(b[0]) for b in bundles.values()]
     for log in sorted(tmp_path.glob("*.log")):
