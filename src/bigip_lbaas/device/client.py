@@ -281,6 +281,7 @@ class BigipClient:
         params: Mapping[str, str] | None,
         headers: dict[str, str],
         idempotent: bool,
+        octets: bytes | None = None,
     ) -> _Reply:
         for attempt in range(2):  # the second attempt only after a fresh login
             auth_headers = await self._auth()
@@ -288,7 +289,12 @@ class BigipClient:
             try:
                 with device_errors(self.name):
                     resp = await self._http(
-                        method, path, json=json, params=params, headers=headers | auth_headers
+                        method,
+                        path,
+                        json=json,
+                        params=params,
+                        headers=headers | auth_headers,
+                        octets=octets,
                     )
             except DeviceUnreachable as err:
                 cause = err.__cause__
@@ -314,13 +320,17 @@ class BigipClient:
         transaction: int | None = None,
         missing_ok: bool = False,
         pairs_hook: PairsHook | None = None,
+        octets: bytes | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> dict[str, Any] | None:
         """Send one request; return the JSON body (``{}`` for an empty body), or None for a 404
-        when ``missing_ok``. Raises DeviceUnreachable / DeviceRejected."""
-        headers: dict[str, str] = {}
+        when ``missing_ok``. Raises DeviceUnreachable / DeviceRejected. ``octets`` (with its
+        ``extra_headers``): a raw body instead of JSON, sent again on a transient failure (an
+        upload chunk: writing the same range twice is harmless)."""
+        headers: dict[str, str] = dict(extra_headers or {})
         if transaction is not None:
             headers[COORDINATION_HEADER] = str(transaction)
-        idempotent = method in ("GET", "HEAD") and transaction is None
+        idempotent = (method in ("GET", "HEAD") or octets is not None) and transaction is None
         send = functools.partial(
             self._send_once,
             method,
@@ -329,6 +339,7 @@ class BigipClient:
             params=params,
             headers=headers,
             idempotent=idempotent,
+            octets=octets,
         )
         try:
             async with self._sem:
@@ -410,19 +421,7 @@ class BigipClient:
             chunk = data[start : start + UPLOAD_CHUNK]
             headers = {"Content-Type": "application/octet-stream",
                        "Content-Range": f"{start}-{start + len(chunk) - 1}/{total}"}
-            async with self._sem:
-                for attempt in range(2):  # the second only after a fresh login
-                    auth = await self._auth()
-                    self.counter.by_method["POST"] += 1
-                    with device_errors(self.name):
-                        resp = await self._http("POST", path, headers=headers | auth,
-                                                octets=chunk)
-                    if resp.status_code == 401 and attempt == 0 and TOKEN_HEADER in auth:
-                        self._drop_token(auth.get(TOKEN_HEADER))
-                        continue
-                    break
-            if resp.status_code >= 400:
-                raise from_response(self.name, resp.response)
+            await self.request("POST", path, octets=chunk, extra_headers=headers)
         return f"{DOWNLOADS}/{name}"
 
     async def remove_uploads(self, paths: list[str]) -> None:
