@@ -23,7 +23,13 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from bigip_lbaas.core.errors import DeviceRejected, DeviceUnreachable, LeaseLost
-from bigip_lbaas.device.client import UPLOAD_CHUNK, BigipClient, collection_path, object_path
+from bigip_lbaas.device.client import (
+    DOWNLOADS,
+    UPLOAD_CHUNK,
+    BigipClient,
+    collection_path,
+    object_path,
+)
 from bigip_lbaas.engine.config import FILE_KINDS, Body, Kind, ObjKey
 from bigip_lbaas.engine.plan import Action, Op, Plan
 
@@ -197,28 +203,31 @@ async def apply(client: BigipClient, plan: Plan, guard: Guard | None = None,
     DeviceUnreachable or LeaseLost."""
     check = guard or _no_guard
     sources: dict[ObjKey, str] = {}
+    # A file object deleted now may have left its upload behind (an apply cut off between its
+    # upload and its clean-up): removing it again costs nothing extra when this apply uploads.
+    stale = [f"{DOWNLOADS}/{upload_name(plan.partition, op)}" for op in plan.ops
+             if op.kind in FILE_KINDS and op.action is Action.DELETE]
     writes = 0
     try:
         writes += await _upload(client, plan, files or {}, check, sources)
         writes += await _apply(client, plan, check, sources)
     except ApplyFailed as exc:
-        exc.writes += writes + await _remove_uploads(client, sources, check)
+        exc.writes += writes + await _remove_uploads(client, [*sources.values()], check)
         raise
     except BaseException:
-        await _remove_uploads(client, sources, check)
+        await _remove_uploads(client, [*sources.values()], check)
         raise
-    return writes + await _remove_uploads(client, sources, check)
+    return writes + await _remove_uploads(client, [*sources.values(), *stale], check)
 
 
-async def _remove_uploads(client: BigipClient, sources: Mapping[ObjKey, str],
-                          guard: Guard) -> int:
-    """Remove this apply's uploads from the device's upload area (the device keeps its own copy
-    of each file object); the requests sent. Best effort after a failure: a device that cannot
-    be reached keeps them until the next apply that uploads under the same names."""
-    if not sources:
+async def _remove_uploads(client: BigipClient, paths: list[str], guard: Guard) -> int:
+    """Remove uploads from the device's upload area (the device keeps its own copy of each file
+    object); the requests sent. Best effort after a failure: a device that cannot be reached
+    keeps them until an apply that uploads under, or deletes, the same names."""
+    if not paths:
         return 0
     try:
-        await _guarded(guard, lambda: client.remove_uploads(sorted(set(sources.values()))))
+        await _guarded(guard, lambda: client.remove_uploads(sorted(set(paths))))
     except (DeviceUnreachable, DeviceRejected):
         return 0
     return 1

@@ -20,11 +20,13 @@ from bigip_lbaas.core.model import (
     Pool,
     PoolTls,
 )
+from bigip_lbaas.device.apply import upload_name
 from bigip_lbaas.device.converge import converge
 from bigip_lbaas.device.observe import observe
 from bigip_lbaas.engine import names
 from bigip_lbaas.engine.config import Kind
 from bigip_lbaas.engine.diff import diff
+from bigip_lbaas.engine.plan import Action, Op
 from bigip_lbaas.engine.render import render
 from bigip_lbaas.engine.tls import KeyPair, Secrets
 from bigip_lbaas.sim.testing import SimHandle
@@ -127,6 +129,12 @@ def test_terminated_https_listener_end_to_end(sim: SimHandle) -> None:
             assert observed.get(Kind.SSL_CERT, names.ssl_cert(PREFIX, old)) is None
             assert observed.get(Kind.SSL_KEY, names.ssl_key(PREFIX, old)) is None
             assert await uploads(sim) == []
+
+            # an upload left behind (an apply cut off before its clean-up) goes with its object
+            new = ref(4).rsplit("/", 1)[1]
+            key_op = Op(Action.DELETE, Kind.SSL_KEY, names.ssl_key(PREFIX, new), {})
+            await c.upload(upload_name(part("tls1"), key_op), b"left behind")
+            assert await uploads(sim) == [upload_name(part("tls1"), key_op)]
 
             # delete: no TLS object, no uploaded file, no partition
             empty = PartitionState(first.key, 3, ())
