@@ -1,14 +1,14 @@
 """The agent's certificates: fetched through a `CertificateSource` at reconcile time, parsed, and
 held only by the `Secrets` of that one reconcile (then by its `Rendered.files`, to upload).
 
-`source` is the one place the agent makes its source (the built-in store: the shared database and
-the storage key file every API and agent host has). Nothing here logs, and a problem with a
-secret is said without its content.
+The agent's source is made once at start (agent/service.py, `certstore.certificate_source`: the
+built-in store in the shared database, or Barbican read with the service's credentials). Nothing
+here logs, and a problem with a secret is said without its content.
 """
 
 from __future__ import annotations
 
-from bigip_lbaas.agent.settings import AgentSettings
+from bigip_lbaas.certstore import NoStorageKey
 from bigip_lbaas.core.certs import (
     CertificateSource,
     InvalidBundle,
@@ -19,8 +19,6 @@ from bigip_lbaas.core.certs import (
     parse_pkcs12,
 )
 from bigip_lbaas.core.model import PartitionState
-from bigip_lbaas.db.secrets import DatabaseSecrets, read_storage_key
-from bigip_lbaas.db.session import Database
 from bigip_lbaas.engine import tls
 
 NO_STORE = ("this agent has no certificate store ([certificates] storage_key_file is not set), "
@@ -28,23 +26,18 @@ NO_STORE = ("this agent has no certificate store ([certificates] storage_key_fil
 NOT_FOUND = "the secret does not exist, has expired or belongs to another project"
 
 
-def source(settings: AgentSettings, db: Database) -> CertificateSource | None:
-    """The agent's certificate source, or None when no storage key file is configured. A key
-    file that cannot be read stops the start (config/load.py checks it first)."""
-    if not settings.storage_key_file:
-        return None
-    return DatabaseSecrets(db, read_storage_key(settings.storage_key_file))
-
-
 def fetch(certs: CertificateSource | None, state: PartitionState) -> tls.Secrets:
     """The secrets `state`'s TLS settings name, read as the partition's project. Blocking (the
-    store is the database): run it in a thread. Raises DatabaseError (try again); everything
-    wrong with one secret is that secret's problem, which fails the objects that use it."""
+    store is the database or Barbican): run it in a thread. Raises DatabaseError or
+    CertificateStoreUnavailable (temporary: the agent tries again, the objects stay PENDING);
+    everything wrong with one secret is that secret's problem, which fails the objects that use
+    it. No configured store (the built-in one without a storage key) is every secret's problem:
+    restarting with the key is what fixes it, not a retry."""
     wanted = tls.wanted(state)
     refs = wanted.certificates | wanted.cas | wanted.crls
     if not refs:
         return tls.NO_SECRETS
-    if certs is None:
+    if certs is None or isinstance(certs, NoStorageKey):
         return tls.Secrets(problems={r: f"{NO_STORE} it" for r in refs})
     project = state.key.project_id
     pairs: dict[str, tls.KeyPair] = {}

@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from bigip_lbaas.agent import certificates, metrics
+from bigip_lbaas.agent import metrics
 from bigip_lbaas.agent.decide import backoff
 from bigip_lbaas.agent.fleet import Device, Fleet
 from bigip_lbaas.agent.keeper import LeaseKeeper, in_thread
@@ -32,6 +32,8 @@ from bigip_lbaas.agent.settings import AgentSettings
 from bigip_lbaas.agent.supervise import supervise
 from bigip_lbaas.agent.wakeup import ChangeNotifications
 from bigip_lbaas.agent.work import PartitionWork, Pick, WorkQueue
+from bigip_lbaas.certstore import CertificateStoreUnavailable
+from bigip_lbaas.core.certs import CertificateSource
 from bigip_lbaas.core.errors import DatabaseError, DeviceError, DeviceUnreachable, LeaseLost
 from bigip_lbaas.db import desired, leases, outcomes
 from bigip_lbaas.db.desired import Snapshot
@@ -122,7 +124,8 @@ class PollNow:
 
 
 class Agent:
-    def __init__(self, settings: AgentSettings, db: Database, devices: Sequence[Device]) -> None:
+    def __init__(self, settings: AgentSettings, db: Database, devices: Sequence[Device],
+                 certs: CertificateSource | None = None) -> None:
         self.s = settings
         self.db = db
         self.me = settings.instance_id
@@ -141,8 +144,8 @@ class Agent:
         self.recording = 0  # reconciles done with the devices, waiting for their outcome's write
         self.gave_up: list[str] = []  # loops that kept crashing and stopped the agent
         self.poll_interval = settings.poll_interval
-        # The one place the agent makes its certificate source (TLS secrets, agent/certificates).
-        self.certs = certificates.source(settings, db)
+        # Where TLS secrets come from (made once at start: agent/service.py).
+        self.certs = certs
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -342,7 +345,8 @@ class Agent:
             kind, outcome = "lease_lost", None
             if self.queue.records.get(held.partition_id) is work:
                 self.queue.forget(held.partition_id)
-        except DatabaseError as err:  # nothing was recorded: try again shortly
+        except (DatabaseError, CertificateStoreUnavailable) as err:
+            # nothing was recorded (the objects stay PENDING): try again shortly
             kind, outcome, error = "error", None, str(err)
             self.queue.retry_after(work, time.monotonic(), 1.0)
         except Exception as err:  # a bug: logged with its traceback, retried with backoff

@@ -9,10 +9,12 @@ import signal
 from oslo_config import cfg
 from prometheus_client import start_http_server
 
+from bigip_lbaas import certstore
 from bigip_lbaas.agent import settings as agent_settings
 from bigip_lbaas.agent.devices import BigipDevice
 from bigip_lbaas.agent.loop import Agent
 from bigip_lbaas.config.load import warn_unsupported
+from bigip_lbaas.core.certs import CertificateSource
 from bigip_lbaas.core.errors import DeviceError
 from bigip_lbaas.db import agents, schema
 from bigip_lbaas.db.agents import DuplicateAgent
@@ -26,6 +28,13 @@ def run(conf: cfg.ConfigOpts) -> int:
     settings = agent_settings.from_conf(conf)
     warn_unsupported(conf)
     db = Database(settings.database_url)
+    # The agent's one certificate source (TLS secrets), the store `[certificates] cert_manager`
+    # names; a storage key file that cannot be read stops the start here (ConfigError).
+    try:
+        certs = certstore.certificate_source(conf, db)
+    except BaseException:
+        db.dispose()
+        raise
     try:
         schema.require_current(db)
         agents.register(
@@ -59,7 +68,7 @@ def run(conf: cfg.ConfigOpts) -> int:
     if settings.metrics_port:
         start_http_server(settings.metrics_port, addr=settings.metrics_host)
     try:
-        gave_up = asyncio.run(_serve(settings, db))
+        gave_up = asyncio.run(_serve(settings, db, certs))
     finally:
         db.dispose()
     # A loop that kept crashing stopped the agent (its leases released): a process manager
@@ -67,9 +76,10 @@ def run(conf: cfg.ConfigOpts) -> int:
     return 1 if gave_up else 0
 
 
-async def _serve(settings: agent_settings.AgentSettings, db: Database) -> list[str]:
+async def _serve(settings: agent_settings.AgentSettings, db: Database,
+                 certs: CertificateSource | None = None) -> list[str]:
     devices = BigipDevice.connect_all(settings)
-    agent = Agent(settings, db, devices)
+    agent = Agent(settings, db, devices, certs)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, agent.stopping.set)

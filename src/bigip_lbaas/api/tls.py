@@ -2,9 +2,13 @@
 (`_validate_tls_refs`, `_validate_client_ca_and_crl_refs` in octavia/api/v2/controllers/base.py)
 and of versions, ciphers and ALPN (octavia/common/validate.py), and what a BIG-IP cannot do.
 
-A reference is read through the `CertificateSource` protocol only (`certificate_source` is the
-one place the API makes one), as the load balancer's project: a secret of another project does
-not resolve, exactly like an unknown one. Payloads are parsed here and dropped; nothing is kept,
+A reference is read through the `CertificateSource` protocol only, as the load balancer's
+project: `certificate_source` makes the app's one source with `certstore.certificate_source`
+(the store `[certificates] cert_manager` names), and each request checks through
+`certstore.for_request` with the caller's Keystone token (Barbican's ACL step, as Octavia's).
+A secret of another project does not resolve, exactly like an unknown one; a store that cannot be
+asked now is Octavia's 400 "Could not retrieve certificate" too (Octavia catches every error of
+its certificate manager there). Payloads are parsed here and dropped; nothing is kept,
 logged or put in a message (cryptography's error texts name no payload bytes).
 """
 
@@ -19,15 +23,16 @@ from cryptography.hazmat.primitives.serialization import Encoding, pkcs12
 from oslo_config import cfg
 from starlette.requests import Request
 
+from bigip_lbaas import certstore
 from bigip_lbaas.api.errors import (
     CertificateRetrieval,
     ProviderUnsupportedOption,
     UnreadablePKCS12,
     ValidationFailure,
 )
-from bigip_lbaas.core.certs import CertificateSource, InvalidStorageKey
-from bigip_lbaas.core.errors import BigipLbaasError
-from bigip_lbaas.db.secrets import DatabaseSecrets, read_storage_key
+from bigip_lbaas.api.keystone import caller_token
+from bigip_lbaas.core.certs import CertificateSource
+from bigip_lbaas.core.errors import BigipLbaasError, ConfigError
 from bigip_lbaas.engine import tls as tls_engine
 
 TERMINATED_HTTPS = "TERMINATED_HTTPS"
@@ -38,24 +43,20 @@ H2_REASON = ("a BIG-IP negotiates h2 only through an HTTP/2 profile, which this 
              "not deploy; it serves HTTP/1.x (ask for http/1.1, http/1.0).")
 
 
-def certificate_source(request: Request) -> CertificateSource | None:
-    """The API's certificate source: the built-in store with the storage key (read once per
-    app). None when no usable key is configured: then no reference resolves."""
+def certificate_source(request: Request) -> CertificateSource:
+    """The app's certificate source (`certstore.certificate_source`), made on first use and kept
+    for the app's life. A storage key file that cannot be read was refused at start-up
+    (config/load.py); should it go bad later, no reference resolves (`NoStorageKey`)."""
     app_state = request.app.state
-    cached = getattr(app_state, "tls_certificate_source", None)
-    if cached is not None:
-        return cached  # type: ignore[no-any-return]
-    st = app_state.api
-    path = st.conf.certificates.storage_key_file
-    if not path:
-        return None
-    try:
-        key = read_storage_key(str(path))
-    except (OSError, UnicodeDecodeError, InvalidStorageKey):
-        return None
-    source = DatabaseSecrets(st.db, key)
-    app_state.tls_certificate_source = source
-    return source
+    cached: CertificateSource | None = getattr(app_state, "tls_certificate_source", None)
+    if cached is None:
+        st = app_state.api
+        try:
+            cached = certstore.certificate_source(st.conf, st.db)
+        except ConfigError:
+            cached = certstore.NoStorageKey()
+        app_state.tls_certificate_source = cached
+    return cached
 
 
 # --------------------------------------------------------------------------- defaults
@@ -362,4 +363,7 @@ class Checks:
 
 
 def checks(request: Request) -> Checks:
-    return Checks(request.app.state.api.conf, certificate_source(request))
+    """The request's checks: references are read through the app's source as the caller
+    (`certstore.for_request` with the caller's Keystone token, None outside keystone mode)."""
+    source = certstore.for_request(certificate_source(request), caller_token(request.scope))
+    return Checks(request.app.state.api.conf, source)

@@ -15,7 +15,9 @@ for by UUID at the catalog's key-manager endpoint, whatever host the reference n
 certificate containers are not read.
 
 Secrets never reach a log: keystoneauth1 logs response bodies at DEBUG (a PEM payload is
-text/plain), so the sessions here log through split loggers and the body logger is held at INFO.
+text/plain), so the sessions here log through split loggers and the body logger is held at INFO;
+barbicanclient's own ERROR line for every refused request (the 403 of another project's secret)
+is silenced: the exception made of it says the same.
 Errors carry status codes and names, never payloads, tokens or passwords.
 """
 
@@ -41,6 +43,9 @@ from bigip_lbaas.core.certs import SecretNotFound, secret_id_from_ref
 SERVICE_TYPE = "key-manager"
 # keystoneauth1 names these loggers (split_loggers=True); the body one would show payloads.
 BODY_LOGGER = "keystoneauth.session.body"
+# barbicanclient logs every refused request at ERROR before raising; ours is the exception we
+# make of it (a refused lookup is an answer here, not an error), so its own line is noise.
+CLIENT_LOGGER = "barbicanclient.client"
 # Octavia's endpoint_type values are the catalog's old names.
 INTERFACES = {"publicurl": "public", "internalurl": "internal", "adminurl": "admin"}
 
@@ -49,6 +54,9 @@ def _quiet_bodies() -> None:
     body = logging.getLogger(BODY_LOGGER)
     if body.level == logging.NOTSET or body.level < logging.INFO:
         body.setLevel(logging.INFO)
+    client = logging.getLogger(CLIENT_LOGGER)
+    if client.level < logging.CRITICAL:
+        client.setLevel(logging.CRITICAL)
 
 
 @contextmanager

@@ -3,7 +3,10 @@ parsed; each secret's problem said without its content."""
 
 from __future__ import annotations
 
+import pytest
+
 from bigip_lbaas.agent.certificates import NOT_FOUND, fetch
+from bigip_lbaas.certstore import CertificateStoreUnavailable, NoStorageKey
 from bigip_lbaas.core.certs import SecretNotFound
 from bigip_lbaas.core.model import (
     Listener,
@@ -63,3 +66,15 @@ def test_nothing_to_fetch_and_no_store() -> None:
     got = fetch(None, state())
     assert set(got.problems) == {"cert", "bad", "foreign", "ca", "crl"}
     assert "storage_key_file" in got.problems["cert"]
+    assert fetch(NoStorageKey(), state()).problems == got.problems
+
+
+class Down:
+    def get_secret(self, ref: str, project_id: str) -> bytes:
+        raise CertificateStoreUnavailable("cannot reach Keystone or Barbican (ConnectFailure)")
+
+
+def test_a_store_that_cannot_be_asked_is_temporary() -> None:
+    # Not a problem of the secret (that would fail the objects): the agent retries.
+    with pytest.raises(CertificateStoreUnavailable):
+        fetch(Down(), state())
