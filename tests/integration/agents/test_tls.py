@@ -70,8 +70,8 @@ def wait_active(c: Cluster, home: Path, lb: str) -> None:
     assert status == "ACTIVE", status
 
 
-def fingerprints(c: Cluster, dev: int) -> set[str]:
-    return {str(x["fingerprint"]) for x in c.device_objects(dev, "sys/file/ssl-cert", PART)}
+def fingerprints(c: Cluster, dev: int, part: str = PART) -> set[str]:
+    return {str(x["fingerprint"]) for x in c.device_objects(dev, "sys/file/ssl-cert", part)}
 
 
 def test_tls_listener_lifecycle_failover_and_logs(cluster: Cluster, tmp_path: Path) -> None:
