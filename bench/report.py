@@ -712,13 +712,13 @@ NOTES = {
            "the device and the owner remembering what it holds (the agent's steady state: no "
            "observe reads); then a TERMINATED_HTTPS listener with a default and two SNI "
            "certificates and client authentication MANDATORY with a CA (and variants). Every "
-           "request the device client sends is counted, uploads included. The create is 7 "
-           "uploads, the transaction (begin, 7 file objects, 3 client-ssl profiles, the "
-           "virtual, commit) and one `unix-rm`: every file is an upload and an object (key and "
-           "certificate are separate `ssl-key`/`ssl-cert` objects), SNI needs a profile per "
-           "certificate, and uploads must not stay on the device (a private key among them). "
-           "Installing each pair from one uploaded PKCS12 bundle (`sys/crypto/pkcs12` "
-           "`install`) would make it 15; the simulator does not answer that command yet.",
+           "request the device client sends is counted, uploads included. The create is 4 "
+           "uploads (each certificate with its key as one PKCS12 bundle, and the CA), 3 "
+           "`sys/crypto/pkcs12` `install` commands (each makes the `ssl-key` and `ssl-cert` of "
+           "a pair together, before the transaction), the transaction (begin, the CA file, 3 "
+           "client-ssl profiles, the virtual, commit) and one `unix-rm` (uploads must not stay "
+           "on the device: a private key is among them). Without the PKCS12 install it was 21: "
+           "a key and its certificate were two uploads and two queued objects.",
 }
 
 

@@ -1,5 +1,15 @@
 """Apply an ordered Plan to one device: one transaction per partition.
 
+Files (device/client ``upload``) go up before the transaction, outside it. A new certificate with
+its key (an ssl-cert and an ssl-key of one name, both created by the plan) is one PKCS12 bundle
+made here, uploaded once and installed with ``sys/crypto/pkcs12`` (which makes both objects
+together, or neither) after the folder exists and before the transaction: one upload and one
+request instead of two uploads and two queued objects, and the pair is on the device before the
+transaction points a profile at it. Any other file object (a CA, a CRL, a chain, a pair whose
+content changed in place, a key that is not its certificate's) is uploaded alone and created or
+patched from ``sourcePath`` inside the transaction. Every upload is removed (``util/unix-rm``)
+once the apply is over.
+
 The folder is created before the transaction (objects cannot be queued into a folder that does not
 exist yet) and deleted after it (once empty). A folder this apply created is deleted again when the
 device rejects the transaction, so a rejected plan leaves no empty partition behind (the device
@@ -21,6 +31,11 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.serialization import pkcs12
 
 from bigip_lbaas.core.errors import DeviceRejected, DeviceUnreachable, LeaseLost
 from bigip_lbaas.device.client import (
@@ -103,8 +118,48 @@ def wire_body(kind: Kind, partition: str, body: Body) -> dict[str, Any]:
 
 def upload_name(partition: str, op: Op) -> str:
     """The upload file of a file object: unique per partition and object, in the characters
-    the upload worker takes."""
-    return f"{partition}.{op.name}".replace("_", "-").replace("/", "-")
+    the upload worker takes (a key and its certificate share a name: the key's ends in .key)."""
+    suffix = ".key" if op.kind is Kind.SSL_KEY else ""
+    return f"{partition}.{op.name}{suffix}".replace("_", "-").replace("/", "-")
+
+
+def pkcs12_bundle(cert_pem: bytes, key_pem: bytes) -> bytes | None:
+    """A PKCS12 bundle (no passphrase) of a certificate and its private key, for one
+    ``sys/crypto/pkcs12`` install; None when the key is not the certificate's (or either does
+    not parse): that pair goes as two files, and the device says why it refuses it."""
+    try:
+        cert = x509.load_pem_x509_certificate(cert_pem)
+        key = serialization.load_pem_private_key(key_pem, None)
+    except (TypeError, ValueError):
+        return None
+    spki = (serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    if key.public_key().public_bytes(*spki) != cert.public_key().public_bytes(*spki):
+        return None
+    if not isinstance(key, (rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey)):
+        return None  # what a BIG-IP serves; anything else goes as two files
+    return pkcs12.serialize_key_and_certificates(None, key, cert, None,
+                                                 serialization.NoEncryption())
+
+
+def new_pairs(plan: Plan, files: Mapping[ObjKey, bytes]) -> dict[str, bytes]:
+    """name → PKCS12 bundle of each certificate and key the plan creates together (an
+    ssl-cert and an ssl-key of one name, both CREATE, both contents known)."""
+    created = {(op.kind, op.name) for op in plan.ops if op.action is Action.CREATE}
+    out: dict[str, bytes] = {}
+    for kind, name in sorted(created):
+        if kind is not Kind.SSL_KEY or (Kind.SSL_CERT, name) not in created:
+            continue
+        cert, key = files.get((Kind.SSL_CERT, name)), files.get((Kind.SSL_KEY, name))
+        if cert is None or key is None:
+            continue
+        bundle = pkcs12_bundle(cert, key)
+        if bundle is not None:
+            out[name] = bundle
+    return out
+
+
+def pkcs12_upload_name(partition: str, name: str) -> str:
+    return upload_name(partition, Op(Action.CREATE, Kind.SSL_CERT, name, {})) + ".p12"
 
 
 def request_for(op: Op, partition: str, source: str | None = None) -> Request:
@@ -171,9 +226,11 @@ async def _send(client: BigipClient, req: Request, guard: Guard, trans: int | No
 
 
 async def _upload(client: BigipClient, plan: Plan, files: Mapping[ObjKey, bytes],
-                  guard: Guard, sources: dict[ObjKey, str]) -> int:
+                  guard: Guard, sources: dict[ObjKey, str],
+                  pairs: Mapping[str, bytes]) -> int:
     """Upload the content of every file object the plan creates or changes (outside the
-    transaction); record each one's path in ``sources``; return the requests sent. A refused
+    transaction), a new pair's as its one PKCS12 bundle (``pairs``, recorded under its
+    ssl-key); record each one's path in ``sources``; return the requests sent. A refused
     upload is the file object's failure (ApplyFailed naming it)."""
     sent = 0
     for op in plan.ops:
@@ -182,6 +239,10 @@ async def _upload(client: BigipClient, plan: Plan, files: Mapping[ObjKey, bytes]
             continue
         data = files[key]
         name = upload_name(plan.partition, op)
+        if op.name in pairs:
+            if op.kind is not Kind.SSL_KEY:
+                continue  # the certificate travels in its key's bundle
+            data, name = pairs[op.name], pkcs12_upload_name(plan.partition, op.name)
 
         async def send(name: str = name, data: bytes = data) -> str:
             return await client.upload(name, data)
@@ -203,14 +264,17 @@ async def apply(client: BigipClient, plan: Plan, guard: Guard | None = None,
     DeviceUnreachable or LeaseLost."""
     check = guard or _no_guard
     sources: dict[ObjKey, str] = {}
+    pairs = new_pairs(plan, files or {})
     # A file object deleted now may have left its upload behind (an apply cut off between its
     # upload and its clean-up): removing it again costs nothing extra when this apply uploads.
     stale = [f"{DOWNLOADS}/{upload_name(plan.partition, op)}" for op in plan.ops
              if op.kind in FILE_KINDS and op.action is Action.DELETE]
+    stale += [f"{DOWNLOADS}/{pkcs12_upload_name(plan.partition, op.name)}" for op in plan.ops
+              if op.kind is Kind.SSL_KEY and op.action is Action.DELETE]
     writes = 0
     try:
-        writes += await _upload(client, plan, files or {}, check, sources)
-        writes += await _apply(client, plan, check, sources)
+        writes += await _upload(client, plan, files or {}, check, sources, pairs)
+        writes += await _apply(client, plan, check, sources, pairs)
     except ApplyFailed as exc:
         exc.writes += writes + await _remove_uploads(client, [*sources.values()], check)
         raise
@@ -234,20 +298,33 @@ async def _remove_uploads(client: BigipClient, paths: list[str], guard: Guard) -
 
 
 async def _apply(client: BigipClient, plan: Plan, check: Guard,
-                 sources: Mapping[ObjKey, str]) -> int:
+                 sources: Mapping[ObjKey, str], pairs: Mapping[str, bytes]) -> int:
     part = plan.partition
     head = [op for op in plan.ops if op.kind is Kind.FOLDER and op.action is Action.CREATE]
     tail = [op for op in plan.ops if op.kind is Kind.FOLDER and op.action is Action.DELETE]
-    body = [op for op in plan.ops if op.kind is not Kind.FOLDER]
+    installs = [op for op in plan.ops if op.kind is Kind.SSL_KEY and op.name in pairs]
+    body = [op for op in plan.ops if op.kind is not Kind.FOLDER
+            and not (op.kind in (Kind.SSL_KEY, Kind.SSL_CERT) and op.name in pairs)]
     writes = 0
     current: Op | None = None
     created: list[Op] = []
+    installed: list[Op] = []
     try:
         for op in head:
             current = op
             await _send(client, request_for(op, part), check)
             writes += 1
             created.append(op)
+        for op in installs:
+            current = op
+            path, source = f"/{part}/{op.name}", sources[(op.kind, op.name)]
+
+            async def install(path: str = path, source: str = source) -> None:
+                await client.install_pkcs12(path, source)
+
+            await _guarded(check, install)
+            writes += 1
+            installed.append(op)
         if len(body) == 1:
             current = body[0]
             await _send(client, request_for(body[0], part, sources.get((body[0].kind, body[0].name))), check)
@@ -273,8 +350,26 @@ async def _apply(client: BigipClient, plan: Plan, check: Guard,
             writes += 1
     except DeviceRejected as exc:
         culprit = current or find_culprit(plan, exc.reason)
+        writes += await _remove_installed(client, installed, part, check)
         writes += await _remove_created_folders(client, created, part, check)
         raise ApplyFailed(exc, culprit, writes) from exc
+    return writes
+
+
+async def _remove_installed(client: BigipClient, installed: list[Op], part: str,
+                            guard: Guard) -> int:
+    """Delete the pairs ``apply`` installed before a rejected transaction (nothing uses them:
+    the transaction that would have did not happen); return the writes sent. Best effort: what
+    stays is an unused pair the next reconcile finds and removes."""
+    writes = 0
+    for op in installed:
+        for kind in (Kind.SSL_CERT, Kind.SSL_KEY):
+            delete = Op(Action.DELETE, kind, op.name, {}, op.owner)
+            try:
+                await _send(client, request_for(delete, part), guard)
+            except (DeviceUnreachable, DeviceRejected):
+                continue
+            writes += 1
     return writes
 
 

@@ -424,6 +424,15 @@ class BigipClient:
             await self.request("POST", path, octets=chunk, extra_headers=headers)
         return f"{DOWNLOADS}/{name}"
 
+    async def install_pkcs12(self, full_path: str, source: str) -> None:
+        """``sys/crypto/pkcs12`` ``install``: the uploaded PKCS12 bundle at ``source`` (no
+        passphrase) becomes the ``sys/file/ssl-key`` and ``ssl-cert`` named ``full_path``, both
+        made by the one command (F5's Ansible ``bigip_ssl_pkcs12``). Not part of a
+        transaction."""
+        await self.request("POST", "/mgmt/tm/sys/crypto/pkcs12",
+                           json={"command": "install", "name": full_path,
+                                 "from-local-file": source})
+
     async def remove_uploads(self, paths: list[str]) -> None:
         """``util/unix-rm -f`` the uploaded files (one request for all of them)."""
         if paths:

@@ -154,6 +154,12 @@ def ssl_key(prefix: str, token: str) -> str:
     return f"{_join(prefix, token)}.key"
 
 
+def ssl_pair(prefix: str, token: str) -> str:
+    """The one name of a certificate and its key (``sys/file/ssl-cert`` and ``ssl-key``): what
+    ``sys crypto pkcs12 install`` gives both objects it makes from one bundle."""
+    return _join(prefix, token)
+
+
 def ssl_chain(prefix: str, token: str) -> str:
     return f"{_join(prefix, token)}_inter.crt"
 

@@ -1,10 +1,12 @@
 """TLS objects of a partition, rendered from listeners' and pools' TLS settings and the secrets
 the agent fetched for this reconcile. Pure.
 
-Per certificate reference (``token``: the secret's id): ``<prefix>_<token>.crt`` (leaf),
-``.key`` and, when the bundle has intermediates, ``<prefix>_<digest>_inter.crt`` (named by
-content, so the certificates of one CA share it) as ``sys/file/ssl-cert`` /
-``ssl-key`` objects; a CA file is an ``ssl-cert`` too, a CRL an ``ssl-crl`` (``.crl``). Their
+Per certificate reference (``token``: the secret's id): the leaf and its key as the
+``sys/file/ssl-cert`` and ``ssl-key`` both named ``<prefix>_<token>`` (a device installs a new
+pair from one PKCS12 bundle, ``sys/crypto/pkcs12``, which names both objects alike:
+device/apply.py) and, when the bundle has intermediates, ``<prefix>_<digest>_inter.crt`` (named
+by content, so the certificates of one CA share it); a CA file is an ``ssl-cert``
+(``<prefix>_<token>.crt``), a CRL an ``ssl-crl`` (``.crl``). Their
 bodies hold what identifies the content on a device (a certificate's SHA-256 ``fingerprint``; a
 key's, bundle's or CRL's ``checksum``, ``SHA1:<size>:<sha1>`` of the uploaded file), so an
 unchanged certificate is never uploaded again, and the content to upload travels beside them in
@@ -12,9 +14,10 @@ unchanged certificate is never uploaded again, and the content to upload travels
 (``<virtual>_<token>``, exactly one ``sniDefault``, ``serverName`` on the SNI ones), a
 re-encrypting pool one server-ssl profile (``<pool>_server_ssl``).
 
-A rotation (a new reference) therefore makes new files and a new profile, re-points the virtual
-and deletes the old ones, all in the partition's one transaction: there is no moment without a
-valid certificate, and key and certificate of a pair always change together.
+A rotation (a new reference) therefore makes a new pair (installed before the partition's
+transaction) and a new profile, re-points the virtual and deletes the old ones in the partition's
+one transaction: there is no moment without a valid certificate, and key and certificate of a
+pair always change together (one install, or both objects in one transaction).
 
 Must not: do I/O, log, or put key material anywhere but ``files``.
 """
@@ -204,7 +207,7 @@ def _pair_files(st: Staged, part: str, prefix: str, owner: str, ref: str,
     if pair is None:
         raise TlsUnsupported(owner, _problem(secrets, ref, "certificate"))
     tok = token(ref)
-    cert, key = names.ssl_cert(prefix, tok), names.ssl_key(prefix, tok)
+    cert = key = names.ssl_pair(prefix, tok)
     st.add(Kind.SSL_CERT, cert, {"fingerprint": fingerprint(pair.certificate)}, owner,
            pair.certificate)
     st.add(Kind.SSL_KEY, key, {"checksum": checksum(pair.private_key)}, owner, pair.private_key)

@@ -208,7 +208,8 @@ class DeviceApp:
         known = (
             # a type's path or anything below it: one of the path's leading segment runs
             any("/".join(segs[:i]) in TYPES for i in range(1, len(segs) + 1))
-            or path in ("sys/config", "cm", "sys/global-settings", "sys/crypto/cert", "sys/crypto/key")
+            or path in ("sys/config", "cm", "sys/global-settings", "sys/crypto/cert", "sys/crypto/key",
+                     "sys/crypto/pkcs12")
             or path.startswith(("auth/partition", "sys/folder"))
         )
         if not known:

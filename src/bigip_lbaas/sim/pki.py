@@ -19,6 +19,7 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 
 
@@ -154,6 +155,24 @@ def key_info(data: bytes, passphrase: str | None) -> tuple[dict[str, Any], str]:
         "size": len(data),
     }
     return info, _spki_id(public_key)
+
+
+def pkcs12_pair(data: bytes, passphrase: str | None) -> tuple[bytes, bytes]:
+    """The private key (PEM, PKCS8, unencrypted) and certificate (PEM) of a PKCS12 bundle, as
+    `sys crypto pkcs12 install` takes them; PemError (naming no content) when the bundle cannot
+    be read, lacks either, or its key is not its certificate's."""
+    try:
+        key, cert, _ = pkcs12.load_key_and_certificates(
+            data, passphrase.encode() if passphrase else None)
+    except (TypeError, ValueError) as exc:
+        raise PemError("the file is not a PKCS12 bundle (or the passphrase is wrong)") from exc
+    if key is None or cert is None:
+        raise PemError("the PKCS12 bundle does not hold a certificate with its private key")
+    if _spki_id(key.public_key()) != _spki_id(cert.public_key()):
+        raise PemError("key and certificate do not match")
+    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption())
+    return key_pem, cert.public_bytes(serialization.Encoding.PEM)
 
 
 def crl_info(data: bytes) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from bigip_lbaas.sim import errors, files, objects, stats
+from bigip_lbaas.sim import errors, files, objects, pki, rules, stats
 from bigip_lbaas.sim.kinds import FOLDER, GLOBAL_SETTINGS, ORGANIZING, PARTITION, TYPES, ResType
 from bigip_lbaas.sim.names import Ident, parse_ident, split_full_path
 from bigip_lbaas.sim.render import HOST, View, obj_id, quote_query
@@ -823,6 +823,60 @@ class Tm:
         }
         return Result(200, doc, {obj.partition})
 
+    def crypto_pkcs12(self, method: str, q: dict[str, str], body: dict[str, Any]) -> Result:
+        """`POST /mgmt/tm/sys/crypto/pkcs12` `{"command": "install", "name": …,
+        "from-local-file": …[, "passphrase": …]}` (F5's Ansible `bigip_ssl_pkcs12`): one uploaded
+        PKCS12 bundle becomes the `sys/file/ssl-key` and the `sys/file/ssl-cert` both named
+        `name` (a full path puts them in that partition), created together or not at all; an
+        existing pair of that name is replaced. A bundle whose key is not its certificate's is
+        refused, as is one without a key or a certificate, or a wrong passphrase. The key's
+        file is its PEM (PKCS8, unencrypted); nothing of it reaches a message or the audit."""
+        path = "/mgmt/tm/sys/crypto/pkcs12"
+        if method != "POST":
+            raise errors.method_not_allowed(method, path)
+        if body.get("command") != "install":
+            raise errors.bad_value(f'{path} supports POST {{"command": "install", ...}}')
+        unknown = set(body) - {"command", "name", "partition", "from-local-file", "passphrase"}
+        if unknown:
+            key = sorted(unknown)[0]
+            raise errors.unexpected_property("/sys/crypto/pkcs12/", key, json.dumps(body[key]))
+        source = body.get("from-local-file")
+        if not isinstance(source, str) or not source:
+            raise errors.bad_value(f"{path} install needs from-local-file")
+        passphrase = body.get("passphrase")
+        if passphrase is not None and not isinstance(passphrase, str):
+            raise errors.bad_value("passphrase must be a string")
+        ident = objects.ident_from_body(body)
+        data = files.read_source(self.store, source, "from-local-file")
+        try:
+            key_pem, cert_pem = pki.pkcs12_pair(data, passphrase)
+        except pki.PemError as exc:
+            raise errors.bad_file("PKCS12 file", source.removeprefix("file://"),
+                                  str(exc)) from exc
+        shown = "file://" + source.removeprefix("file://")
+        with self.store.atomic():
+            gen = self.store.next_generation()
+            for rtype, pem in (("sys/file/ssl-key", key_pem), ("sys/file/ssl-cert", cert_pem)):
+                rt = TYPES[rtype]
+                existing = self.store.get(rt.path, ident.full_path())
+                if existing is None:
+                    obj = Obj(rt.path, ident.partition, ident.sub_path, ident.name,
+                              ident.full_path(), {}, gen)
+                    rules.require_folder(self.store, rt.label, obj)
+                else:
+                    obj = existing.clone()
+                obj.props.update(rules.ssl_file_props(
+                    rt.path, pem, shown, None, existing.props.get("_info") if existing else None))
+                self.store.put(obj)
+        self.on_write()
+        doc = {
+            "kind": "tm:sys:crypto:pkcs12:installstate",
+            "command": "install",
+            "name": body.get("name"),
+            "from-local-file": source,
+        }
+        return Result(200, doc, {ident.partition})
+
     def unix_rm(self, method: str, q: dict[str, str], body: dict[str, Any]) -> Result:
         """`POST /mgmt/tm/util/unix-rm {"command": "run", "utilCmdArgs": "<file>"}`: removes
         uploaded files; a missing one is reported in `commandResult`, as `rm` does."""
@@ -892,5 +946,6 @@ _SPECIAL: dict[str, Special] = {
     "sys/provision": Tm.provision,
     "sys/crypto/cert": Tm.crypto_cert,
     "sys/crypto/key": Tm.crypto_key,
+    "sys/crypto/pkcs12": Tm.crypto_pkcs12,
     "util/unix-rm": Tm.unix_rm,
 }

@@ -7,6 +7,7 @@ certificate fails its listener with the device's reason, and the rest is applied
 from __future__ import annotations
 
 import asyncio
+import json
 from dataclasses import replace
 from typing import Any
 
@@ -101,7 +102,7 @@ def test_terminated_https_listener_end_to_end(sim: SimHandle) -> None:
             # certificates on the device are the stored ones, by fingerprint
             for r in (ref(1), ref(2), ref(3)):
                 token = r.rsplit("/", 1)[1]
-                cert = observed.get(Kind.SSL_CERT, names.ssl_cert(PREFIX, token))
+                cert = observed.get(Kind.SSL_CERT, names.ssl_pair(PREFIX, token))
                 assert cert is not None and cert.body["fingerprint"] == fingerprint(pems[r])
             virtual = observed.get(Kind.VIRTUAL, names.virtual(PREFIX, "lst-tls"))
             assert virtual is not None
@@ -114,6 +115,13 @@ def test_terminated_https_listener_end_to_end(sim: SimHandle) -> None:
                 "false", "false", "true"]
             assert {p.body["peerCertMode"] for p in profiles if p} == {"require"}
             assert await uploads(sim) == []  # removed once installed
+            # each new pair went up as one PKCS12 bundle and was installed by one command
+            audit = sim.control("GET", "audit")["items"]
+            installs = [e for e in audit if e["path"].endswith("/sys/crypto/pkcs12")
+                        and part("tls1") in json.dumps(e)]
+            assert len(installs) == 3, installs
+            assert not [e for e in audit if e["path"].endswith("/sys/file/ssl-key")
+                        and part("tls1") in json.dumps(e)]
             # nothing changed: no write at all
             again = await converge(c, render(first, PREFIX, secrets=secrets), PREFIX)
             assert again.writes == 0 and again.ok
@@ -126,13 +134,13 @@ def test_terminated_https_listener_end_to_end(sim: SimHandle) -> None:
             observed = await observe(c, part("tls1"))
             assert diff(rr, observed, PREFIX).empty
             old = ref(1).rsplit("/", 1)[1]
-            assert observed.get(Kind.SSL_CERT, names.ssl_cert(PREFIX, old)) is None
-            assert observed.get(Kind.SSL_KEY, names.ssl_key(PREFIX, old)) is None
+            assert observed.get(Kind.SSL_CERT, names.ssl_pair(PREFIX, old)) is None
+            assert observed.get(Kind.SSL_KEY, names.ssl_pair(PREFIX, old)) is None
             assert await uploads(sim) == []
 
             # an upload left behind (an apply cut off before its clean-up) goes with its object
             new = ref(4).rsplit("/", 1)[1]
-            key_op = Op(Action.DELETE, Kind.SSL_KEY, names.ssl_key(PREFIX, new), {})
+            key_op = Op(Action.DELETE, Kind.SSL_KEY, names.ssl_pair(PREFIX, new), {})
             await c.upload(upload_name(part("tls1"), key_op), b"left behind")
             assert await uploads(sim) == [upload_name(part("tls1"), key_op)]
 

@@ -19,6 +19,7 @@ from bigrest.bigip import BIGIP
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 from f5.bigip import ManagementRoot
 
@@ -287,6 +288,69 @@ def test_crypto_install_and_crl(http: httpx.Client, pki: Pki) -> None:
     assert http.post("/mgmt/tm/sys/file/ssl-key", json=bad).status_code == 400
     missing = {"name": "k", "partition": P, "sourcePath": f"file://{DOWNLOADS}/nope"}
     assert http.post("/mgmt/tm/sys/file/ssl-key", json=missing).status_code == 400
+
+
+def _p12(key_pem: bytes, cert_pem: bytes, passphrase: bytes | None = None) -> bytes:
+    key = serialization.load_pem_private_key(key_pem, None)
+    assert isinstance(key, (rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey))
+    enc: serialization.KeySerializationEncryption = serialization.NoEncryption()
+    if passphrase:
+        enc = serialization.BestAvailableEncryption(passphrase)
+    return pkcs12.serialize_key_and_certificates(
+        None, key, x509.load_pem_x509_certificate(cert_pem), None, enc)
+
+
+def test_pkcs12_install_makes_the_key_and_certificate_together(
+    sim: SimHandle, http: httpx.Client, pki: Pki
+) -> None:
+    assert http.post("/mgmt/tm/auth/partition", json={"name": P}).status_code == 200
+    upload(http, "pair.p12", _p12(pki.key_pem, pki.cert_pem))
+    r = http.post("/mgmt/tm/sys/crypto/pkcs12", json={
+        "command": "install", "name": f"/{P}/pair", "from-local-file": f"{DOWNLOADS}/pair.p12"})
+    assert r.status_code == 200, r.text
+    assert r.json()["kind"] == "tm:sys:crypto:pkcs12:installstate"
+    # both objects, one name, in the partition the name gives, parsed from the bundle
+    cert = http.get(f"/mgmt/tm/sys/file/ssl-cert/~{P}~pair").json()
+    key = http.get(f"/mgmt/tm/sys/file/ssl-key/~{P}~pair").json()
+    assert cert["fingerprint"] == fingerprint(pki.cert)
+    assert cert["subject"] == "CN=www.example.com,O=ACME,C=US"
+    assert (key["keyType"], key["keySize"]) == ("rsa-private", 2048)
+    assert key["checksum"].startswith(f"SHA1:{len(pki.key_pem)}:")  # the key as PKCS8 PEM
+    # usable as a pair by a profile
+    ok = http.post("/mgmt/tm/ltm/profile/client-ssl", json={
+        "name": "p12-prof", "partition": P, "defaultsFrom": "/Common/clientssl",
+        "certKeyChain": [{"name": "default", "cert": f"/{P}/pair", "key": f"/{P}/pair"}]})
+    assert ok.status_code == 200, ok.text
+    # a passphrase-protected bundle with its passphrase; without it, refused
+    upload(http, "locked.p12", _p12(pki.key_pem, pki.cert_pem, b"s3cret"))
+    locked = {"command": "install", "name": f"/{P}/locked",
+              "from-local-file": f"{DOWNLOADS}/locked.p12"}
+    assert http.post("/mgmt/tm/sys/crypto/pkcs12", json=locked).status_code == 400
+    assert http.post("/mgmt/tm/sys/crypto/pkcs12",
+                     json={**locked, "passphrase": "s3cret"}).status_code == 200
+    # refusals create nothing: not a bundle, a key that is not the certificate's
+    upload(http, "junk.p12", pki.cert_pem)
+    junk = http.post("/mgmt/tm/sys/crypto/pkcs12", json={
+        "command": "install", "name": f"/{P}/junk", "from-local-file": f"{DOWNLOADS}/junk.p12"})
+    assert junk.status_code == 400 and "PKCS12" in junk.json()["message"]
+    # a key whose certificate is not in the bundle (only as an extra certificate); a bundle whose
+    # key is another certificate's cannot be written by cryptography or openssl at all (both
+    # refuse), so the device's "do not match" stays a defence the agent never meets
+    mixed = pkcs12.serialize_key_and_certificates(
+        None, serialization.load_pem_private_key(pki.other_key_pem, None),  # type: ignore[arg-type]
+        None, [pki.cert], serialization.NoEncryption())
+    upload(http, "mixed.p12", mixed)
+    r = http.post("/mgmt/tm/sys/crypto/pkcs12", json={
+        "command": "install", "name": f"/{P}/mixed", "from-local-file": f"{DOWNLOADS}/mixed.p12"})
+    assert r.status_code == 400 and "certificate with its private key" in r.json()["message"]
+    for name in ("junk", "mixed"):
+        assert http.get(f"/mgmt/tm/sys/file/ssl-cert/~{P}~{name}").status_code == 404
+        assert http.get(f"/mgmt/tm/sys/file/ssl-key/~{P}~{name}").status_code == 404
+    # no key material in what the device answers or audits
+    body_line = pki.key_pem.decode().splitlines()[1]
+    audit = json.dumps(sim.control("GET", "audit"))
+    for text in (json.dumps(key), r.text, audit):
+        assert "PRIVATE KEY" not in text and body_line not in text
 
 
 # -- private keys never leak ------------------------------------------------------------------------

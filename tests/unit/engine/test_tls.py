@@ -77,7 +77,7 @@ def test_listener_profiles_and_key_material_only_in_files() -> None:
     assert http is not None and http.body["hsts"]["maximumAge"] == 60
     # key material: in files, nowhere else
     key = s.pairs[R1].private_key
-    assert out.files[(Kind.SSL_KEY, names.ssl_key(P, tls.token(R1)))] == key
+    assert out.files[(Kind.SSL_KEY, names.ssl_pair(P, tls.token(R1)))] == key
     assert key.decode() not in repr(out) and key.decode() not in str(out.config)
     assert {k[0] for k in out.files} <= FILE_KINDS
     assert "PRIVATE KEY" not in repr(s)
