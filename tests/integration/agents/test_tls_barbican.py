@@ -6,7 +6,9 @@ listener with client authentication through the API with their token (the API ad
 user to each secret's read ACL, as Octavia does); the agents, holding only the service's own
 credentials, fetch the secrets and everything goes ACTIVE with exactly the stored certificates on
 every device (by fingerprint). Another project's secret is Octavia's 400; no log holds key
-material."""
+material. An agent whose service credentials Keystone refuses cannot ask Barbican: that is a
+temporary failure, retried with the objects left PENDING (never ERROR, however often it is
+retried), and an agent that can ask finishes the work."""
 
 from __future__ import annotations
 
@@ -34,6 +36,7 @@ class World:
     alice: User  # member of project tlsb-alice: the load balancer's owner
     bob: User  # member of project tlsb-bob
     admin: User
+    octavia: User  # our service user
 
     def api(self, user: User) -> httpx.Client:
         return httpx.Client(base_url=self.cluster.api_url, timeout=60,
@@ -60,10 +63,20 @@ def world(db_url: str, tmp_path: Path, keystone: Keystone,
              + keystone.service_auth_conf(octavia))
     c = Cluster(tmp_path, db_url, devices=2, extra_conf=extra)
     try:
-        c.start(agents=("h1", "h2"))
-        yield World(c, keystone, barbican, **people)
+        c.start(agents=())  # each test starts its agents
+        yield World(c, keystone, barbican, octavia=octavia, **people)
     finally:
         c.close()
+
+
+def vip_subnet(w: World) -> str:
+    with w.api(w.admin) as admin:
+        net = admin.post("/v2/networks", json={"network": {"name": "tlsb", "shared": True}})
+        assert net.status_code == 201, net.text
+        sub = admin.post("/v2/subnets", json={"subnet": {
+            "network_id": net.json()["network"]["id"], "cidr": "10.91.0.0/24"}})
+        assert sub.status_code == 201, sub.text
+        return str(sub.json()["subnet"]["id"])
 
 
 def lb_status(w: World, lb: str) -> str:
@@ -85,16 +98,12 @@ def test_barbican_secrets_fetched_by_the_agents(world: World, tmp_path: Path) ->
     refs = {n: w.store(w.alice, n, b[0]) for n, b in bundles.items()}
     ca_ref = w.store(w.alice, "ca", pki.ca_pem)
     foreign = w.store(w.bob, "bobs", pki.pkcs12("bob.example.com")[0])
-
-    with w.api(w.admin) as admin:
-        net = admin.post("/v2/networks", json={"network": {"name": "tlsb", "shared": True}})
-        assert net.status_code == 201, net.text
-        sub = admin.post("/v2/subnets", json={"subnet": {
-            "network_id": net.json()["network"]["id"], "cidr": "10.91.0.0/24"}})
-        assert sub.status_code == 201, sub.text
+    w.cluster.start_agent("h1")
+    w.cluster.start_agent("h2")
+    subnet = vip_subnet(w)
     with w.api(w.alice) as api:
         r = api.post(LBS, json={"loadbalancer": {
-            "name": "tlsb", "vip_subnet_id": sub.json()["subnet"]["id"]}})
+            "name": "tlsb", "vip_subnet_id": subnet}})
         assert r.status_code == 201, r.text
         lb = r.json()["loadbalancer"]["id"]
         wait_active(w, lb)
@@ -145,3 +154,45 @@ def test_barbican_secrets_fetched_by_the_agents(world: World, tmp_path: Path) ->
         assert w.alice.password not in text and w.keystone.token(w.alice) not in text, log
         for lines in keys:
             assert not any(line in text for line in lines), log
+
+
+def test_a_store_the_agent_cannot_ask_is_retried_with_objects_pending(world: World) -> None:
+    w, pki = world, Pki()
+    wrong = w.keystone.service_auth_conf(w.octavia).replace(
+        f"password = {w.octavia.password}", "password = NOT-THE-PASSWORD-7c1d")
+    refused = w.cluster.start_agent("h1", extra=wrong)
+    bundle, cert_pem = pki.pkcs12("www.example.com")
+    ref = w.store(w.alice, "www", bundle)
+    subnet = vip_subnet(w)
+    with w.api(w.alice) as api:
+        r = api.post(LBS, json={"loadbalancer": {"name": "tlsb-r", "vip_subnet_id": subnet}})
+        assert r.status_code == 201, r.text
+        lb = r.json()["loadbalancer"]["id"]
+        wait_active(w, lb)  # nothing to fetch yet
+        r = api.post("/v2/lbaas/listeners", json={"listener": {
+            "loadbalancer_id": lb, "name": "tlsb-r", "protocol": "TERMINATED_HTTPS",
+            "protocol_port": 443, "default_tls_container_ref": ref}})
+        assert r.status_code == 201, r.text  # the API's own credentials are right
+        listener = r.json()["listener"]["id"]
+
+        # More attempts than max_retries (3), each refused by Keystone: still pending.
+        log = w.cluster.workdir / "agent-h1.log"
+        reason = "Keystone refused the [service_auth] credentials"
+        wait_for(lambda: log.read_text(errors="replace").count(reason) >= 5, 60,
+                 "the agent to retry the refused store")
+        shown = api.get(f"/v2/lbaas/listeners/{listener}").json()["listener"]
+        assert shown["provisioning_status"] == "PENDING_CREATE", shown
+        assert lb_status(w, lb) == "PENDING_UPDATE"
+        assert "NOT-THE-PASSWORD-7c1d" not in log.read_text(errors="replace")
+
+        # An agent that can ask takes over and finishes.
+        refused.terminate()
+        w.cluster.start_agent("h2")
+        wait_active(w, lb)
+        shown = api.get(f"/v2/lbaas/listeners/{listener}").json()["listener"]
+        assert shown["provisioning_status"] == "ACTIVE", shown
+    part = f"Project_{w.alice.project.id}"
+    for dev in range(w.cluster.devices):
+        # the certificate, and its bundle's intermediate (the CA) as its chain
+        assert fingerprints(w.cluster, dev, part) == {fingerprint(cert_pem),
+                                                      fingerprint(pki.ca_pem)}
