@@ -184,6 +184,45 @@ def test_key_that_does_not_match_its_certificate_fails_the_listener(sim: SimHand
 
 
 
+def test_a_refused_transaction_takes_back_the_pairs_installed_before_it(sim: SimHandle) -> None:
+    # A good pair (installed from its PKCS12 bundle before the transaction) and a listener whose
+    # key is not its certificate's (two files in the transaction, refused at commit): the pair
+    # installed for the refused transaction is deleted again, the retry without the failed
+    # listener installs it anew, and nothing is left over.
+    pki = Pki()
+    secrets, pems = secrets_for(pki, {ref(1): "www.example.com"})
+    cert, _key = pki.key_pair("bad.example.com")
+    _other, other_key = pki.key_pair("other.example.com")
+    secrets = replace(secrets, pairs={**secrets.pairs, ref(2): KeyPair(cert, other_key)})
+    st = state("tls5", ref(1), ())
+    lb = st.load_balancers[0]
+    bad = Listener("lst-bad", "TERMINATED_HTTPS", 8443, tls=ListenerTls(default_ref=ref(2)))
+    st = replace(st, load_balancers=(replace(lb, listeners=(*lb.listeners, bad)),))
+
+    async def go() -> None:
+        async with make_client(sim) as c:
+            result = await converge(c, render(st, PREFIX, secrets=secrets), PREFIX)
+            assert {f.object_id for f in result.failures} == {"lst-bad"}, result.failures
+            observed = await observe(c, part("tls5"))
+            good = ref(1).rsplit("/", 1)[1]
+            got = observed.get(Kind.SSL_CERT, names.ssl_pair(PREFIX, good))
+            assert got is not None and got.body["fingerprint"] == fingerprint(pems[ref(1)])
+            assert observed.get(Kind.SSL_KEY, names.ssl_pair(PREFIX, good)) is not None
+            bad_name = names.ssl_pair(PREFIX, ref(2).rsplit("/", 1)[1])
+            assert observed.get(Kind.SSL_CERT, bad_name) is None
+            assert observed.get(Kind.SSL_KEY, bad_name) is None
+            audit = [e for e in sim.control("GET", "audit")["items"]
+                     if part("tls5") in json.dumps(e)]
+            installs = [e for e in audit if e["path"].endswith("/sys/crypto/pkcs12")]
+            removed = [e for e in audit if e["method"] == "DELETE"
+                       and e["path"].endswith(names.ssl_pair(PREFIX, good))]
+            assert len(installs) == 2 and len(removed) == 2, (installs, removed)
+            assert await uploads(sim) == []
+            await converge(c, render(PartitionState(st.key, 2, ()), PREFIX), PREFIX)
+
+    asyncio.run(go())
+
+
 def test_observe_reads_tls_collections_only_when_used(sim: SimHandle) -> None:
     pki = Pki()
     secrets, _ = secrets_for(pki, {ref(1): "www.example.com"})
