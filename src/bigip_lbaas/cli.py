@@ -54,7 +54,22 @@ def _load_conf(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 def _cmd_api(args: argparse.Namespace) -> int:
     from bigip_lbaas.api import server
 
-    return server.run(_load_conf(args))
+    return server.run(_load_conf(args), worker_factory="bigip_lbaas.cli:api_worker",
+                      log_format=args.log_format, debug=args.debug)
+
+
+def api_worker():  # type: ignore[no-untyped-def]
+    """uvicorn's app factory in each API worker process (`[api_settings] workers` > 1): the
+    parent's configuration files and logging, then the app."""
+    from bigip_lbaas.api import server
+    from bigip_lbaas.config.load import load
+    from bigip_lbaas.logs import setup_logging
+
+    spec = server.worker_spec()
+    conf = load(spec["config_files"], spec["config_dir"])
+    setup_logging(fmt=spec["log_format"] or conf.bigip_lbaas.log_format,
+                  debug=bool(spec["debug"]) or conf.debug, host=conf.host)
+    return server.worker_app(conf)
 
 
 def _cmd_agent(args: argparse.Namespace) -> int:

@@ -1,6 +1,8 @@
 """Prometheus metrics for the API process, and who may read them.
 
-Request counters and latencies are kept in memory; the state of the work (pending objects,
+Request counters and latencies are kept in memory, or, when the API runs several worker
+processes (`[api_settings] workers`), in prometheus_client's multiprocess files, which every
+scrape sums over all workers, whichever worker it lands on; the state of the work (pending objects,
 partitions behind, live agents) is read from the database at scrape time, so every API replica
 reports the same cluster-wide figures. Under `auth_strategy = keystone` `/metrics` is served to an
 admin token only (the auth gate has checked the token; the admin rule is the API's own); under
@@ -10,6 +12,7 @@ noauth and header it is open, as the API is to whoever reaches it. The access lo
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 
@@ -17,6 +20,7 @@ import sqlalchemy as sa
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -29,6 +33,10 @@ from bigip_lbaas.core.status import PENDING
 from bigip_lbaas.db.desired import MODELS
 from bigip_lbaas.db.models import Agent, Partition
 from bigip_lbaas.db.session import Database
+
+# Set (by `api/server.py`, before the workers start) to a directory the workers share: each keeps
+# its counters in files there. prometheus_client reads it when first imported.
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
 class ClusterCollector(Collector):
@@ -70,11 +78,16 @@ class Metrics:
         self.app = app
         self.admin_only = admin_only
         self.registry = CollectorRegistry()
+        # Several workers: the metrics live in the shared files, not in this registry.
+        shared = os.environ.get(MULTIPROC_ENV)
+        own = None if shared else self.registry
         self.requests = Counter("bigip_lbaas_api_requests_total", "API requests",
-                                ["method", "route", "status"], registry=self.registry)
+                                ["method", "route", "status"], registry=own)
         self.latency = Histogram("bigip_lbaas_api_request_seconds", "API request latency",
-                                 ["method", "route"], registry=self.registry,
+                                 ["method", "route"], registry=own,
                                  buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
+        if shared:
+            MultiProcessCollector(self.registry, path=shared)  # type: ignore[no-untyped-call]
         self.registry.register(ClusterCollector(db, lease_seconds))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

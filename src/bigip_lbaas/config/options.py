@@ -311,6 +311,14 @@ API_OPTS: list[cfg.Opt] = [
     ),
     cfg.IntOpt("pagination_max_limit", default=1000, help="Largest page size."),
     cfg.StrOpt("api_base_uri", help="Base URL used in links instead of the request's."),
+    cfg.IntOpt(
+        "workers",
+        default=1,
+        min=1,
+        max=64,
+        help="API worker processes serving bind_host:bind_port together (one per core is "
+        "plenty); they answer alike and /metrics sums them all.",
+    ),
     *EXPOSURE_OPTS,
 ]
 
