@@ -25,7 +25,9 @@ stopped and the database dropped when the block ends.
   code is the checkout's; the extra's requirements are spelled out so that changing them
   rebuilds the venv).
 - The database: a fresh one per call (MariaDB by default, `db_kind="postgresql"` possible),
-  migrated with `octavia-db-manage upgrade head`.
+  migrated with `octavia-db-manage upgrade head`. `db_kind="sqlite"`: Octavia's migrations
+  cannot run there, so the schema is built from its models as its own functional tests do
+  (`SQLITE_SCHEMA`).
 - The API: `octavia.api.app.setup_app` served by gunicorn from the venv (`workers`), on a free
   loopback port. `auth_strategy = noauth` by default: Octavia then treats every caller as admin,
   and requests without `X-Project-Id` get `project_id` as their project (as keystonemiddleware
@@ -79,6 +81,48 @@ def application(environ, start_response):
     if _project and not environ.get("HTTP_X_PROJECT_ID"):
         environ["HTTP_X_PROJECT_ID"] = _project
     return _inner(environ, start_response)
+'''
+
+
+# Octavia's alembic migrations do not run on SQLite (they ALTER constraints). Its own functional
+# tests build the schema from its models instead and seed the lookup tables; this does the same
+# (octavia/tests/functional/db/base.py, OctaviaDBTestBase.setUp and _seed_lookup_tables), run by
+# the venv's Python with the database URL as argument.
+SQLITE_SCHEMA = '''\
+import sys
+from sqlalchemy import create_engine
+from sqlalchemy.orm import Session
+from octavia.common import constants as c
+from octavia.db import base_models, models as m
+
+engine = create_engine(sys.argv[1])
+base_models.BASE.metadata.create_all(engine)
+with Session(engine) as s, s.begin():
+    for names, model in ((c.SUPPORTED_PROVISIONING_STATUSES, m.ProvisioningStatus),
+                         (c.SUPPORTED_HEALTH_MONITOR_TYPES, m.HealthMonitorType),
+                         (c.SUPPORTED_LB_ALGORITHMS, m.Algorithm),
+                         (c.SUPPORTED_PROTOCOLS, m.Protocol),
+                         (c.SUPPORTED_OPERATING_STATUSES, m.OperatingStatus),
+                         (c.SUPPORTED_SP_TYPES, m.SessionPersistenceType),
+                         (c.SUPPORTED_AMPHORA_ROLES, m.AmphoraRoles),
+                         (c.SUPPORTED_LB_TOPOLOGIES, m.LBTopology),
+                         (c.SUPPORTED_VRRP_AUTH, m.VRRPAuthMethod),
+                         (c.SUPPORTED_L7RULE_TYPES, m.L7RuleType),
+                         (c.SUPPORTED_L7RULE_COMPARE_TYPES, m.L7RuleCompareType),
+                         (c.SUPPORTED_L7POLICY_ACTIONS, m.L7PolicyAction),
+                         (c.SUPPORTED_CLIENT_AUTH_MODES, m.ClientAuthenticationMode)):
+        s.add_all(model(name=name) for name in names)
+    s.add(m.FlavorProfile(id=c.NIL_UUID, name="DELETED-PLACEHOLDER", provider_name=c.DELETED,
+                          flavor_data="{}"))
+    s.flush()
+    s.add(m.Flavor(id=c.NIL_UUID, flavor_profile_id=c.NIL_UUID, name="DELETED-PLACEHOLDER",
+                   enabled=False, description="Placeholder for DELETED LBs with DELETED flavors"))
+    s.add(m.AvailabilityZoneProfile(id=c.NIL_UUID, name="DELETED-PLACEHOLDER",
+                                    provider_name=c.DELETED, availability_zone_data="{}"))
+    s.flush()
+    s.add(m.AvailabilityZone(availability_zone_profile_id=c.NIL_UUID, name=c.NIL_UUID,
+                             enabled=False, description="Placeholder for DELETED LBs with "
+                             "DELETED availability zones"))
 '''
 
 
@@ -184,17 +228,25 @@ def octavia_service(workdir: Path, *, providers: Mapping[str, str] | None = None
         stack.callback(shutil.rmtree, sockets, ignore_errors=True)
         port = free_ports(1)
         conf = workdir / "octavia.conf"
+        extra = {name: dict(values) for name, values in (extra_conf or {}).items()}
+        if db_kind == "sqlite":
+            # As Octavia's functional tests do: SQLAlchemy 2 refuses pool_timeout with SQLite.
+            extra.setdefault("database", {}).setdefault("pool_timeout", "")
         conf.write_text(_conf(port=port, db_url=db_url, sockets=sockets, providers=providers,
                               default_provider=default_provider, auth_strategy=auth_strategy,
-                              extra_conf=extra_conf or {}))
+                              extra_conf=extra))
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         env.pop("VIRTUAL_ENV", None)
         t0 = time.monotonic()
-        done = subprocess.run([bin_path(venv, "octavia-db-manage"), "--config-file", str(conf),
-                               "upgrade", "head"], capture_output=True, text=True, env=env,
+        migrate = [bin_path(venv, "octavia-db-manage"), "--config-file", str(conf), "upgrade",
+                   "head"]
+        if db_kind == "sqlite":  # no migrations there: the schema as Octavia's tests build it
+            migrate = [bin_path(venv, "python"), "-c", SQLITE_SCHEMA, db_url]
+        done = subprocess.run(migrate, capture_output=True, text=True, env=env,
                               timeout=600, check=False)
         if done.returncode != 0:
-            raise RuntimeError(f"octavia-db-manage upgrade head failed:\n{done.stderr[-3000:]}")
+            raise RuntimeError(f"Octavia's schema could not be created ({' '.join(migrate[1:2])}):"
+                               f"\n{(done.stderr or done.stdout)[-3000:]}")
         timings["db_upgrade_s"] = time.monotonic() - t0
         wsgi_dir = workdir / "wsgi"
         wsgi_dir.mkdir(exist_ok=True)
