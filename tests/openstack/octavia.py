@@ -25,9 +25,9 @@ stopped and the database dropped when the block ends.
   code is the checkout's; the extra's requirements are spelled out so that changing them
   rebuilds the venv).
 - The database: a fresh one per call (MariaDB by default, `db_kind="postgresql"` possible),
-  migrated with `octavia-db-manage upgrade head`. `db_kind="sqlite"`: Octavia's migrations
-  cannot run there, so the schema is built from its models as its own functional tests do
-  (`SQLITE_SCHEMA`).
+  migrated with `octavia-db-manage upgrade head`. `db_kind="sqlite"` or `"postgresql"`:
+  Octavia's migrations run on MySQL/MariaDB only, so there the schema is built from its models
+  as its own functional tests do (`MODELS_SCHEMA`).
 - The API: `octavia.api.app.setup_app` served by gunicorn from the venv (`workers`), on a free
   loopback port. `auth_strategy = noauth` by default: Octavia then treats every caller as admin,
   and requests without `X-Project-Id` get `project_id` as their project (as keystonemiddleware
@@ -84,11 +84,12 @@ def application(environ, start_response):
 '''
 
 
-# Octavia's alembic migrations do not run on SQLite (they ALTER constraints). Its own functional
-# tests build the schema from its models instead and seed the lookup tables; this does the same
+# Octavia's alembic migrations run on MySQL/MariaDB only: on SQLite they ALTER constraints, on
+# PostgreSQL they drop MySQL's constraint name "PRIMARY". Its own functional tests build the
+# schema from its models instead and seed the lookup tables; this does the same
 # (octavia/tests/functional/db/base.py, OctaviaDBTestBase.setUp and _seed_lookup_tables), run by
 # the venv's Python with the database URL as argument.
-SQLITE_SCHEMA = '''\
+MODELS_SCHEMA = '''\
 import sys
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
@@ -240,8 +241,8 @@ def octavia_service(workdir: Path, *, providers: Mapping[str, str] | None = None
         t0 = time.monotonic()
         migrate = [bin_path(venv, "octavia-db-manage"), "--config-file", str(conf), "upgrade",
                    "head"]
-        if db_kind == "sqlite":  # no migrations there: the schema as Octavia's tests build it
-            migrate = [bin_path(venv, "python"), "-c", SQLITE_SCHEMA, db_url]
+        if db_kind != "mariadb":  # no migrations there: the schema as Octavia's tests build it
+            migrate = [bin_path(venv, "python"), "-c", MODELS_SCHEMA, db_url]
         done = subprocess.run(migrate, capture_output=True, text=True, env=env,
                               timeout=600, check=False)
         if done.returncode != 0:
