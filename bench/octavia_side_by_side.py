@@ -1,7 +1,7 @@
 """This API and Octavia's, side by side: create-load-balancer throughput and p50/p95/p99, then
 GET and list latency, at 1 and 16 clients, on SQLite and PostgreSQL. Prints JSON, then a table.
 
-    .venv/bin/python bench/octavia_side_by_side.py [--creates 320] [--reads 320]
+    .venv/bin/python bench/octavia_side_by_side.py [--creates 320] [--reads 160]
         [--kinds sqlite,postgresql] [--clients 1,16] [--workers 1] [--products ours,octavia]
         [--out bench/results/side_by_side.json]
 
@@ -9,7 +9,14 @@ Both products run as real servers on loopback, each on a fresh database of the s
 the same client (`bench/loadgen.py`): this API as `bigip-lbaas api` (`[api_settings] workers`,
 noauth); Octavia 19 from PyPI in its own virtualenv under gunicorn with 2 workers, noop drivers
 (`tests/openstack/octavia.py`). Octavia's migrations do not run on SQLite; where a product cannot
-run on a database kind the result says so instead of a figure.
+run on a database kind the result says so instead of a figure. Octavia's migrations run on
+MySQL/MariaDB only; on SQLite and PostgreSQL its schema is built from its models, as its own
+functional tests do (see tests/openstack/octavia.py).
+
+Per product, database and client count: `create` (the clients' creates, each client in its own
+project, all VIPs on one shared subnet), then `get` (each client GETs its own load balancers one
+by one) and `list` (each client lists its project's), each with requests/s and p50/p95/p99/max
+latency. The 16-client run follows the 1-client run on the same server and database.
 """
 
 from __future__ import annotations
@@ -141,11 +148,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--creates", type=int, default=320)
-    parser.add_argument("--reads", type=int, default=320)
+    parser.add_argument("--reads", type=int, default=160)
     parser.add_argument("--kinds", default="sqlite,postgresql")
     parser.add_argument("--clients", default="1,16")
     parser.add_argument("--workers", type=int, default=1)
-    parser.add_argument("--products", default="ours")
+    parser.add_argument("--products", default="ours,octavia")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     started = time.time()
@@ -156,11 +163,48 @@ def main() -> None:
         for product in args.products.split(","):
             results += run_product(product, kind, args)
     meta["seconds"] = round(time.time() - started, 1)
+    meta["load_average_after"] = load_average()
     out = {"benchmark": "api_side_by_side", **meta, "results": results}
     text = json.dumps(out, indent=2)
     print(text)
+    print("\n".join(side_by_side(results)), file=sys.stderr)
     if args.out:
         args.out.write_text(text + "\n")
+
+
+def _cell(row: dict[str, Any] | None, phase: str, key: str) -> str:
+    if row is None:
+        return "—"
+    if "unsupported" in row:
+        return "n/a"
+    return str(row[phase][key])
+
+
+def side_by_side(results: list[dict[str, Any]]) -> list[str]:
+    """The two products next to each other, per database and client count (for the terminal;
+    stdout carries the JSON only)."""
+    rows = {(r["product"], r["db"], r.get("clients")): r for r in results}
+    lines = [f"{'db':<11}{'clients':>8}  {'figure':<16}{'bigip-lbaas':>12}{'octavia':>12}"]
+    for kind in dict.fromkeys(r["db"] for r in results):
+        for clients in dict.fromkeys(r.get("clients") for r in results if r["db"] == kind):
+            if clients is None:
+                continue
+            ours_row = rows.get(("bigip-lbaas", kind, clients))
+            theirs = rows.get(("octavia", kind, clients)) or rows.get(("octavia", kind, None))
+            for phase, key, label in (("create", "per_s", "creates/s"),
+                                      ("create", "p50_ms", "create p50 ms"),
+                                      ("create", "p95_ms", "create p95 ms"),
+                                      ("create", "p99_ms", "create p99 ms"),
+                                      ("get", "p50_ms", "GET p50 ms"),
+                                      ("get", "p99_ms", "GET p99 ms"),
+                                      ("list", "p50_ms", "list p50 ms"),
+                                      ("list", "p99_ms", "list p99 ms")):
+                lines.append(f"{kind:<11}{clients:>8}  {label:<16}"
+                             f"{_cell(ours_row, phase, key):>12}{_cell(theirs, phase, key):>12}")
+    for r in results:
+        if "unsupported" in r:
+            lines.append(f"{r['product']} on {r['db']}: {r['unsupported']}")
+    return lines
 
 
 if __name__ == "__main__":

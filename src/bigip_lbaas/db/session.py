@@ -44,6 +44,13 @@ DEFAULT_URL = "sqlite:///bigip-lbaas.sqlite"
 LOCK_SECONDS = 5
 # SQLite is a local file: no session can be cut off holding its lock, so writers simply queue.
 SQLITE_BUSY_SECONDS = 30
+# Connections kept open per process, and how many more may be opened at a peak (then closed on
+# return). The API runs its handlers on up to 40 threads (anyio's default), so 16 concurrent
+# clients keep 16 connections: with SQLAlchemy's default of 5, every request past the fifth
+# opened and closed a connection of its own (a PostgreSQL backend forked per request), a tail
+# latency of its own under load. Connections are opened only when needed.
+POOL_SIZE = 20
+POOL_OVERFLOW = 20
 # Ids per IN list: well inside every database's bound on bound parameters.
 IN_CHUNK = 500
 
@@ -135,6 +142,9 @@ def normalise_url(url: str) -> URL:
 def create_engine(url: str, **kwargs: Any) -> Engine:
     """An engine with our per-dialect settings (SQLite: WAL, busy timeout, foreign keys)."""
     parsed = normalise_url(url)
+    if parsed.database not in (None, "", ":memory:") or parsed.drivername != "sqlite":
+        kwargs.setdefault("pool_size", POOL_SIZE)
+        kwargs.setdefault("max_overflow", POOL_OVERFLOW)
     if parsed.drivername == "sqlite":
         engine = sa.create_engine(
             parsed, connect_args={"timeout": SQLITE_BUSY_SECONDS, "check_same_thread": False}, **kwargs
