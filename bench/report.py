@@ -36,6 +36,8 @@ PY = ".venv/bin/python"
 BENCHES: dict[str, list[str]] = {
     "sim": ["bench/sim_bench.py", "--seconds", "3"],
     "api": ["bench/api_bench.py", "--requests", "320", "--kinds", "sqlite,postgresql"],
+    "side_by_side": ["bench/octavia_side_by_side.py", "--creates", "320", "--reads", "160",
+                     "--kinds", "sqlite,postgresql", "--clients", "1,16"],
     "engine": ["bench/engine_bench.py", "--partitions", "1000", "--lbs", "10"],
     "agents": ["bench/agents_bench.py", "--skip-throughput", "--trials", "10", "--db",
                "postgresql"],
@@ -238,15 +240,61 @@ def rows_sim(d: dict[str, Any]) -> tuple[list[list[str]], list[str]]:
 
 
 def rows_api(d: dict[str, Any]) -> tuple[list[list[str]], list[str]]:
-    summary, detail = [], ["| database | clients | requests | errors | p50 ms | p99 ms | "
-                           "creates/s |", "|---|---|---|---|---|---|---|"]
+    summary, detail = [], ["| database | clients | requests | errors | p50 ms | p95 ms | "
+                           "p99 ms | creates/s |", "|---|---|---|---|---|---|---|---|"]
     for r in d["results"]:
         detail.append(f"| {r['db']} | {r['clients']} | {r['requests']} | {r['errors']} | "
-                      f"{r['p50_ms']} | {r['p99_ms']} | {r['throughput_per_s']} |")
+                      f"{r['p50_ms']} | {r.get('p95_ms', '—')} | {r['p99_ms']} | "
+                      f"{r['throughput_per_s']} |")
         summary.append([f"API create LB, {r['db']}, {r['clients']} client(s)",
                         "none (reported)",
                         f"p50 {r['p50_ms']} ms, p99 {r['p99_ms']} ms, "
                         f"{r['throughput_per_s']}/s", "—"])
+    return summary, detail
+
+
+def rows_side_by_side(d: dict[str, Any]) -> tuple[list[list[str]], list[str]]:
+    """This API against Octavia: the 16-client targets (≥ 2x creates/s, ≤ ½ p99) per database,
+    and every figure of both side by side."""
+    rows = {(r["product"], r["db"], r.get("clients")): r for r in d["results"]}
+    summary: list[list[str]] = []
+    detail = ["| database | clients | product | creates/s | create p50 / p95 / p99 ms | "
+              "GET p50 / p95 / p99 ms | list p50 / p95 / p99 ms | errors |",
+              "|---|---|---|---|---|---|---|---|"]
+
+    def lat(r: dict[str, Any], phase: str) -> str:
+        p = r[phase]
+        return f"{p['p50_ms']} / {p['p95_ms']} / {p['p99_ms']}"
+
+    for r in d["results"]:
+        if "unsupported" in r:
+            detail.append(f"| {r['db']} | — | {r['product']} | not run: {r['unsupported']} "
+                          "| | | | |")
+            continue
+        errors = sum(r[p]["errors"] for p in ("create", "get", "list"))
+        detail.append(f"| {r['db']} | {r['clients']} | {r['product']} (workers "
+                      f"{r.get('workers', '?')}) | {r['create']['per_s']} | "
+                      f"{lat(r, 'create')} | {lat(r, 'get')} | {lat(r, 'list')} | {errors} |")
+    for kind in dict.fromkeys(r["db"] for r in d["results"]):
+        ours = rows.get(("bigip-lbaas", kind, 16))
+        theirs = rows.get(("octavia", kind, 16))
+        if ours is None or theirs is None:
+            summary.append([f"API vs Octavia, {kind}, 16 clients", "≥ 2x creates/s, ≤ ½ p99",
+                            "not measured (Octavia did not run)", "—"])
+            continue
+        ratio = ours["create"]["per_s"] / max(theirs["create"]["per_s"], 1e-9)
+        summary.append([f"API vs Octavia, {kind}, 16 clients: creates/s",
+                        "≥ 2x Octavia's", f"{ours['create']['per_s']} vs "
+                        f"{theirs['create']['per_s']} ({ratio:.2f}x)", yes(ratio >= 2)])
+        tail = ours["create"]["p99_ms"] / max(theirs["create"]["p99_ms"], 1e-9)
+        summary.append([f"API vs Octavia, {kind}, 16 clients: create p99",
+                        "≤ ½ Octavia's", f"{ours['create']['p99_ms']} ms vs "
+                        f"{theirs['create']['p99_ms']} ms ({tail:.2f}x)", yes(tail <= 0.5)])
+        for phase, label in (("get", "GET"), ("list", "list")):
+            summary.append([f"API vs Octavia, {kind}, 16 clients: {label} p50 / p99",
+                            "none (reported)", f"{ours[phase]['p50_ms']} / "
+                            f"{ours[phase]['p99_ms']} ms vs {theirs[phase]['p50_ms']} / "
+                            f"{theirs[phase]['p99_ms']} ms", "—"])
     return summary, detail
 
 
@@ -611,10 +659,12 @@ def _transport_value(run: dict[str, Any], figure: str) -> float | None:
     return run.get("rps")
 
 
-EVAL = {"sim": rows_sim, "api": rows_api, "engine": rows_engine, "agents": rows_agents,
+EVAL = {"sim": rows_sim, "api": rows_api, "side_by_side": rows_side_by_side,
+        "engine": rows_engine, "agents": rows_agents,
         "scaleout": rows_scaleout, "memory": rows_memory, "chaos": rows_chaos,
         "transport": rows_transport}
 TITLES = {"sim": "Simulator throughput", "api": "API create latency and throughput",
+          "side_by_side": "This API and Octavia's, side by side (issue 17)",
           "engine": "Configuration engine", "agents": "Agent failover",
           "scaleout": "Agent scale-out (end-to-end throughput)",
           "memory": "Memory (peak RSS)", "chaos": "Chaos soak (issue 6, scenarios 1 + 5)",
@@ -622,7 +672,20 @@ TITLES = {"sim": "Simulator throughput", "api": "API create latency and throughp
 NOTES = {
     "sim": "Python HTTP clients cost more CPU per request than the server; the server's CPU "
            "per request shows what one core could serve.",
-    "api": "Server and clients share the 2 CPUs; each client creates LBs in its own project.",
+    "api": "The API is its own process (`bigip-lbaas api`, one worker); server and clients "
+           "share the 2 CPUs; each client creates LBs in its own project, all on one subnet.",
+    "side_by_side": "Both products are real servers on loopback, each on a fresh database of "
+                    "the same kind, driven by the same client (`bench/loadgen.py`): this API "
+                    "as `bigip-lbaas api` (one worker, noauth); Octavia 19.0.0 from PyPI in its "
+                    "own virtualenv under gunicorn with 2 workers, noop provider, network, "
+                    "compute and amphora drivers, noauth (`tests/openstack/octavia.py`). "
+                    "Octavia's migrations run on MySQL/MariaDB only, so on SQLite and "
+                    "PostgreSQL its schema is built from its models, as its own functional "
+                    "tests do. Per client count: the creates (each client in its own project, "
+                    "all VIPs on one subnet), then each client GETs its own load balancers one "
+                    "by one, then lists its project's (`?project_id=`). The 16-client run "
+                    "follows the 1-client run on the same servers. Clients, both servers and "
+                    "the databases share the machine's 2 CPUs with whatever else runs.",
     "engine": "The ≤ 40 requests and 0-writes targets are measured through the REAL API and "
               "ONE real agent (`graph_real_api_agent`): simulator (1 device, standalone, 0 ms), "
               "API and agent as processes on a fresh SQLite database, agent on product defaults "
