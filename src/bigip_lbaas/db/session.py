@@ -20,7 +20,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import IO, Any, ParamSpec, TypeVar
+from typing import IO, Any, NoReturn, ParamSpec, TypeVar
 
 import sqlalchemy as sa
 import tenacity
@@ -221,8 +221,6 @@ class SqliteWriter:
     def __init__(self, path: str | None) -> None:
         self.path = path
         self.queue = WriterQueue()
-        self._file: IO[bytes] | None = None
-        self._pid = os.getpid()
 
     @contextmanager
     def turn(self, timeout: float) -> Iterator[None]:
@@ -230,45 +228,46 @@ class SqliteWriter:
         if not self.queue.acquire(timeout):
             self._timed_out(timeout)
         try:
-            locked = self._lock_file(deadline)
-            if locked is False:
-                self._timed_out(timeout)
+            # Opened for each turn (a few microseconds): closing it releases the flock, and no
+            # descriptor outlives its use (nor is shared with a forked child).
+            locked = self._lock_file(deadline, timeout)
             try:
                 yield
             finally:
-                if locked:
-                    fcntl.flock(locked, fcntl.LOCK_UN)
+                if locked is not None:
+                    locked.close()
         finally:
             self.queue.release()
 
-    def _timed_out(self, timeout: float) -> None:
+    def _timed_out(self, timeout: float) -> NoReturn:
         raise DatabaseUnavailable(
             f"waited over {timeout:g} s for the write turn on {self.path or 'sqlite'}")
 
-    def _lock_file(self, deadline: float) -> IO[bytes] | bool | None:
-        """The locked file; None without one; False when `deadline` passed first."""
+    def _lock_file(self, deadline: float, timeout: float) -> IO[bytes] | None:
+        """The lock file, locked; None without one. Raises once `deadline` has passed."""
         if self.path is None:
             return None
-        if self._file is None or self._pid != os.getpid():
-            try:
-                self._file = open(f"{self.path}-writer", "ab")  # noqa: SIM115 (kept open)
-            except OSError as err:
-                LOG.warning("cannot open the SQLite writer lock file; writers of several "
-                            "processes will meet in SQLite's busy handler",
-                            extra={"action": "db_writer_lock", "error": type(err).__name__})
-                self.path = None
-                return None
-            self._pid = os.getpid()
+        try:
+            file = open(f"{self.path}-writer", "ab")  # noqa: SIM115 (closed by `turn`)
+        except OSError as err:
+            LOG.warning("cannot open the SQLite writer lock file; writers of several "
+                        "processes will meet in SQLite's busy handler",
+                        extra={"action": "db_writer_lock", "error": type(err).__name__})
+            return None
         pause = 0.0005
-        while True:
-            try:
-                fcntl.flock(self._file, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                return self._file
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    return False
-                time.sleep(pause)
-                pause = min(pause * 2, 0.002)
+        try:
+            while True:
+                try:
+                    fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    return file
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        self._timed_out(timeout)
+                    time.sleep(pause)
+                    pause = min(pause * 2, 0.002)
+        except BaseException:
+            file.close()
+            raise
 
 
 _WRITERS: dict[str, SqliteWriter] = {}

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from bigip_lbaas.core.errors import DatabaseUnavailable
 from bigip_lbaas.db.session import Database
 from tests.cluster import wait_for
 from tests.databases import fresh_database
@@ -81,6 +82,7 @@ def test_sqlite_writers_commit_in_arrival_order(sqlite_db: Database) -> None:
 
 CHILD = """
 import sys, sqlalchemy as sa
+from bigip_lbaas.core.errors import DatabaseUnavailable
 from bigip_lbaas.db.session import Database
 db = Database(sys.argv[1])
 with db.transaction() as s:
@@ -105,6 +107,13 @@ def test_sqlite_writer_turn_is_shared_by_processes(sqlite_db: Database) -> None:
         with open(lock_path, "ab") as probe:
             with pytest.raises(BlockingIOError):
                 fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            # A writer here that cannot get the turn in time gives up with a clear, transient
+            # error, and leaves this process's queue free for the next.
+            with pytest.raises(DatabaseUnavailable, match=r"write turn on .*\.sqlite"), \
+                    sqlite_db.writer.turn(0.05):
+                pass
+            assert sqlite_db.writer.queue.acquire(timeout=0)
+            sqlite_db.writer.queue.release()
             child.stdin.write("\n")
             child.stdin.flush()
             assert child.stdout.readline().strip() == "done"
