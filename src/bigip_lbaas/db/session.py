@@ -19,7 +19,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import IO, Any, NoReturn, ParamSpec, TypeVar
 
 import sqlalchemy as sa
@@ -211,12 +211,18 @@ class WriterQueue:
 
 
 class SqliteWriter:
-    """The write turn on one SQLite file: first this process's `WriterQueue`, then an exclusive
-    `flock` on `<database>-writer`, which the processes sharing the file (API workers, agents)
-    try every millisecond or two, with one waiter per process, instead of meeting in SQLite's busy
-    handler with every waiting thread asleep up to 100 ms. Only these processes take it; any other
-    SQLite client still meets SQLite's own lock, so it orders writers and never guards data. The
-    kernel drops it when its holder dies. An in-memory database has only the first part."""
+    """The write turn on one SQLite file: first this process's `WriterQueue`, then the turn
+    among the processes sharing the file (API workers, agents), in their order of arrival too.
+
+    Between processes: an exclusive `flock` on `<database>-writer` is the turn itself (the kernel
+    drops it when its holder dies), and `<database>-writer-queue` lists the pids waiting for it,
+    oldest first (edited under a `flock` of its own, held for microseconds). Only the oldest live
+    waiter tries the turn, every 0.5-2 ms, and leaves the list when it has it; a waiter whose
+    process died is dropped from the list by the next one to read it. Without the list, the
+    process that just gave the turn up took it straight back for its next writer while the other
+    process's waiter slept (p99 585 ms with 2 API workers). Only these processes take the turn;
+    any other SQLite client still meets SQLite's own lock, so it orders writers and never guards
+    data. An in-memory database has only the first part."""
 
     def __init__(self, path: str | None) -> None:
         self.path = path
@@ -230,7 +236,7 @@ class SqliteWriter:
         try:
             # Opened for each turn (a few microseconds): closing it releases the flock, and no
             # descriptor outlives its use (nor is shared with a forked child).
-            locked = self._lock_file(deadline, timeout)
+            locked = self._process_turn(deadline, timeout)
             try:
                 yield
             finally:
@@ -243,31 +249,73 @@ class SqliteWriter:
         raise DatabaseUnavailable(
             f"waited over {timeout:g} s for the write turn on {self.path or 'sqlite'}")
 
-    def _lock_file(self, deadline: float, timeout: float) -> IO[bytes] | None:
-        """The lock file, locked; None without one. Raises once `deadline` has passed."""
+    def _process_turn(self, deadline: float, timeout: float) -> IO[bytes] | None:
+        """The turn file, locked; None without one. Raises once `deadline` has passed."""
         if self.path is None:
             return None
         try:
-            file = open(f"{self.path}-writer", "ab")  # noqa: SIM115 (closed by `turn`)
+            turn = open(f"{self.path}-writer", "ab")  # noqa: SIM115 (closed by `turn`)
+            waiting = os.open(f"{self.path}-writer-queue", os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as err:
-            LOG.warning("cannot open the SQLite writer lock file; writers of several "
+            LOG.warning("cannot open the SQLite writer lock files; writers of several "
                         "processes will meet in SQLite's busy handler",
                         extra={"action": "db_writer_lock", "error": type(err).__name__})
             return None
+        me = os.getpid()
         pause = 0.0005
         try:
+            _edit_waiters(waiting, lambda pids: pids if me in pids else [*pids, me])
             while True:
-                try:
-                    fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    return file
-                except BlockingIOError:
-                    if time.monotonic() >= deadline:
-                        self._timed_out(timeout)
-                    time.sleep(pause)
-                    pause = min(pause * 2, 0.002)
+                if _edit_waiters(waiting, lambda pids: pids)[:1] == [me]:
+                    try:
+                        fcntl.flock(turn, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    except BlockingIOError:
+                        pass
+                    else:
+                        _edit_waiters(waiting, lambda pids: [p for p in pids if p != me])
+                        return turn
+                if time.monotonic() >= deadline:
+                    self._timed_out(timeout)
+                time.sleep(pause)
+                pause = min(pause * 2, 0.002)
         except BaseException:
-            file.close()
+            with suppress(OSError):
+                _edit_waiters(waiting, lambda pids: [p for p in pids if p != me])
+            turn.close()
             raise
+        finally:
+            os.close(waiting)
+
+
+def _edit_waiters(fd: int, change: Callable[[list[int]], list[int]]) -> list[int]:
+    """Apply `change` to the pids listed in the queue file `fd` (dead ones dropped first) under
+    its lock; returns the new list."""
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        os.lseek(fd, 0, os.SEEK_SET)
+        text = os.read(fd, 65536).decode("ascii", "replace")
+        listed = [int(p) for p in text.split() if p.isdigit()]
+        pids = [p for p in listed if _alive(p)]
+        changed = change(pids)
+        if changed != listed:
+            os.ftruncate(fd, 0)
+            os.lseek(fd, 0, os.SEEK_SET)
+            os.write(fd, " ".join(map(str, changed)).encode("ascii"))
+        return changed
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's: alive
+    return True
 
 
 _WRITERS: dict[str, SqliteWriter] = {}

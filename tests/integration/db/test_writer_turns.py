@@ -147,3 +147,48 @@ def test_server_databases_do_not_serialise_writers_in_the_process(kind: str,
             assert sorted(_order(db)) == [1, 2]
         finally:
             db.dispose()
+
+
+WRITER = """
+import sys, sqlalchemy as sa
+from bigip_lbaas.db.session import Database
+db = Database(sys.argv[1])
+db.run(lambda s: s.execute(sa.text("INSERT INTO turn (who) VALUES (:w)"), {"w": int(sys.argv[2])}))
+db.dispose()
+"""
+
+
+def _queued(db: Database) -> list[int]:
+    assert db.writer is not None and db.writer.path is not None
+    path = Path(f"{db.writer.path}-writer-queue")
+    return [int(p) for p in path.read_text().split()] if path.exists() else []
+
+
+def test_sqlite_processes_take_turns_in_arrival_order(sqlite_db: Database) -> None:
+    """Writers of several processes commit in the order they asked, and one whose process
+    died while waiting does not hold up those behind it."""
+    holder = subprocess.Popen([sys.executable, "-c", CHILD, sqlite_db.url], text=True,
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    writers: list[subprocess.Popen[str]] = []
+    try:
+        assert holder.stdout is not None and holder.stdin is not None
+        assert holder.stdout.readline().strip() == "holding"
+        for who in range(5):
+            writer = subprocess.Popen([sys.executable, "-c", WRITER, sqlite_db.url, str(who)])
+            writers.append(writer)
+            wait_for(lambda pid=writer.pid: pid in _queued(sqlite_db), 60,
+                     f"writer {who} queued", every=0.01)
+        writers[2].kill()  # dies waiting: the next reader of the list drops it
+        writers[2].wait(30)
+        holder.stdin.write("\n")
+        holder.stdin.flush()
+        assert holder.stdout.readline().strip() == "done"
+        for writer in writers:
+            writer.wait(120)
+        assert [w.returncode for i, w in enumerate(writers) if i != 2] == [0, 0, 0, 0]
+    finally:
+        for proc in (holder, *writers):
+            proc.kill()
+            proc.wait(30)
+    assert _order(sqlite_db) == [100, 0, 1, 3, 4]
+    assert _queued(sqlite_db) == []
