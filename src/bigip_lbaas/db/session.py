@@ -1,7 +1,8 @@
 """Engines, transactions, the database clock and the one place transient errors are retried.
 
-Owns dialect differences: SQLite pragmas, `BEGIN IMMEDIATE` and the writer queue, the server-clock expression for
-each backend (`server_now`, `session_now`), insert-if-missing, NOTIFY, and which driver errors
+Owns dialect differences: SQLite pragmas, `BEGIN IMMEDIATE` and the writers' turns
+(`SqliteWriter`), the server-clock expression for each backend (`server_now`, `session_now`),
+insert-if-missing, NOTIFY, and which driver errors
 count as transient. Code elsewhere asks these helpers instead of branching on the dialect; the
 two exceptions are the agent's wake-up listener (LISTEN exists only on PostgreSQL) and Alembic's
 batch mode for SQLite in `db/migrations/env.py`. It is the database boundary for errors:
