@@ -27,7 +27,8 @@ from bench.octavia_side_by_side import ours
 
 def bench_kind(kind: str, total: int, workers: int) -> list[dict[str, Any]]:
     results: list[dict[str, Any]] = []
-    with tempfile.TemporaryDirectory() as tmp, ours(kind, Path(tmp), workers) as (base, subnet):
+    with tempfile.TemporaryDirectory() as tmp, ours(kind, Path(tmp), workers) as (base, subnets):
+        subnet = subnets[0]
 
         def body(idx: int) -> dict[str, Any]:
             return {"loadbalancer": {"vip_subnet_id": subnet, "project_id": f"bench-{idx}"}}

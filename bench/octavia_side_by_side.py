@@ -1,8 +1,10 @@
 """This API and Octavia's, side by side: create-load-balancer throughput and p50/p95/p99, then
-GET and list latency, at 1 and 16 clients, on SQLite and PostgreSQL. Prints JSON, then a table.
+GET and list latency, at 1 and 16 clients, on SQLite and PostgreSQL. Prints JSON (stdout) and
+the two products next to each other (stderr).
 
     .venv/bin/python bench/octavia_side_by_side.py [--creates 320] [--reads 160]
-        [--kinds sqlite,postgresql] [--clients 1,16] [--workers 1] [--products ours,octavia]
+        [--kinds sqlite,postgresql] [--clients 1,16] [--workers 1] [--subnets 1]
+        [--products ours,octavia]
         [--out bench/results/side_by_side.json]
 
 Both products run as real servers on loopback, each on a fresh database of the same kind, and get
@@ -62,9 +64,10 @@ def commit() -> str:
 
 
 @contextmanager
-def ours(kind: str, workdir: Path, workers: int) -> Iterator[tuple[str, str]]:
+def ours(kind: str, workdir: Path, workers: int,
+         subnets: int = 1) -> Iterator[tuple[str, list[str]]]:
     """This API (`bigip-lbaas api`, a real process) on a fresh database of `kind`; yields its
-    base URL and a subnet to put VIPs on."""
+    base URL and `subnets` subnets to put VIPs on (one network)."""
     with fresh_database(kind, workdir) as url:
         db = Database(url)
         try:
@@ -85,30 +88,36 @@ def ours(kind: str, workdir: Path, workers: int) -> Iterator[tuple[str, str]]:
             with httpx.Client(base_url=base, timeout=30) as http:
                 net = http.post("/v2.0/networks", json={"network": {"name": "bench"}})
                 net.raise_for_status()
-                sub = http.post("/v2.0/subnets", json={"subnet": {
-                    "network_id": net.json()["network"]["id"], "cidr": "10.0.0.0/8",
-                    "ip_version": 4}})
-                sub.raise_for_status()
-            yield base, str(sub.json()["subnet"]["id"])
+                made = []
+                for n in range(subnets):
+                    sub = http.post("/v2.0/subnets", json={"subnet": {
+                        "network_id": net.json()["network"]["id"],
+                        "cidr": "10.0.0.0/8" if subnets == 1 else f"10.{n}.0.0/16",
+                        "ip_version": 4}})
+                    sub.raise_for_status()
+                    made.append(str(sub.json()["subnet"]["id"]))
+            yield base, made
         finally:
             api.terminate()
 
 
 @contextmanager
-def octavia(kind: str, workdir: Path) -> Iterator[tuple[str, str]]:
+def octavia(kind: str, workdir: Path, subnets: int = 1) -> Iterator[tuple[str, list[str]]]:
     """Octavia 19 (PyPI) under gunicorn with 2 workers, noop provider, network, compute and
-    amphora drivers, on a fresh database of `kind`; yields its URL and a subnet id (the no-op
-    network driver takes any)."""
+    amphora drivers, on a fresh database of `kind`; yields its URL and `subnets` subnet ids (the
+    no-op network driver takes any, and allocates no address: it takes the VIP as given)."""
     from tests.openstack.octavia import octavia_service
 
     with octavia_service(workdir, providers={"noop_driver": "The Octavia no-op provider driver"},
                          default_provider="noop_driver", workers=2, db_kind=kind) as o:
-        yield o.url, str(uuid.uuid4())
+        yield o.url, [str(uuid.uuid4()) for _ in range(subnets)]
 
 
-def measure(base: str, subnet: str, clients: int, creates: int, reads: int) -> dict[str, Any]:
+def measure(base: str, subnets: list[str], clients: int, creates: int,
+            reads: int) -> dict[str, Any]:
     def body(idx: int) -> dict[str, Any]:
-        return {"loadbalancer": {"vip_subnet_id": subnet, "project_id": f"bench-{idx}"}}
+        return {"loadbalancer": {"vip_subnet_id": subnets[idx % len(subnets)],
+                                 "project_id": f"bench-{idx}"}}
 
     def headers(idx: int) -> dict[str, str]:
         return {"X-Project-Id": f"bench-{idx}"}
@@ -119,23 +128,24 @@ def measure(base: str, subnet: str, clients: int, creates: int, reads: int) -> d
                     headers=headers)
 
 
-PRODUCTS = {"ours": ("bigip-lbaas", ours), "octavia": ("octavia", octavia)}
+PRODUCTS = {"ours": "bigip-lbaas", "octavia": "octavia"}
 
 
 def run_product(product: str, kind: str, args: argparse.Namespace) -> list[dict[str, Any]]:
     """Every client count on one server of `product` and database `kind` (fresh, loaded in
     turn: the 16-client run finds the 1-client run's load balancers in place)."""
-    name, start = PRODUCTS[product]
+    name = PRODUCTS[product]
     workers = args.workers if product == "ours" else 2
-    row: dict[str, Any] = {"product": name, "db": kind, "workers": workers}
+    row: dict[str, Any] = {"product": name, "db": kind, "workers": workers,
+                           "subnets": args.subnets}
     out: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp:
         try:
-            server = (start(kind, Path(tmp), args.workers) if product == "ours"
-                      else start(kind, Path(tmp)))  # type: ignore[call-arg]
-            with server as (base, subnet):
+            server = (ours(kind, Path(tmp), args.workers, args.subnets) if product == "ours"
+                      else octavia(kind, Path(tmp), args.subnets))
+            with server as (base, subnets):
                 for clients in (int(c) for c in args.clients.split(",")):
-                    out.append({**row, **measure(base, subnet, clients, args.creates,
+                    out.append({**row, **measure(base, subnets, clients, args.creates,
                                                  args.reads)})
         except RuntimeError as err:
             # A product that cannot run on this database (Octavia's migrations on SQLite).
@@ -151,7 +161,10 @@ def main() -> None:
     parser.add_argument("--reads", type=int, default=160)
     parser.add_argument("--kinds", default="sqlite,postgresql")
     parser.add_argument("--clients", default="1,16")
-    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--workers", type=int, default=1,
+                        help="this API's [api_settings] workers (Octavia always runs 2)")
+    parser.add_argument("--subnets", type=int, default=1,
+                        help="VIP subnets the clients spread over (1: all share one)")
     parser.add_argument("--products", default="ours,octavia")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
