@@ -115,6 +115,9 @@ def _add_import(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
                     help="the neutron-lbaas (Neutron) database URL, read only")
     nl.add_argument("--dry-run", action="store_true",
                     help="print what would be imported and write nothing")
+    nl.add_argument("--batch-size", type=int, default=1, metavar="N",
+                    help="whole load balancers per transaction (default 1: one transaction "
+                    "each; a failed batch is retried one by one)")
     nl.set_defaults(handler=_cmd_import_neutron_lbaas)
 
 

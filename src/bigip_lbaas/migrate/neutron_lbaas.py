@@ -174,6 +174,8 @@ class Comparison:
     differences: dict[str, list[str]] = field(default_factory=dict)
     networks: set[str] = field(default_factory=set)
     subnets: set[str] = field(default_factory=set)
+    # (VIP subnet, VIP address) -> the load balancer here that holds it
+    vips: dict[tuple[str, str], str] = field(default_factory=dict)
 
 
 def compare(db: Database, plans: Sequence[LoadBalancerPlan]) -> Comparison:
@@ -198,6 +200,15 @@ def compare(db: Database, plans: Sequence[LoadBalancerPlan]) -> Comparison:
         for chunk in chunks(sub_ids):
             out.subnets |= set(session.scalars(sa.select(m.Subnet.id)
                                                .where(m.Subnet.id.in_(chunk))))
+        vip_subnets = sorted({p.rows["load_balancer"][0]["vip_subnet_id"] for p in plans
+                              if p.importable})
+        for chunk in chunks(vip_subnets):
+            for lb_id, subnet, address in session.execute(
+                    sa.select(m.LoadBalancer.id, m.LoadBalancer.vip_subnet_id,
+                              m.LoadBalancer.vip_address)
+                    .where(m.LoadBalancer.vip_subnet_id.in_(chunk))):
+                if subnet is not None and address is not None:
+                    out.vips[(subnet, address)] = lb_id
         for plan in plans:
             if not plan.importable:
                 continue
@@ -235,35 +246,38 @@ def _differences(plan: LoadBalancerPlan, held: dict[str, dict[str, Row]]) -> lis
 # --- writing --------------------------------------------------------------------------------
 
 
-class _Taken(BigipLbaasError):
-    pass
+def write(db: Database, plans: Sequence[LoadBalancerPlan], *, networks: Sequence[Row] = (),
+          subnets: Sequence[Row] = (),
+          partitions: dict[tuple[str, str], int] | None = None) -> dict[tuple[str, str], int]:
+    """Whole load balancers in one transaction, with the `networks` and `subnets` not yet
+    registered; each one's partition created unless `partitions` (ids known from transactions
+    already committed) has it, and its desired generation bumped. Returns the partition ids.
 
+    Everything or nothing: a batch that fails leaves no row of any of its load balancers."""
+    known = dict(partitions or {})
 
-def write_one(db: Database, plan: LoadBalancerPlan) -> None:
-    """One load balancer, whole, in one transaction."""
-
-    def fn(session: Session) -> None:
-        for net in plan.networks:
+    def fn(session: Session) -> dict[tuple[str, str], int]:
+        for net in networks:
             insert_if_missing(session, m.Network, net)
-        for sub in plan.subnets:
+        for sub in subnets:
             insert_if_missing(session, m.Subnet, sub)
-        lb = plan.rows["load_balancer"][0]
-        holder = session.scalar(sa.select(m.LoadBalancer.id).where(
-            m.LoadBalancer.vip_subnet_id == lb["vip_subnet_id"],
-            m.LoadBalancer.vip_address == lb["vip_address"]))
-        if holder is not None:
-            raise _Taken(f"its VIP address {lb['vip_address']} on subnet {lb['vip_subnet_id']} "
-                         f"is taken by load balancer {holder}")
-        partition = ensure_partition(session, plan.environment, plan.project_id)
+        ids = {}
+        for plan in plans:
+            key = (plan.environment, plan.project_id)
+            if key not in ids:
+                ids[key] = known[key] if key in known else \
+                    ensure_partition(session, plan.environment, plan.project_id)
         for kind in KINDS:
-            rows = plan.rows.get(kind, [])
-            if kind == "load_balancer":
-                rows = [{**r, "partition_id": partition} for r in rows]
+            rows = [row if kind != "load_balancer" else
+                    {**row, "partition_id": ids[(plan.environment, plan.project_id)]}
+                    for plan in plans for row in plan.rows.get(kind, [])]
             if rows:
                 session.execute(sa.insert(MODELS[kind]), rows)
-        mark_changed(session, partition)
+        for partition in sorted(set(ids.values())):
+            mark_changed(session, partition)
+        return ids
 
-    db.run(fn, attempts=4)
+    return db.run(fn, attempts=4)
 
 
 # --- the command ----------------------------------------------------------------------------
@@ -297,9 +311,14 @@ def _contents(plan: LoadBalancerPlan) -> str:
 
 
 def run_import(db: Database, source_url: str, providers: Providers, *, dry_run: bool,
-               out: TextIO, progress: Callable[[int, int], None] | None = None) -> Report:
+               out: TextIO, batch: int = 1,
+               progress: Callable[[int, int], None] | None = None) -> Report:
     """Read, plan, compare and (unless `dry_run`) write; print one line per load balancer that
-    is imported, refused or pending, and one per object left out; return what happened."""
+    is imported, refused or pending, and one per object left out; return what happened.
+
+    `batch`: whole load balancers per transaction (1: one transaction each). A batch that
+    fails is written again one load balancer per transaction, so one bad load balancer is
+    named and left out alone."""
     try:
         source = read_source(source_url)
     except DatabaseError as err:
@@ -308,51 +327,98 @@ def run_import(db: Database, source_url: str, providers: Providers, *, dry_run: 
     planned = mapping.plan(source, providers)
     comparison = compare(db, planned.load_balancers)
     report = Report()
-    would = "would import" if dry_run else "imported"
-    networks, subnets = set(comparison.networks), set(comparison.subnets)
     total = len(planned.load_balancers)
-    for done, plan in enumerate(planned.load_balancers, start=1):
-        if progress is not None:
-            progress(done, total)
-        if plan.refused is not None:
-            target = report.pending if plan.pending else report.refused
-            verdict = "pending" if plan.pending else "left out"
-            itself = plan.refused.kind == "load_balancer" and plan.refused.id == plan.id
-            target.append(plan.id)
-            print(f"{_describe(plan)}: {verdict}: "
-                  f"{plan.refused.reason if itself else plan.refused}", file=out)
+    todo: list[LoadBalancerPlan] = []
+    for plan in planned.load_balancers:
+        verdict = _verdict(plan, comparison)
+        if verdict is None:
+            lb = plan.rows["load_balancer"][0]
+            comparison.vips[(lb["vip_subnet_id"], lb["vip_address"])] = plan.id
+            todo.append(plan)
             continue
-        state = comparison.state[plan.id]
-        if state == UNCHANGED:
+        if plan.pending:
+            report.pending.append(plan.id)
+        elif comparison.state.get(plan.id) == UNCHANGED:
             report.unchanged.append(plan.id)
             continue
-        if state == DIFFERS:
-            diffs = comparison.differences[plan.id]
-            more = len(diffs) - SHOWN_DIFFERENCES
-            shown = "; ".join(diffs[:SHOWN_DIFFERENCES]) + (f"; and {more} more" if more > 0
-                                                            else "")
+        else:
             report.refused.append(plan.id)
-            print(f"{_describe(plan)}: left out: already in the shared database and differs "
-                  f"({shown})", file=out)
-            continue
-        if not dry_run:
-            try:
-                write_one(db, plan)
-            except (_Taken, DuplicateRow) as err:
-                report.refused.append(plan.id)
-                print(f"{_describe(plan)}: left out: {err}", file=out)
-                continue
-        report.imported.append(plan.id)
-        report.networks += sum(1 for n in plan.networks if n["id"] not in networks)
-        report.subnets += sum(1 for s in plan.subnets if s["id"] not in subnets)
-        networks |= {n["id"] for n in plan.networks}
-        subnets |= {s["id"] for s in plan.subnets}
-        print(f"{_describe(plan)}: {would} into partition {plan.environment}_"
-              f"{plan.project_id} ({_contents(plan)})", file=out)
+        print(f"{_describe(plan)}: {verdict}", file=out)
+    writer = _Writer(db, comparison, report, out, dry_run=dry_run)
+    done = total - len(todo)
+    for start in range(0, len(todo), max(1, batch)):
+        chunk = todo[start:start + max(1, batch)]
+        writer.write(chunk)
+        done += len(chunk)
+        if progress is not None:
+            progress(done, total)
+    if progress is not None and not todo:
+        progress(total, total)
     for orphan in planned.orphans:
         print(f"{LABELS[orphan.kind]} {orphan.id}: left out: {orphan.reason}", file=out)
     report.orphans = len(planned.orphans)
     return report
+
+
+def _verdict(plan: LoadBalancerPlan, comparison: Comparison) -> str | None:
+    """Why the load balancer is not written ("unchanged" included); None: write it."""
+    if plan.refused is not None:
+        itself = plan.refused.kind == "load_balancer" and plan.refused.id == plan.id
+        return f"{'pending' if plan.pending else 'left out'}: " \
+               f"{plan.refused.reason if itself else plan.refused}"
+    state = comparison.state[plan.id]
+    if state == UNCHANGED:
+        return "unchanged"
+    if state == DIFFERS:
+        diffs = comparison.differences[plan.id]
+        more = len(diffs) - SHOWN_DIFFERENCES
+        shown = "; ".join(diffs[:SHOWN_DIFFERENCES]) + (f"; and {more} more" if more > 0 else "")
+        return f"left out: already in the shared database and differs ({shown})"
+    lb = plan.rows["load_balancer"][0]
+    holder = comparison.vips.get((lb["vip_subnet_id"], lb["vip_address"]))
+    if holder is not None and holder != plan.id:
+        return (f"left out: its VIP address {lb['vip_address']} on subnet "
+                f"{lb['vip_subnet_id']} is taken by load balancer {holder}")
+    return None
+
+
+class _Writer:
+    """Writes batches of load balancers, remembering what is registered and which partitions
+    exist, and reports each load balancer once its transaction has committed."""
+
+    def __init__(self, db: Database, comparison: Comparison, report: Report, out: TextIO, *,
+                 dry_run: bool) -> None:
+        self.db, self.report, self.out, self.dry_run = db, report, out, dry_run
+        self.networks, self.subnets = set(comparison.networks), set(comparison.subnets)
+        self.partitions: dict[tuple[str, str], int] = {}
+
+    def write(self, plans: list[LoadBalancerPlan]) -> None:
+        networks = list({n["id"]: n for p in plans for n in p.networks
+                         if n["id"] not in self.networks}.values())
+        subnets = list({s["id"]: s for p in plans for s in p.subnets
+                        if s["id"] not in self.subnets}.values())
+        if not self.dry_run:
+            try:
+                self.partitions.update(write(self.db, plans, networks=networks,
+                                             subnets=subnets, partitions=self.partitions))
+            except DuplicateRow as err:
+                if len(plans) > 1:
+                    for plan in plans:
+                        self.write([plan])
+                    return
+                self.report.refused.append(plans[0].id)
+                print(f"{_describe(plans[0])}: left out: it conflicts with a row already in "
+                      f"the shared database ({err})", file=self.out)
+                return
+        self.report.networks += len(networks)
+        self.report.subnets += len(subnets)
+        self.networks |= {n["id"] for n in networks}
+        self.subnets |= {s["id"] for s in subnets}
+        verb = "would import" if self.dry_run else "imported"
+        for plan in plans:
+            self.report.imported.append(plan.id)
+            print(f"{_describe(plan)}: {verb} into partition {plan.environment}_"
+                  f"{plan.project_id} ({_contents(plan)})", file=self.out)
 
 
 def summary(report: Report, *, dry_run: bool) -> str:
@@ -375,14 +441,16 @@ def run(conf: cfg.ConfigOpts, args: argparse.Namespace) -> int:
     balancer or object was left out or is pending, 2 (raised) when nothing could be done."""
     if not args.connection:
         raise SourceError("--connection URL of the neutron-lbaas database is required")
-    db = Database(conf.database.connection)
+    # No pre-ping: a one-shot command on a fresh pool; a lost connection fails the load
+    # balancer's transaction, which db.run retries on a new one.
+    db = Database(conf.database.connection, pool_pre_ping=False)
     started = time.monotonic()
     try:
         schema.require_current(db)
         providers = load_providers(conf)
         with _Progress() as progress:
             report = run_import(db, args.connection, providers, dry_run=args.dry_run,
-                                out=sys.stdout, progress=progress)
+                                out=sys.stdout, batch=args.batch_size, progress=progress)
     finally:
         db.dispose()
     print(summary(report, dry_run=args.dry_run) + f" ({time.monotonic() - started:.1f} s)")

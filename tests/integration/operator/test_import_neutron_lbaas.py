@@ -403,8 +403,9 @@ def test_pending_is_imported_once_it_settles(world: World) -> None:
     world.src.update("lbaas_listeners", world.ids["l4"]["id"],
                      default_tls_container_id="http://127.0.0.1:9311/v1/containers/x")
     _drop_orphans_and_foreign(world)
-    fourth = world.run()
+    fourth = world.run("--batch-size", "10")  # both in one transaction
     assert fourth.returncode == 0, fourth.stdout + fourth.stderr
+    assert "2 imported, 3 already imported and unchanged, 0 left out, 0 pending" in fourth.stdout
     fifth = world.run()
     assert fifth.returncode == 0, fifth.stdout
     assert "nothing to do: all 5 load balancers are already imported and unchanged" in \
