@@ -1,6 +1,6 @@
 """neutron-lbaas v2 rows -> this product's desired-state rows: the pure part of the import.
 
-No I/O. `plan(source, providers, default_environment)` takes every row the import read from a
+No I/O. `plan(source, providers)` takes every row the import read from a
 neutron-lbaas database (`Source`: one list of plain dicts per table, keyed by neutron-lbaas's
 own column names) and returns, for each load balancer, either the rows to write (keyed by the
 column names of `db/models.py`, ids kept) or why it cannot be carried over. A load balancer goes

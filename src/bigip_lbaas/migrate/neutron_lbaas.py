@@ -3,10 +3,11 @@
 The I/O around `migrate/mapping.py`: `read_source` reads every table the mapping needs in one
 read-only transaction (tables reflected, so a database whose columns are still called
 `tenant_id` reads the same); `compare` sorts each load balancer into new, unchanged or differing
-from what the shared database already holds under its id; `write` puts each new load balancer
-in with one transaction of its own (its networks and subnets registered with the built-in
-network registry, its partition created, its partition's desired generation bumped so the
-owner adopts it). What cannot be carried over is listed with the reason and left out whole.
+from what the shared database already holds under its id; `write` puts new load balancers in,
+whole, one transaction per load balancer (or per batch of whole ones, `--batch-size`), with
+their networks and subnets registered with the built-in network registry, their partition
+created and its desired generation bumped so that the owner adopts them. What cannot be carried
+over is listed with the reason and left out whole.
 
 Source credentials never reach the output: the source is named by `describe_url` only.
 """

@@ -458,3 +458,37 @@ def test_bad_source_is_one_line_without_the_password(world: World) -> None:
     assert empty.returncode == 2
     assert "is not a neutron-lbaas v2 database: table lbaas_healthmonitors is missing" in \
         empty.stderr
+
+
+def test_taken_vip_and_conflicting_row_leave_out_only_their_load_balancer(world: World) -> None:
+    """A VIP address another load balancer holds here, and an id some row here already has
+    (found only by the database, mid-batch): each leaves out its own load balancer, named,
+    while the rest of the batch is imported."""
+    api, src, ids = world.api, world.src, world.ids
+    held = api.post(LB_PATH, {"loadbalancer": {"vip_subnet_id": ids["sub1"]["id"],
+                                               "vip_address": "10.1.0.50", "name": "held"}})
+    assert held.status_code == 201, held.text
+    taken = src.loadbalancer(world.p1, ids["sub1"], "10.1.0.50", provider="f5networks",
+                             agent=None, name="taken")
+    clash = src.loadbalancer(world.p1, ids["sub1"], "10.1.0.51", provider="f5networks",
+                             agent=None, name="clash")
+    clash_pool = src.pool(clash, "HTTP", "ROUND_ROBIN", name="clash-pool")
+    fine = src.loadbalancer(world.p1, ids["sub1"], "10.1.0.52", provider="f5networks",
+                            agent=None, name="fine")
+    src.flush()
+    # A row here already has the clashing pool's id (written straight into the shared
+    # database: nothing in the API lets a client choose an id).
+    with api.db.transaction() as s:
+        s.add(m.Pool(id=clash_pool["id"], project_id=world.p1, provisioning_status="ACTIVE",
+                     operating_status="ONLINE", load_balancer_id=ids["lb1"]["id"],
+                     protocol="TCP", lb_algorithm="ROUND_ROBIN"))
+    done = world.run("--batch-size", "10")
+    assert done.returncode == 1
+    assert (f"load balancer {taken['id']} (taken), project {world.p1}: left out: its VIP address "
+            f"10.1.0.50 on subnet {ids['sub1']['id']} is taken by load balancer "
+            f"{held.json()['loadbalancer']['id']}") in done.stdout
+    assert (f"load balancer {clash['id']} (clash), project {world.p1}: left out: it conflicts "
+            "with a row already in the shared database") in done.stdout
+    assert f"load balancer {fine['id']} (fine), project {world.p1}: imported" in done.stdout
+    assert api.get(f"{LB_PATH}/{clash['id']}").status_code == 404
+    assert api.get(f"{LB_PATH}/{fine['id']}").status_code == 200
