@@ -32,7 +32,15 @@ from bigip_lbaas.core.errors import BigipLbaasError, DatabaseError, DuplicateRow
 from bigip_lbaas.db import models as m
 from bigip_lbaas.db import schema
 from bigip_lbaas.db.partitions import ensure_partition, mark_changed
-from bigip_lbaas.db.session import Database, chunks, describe_url, insert_if_missing
+from bigip_lbaas.db.session import (
+    Database,
+    chunks,
+    create_engine,
+    describe_url,
+    insert_if_missing,
+    normalise_url,
+    translated_errors,
+)
 from bigip_lbaas.migrate import mapping
 from bigip_lbaas.migrate.mapping import KINDS, LABELS, LoadBalancerPlan, Row, Source
 
@@ -78,12 +86,22 @@ def _rows(session: Session, table: sa.Table, *where: Any) -> list[Row]:
 
 
 def read_source(url: str) -> Source:
-    """Every row the mapping needs, in one read-only transaction."""
-    src = Database(url)
+    """Every row the mapping needs, in one transaction that only reads: on PostgreSQL and
+    MariaDB a REPEATABLE READ snapshot, so a Neutron server still running cannot show a load
+    balancer without the listener it committed a moment later. (SQLite, which Neutron never
+    ran on in production, is opened read-only, without the shared database's connection
+    settings, so that nothing, not even the journal mode, is written to the file.)"""
+    parsed = normalise_url(url)
+    if parsed.drivername == "sqlite":
+        # Read-only, and a missing file is an error instead of a new empty database.
+        engine = sa.create_engine(f"sqlite:///file:{parsed.database}?mode=ro&uri=true")
+    else:
+        engine = create_engine(url, isolation_level="REPEATABLE READ")
     try:
-        return src.query(lambda session: _read(session, url), attempts=1)
+        with translated_errors(), Session(engine) as session, session.begin():
+            return _read(session, url)
     finally:
-        src.dispose()
+        engine.dispose()
 
 
 def _read(session: Session, url: str) -> Source:
@@ -425,6 +443,8 @@ class _Writer:
 def summary(report: Report, *, dry_run: bool) -> str:
     orphans = report.orphans
     if not report.imported and not report.refused and not report.pending and not orphans:
+        if not report.unchanged:
+            return "nothing to do: the neutron-lbaas database holds no load balancers"
         return (f"nothing to do: all {len(report.unchanged)} load balancers are already "
                 "imported and unchanged")
     verb = "would be imported" if dry_run else "imported"
@@ -471,7 +491,7 @@ class _Progress:
         def step(done: int, total: int) -> None:
             if self._bar is not None:
                 self._bar.update(self._task, completed=done, total=total)
-            elif done % PROGRESS_EVERY == 0 or done == total:
+            elif total and (done % PROGRESS_EVERY == 0 or done == total):
                 print(f"progress: {done}/{total} load balancers", file=sys.stderr)
 
         return step

@@ -1,7 +1,11 @@
 """`bigip-lbaas import neutron-lbaas` as an operator runs it, against neutron-lbaas's own schema.
 
-The source is a neutron-lbaas v2 database built with neutron-lbaas 14.0.1's and Neutron's own
-models (see `neutron_lbaas_source.py` for how and why), filled with every kind of object: every
+The source schema is neutron-lbaas's own: its tables are created from neutron-lbaas 14.0.1's (the
+last release, from PyPI) and Neutron's own SQLAlchemy models, in a cached virtualenv of their own
+(tests/openstack/venvs.py) — the metadata neutron-lbaas hands to Neutron's migration tests, which
+check it against its migrations. Replaying the migrations instead would need Neutron's whole
+migration chain for the same tables; two one-line shims let the 2019 code import on SQLAlchemy 2
+(details in `neutron_lbaas_source.py`). The database is filled with every kind of object: every
 listener protocol, pool algorithm, session persistence type, monitor type, L7 policy action, L7
 rule type and compare type, SNI entries, admin-down objects, an ERROR load balancer, a PENDING
 one, two that cannot be carried over, objects under no load balancer, agent bindings to agents
