@@ -33,6 +33,7 @@ LABELS = {"load_balancer": "load balancer", "listener": "listener", "pool": "poo
 # Provisioning statuses carried as they are; PENDING_* waits; anything else has no counterpart.
 CARRIED = frozenset({Prov.ACTIVE, Prov.ERROR})
 HTTP_MONITORS = ("HTTP", "HTTPS")
+OPERATING = frozenset(o.value for o in Oper)
 # Octavia's listener timeouts, which neutron-lbaas had no columns for (api/create.py).
 TIMEOUTS = create.TLS_LISTENER_DEFAULT_TIMEOUTS
 
@@ -126,14 +127,21 @@ def _status(kind: str, row: Row) -> str:
     return status
 
 
+def _operating(value: Any, enabled: bool) -> str:
+    """neutron-lbaas's operating status as Octavia names it: its DISABLED (an admin-down
+    object) is Octavia's OFFLINE; a missing one is ONLINE, or OFFLINE when admin down."""
+    if value in OPERATING:
+        return str(value)
+    return (Oper.ONLINE if enabled and value is None else Oper.OFFLINE).value
+
+
 def _common(kind: str, row: Row, *, oper: str | None = None) -> Row:
     """The columns every Octavia object has."""
     enabled = bool(row["admin_state_up"])
     return {"id": row["id"], "project_id": row["project_id"], "name": row.get("name"),
             "description": row.get("description"),
             "provisioning_status": _status(kind, row),
-            "operating_status": oper or row.get("operating_status")
-            or (Oper.ONLINE if enabled else Oper.OFFLINE).value,
+            "operating_status": oper or _operating(row.get("operating_status"), enabled),
             "enabled": enabled, "tags": []}
 
 

@@ -41,6 +41,7 @@ from bigip_lbaas.db.session import (
     normalise_url,
     translated_errors,
 )
+from bigip_lbaas.engine import names
 from bigip_lbaas.migrate import mapping
 from bigip_lbaas.migrate.mapping import KINDS, LABELS, LoadBalancerPlan, Row, Source
 
@@ -436,8 +437,9 @@ class _Writer:
         verb = "would import" if self.dry_run else "imported"
         for plan in plans:
             self.report.imported.append(plan.id)
-            print(f"{_describe(plan)}: {verb} into partition {plan.environment}_"
-                  f"{plan.project_id} ({_contents(plan)})", file=self.out)
+            print(f"{_describe(plan)}: {verb} into partition "
+                  f"{names.partition(plan.environment, plan.project_id)} ({_contents(plan)})",
+                  file=self.out)
 
 
 def summary(report: Report, *, dry_run: bool) -> str:

@@ -106,3 +106,11 @@ def test_legacy_pool_comes_with_its_listener_and_orphans_are_listed() -> None:
     assert p.rows["listener"][0]["connection_limit"] == -1
     assert [(o.kind, o.id) for o in result.orphans] == [("health_monitor", "h9"),
                                                         ("pool", "lonely")]
+
+
+def test_disabled_operating_status_is_offline() -> None:
+    p = only(source(loadbalancers=[obj("lb", vip_subnet_id="s1", vip_port_id="port",
+                                       vip_address="10.0.0.5", admin_state_up=False,
+                                       operating_status="DISABLED")]))
+    lb = p.rows["load_balancer"][0]
+    assert (lb["operating_status"], lb["enabled"]) == ("OFFLINE", False)
