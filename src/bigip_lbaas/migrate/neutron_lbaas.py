@@ -29,8 +29,8 @@ from sqlalchemy.orm import Session
 
 from bigip_lbaas.api.providers import Providers, load_providers
 from bigip_lbaas.core.errors import BigipLbaasError, DatabaseError, DuplicateRow
+from bigip_lbaas.db import desired, schema
 from bigip_lbaas.db import models as m
-from bigip_lbaas.db import schema
 from bigip_lbaas.db.partitions import ensure_partition, mark_changed
 from bigip_lbaas.db.session import (
     Database,
@@ -42,6 +42,7 @@ from bigip_lbaas.db.session import (
     translated_errors,
 )
 from bigip_lbaas.engine import names
+from bigip_lbaas.engine.render import render
 from bigip_lbaas.migrate import mapping
 from bigip_lbaas.migrate.mapping import KINDS, LABELS, LoadBalancerPlan, Row, Source
 
@@ -377,7 +378,28 @@ def run_import(db: Database, source_url: str, providers: Providers, *, dry_run: 
     for orphan in planned.orphans:
         print(f"{LABELS[orphan.kind]} {orphan.id}: left out: {orphan.reason}", file=out)
     report.orphans = len(planned.orphans)
+    if not dry_run and writer.partitions:
+        for line in engine_notes(db, todo, sorted(set(writer.partitions.values()))):
+            print(line, file=out)
     return report
+
+
+def engine_notes(db: Database, plans: Sequence[LoadBalancerPlan],
+                 partition_ids: Sequence[int]) -> list[str]:
+    """What the agents will not manage of what was just imported: the engine renders the
+    partitions as an agent would (desired state read back through db/desired.py) and names
+    each imported object it cannot express. Such an object is left on the devices exactly as
+    it is (F5's agent's copy), never deleted; it keeps its imported status."""
+    kinds = {row["id"]: kind for plan in plans if plan.importable
+             for kind, rows in plan.rows.items() for row in rows}
+    out = []
+    for snap in desired.load_many(db, partition_ids).values():
+        for failure in render(snap.state, snap.state.key.environment).failures:
+            kind = kinds.get(failure.object_id)
+            if kind is not None:
+                out.append(f"note: {LABELS[kind]} {failure.object_id}: the agents will leave it "
+                           f"on the devices as it is and not manage it: {failure.reason}")
+    return sorted(out)
 
 
 def _verdict(plan: LoadBalancerPlan, comparison: Comparison) -> str | None:

@@ -29,7 +29,9 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from bigip_lbaas.db import desired
 from bigip_lbaas.db import models as m
+from bigip_lbaas.engine.render import render
 from tests.cluster import PY
 from tests.databases import KINDS, fresh_database
 from tests.integration.api.server import Api, api_server
@@ -233,6 +235,22 @@ def test_first_import_reports_every_load_balancer(world: World) -> None:
     assert "networks registered: 2, subnets registered: 2" in out
     # Agents' reported configurations hold device passwords: never printed.
     assert "never-printed" not in out + first.stderr
+
+
+def test_objects_the_agents_will_not_manage_are_named(world: World) -> None:
+    """Each imported object the engine cannot express (rendered as an agent renders it) is
+    named after the import, with the engine's reason; nothing else is."""
+    with world.api.db.read() as s:
+        partitions = list(s.scalars(sa.select(m.Partition.id)))
+    failures = [f for snap in desired.load_many(world.api.db, partitions).values()
+                for f in render(snap.state, snap.state.key.environment).failures]
+    notes = [line for line in world.runs["first"].stdout.splitlines()
+             if line.startswith("note: ")]
+    assert len(notes) == len(failures)
+    for f in failures:
+        assert any(f.object_id in n and n.endswith(f.reason) for n in notes), (f, notes)
+    assert not [line for line in world.runs["second"].stdout.splitlines()
+                if line.startswith("note: ")]
 
 
 def test_every_field_through_the_api(world: World) -> None:
