@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from bigip_lbaas.agent import metrics
+from bigip_lbaas.agent import certificates, metrics
 from bigip_lbaas.agent.decide import backoff
 from bigip_lbaas.agent.fleet import Device, Fleet
 from bigip_lbaas.agent.keeper import LeaseKeeper, in_thread
@@ -141,6 +141,8 @@ class Agent:
         self.recording = 0  # reconciles done with the devices, waiting for their outcome's write
         self.gave_up: list[str] = []  # loops that kept crashing and stopped the agent
         self.poll_interval = settings.poll_interval
+        # The one place the agent makes its certificate source (TLS secrets, agent/certificates).
+        self.certs = certificates.source(settings, db)
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -320,6 +322,7 @@ class Agent:
                 held, snap, self.fleet, prefix=self.s.environment,
                 guard=self.keeper.guard_for(held), attempts=work.attempts,
                 failing_for=failing_for, policy=self.policy, full=pick.full,
+                certs=self.certs,
             )
             self.recording += 1
             freed = True

@@ -195,3 +195,15 @@ class DatabaseUnavailable(ApiError):
 class RequestTooLarge(ApiError):
     status = 413
     template = "Request is too large: the body exceeds %(limit)s bytes."
+
+
+# Octavia's certificate errors (octavia/common/exceptions.py), raised by api/tls.py.
+class CertificateRetrieval(ApiError):
+    status = 400
+    template = "Could not retrieve certificate: %(ref)s"
+
+
+class UnreadablePKCS12(ApiError):
+    status = 400
+    template = ("The PKCS12 bundle is unreadable. Please check the PKCS12 bundle validity. In "
+                "addition, make sure it does not require a pass phrase. Error: %(error)s")

@@ -175,7 +175,16 @@ def normalize(
         )
     elif kind is Kind.NODE:
         body["address"] = str(raw.get("address", "")).split("%")[0]
+    elif kind in (Kind.PROFILE_CLIENT_SSL, Kind.PROFILE_SERVER_SSL):
+        body["tmOptions"] = tm_options(raw.get("tmOptions"))
     return body
+
+
+def tm_options(raw: Any) -> list[str]:
+    """An SSL profile's ``tmOptions``, a list or tmsh's ``{ a b }``, as a sorted list."""
+    words = raw if isinstance(raw, list) else str(raw or "").replace("{", " ").replace(
+        "}", " ").split()
+    return sorted(str(w) for w in words if str(w) not in ("", "none"))
 
 
 def observed_config(

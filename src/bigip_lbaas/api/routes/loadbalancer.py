@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from bigip_lbaas.api import create, graph, providers, quotas, statuses, validate, vip
+from bigip_lbaas.api import create, graph, providers, quotas, statuses, tls, validate, vip
 from bigip_lbaas.api.errors import (
     HasChildren,
     LBPendingState,
@@ -69,6 +69,7 @@ def create_loadbalancer(request: Request, body: LoadBalancerRootPOST) -> JSONRes
         raise ValidationFailure(detail="VIP must contain one of: vip_port_id, vip_network_id, "
                                        "vip_subnet_id.")
     graph.check_named_pools(spec)
+    tls_checks = tls.checks(request)
 
     def fn(session: Session) -> dict[str, Any]:
         provider = providers.resolve(session, st.providers, spec)
@@ -90,7 +91,7 @@ def create_loadbalancer(request: Request, body: LoadBalancerRootPOST) -> JSONRes
         session.add(lb)
         session.flush()
         vip.book_additional(session, lb)
-        added = graph.insert(session, lb, spec)
+        added = graph.insert(session, lb, spec, tls_checks=tls_checks)
         mark_changed(session, partition)
         session.flush()
         return graph.full_body(lb, added)
