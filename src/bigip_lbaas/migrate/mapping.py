@@ -86,6 +86,7 @@ class LoadBalancerPlan:
     subnets: list[Row]
     refused: LeftOut | None = None  # the object that stops the tree, and why
     pending: bool = False  # refused because something in it is PENDING_*: retry later
+    notes: tuple[str, ...] = ()  # what the operator should know about what is carried
 
     @property
     def importable(self) -> bool:
@@ -211,7 +212,22 @@ def _plan_lb(lb: Row, idx: _Index, providers: Providers) -> LoadBalancerPlan:
     networks = [idx.networks[n] for n in sorted({s["network_id"] for s in subnets})
                 if n in idx.networks]
     return LoadBalancerPlan(**base, rows=rows, networks=[_network(n) for n in networks],
-                            subnets=[_subnet(s) for s in subnets])
+                            subnets=[_subnet(s) for s in subnets],
+                            notes=tuple(_container_notes(rows["listener"])))
+
+
+def _container_notes(listeners: list[Row]) -> list[str]:
+    """neutron-lbaas referred to Barbican certificate containers; this product's certificate
+    stores read PKCS12 secrets (as Octavia does), not containers."""
+    out = []
+    for row in listeners:
+        refs = [row["default_tls_container_ref"] or "", *row["sni_container_refs"]]
+        if any("/containers/" in ref for ref in refs):
+            out.append(f"listener {row['id']}: its certificates are Barbican certificate "
+                       "containers, which the certificate stores here do not read; the agents "
+                       "cannot deploy them until they are stored as PKCS12 secrets and the "
+                       "listener is updated to refer to those")
+    return out
 
 
 def _tree(lb: Row, idx: _Index, providers: Providers) -> tuple[dict[str, list[Row]], set[str]]:

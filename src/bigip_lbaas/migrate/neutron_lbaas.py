@@ -462,6 +462,8 @@ class _Writer:
             print(f"{_describe(plan)}: {verb} into partition "
                   f"{names.partition(plan.environment, plan.project_id)} ({_contents(plan)})",
                   file=self.out)
+            for note in plan.notes:
+                print(f"note: {note}", file=self.out)
 
 
 def summary(report: Report, *, dry_run: bool) -> str:
