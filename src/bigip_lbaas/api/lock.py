@@ -31,13 +31,16 @@ from bigip_lbaas.db.partitions import mark_changed
 
 
 def find(session: Session, res: Resource, obj_id: str, ctx: Context, *, lock: bool = False) -> Any:
-    """The row of `res` with `obj_id` that `ctx` may see, else 404 (never 403: no leak)."""
+    """The row of `res` with `obj_id`: 404 when there is none, 403 when the request's action is
+    not allowed on its project (Octavia loads the object, then checks the policy with the
+    object's project)."""
     stmt = sa.select(res.model).where(res.model.id == obj_id)
     if lock:
         stmt = stmt.with_for_update()
     row = session.scalars(stmt).one_or_none()
-    if row is None or row.provisioning_status == Prov.DELETED or not ctx.visible(row.project_id):
+    if row is None or row.provisioning_status == Prov.DELETED:
         raise NotFound(resource=res.label, id=obj_id)
+    ctx.authorize(row.project_id)
     return row
 
 

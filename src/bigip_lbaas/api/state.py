@@ -10,6 +10,7 @@ from starlette.requests import Request
 
 from bigip_lbaas.api.auth import Context, context_from_headers
 from bigip_lbaas.api.errors import DatabaseUnavailable
+from bigip_lbaas.api.policy import Policy, action_for
 from bigip_lbaas.api.providers import Providers
 from bigip_lbaas.core import errors
 from bigip_lbaas.db.session import Database
@@ -27,6 +28,7 @@ class AppState:
     max_limit: int
     base_uri: str | None
     lease_seconds: float
+    policy: Policy | None = None  # Octavia's rules (api/policy.py); None: admin or own project
 
     def write(self, fn: Any) -> Any:
         """Run `fn(session)` as one transaction, retrying the whole of it on transient errors."""
@@ -49,8 +51,14 @@ def state(request: Request) -> AppState:
 
 
 def context(request: Request) -> Context:
+    """Who asks, for which action (by method and route), with the checks whose target is known
+    before the handler reads anything already made (403 otherwise)."""
     st = state(request)
-    return context_from_headers(request, st.auth_strategy, st.default_project)
+    route = request.scope.get("route")
+    action = action_for(request.method, getattr(route, "path", None))
+    ctx = context_from_headers(request, st.auth_strategy, st.default_project, st.policy, action)
+    ctx.check_at_entry(request.path_params)
+    return ctx
 
 
 def base_url(request: Request) -> str:
