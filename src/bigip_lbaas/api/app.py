@@ -137,7 +137,7 @@ def create_app(conf: cfg.ConfigOpts, db: Database | None = None) -> FastAPI:
         default_project=str(conf.bigip_lbaas.default_project_id),
         max_limit=int(conf.api_settings.pagination_max_limit),
         base_uri=conf.api_settings.api_base_uri, lease_seconds=float(conf.bigip_lbaas.lease_seconds),
-        policy=Policy(conf))
+        policy=Policy(conf), refuse_unserved=bool(conf.api_settings.refuse_unserved))
     app.include_router(version.router)
     app.include_router(secrets.router, prefix=KEY_MANAGER)
     for prefix, in_schema in (("/v2", True), ("/v2.0", False)):

@@ -35,6 +35,9 @@ class Context:
     creds: Mapping[str, Any] = field(default_factory=dict)
     action: Action | None = None
     policy: Policy | None = None
+    # Refuse changes for an environment with no agent alive within this many seconds (M11,
+    # `[api_settings] refuse_unserved`); None: do not check.
+    agent_lease: float | None = None
 
     def allowed(self, project_id: str | None, rule: str | None = None) -> bool:
         """May the caller do this request's action (or `rule`) on `project_id`'s objects?

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from bigip_lbaas.api.auth import Context
-from bigip_lbaas.api.errors import Immutable, LBPendingState, NotFound
+from bigip_lbaas.api.errors import Immutable, LBPendingState, NotFound, Unserved
 from bigip_lbaas.api.resources import (
     HEALTHMONITOR,
     L7POLICY,
@@ -27,6 +27,7 @@ from bigip_lbaas.api.resources import (
 )
 from bigip_lbaas.core.status import Prov, may_change
 from bigip_lbaas.db import models as m
+from bigip_lbaas.db import unserved
 from bigip_lbaas.db.partitions import mark_changed
 
 
@@ -45,7 +46,13 @@ def find(session: Session, res: Resource, obj_id: str, ctx: Context, *, lock: bo
 
 
 def lock_lb(session: Session, lb_id: str, ctx: Context) -> m.LoadBalancer:
+    """The load balancer a change goes to, locked; 503 when no live agent serves its
+    environment (M11: nothing would carry the change out)."""
     lb: m.LoadBalancer = find(session, LOADBALANCER, lb_id, ctx, lock=True)
+    if ctx.agent_lease is not None:
+        environment = unserved.is_partition_served(session, lb.partition_id, ctx.agent_lease)
+        if environment is not None:
+            raise Unserved(environment=environment)
     return lb
 
 

@@ -26,6 +26,7 @@ from bigip_lbaas.api.auth import context_from_headers
 from bigip_lbaas.api.errors import fault_body
 from bigip_lbaas.core.errors import ApiError, DatabaseError
 from bigip_lbaas.core.status import PENDING
+from bigip_lbaas.db import unserved
 from bigip_lbaas.db.desired import MODELS
 from bigip_lbaas.db.models import Agent, Partition
 from bigip_lbaas.db.session import Database
@@ -45,6 +46,16 @@ class ClusterCollector(Collector):
                                    "Partitions whose desired generation is ahead of applied")
         alive = GaugeMetricFamily("bigip_lbaas_agents_alive",
                                   "Agents with a heartbeat within one lease period")
+        serving = GaugeMetricFamily("bigip_lbaas_environment_serving_agents",
+                                    "Live, admin-up agents of each environment (0: changes "
+                                    "are refused and waiting work ends in ERROR)",
+                                    labels=["environment"])
+        unserved_for = GaugeMetricFamily("bigip_lbaas_environment_unserved_seconds",
+                                         "Seconds since an agent last served the environment "
+                                         "(0 while served)", labels=["environment"])
+        waiting = GaugeMetricFamily("bigip_lbaas_environment_partitions_behind",
+                                    "Partitions of the environment with work not yet applied",
+                                    labels=["environment"])
         try:
             with self.db.read() as s:
                 for kind, table in MODELS.items():
@@ -57,9 +68,13 @@ class ClusterCollector(Collector):
                 alive.add_metric([], float(s.scalar(
                     sa.select(sa.func.count()).select_from(Agent).where(
                         Agent.alive_where(self.db.now(), self.lease_seconds))) or 0))
+                for env in unserved.environments(s, self.lease_seconds):
+                    serving.add_metric([env.name], float(env.live_agents))
+                    unserved_for.add_metric([env.name], float(env.unserved_for or 0.0))
+                    waiting.add_metric([env.name], float(env.pending_partitions))
         except DatabaseError:
             return  # database down: request metrics still scrape; these gauges are absent
-        yield from (pending, behind, alive)
+        yield from (pending, behind, alive, serving, unserved_for, waiting)
 
 
 class Metrics:

@@ -197,6 +197,7 @@ def keystone_api(db_url: str, work: Path, users: dict[str, tuple[str, ...]],
         "bind_host = 127.0.0.1\n"
         f"bind_port = {port}\n"
         "auth_strategy = keystone\n"
+        "refuse_unserved = false\n"  # no agent runs beside these tests
         "[keystone_authtoken]\n"
         f"www_authenticate_uri = {stub.url}/v3\n"
         f"auth_url = {stub.url}/v3\n"
