@@ -1,0 +1,20 @@
+"""Session-scoped fixtures for the real OpenStack services, registered for every test directory
+by tests/conftest.py (`pytest_plugins`). Each starts its service on first use, once per test
+session (per xdist worker), and stops it when the session ends.
+
+- `keystone`: a real Keystone (tests/openstack/keystone.py has the how-to).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.openstack.keystone import Keystone, running_keystone
+
+
+@pytest.fixture(scope="session")
+def keystone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Keystone]:
+    with running_keystone(tmp_path_factory.mktemp("keystone")) as service:
+        yield service
