@@ -223,16 +223,15 @@ def rules() -> list[oslo_policy.RuleDefault]:
 
 
 def action_for(method: str, route_path: str | None) -> Action | None:
-    """The action of a request on the route `route_path` (as mounted), or None (unguarded:
+    """The action of a request on the route `route_path`, or None (unguarded:
     version documents, the Neutron-shaped network registry, which keeps Neutron's own rule)."""
     if route_path is None:
         return None
+    path = route_path  # as the router declares it; some FastAPI versions give it mounted
     for mount in MOUNTS:
-        if route_path.startswith(mount + "/"):
-            path = route_path[len(mount):]
+        if path.startswith(mount + "/"):
+            path = path[len(mount):]
             break
-    else:
-        return None
     path = path.rstrip("/") or "/"
     method = "GET" if method.upper() == "HEAD" else method.upper()
     return ACTIONS.get((method, path))
