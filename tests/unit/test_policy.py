@@ -4,6 +4,7 @@ policy.yaml."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -120,3 +121,26 @@ def test_a_policy_file_overrides(tmp_path: Path) -> None:
     assert _allowed(policy, LB_POST, "a", "lb-writer")
     assert not _allowed(policy, LB_POST, "b", "lb-writer")
     assert not _allowed(policy, LB_POST, "a", "member")
+
+
+def test_a_changed_policy_file_applies_without_a_restart(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("bigip_lbaas.api.policy.RELOAD_SECONDS", 0.0)
+    path = tmp_path / "policy.yaml"
+    path.write_text(f'"{LB_GET}": "rule:load-balancer:read"\n')
+    policy = Policy(_conf(policy_file=str(path)))
+    assert _allowed(policy, LB_GET, "a", "reader")  # and now remembered
+    path.write_text(f'"{LB_GET}": "rule:load-balancer:admin"\n')
+    stat = path.stat()
+    os.utime(path, (stat.st_atime + 10, stat.st_mtime + 10))
+    assert not _allowed(policy, LB_GET, "a", "reader")
+    assert _allowed(policy, LB_GET, "a", "admin")
+
+
+def test_decisions_are_remembered_per_credentials_and_target() -> None:
+    policy = Policy(_conf())
+    for _ in range(3):  # the same answers from the cache as from the rules
+        assert _allowed(policy, LB_GET, "a", "reader")
+        assert not _allowed(policy, LB_GET, "b", "reader")
+        assert not _allowed(policy, LB_GET, "a", "reader", project="b")
+        assert _allowed(policy, LB_GET, "b", "admin")
