@@ -151,7 +151,7 @@ def create_app(conf: cfg.ConfigOpts, db: Database | None = None) -> FastAPI:
         app.add_exception_handler(kind, handler)
     app.add_middleware(JsonOnly)
     app.add_middleware(Metrics, db=database, lease_seconds=float(conf.bigip_lbaas.lease_seconds),
-                       admin_only=strategy == "keystone")
+                       admin_only=strategy == "keystone", policy=app.state.api.policy)
     if strategy == "keystone":
         keystone.require_middleware()  # fail now, at start-up, when the extra is missing
     return app

@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bigip_lbaas.api.auth import context_from_headers
 from bigip_lbaas.api.errors import fault_body
+from bigip_lbaas.api.policy import Policy
 from bigip_lbaas.core.errors import ApiError, DatabaseError
 from bigip_lbaas.core.status import PENDING
 from bigip_lbaas.db import unserved
@@ -81,9 +82,10 @@ class Metrics:
     """Middleware + endpoint: request count/latency by method, route and status."""
 
     def __init__(self, app: ASGIApp, db: Database, lease_seconds: float,
-                 admin_only: bool = False) -> None:
+                 admin_only: bool = False, policy: Policy | None = None) -> None:
         self.app = app
         self.admin_only = admin_only
+        self.policy = policy  # who is admin: Octavia's context_is_admin
         self.registry = CollectorRegistry()
         self.requests = Counter("bigip_lbaas_api_requests_total", "API requests",
                                 ["method", "route", "status"], registry=self.registry)
@@ -126,7 +128,7 @@ class Metrics:
         if not self.admin_only:
             return None
         try:
-            allowed = context_from_headers(Request(scope), "keystone", "").is_admin
+            allowed = context_from_headers(Request(scope), "keystone", "", self.policy).is_admin
         except ApiError:
             allowed = False
         if allowed:

@@ -155,6 +155,7 @@ def test_role_operation_matrix(roles: Roles) -> None:
                                         json={"quota": {"pool": 50}}),
                  202 if who in ADMINS else 403)
             cell("list agents", c.get("/v2/lbaas/agents"), 200 if who in ADMINS else 403)
+            cell("metrics", c.get("/metrics"), 200 if who in ADMINS else 403)
             cell("failover A's LB", c.put(f"{LBS}/{lb_a['id']}/failover"),
                  202 if who in ADMINS else 403)
             settle(r.db)
