@@ -1,6 +1,6 @@
 """`bigip-lbaas` command line: argument parsing and wiring only.
 
-Subcommands: api, agent, sim, up, db upgrade, status. Each server-style command takes oslo.config
+Subcommands: api, agent, sim, up, db upgrade, status, diff. Each server-style command takes oslo.config
 style `--config-file` (repeatable, later files win) and `--config-dir`. Errors we raise on purpose
 print as one line and exit non-zero; nothing here does work of its own.
 """
@@ -99,6 +99,25 @@ def _cmd_status(args: argparse.Namespace) -> int:
     return status.run(_load_conf(args), args)
 
 
+def _cmd_diff(args: argparse.Namespace) -> int:
+    from bigip_lbaas import diff
+
+    return diff.run(_load_conf(args), args)
+
+
+def _add_diff(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from bigip_lbaas import diff
+
+    parser = sub.add_parser(
+        "diff",
+        help="show what differs between the desired state and each device (read-only; "
+        "exit 0 in step, 1 not, 2 error)",
+    )
+    _add_config_args(parser)
+    diff.add_arguments(parser)
+    parser.set_defaults(handler=_cmd_diff)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from bigip_lbaas import up
     from bigip_lbaas.sim import server as sim_server
@@ -142,6 +161,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_config_args(status)
     status.add_argument("--json", action="store_true", help="print JSON instead of tables")
     status.set_defaults(handler=_cmd_status)
+
+    _add_diff(sub)
     return parser
 
 

@@ -17,10 +17,12 @@ session (per xdist worker) and stopped at the end::
 
 Names are global to the session's one Keystone: pick names unique to your test module (`project()`
 and `user()` are get-or-create, so a name reused with other roles adds those roles). `role()`
-creates any role that does not exist (e.g. `load-balancer_member`); `reader`, `member`,
-`manager`, `admin` and `service` come from `keystone-manage bootstrap`. The bootstrap admin is
+creates any role that does not exist (e.g. `load-balancer_member`, see OCTAVIA_ROLES);
+`reader`, `member`, `manager`, `admin` and `service` come from `keystone-manage bootstrap` (and
+Keystone's implied roles hold: admin implies member implies reader). The bootstrap admin is
 `keystone.admin` (project `admin`, role `admin`); `keystone.request()` calls the identity API as
-that admin.
+that admin. To run our API in keystone mode against it: tests/integration/api/keystone_api.py
+`keystone_api(keystone, db_url, work, extra_conf)` (auth_token as the service user `octavia`).
 
 What runs
 ---------
@@ -54,6 +56,9 @@ from tests.openstack.venvs import bin_path, service_venv
 
 REQUIREMENTS = ("keystone>=30,<31", "gunicorn>=23")
 REGION = "RegionOne"
+# Octavia's own roles (its default policy); `role()` creates any of them on first use.
+OCTAVIA_ROLES = ("load-balancer_observer", "load-balancer_global_observer",
+                 "load-balancer_member", "load-balancer_quota_admin", "load-balancer_admin")
 START_TIMEOUT = 180.0
 DEFAULT_DOMAIN = "default"
 

@@ -235,6 +235,8 @@ class Agent:
                 try:
                     found = await in_thread(leases.poll, self.db, self.me, self.s.environment)
                     behind = found.behind
+                    # A failover asked for a fresh read of every device: whatever the memo says.
+                    self.queue.mark_due(found.full_read)
                     # New or orphaned partitions are placed at once, not at the next heartbeat.
                     if found.unowned and (time.monotonic() - self.keeper.last_placement
                                           >= PROMPT_PLACEMENT_SECONDS):

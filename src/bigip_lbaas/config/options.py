@@ -345,14 +345,27 @@ SERVICE_PROVIDER_OPTS: list[cfg.Opt] = [
 
 
 BUILTIN_CERT_MANAGER = "database_cert_manager"
+BARBICAN_CERT_MANAGER = "barbican_cert_manager"
 CERTIFICATE_OPTS: list[cfg.Opt] = [
     cfg.StrOpt(
         "cert_manager",
         default=BUILTIN_CERT_MANAGER,
-        choices=[BUILTIN_CERT_MANAGER, "barbican_cert_manager"],
+        choices=[BUILTIN_CERT_MANAGER, BARBICAN_CERT_MANAGER],
         help="Where TLS secrets live (Octavia's option): database_cert_manager, the built-in "
         "store in the shared database, served as Barbican's v1 secrets API under /key-manager; "
-        "barbican_cert_manager (a real Barbican) is not available yet and is refused.",
+        "barbican_cert_manager, a real Barbican found in the Keystone catalog, read with the "
+        "[service_auth] credentials (needs auth_strategy = keystone and the barbican extra).",
+    ),
+    cfg.StrOpt(
+        "region_name",
+        help="Region of the key-manager endpoint in the catalog (Octavia's option); unset: "
+        "the catalog's only or first one.",
+    ),
+    cfg.StrOpt(
+        "endpoint_type",
+        default="publicURL",
+        help="Interface of the key-manager endpoint (Octavia's option): public, internal, "
+        "admin (or publicURL, internalURL, adminURL).",
     ),
     cfg.StrOpt(
         "storage_key_file",
@@ -360,6 +373,24 @@ CERTIFICATE_OPTS: list[cfg.Opt] = [
         "(`bigip-lbaas up` writes one). Every API and agent host needs the same file. Unset: "
         "the store refuses secrets (503).",
     ),
+]
+
+
+# Octavia's `[service_auth]`: the service's own Keystone credentials (keystoneauth1's password
+# plugin option names), used with barbican_cert_manager.
+SERVICE_AUTH_OPTS: list[cfg.Opt] = [
+    cfg.StrOpt("auth_url", help="Keystone's URL (with or without /v3)."),
+    cfg.StrOpt("auth_type", default="password", choices=["password"],
+               help="keystoneauth1 plugin; password is the one supported."),
+    cfg.StrOpt("username", help="The service user's name."),
+    cfg.StrOpt("password", secret=True, help="The service user's password."),
+    cfg.StrOpt("user_domain_name", default="Default", help="Domain of the service user."),
+    cfg.StrOpt("project_name", default="service", help="Project the service user works in."),
+    cfg.StrOpt("project_domain_name", default="Default", help="Domain of that project."),
+    cfg.StrOpt("cafile", help="PEM CA bundle to verify Keystone's and Barbican's HTTPS with."),
+    cfg.BoolOpt("insecure", default=False, help="Skip HTTPS verification (tests only)."),
+    cfg.FloatOpt("timeout", default=30.0, min=1, help="Seconds per request to Keystone or "
+                 "Barbican."),
 ]
 
 
@@ -374,6 +405,7 @@ def register(conf: cfg.ConfigOpts) -> None:
     conf.register_opts(SERVICE_PROVIDER_OPTS, group="service_providers")
     conf.register_opts(QUOTA_OPTS, group="quotas")
     conf.register_opts(CERTIFICATE_OPTS, group="certificates")
+    conf.register_opts(SERVICE_AUTH_OPTS, group="service_auth")
 
 
 def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
@@ -387,4 +419,5 @@ def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
         ("service_providers", SERVICE_PROVIDER_OPTS),
         ("quotas", QUOTA_OPTS),
         ("certificates", CERTIFICATE_OPTS),
+        ("service_auth", SERVICE_AUTH_OPTS),
     ]

@@ -66,6 +66,18 @@ def mark_changed(session: Session, partition_id: int) -> None:
     notify(session, CHANNEL, str(partition_id))
 
 
+def request_full_read(session: Session, partition_id: int) -> None:
+    """Bump the desired generation (``mark_changed``) and ask that its reconcile read every
+    device afresh: the owner forgets what it remembers of them, so a device changed behind its
+    back is repaired (``loadbalancer failover``)."""
+    mark_changed(session, partition_id)
+    session.execute(
+        sa.update(Partition)
+        .where(Partition.id == partition_id)
+        .values(full_read_generation=Partition.desired_generation)
+    )
+
+
 def load_balancer_counts(db: Database, environment: str) -> dict[int, int]:
     """How many load balancers each partition of `environment` holds (placement's weights;
     partitions without any are left out)."""

@@ -41,7 +41,7 @@ from bigip_lbaas.api.schemas.loadbalancer import (
 from bigip_lbaas.core.errors import DuplicateRow
 from bigip_lbaas.core.status import Prov, may_change, may_fail_over
 from bigip_lbaas.db import models as m
-from bigip_lbaas.db.partitions import ensure_partition, mark_changed
+from bigip_lbaas.db.partitions import ensure_partition, mark_changed, request_full_read
 
 router = APIRouter(tags=["loadbalancers"])
 ONE = "/loadbalancers/{loadbalancer_id}"
@@ -196,7 +196,8 @@ def loadbalancer_statuses(request: Request, loadbalancer_id: str) -> JSONRespons
 @router.put(ONE + "/failover", status_code=202, response_class=Response,
             responses=fault_responses(401, 403, 404, 409))
 def failover_loadbalancer(request: Request, loadbalancer_id: str) -> Response:
-    """Failover means "push it again": PENDING_UPDATE and a new desired generation."""
+    """Failover means "read every device afresh and push it again": PENDING_UPDATE, a new
+    desired generation, and a full read requested of the owner."""
     st, ctx = env(request)
 
     def fn(session: Session) -> None:
@@ -205,7 +206,7 @@ def failover_loadbalancer(request: Request, loadbalancer_id: str) -> Response:
         if not may_fail_over(lb.provisioning_status):
             raise LBPendingState(state=lb.provisioning_status, id=lb.id)
         lb.provisioning_status = Prov.PENDING_UPDATE
-        mark_changed(session, lb.partition_id)
+        request_full_read(session, lb.partition_id)
 
     st.write(fn)
     return no_content(202)
