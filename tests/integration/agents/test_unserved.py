@@ -37,11 +37,14 @@ def cluster(db_url: str, tmp_path: Path) -> Iterator[Cluster]:
         c.close()
 
 
+def status(c: Cluster, *args: str) -> str:
+    return subprocess.run([PY, "-m", "bigip_lbaas.cli", "status", *args, "--config-file",
+                           str(c.workdir / "common.conf")], capture_output=True, text=True,
+                          timeout=60, check=True).stdout
+
+
 def status_report(c: Cluster) -> dict[str, object]:
-    out = subprocess.run([PY, "-m", "bigip_lbaas.cli", "status", "--json", "--config-file",
-                          str(c.workdir / "common.conf")], capture_output=True, text=True,
-                         timeout=60, check=True).stdout
-    report: dict[str, object] = json.loads(out)
+    report: dict[str, object] = json.loads(status(c, "--json"))
     return report
 
 
@@ -75,6 +78,8 @@ def test_dead_environment_refuses_then_errors_then_recovers(cluster: Cluster) ->
         report = status_report(cluster)
         envs = {e["environment"]: e for e in report["environments"]}  # type: ignore[attr-defined]
         assert envs[env]["served"] is False and envs[env]["serving_agents"] == 0
+        assert envs[env]["partitions_behind"] >= 1
+        assert f"Environment {env}: NO live agent" in " ".join(status(cluster).split())
         metrics = api.get("/metrics").text
         assert f'bigip_lbaas_environment_serving_agents{{environment="{env}"}} 0.0' in metrics
 
