@@ -2,8 +2,8 @@
 
 It runs in the API because nothing else can: an agent may touch only its own environment's
 partitions, and the environment in question has no live agent. Every API replica runs one; the
-sweep is idempotent. It ticks once per lease period, so work ends in ERROR at most one lease
-period after `[bigip_lbaas] unserved_timeout`.
+sweep is idempotent. It ticks once per lease period (more often for a shorter timeout), so work
+ends in ERROR at most one lease period after `[bigip_lbaas] unserved_timeout`.
 """
 
 from __future__ import annotations
@@ -26,8 +26,9 @@ class Sweeper:
         self.db = db
         self.lease_seconds = lease_seconds
         self.timeout = timeout
+        # Once per lease period, or four times per timeout when that is shorter.
         self.interval = interval if interval is not None else max(0.5, min(lease_seconds,
-                                                                           timeout / 4 or 1))
+                                                                           timeout / 4))
         self.stopping = threading.Event()
         self.thread: threading.Thread | None = None
 
