@@ -80,6 +80,7 @@ def create_loadbalancer(request: Request, body: LoadBalancerRootPOST) -> JSONRes
         # Last, as Octavia calls the driver (the graph's children are checked as they are added).
         vip.refuse_sg_ids(provider.name, spec.vip_sg_ids)
         validate.vip_qos_policy(provider.name, spec.vip_qos_policy_id)
+        st.require_served(session, provider.environment)
         partition = ensure_partition(session, provider.environment, project)
         lb = m.LoadBalancer(
             id=create.new_id(), project_id=project, name=spec.name,
