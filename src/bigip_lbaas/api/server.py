@@ -4,10 +4,12 @@ when `[api_settings] cert_file` and `key_file` are set) until SIGINT/SIGTERM.
 `[api_settings] workers = N` (N > 1) serves the one listening socket from N worker processes
 under uvicorn's supervisor, which restarts a worker that dies. A worker is a fresh interpreter
 that reads the same configuration files and sets up logging alike (`bigip_lbaas.cli:api_worker`,
-the factory `run` is given), then builds its app with `worker_app`. Nothing a request's answer depends on
-lives in a worker's memory (the database holds it all), so any worker answers alike; the request
-counters and latency histograms of `/metrics` are kept in prometheus_client's multiprocess files,
-so a scrape that lands on any worker reports the sum over all of them.
+the factory `run` is given), then builds its app with `worker_app`. Nothing a request's answer
+depends on lives in a worker's memory (the database holds it all), so any worker answers alike;
+the request counters and latency histograms of `/metrics` are kept in prometheus_client's
+multiprocess files, so a scrape that lands on any worker reports the sum over all of them. The
+unserved-work sweeper (`api/sweeper.py`) runs once per API, in the process `run` runs in (the
+supervisor when there are workers).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from uvicorn.supervisors import Multiprocess
 
 from bigip_lbaas.api.app import asgi_app
 from bigip_lbaas.api.metrics import MULTIPROC_ENV
+from bigip_lbaas.api.sweeper import Sweeper
 from bigip_lbaas.config.load import check_api_exposure
 from bigip_lbaas.core.errors import BigipLbaasError
 from bigip_lbaas.db import schema
@@ -58,26 +61,31 @@ def run(conf: cfg.ConfigOpts, *, worker_factory: str = "", log_format: str | Non
     except BigipLbaasError as err:
         print(f"bigip-lbaas api: {err}", file=sys.stderr)
         return 1
+    if app is None and not worker_factory:
+        db.dispose()
+        print("bigip-lbaas api: workers > 1 needs a worker factory", file=sys.stderr)
+        return 1
     common = {"host": str(api.bind_host), "port": int(api.bind_port), "log_level": "warning",
               "access_log": False, "lifespan": "off",
               "ssl_certfile": api.cert_file or None, "ssl_keyfile": api.key_file or None}
-    if app is not None:
-        server = uvicorn.Server(uvicorn.Config(app, **common))  # type: ignore[arg-type]
-        try:
-            server.run()
-        finally:
-            db.dispose()
-        return 0
-    db.dispose()  # the workers open their own
-    if not worker_factory:
-        print("bigip-lbaas api: workers > 1 needs a worker factory", file=sys.stderr)
-        return 1
-    return _run_workers(conf, workers, common, worker_factory, log_format=log_format,
-                        debug=debug)
+    sweeper = Sweeper.from_conf(conf, db)  # M11: work no agent can finish ends in ERROR
+    if sweeper is not None:
+        sweeper.start()
+    try:
+        if app is not None:
+            uvicorn.Server(uvicorn.Config(app, **common)).run()  # type: ignore[arg-type]
+        else:  # the workers open their own connections
+            _run_workers(conf, workers, common, worker_factory, log_format=log_format,
+                         debug=debug)
+    finally:
+        if sweeper is not None:
+            sweeper.stop()
+        db.dispose()
+    return 0
 
 
 def _run_workers(conf: cfg.ConfigOpts, workers: int, common: dict[str, object], factory: str,
-                 *, log_format: str | None, debug: bool) -> int:
+                 *, log_format: str | None, debug: bool) -> None:
     os.environ[WORKER_ENV] = json.dumps({
         "config_files": list(conf.config_file or []), "config_dir": conf.config_dir,
         "log_format": log_format, "debug": debug})
@@ -98,7 +106,6 @@ def _run_workers(conf: cfg.ConfigOpts, workers: int, common: dict[str, object], 
     finally:
         if own_dir and metrics_dir:
             shutil.rmtree(metrics_dir, ignore_errors=True)
-    return 0
 
 
 def worker_spec() -> dict[str, Any]:

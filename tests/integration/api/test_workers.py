@@ -50,7 +50,9 @@ def api(request: pytest.FixtureRequest, db_url: str, tmp_path: Path) -> Iterator
     port = free_ports(1)
     conf = tmp_path / "api.conf"
     conf.write_text(f"[database]\nconnection = {db_url}\n[api_settings]\nbind_host = 127.0.0.1\n"
-                    f"bind_port = {port}\nworkers = {request.param}\n")
+                    f"bind_port = {port}\nworkers = {request.param}\n"
+                    # No agent runs here: accept work nobody will carry out.
+                    "refuse_unserved = false\n")
     proc = Proc("api", [PY, "-m", "bigip_lbaas.cli", "api", "--config-file", str(conf)],
                 tmp_path / "api.log").start()
     try:
