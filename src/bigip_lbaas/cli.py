@@ -1,6 +1,6 @@
 """`bigip-lbaas` command line: argument parsing and wiring only.
 
-Subcommands: api, agent, sim, up, db upgrade, status, diff. Each server-style command takes oslo.config
+Subcommands: api, agent, sim, up, db upgrade, status, diff, import neutron-lbaas. Each server-style command takes oslo.config
 style `--config-file` (repeatable, later files win) and `--config-dir`. Errors we raise on purpose
 print as one line and exit non-zero; nothing here does work of its own.
 """
@@ -54,7 +54,22 @@ def _load_conf(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 def _cmd_api(args: argparse.Namespace) -> int:
     from bigip_lbaas.api import server
 
-    return server.run(_load_conf(args))
+    return server.run(_load_conf(args), worker_factory="bigip_lbaas.cli:api_worker",
+                      log_format=args.log_format, debug=args.debug)
+
+
+def api_worker():  # type: ignore[no-untyped-def]
+    """uvicorn's app factory in each API worker process (`[api_settings] workers` > 1): the
+    parent's configuration files and logging, then the app."""
+    from bigip_lbaas.api import server
+    from bigip_lbaas.config.load import load
+    from bigip_lbaas.logs import setup_logging
+
+    spec = server.worker_spec()
+    conf = load(spec["config_files"], spec["config_dir"])
+    setup_logging(fmt=spec["log_format"] or conf.bigip_lbaas.log_format,
+                  debug=bool(spec["debug"]) or conf.debug, host=conf.host)
+    return server.worker_app(conf)
 
 
 def _cmd_agent(args: argparse.Namespace) -> int:
@@ -118,6 +133,28 @@ def _add_diff(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.set_defaults(handler=_cmd_diff)
 
 
+def _cmd_import_neutron_lbaas(args: argparse.Namespace) -> int:
+    from bigip_lbaas.migrate import neutron_lbaas
+
+    return neutron_lbaas.run(_load_conf(args), args)
+
+
+def _add_import(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    imp = sub.add_parser("import", help="import load balancers from another system")
+    imp_sub = imp.add_subparsers(dest="import_source", metavar="SOURCE", required=True)
+    nl = imp_sub.add_parser("neutron-lbaas", help="import a neutron-lbaas v2 database "
+                            "(same ids, projects, names, statuses) into the shared database")
+    _add_config_args(nl)
+    nl.add_argument("--connection", required=True, metavar="URL",
+                    help="the neutron-lbaas (Neutron) database URL, read only")
+    nl.add_argument("--dry-run", action="store_true",
+                    help="print what would be imported and write nothing")
+    nl.add_argument("--batch-size", type=int, default=1, metavar="N",
+                    help="whole load balancers per transaction (default 1: one transaction "
+                    "each; a failed batch is retried one by one)")
+    nl.set_defaults(handler=_cmd_import_neutron_lbaas)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from bigip_lbaas import up
     from bigip_lbaas.sim import server as sim_server
@@ -163,6 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
     status.set_defaults(handler=_cmd_status)
 
     _add_diff(sub)
+    _add_import(sub)
     return parser
 
 

@@ -1,6 +1,8 @@
 """Prometheus metrics for the API process, and who may read them.
 
-Request counters and latencies are kept in memory; the state of the work (pending objects,
+Request counters and latencies are kept in memory, or, when the API runs several worker
+processes (`[api_settings] workers`), in prometheus_client's multiprocess files, which every
+scrape sums over all workers, whichever worker it lands on; the state of the work (pending objects,
 partitions behind, live agents) is read from the database at scrape time, so every API replica
 reports the same cluster-wide figures. Under `auth_strategy = keystone` `/metrics` is served to an
 admin token only (the auth gate has checked the token; the admin rule is the API's own); under
@@ -10,6 +12,7 @@ noauth and header it is open, as the API is to whoever reaches it. The access lo
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 
@@ -17,6 +20,7 @@ import sqlalchemy as sa
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -24,11 +28,17 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bigip_lbaas.api.auth import context_from_headers
 from bigip_lbaas.api.errors import fault_body
+from bigip_lbaas.api.policy import Policy
 from bigip_lbaas.core.errors import ApiError, DatabaseError
 from bigip_lbaas.core.status import PENDING
+from bigip_lbaas.db import unserved
 from bigip_lbaas.db.desired import MODELS
 from bigip_lbaas.db.models import Agent, Partition
 from bigip_lbaas.db.session import Database
+
+# Set (by `api/server.py`, before the workers start) to a directory the workers share: each keeps
+# its counters in files there. prometheus_client reads it when first imported.
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
 class ClusterCollector(Collector):
@@ -45,6 +55,16 @@ class ClusterCollector(Collector):
                                    "Partitions whose desired generation is ahead of applied")
         alive = GaugeMetricFamily("bigip_lbaas_agents_alive",
                                   "Agents with a heartbeat within one lease period")
+        serving = GaugeMetricFamily("bigip_lbaas_environment_serving_agents",
+                                    "Live, admin-up agents of each environment (0: changes "
+                                    "are refused and waiting work ends in ERROR)",
+                                    labels=["environment"])
+        unserved_for = GaugeMetricFamily("bigip_lbaas_environment_unserved_seconds",
+                                         "Seconds since an agent last served the environment "
+                                         "(0 while served)", labels=["environment"])
+        waiting = GaugeMetricFamily("bigip_lbaas_environment_partitions_behind",
+                                    "Partitions of the environment with work not yet applied",
+                                    labels=["environment"])
         try:
             with self.db.read() as s:
                 for kind, table in MODELS.items():
@@ -57,24 +77,34 @@ class ClusterCollector(Collector):
                 alive.add_metric([], float(s.scalar(
                     sa.select(sa.func.count()).select_from(Agent).where(
                         Agent.alive_where(self.db.now(), self.lease_seconds))) or 0))
+                for env in unserved.environments(s, self.lease_seconds):
+                    serving.add_metric([env.name], float(env.live_agents))
+                    unserved_for.add_metric([env.name], float(env.unserved_for or 0.0))
+                    waiting.add_metric([env.name], float(env.pending_partitions))
         except DatabaseError:
             return  # database down: request metrics still scrape; these gauges are absent
-        yield from (pending, behind, alive)
+        yield from (pending, behind, alive, serving, unserved_for, waiting)
 
 
 class Metrics:
     """Middleware + endpoint: request count/latency by method, route and status."""
 
     def __init__(self, app: ASGIApp, db: Database, lease_seconds: float,
-                 admin_only: bool = False) -> None:
+                 admin_only: bool = False, policy: Policy | None = None) -> None:
         self.app = app
         self.admin_only = admin_only
+        self.policy = policy  # who is admin: Octavia's context_is_admin
         self.registry = CollectorRegistry()
+        # Several workers: the metrics live in the shared files, not in this registry.
+        shared = os.environ.get(MULTIPROC_ENV)
+        own = None if shared else self.registry
         self.requests = Counter("bigip_lbaas_api_requests_total", "API requests",
-                                ["method", "route", "status"], registry=self.registry)
+                                ["method", "route", "status"], registry=own)
         self.latency = Histogram("bigip_lbaas_api_request_seconds", "API request latency",
-                                 ["method", "route"], registry=self.registry,
+                                 ["method", "route"], registry=own,
                                  buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
+        if shared:
+            MultiProcessCollector(self.registry, path=shared)  # type: ignore[no-untyped-call]
         self.registry.register(ClusterCollector(db, lease_seconds))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -111,7 +141,7 @@ class Metrics:
         if not self.admin_only:
             return None
         try:
-            allowed = context_from_headers(Request(scope), "keystone", "").is_admin
+            allowed = context_from_headers(Request(scope), "keystone", "", self.policy).is_admin
         except ApiError:
             allowed = False
         if allowed:

@@ -9,6 +9,7 @@ subnet are kept apart by the subnet row lock every allocation takes.)
 from __future__ import annotations
 
 import ipaddress
+import socket
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -25,8 +26,6 @@ from bigip_lbaas.api.errors import (
 from bigip_lbaas.api.schemas.loadbalancer import LoadBalancerPOST
 from bigip_lbaas.db import models as m
 
-Address = ipaddress.IPv4Address | ipaddress.IPv6Address
-
 
 def default_pools(cidr: str, gateway: str | None) -> list[dict[str, str]]:
     """Neutron's default allocation pool: the whole subnet minus network, broadcast, gateway."""
@@ -39,14 +38,21 @@ def default_pools(cidr: str, gateway: str | None) -> list[dict[str, str]]:
     return [{"start": str(first), "end": str(last)}]
 
 
-def _candidates(subnet: m.Subnet) -> Iterator[Address]:
+def _candidates(subnet: m.Subnet) -> Iterator[str]:
+    """The subnet's addresses in allocation-pool order, as `str(ip_address(...))` spells them.
+
+    Every create scans these from the start, under the subnet's row lock, past each address in
+    use: IPv4 ones are spelt by `inet_ntoa`, several times faster than building `IPv4Address`
+    objects, which cost ~2 ms of that lock per create with 700 load balancers on the subnet."""
     pools = subnet.allocation_pools or default_pools(subnet.cidr, subnet.gateway_ip)
     for pool in pools:
         start, end = ipaddress.ip_address(pool["start"]), ipaddress.ip_address(pool["end"])
-        cur = int(start)
-        while cur <= int(end):
-            yield ipaddress.ip_address(cur)
-            cur += 1
+        if start.version == 4:
+            for cur in range(int(start), int(end) + 1):
+                yield socket.inet_ntoa(cur.to_bytes(4, "big"))
+        else:
+            for cur in range(int(start), int(end) + 1):
+                yield str(ipaddress.IPv6Address(cur))
 
 
 def in_use(session: Session, subnet_id: str) -> set[str]:
@@ -70,9 +76,9 @@ def allocate(session: Session, subnet: m.Subnet, wanted: str | None) -> str:
         if str(addr) in used:
             raise VipInUse(address=str(addr), subnet=subnet.id)
         return str(addr)
-    for addr in _candidates(subnet):
-        if str(addr) not in used and str(addr) != subnet.gateway_ip:
-            return str(addr)
+    for candidate in _candidates(subnet):
+        if candidate not in used and candidate != subnet.gateway_ip:
+            return candidate
     raise NoFreeAddress(subnet=subnet.id)
 
 

@@ -211,6 +211,14 @@ UNSUPPORTED = (
 COORDINATION_OPTS: list[cfg.Opt] = [
     cfg.FloatOpt("heartbeat_interval", default=2.0, min=0.1, help="Agent heartbeat period (s)."),
     cfg.FloatOpt(
+        "unserved_timeout",
+        default=300.0,
+        min=0.0,
+        help="How long accepted work may wait while no live agent (alive, admin up) serves its "
+        "environment before its pending objects end in ERROR with that reason (s); the API "
+        "process checks every lease period. 0: wait forever.",
+    ),
+    cfg.FloatOpt(
         "lease_seconds",
         default=10.0,
         min=1.0,
@@ -293,6 +301,12 @@ EXPOSURE_OPTS: list[cfg.Opt] = [
 
 API_OPTS: list[cfg.Opt] = [
     cfg.HostAddressOpt("bind_host", default="127.0.0.1", help="Address the API listens on."),
+    cfg.BoolOpt(
+        "refuse_unserved",
+        default=True,
+        help="Refuse (503, naming the environment) a create or change for an environment no "
+        "live agent serves, instead of accepting work nothing will carry out.",
+    ),
     cfg.PortOpt("bind_port", default=9876, help="Port the API listens on."),
     cfg.StrOpt(
         "auth_strategy",
@@ -311,6 +325,14 @@ API_OPTS: list[cfg.Opt] = [
     ),
     cfg.IntOpt("pagination_max_limit", default=1000, help="Largest page size."),
     cfg.StrOpt("api_base_uri", help="Base URL used in links instead of the request's."),
+    cfg.IntOpt(
+        "workers",
+        default=1,
+        min=1,
+        max=64,
+        help="API worker processes serving bind_host:bind_port together (one per core is "
+        "plenty); they answer alike and /metrics sums them all.",
+    ),
     *EXPOSURE_OPTS,
 ]
 

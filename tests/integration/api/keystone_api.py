@@ -54,6 +54,7 @@ def keystone_api(keystone: Keystone, db_url: str, work: Path, extra_conf: str = 
         "bind_host = 127.0.0.1\n"
         f"bind_port = {port}\n"
         "auth_strategy = keystone\n"
+        "refuse_unserved = false\n"  # no agent runs beside these tests
         + keystone.authtoken_conf(service)
         + extra_conf
     )

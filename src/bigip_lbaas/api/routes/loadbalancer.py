@@ -75,12 +75,16 @@ def create_loadbalancer(request: Request, body: LoadBalancerRootPOST) -> JSONRes
         provider = providers.resolve(session, st.providers, spec)
         validate.availability_zone(spec.availability_zone)
         quotas.check(session, st.conf, project, graph.counts(spec))
+        # The partition's bookkeeping first: the VIP's subnet row lock, which every create on
+        # that subnet queues on, is then held for the allocation, the inserts and the commit only.
+        partition = ensure_partition(session, provider.environment, project)
+        mark_changed(session, partition)
         vip_cols = vip.resolve(session, spec)
         vip_cols.update(vip.resolve_additional(session, spec, vip_cols))
         # Last, as Octavia calls the driver (the graph's children are checked as they are added).
         vip.refuse_sg_ids(provider.name, spec.vip_sg_ids)
         validate.vip_qos_policy(provider.name, spec.vip_qos_policy_id)
-        partition = ensure_partition(session, provider.environment, project)
+        st.require_served(session, provider.environment)
         lb = m.LoadBalancer(
             id=create.new_id(), project_id=project, name=spec.name,
             description=spec.description, enabled=spec.admin_state_up,
@@ -92,7 +96,6 @@ def create_loadbalancer(request: Request, body: LoadBalancerRootPOST) -> JSONRes
         session.flush()
         vip.book_additional(session, lb)
         added = graph.insert(session, lb, spec, tls_checks=tls_checks)
-        mark_changed(session, partition)
         session.flush()
         return graph.full_body(lb, added)
 
