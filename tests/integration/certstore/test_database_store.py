@@ -49,7 +49,12 @@ def test_header_mode(db_kind: str, tmp_path: Path) -> None:
             conf = make_conf(url, auth_strategy="header")
             conf.set_override("storage_key_file", str(key), group="certificates")
             with serve(conf, db) as base:
-                alice = client.Client(endpoint=f"{base}/key-manager", project_id="p-alice")
+                # header mode: the caller's roles come in X-Roles too (Octavia's policy)
+                from keystoneauth1 import session
+
+                alice = client.Client(
+                    session=session.Session(additional_headers={"X-Roles": "member"}),
+                    endpoint=f"{base}/key-manager", project_id="p-alice")
                 ref = alice.secrets.create(name="cert", payload=material.pkcs12).store()
             source = certificate_source(conf, db)
             check(source, ref, "p-alice", "p-bob", material.pkcs12)
