@@ -1,0 +1,154 @@
+"""`bigip-lbaas octavia-bridge`: statuses and listener statistics back to Octavia.
+
+Runs on a host with Octavia's driver agent (its sockets are in `[bigip_lbaas_octavia]`). Every
+`poll_interval` it claims load balancers with something pending in Octavia, and for each whose
+change is done here (db/octavia.owed) sends the statuses through octavia-lib's DriverLibrary;
+only once the driver agent answered OK is the delivery recorded (db/octavia.acknowledge). Every
+`sweep_interval` it does the same for every tracked load balancer (operating statuses change
+without a change request), and every `stats_interval` it sends the listeners' counters.
+
+Any number of bridges may run: a load balancer's delivery is claimed in the database first.
+A bridge killed at any point loses nothing: what was not acknowledged is delivered again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import signal
+import threading
+import time
+import uuid
+from typing import Any
+
+from oslo_config import cfg
+
+from bigip_lbaas.core.errors import BigipLbaasError, DatabaseUnavailable
+from bigip_lbaas.db import octavia as owed
+from bigip_lbaas.db.session import Database
+
+LOG = logging.getLogger(__name__)
+GROUP = "bigip_lbaas_octavia"
+OPTS = [
+    cfg.StrOpt("status_socket", default="/var/run/octavia/status.sock",
+               help="Octavia's [driver_agent] status_socket_path."),
+    cfg.StrOpt("stats_socket", default="/var/run/octavia/stats.sock",
+               help="Octavia's [driver_agent] stats_socket_path."),
+    cfg.StrOpt("get_socket", default="/var/run/octavia/get.sock",
+               help="Octavia's [driver_agent] get_socket_path."),
+    cfg.FloatOpt("poll_interval", default=0.2, min=0.01,
+                 help="Seconds between looks for finished changes to report."),
+    cfg.FloatOpt("sweep_interval", default=10.0, min=0.1,
+                 help="Seconds between passes over every load balancer (operating statuses)."),
+    cfg.FloatOpt("stats_interval", default=10.0, min=0.1,
+                 help="Seconds between listener statistics reports."),
+    cfg.FloatOpt("claim_seconds", default=30.0, min=1.0,
+                 help="How long a bridge's claim on a load balancer's delivery lasts."),
+    cfg.IntOpt("batch", default=100, min=1, help="Load balancers per claim."),
+]
+
+
+def register(conf: cfg.ConfigOpts) -> None:
+    with contextlib.suppress(cfg.DuplicateOptError):
+        conf.register_opts(OPTS, group=GROUP)
+
+
+class Bridge:
+    def __init__(self, db: Database, library: Any, *, me: str, claim_seconds: float = 30.0,
+                 batch: int = 100) -> None:
+        self.db = db
+        self.lib = library
+        self.me = me
+        self.claim_seconds = claim_seconds
+        self.batch = batch
+        self.delivered = 0
+        self.failed = 0
+
+    def deliver(self, lb_ids: list[str]) -> int:
+        """Claim, compute and deliver these load balancers' statuses; returns how many were
+        delivered and acknowledged."""
+        claimed = owed.claim(self.db, self.me, lb_ids, self.claim_seconds)
+        done = 0
+        try:
+            for delivery in owed.owed(self.db, claimed):
+                if not delivery.owed:
+                    continue
+                try:
+                    self.lib.update_loadbalancer_status(delivery.status_update())
+                except Exception as err:
+                    self.failed += 1
+                    LOG.warning("octavia-bridge: Octavia did not take the statuses of load "
+                                "balancer %s (will retry): %s", delivery.load_balancer_id,
+                                getattr(err, "fault_string", None) or err)
+                    continue
+                if owed.acknowledge(self.db, self.me, delivery):
+                    done += 1
+        finally:
+            owed.release(self.db, self.me, claimed)
+        self.delivered += done
+        return done
+
+    def poll(self) -> int:
+        return self.deliver(owed.candidates(self.db, limit=self.batch))
+
+    def sweep(self) -> int:
+        after, total = "", 0
+        for _ in range(100_000):
+            lbs = owed.candidates(self.db, limit=self.batch, everything=True, after=after)
+            if not lbs:
+                break
+            total += self.deliver(lbs)
+            after = lbs[-1]
+        return total
+
+    def stats(self) -> int:
+        after, sent = "", 0
+        for _ in range(100_000):
+            items = owed.listener_stats(self.db, limit=500, after=after)
+            if not items:
+                break
+            try:
+                self.lib.update_listener_statistics({"listeners": items})
+            except Exception as err:
+                LOG.warning("octavia-bridge: Octavia did not take listener statistics: %s",
+                            getattr(err, "fault_string", None) or err)
+                break
+            sent += len(items)
+            after = str(items[-1]["id"])
+        return sent
+
+
+def run(conf: cfg.ConfigOpts) -> int:
+    from octavia_lib.api.drivers import driver_lib
+
+    register(conf)
+    o = conf[GROUP]
+    db = Database(str(conf.database.connection))
+    me = f"{conf.host}:{uuid.uuid4().hex[:8]}"
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    LOG.info("octavia-bridge %s: waiting for Octavia's driver agent (%s)", me, o.status_socket)
+    library = driver_lib.DriverLibrary(status_socket=o.status_socket,
+                                       stats_socket=o.stats_socket, get_socket=o.get_socket)
+    bridge = Bridge(db, library, me=me, claim_seconds=o.claim_seconds, batch=o.batch)
+    LOG.info("octavia-bridge %s: delivering statuses to Octavia", me)
+    next_sweep = next_stats = 0.0
+    while not stop.is_set():
+        try:
+            bridge.poll()
+            now = time.monotonic()
+            if now >= next_sweep:
+                bridge.sweep()
+                next_sweep = now + o.sweep_interval
+            if now >= next_stats:
+                bridge.stats()
+                next_stats = now + o.stats_interval
+        except DatabaseUnavailable as err:
+            LOG.warning("octavia-bridge: database unavailable (will retry): %s", err)
+        except BigipLbaasError as err:
+            LOG.error("octavia-bridge: %s", err)
+        stop.wait(o.poll_interval)
+    db.dispose()
+    LOG.info("octavia-bridge %s: stopped (%d deliveries)", me, bridge.delivered)
+    return 0
