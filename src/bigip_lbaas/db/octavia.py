@@ -43,6 +43,7 @@ class Owed:
     provisioning_status: str
     operating_status: str | None
     version: int
+    shown: str = ""  # what Octavia showed before this delivery
 
 
 @dataclass
@@ -51,6 +52,13 @@ class Delivery:
 
     load_balancer_id: str
     owed: list[Owed] = field(default_factory=list)
+
+    def created(self) -> Owed | None:
+        """One object this delivery reports on that Octavia shows PENDING_CREATE (the load
+        balancer if it is one): every object of one change is committed by Octavia in one
+        transaction, so if this one is visible to Octavia's driver agent, all are."""
+        news = [o for o in self.owed if o.shown == Prov.PENDING_CREATE]
+        return next((o for o in news if o.kind == "load_balancer"), news[0] if news else None)
 
     def status_update(self) -> dict[str, list[dict[str, str]]]:
         """The dictionary octavia-lib's `update_loadbalancer_status` takes."""
@@ -170,7 +178,8 @@ def owed(db: Database, lb_ids: Sequence[str]) -> list[Delivery]:
                 oper = None if c is None else c[1]
                 if prov == Prov.DELETED or (prov, oper) != (r.provisioning_status,
                                                             r.operating_status):
-                    delivery.owed.append(Owed(r.kind, r.object_id, prov, oper, r.version))
+                    delivery.owed.append(Owed(r.kind, r.object_id, prov, oper, r.version,
+                                              r.provisioning_status))
             out.append(delivery)
         return out
 

@@ -48,6 +48,12 @@ OPTS = [
 ]
 
 
+# octavia-lib's DriverLibrary getter of each kind.
+GETTERS = {"load_balancer": "get_loadbalancer", "listener": "get_listener", "pool": "get_pool",
+           "member": "get_member", "health_monitor": "get_healthmonitor",
+           "l7policy": "get_l7policy", "l7rule": "get_l7rule"}
+
+
 def register(conf: cfg.ConfigOpts) -> None:
     with contextlib.suppress(cfg.DuplicateOptError):
         conf.register_opts(OPTS, group=GROUP)
@@ -74,6 +80,8 @@ class Bridge:
                 if not delivery.owed:
                     continue
                 try:
+                    if not self.committed(delivery):
+                        continue
                     self.lib.update_loadbalancer_status(delivery.status_update())
                 except Exception as err:
                     self.failed += 1
@@ -87,6 +95,16 @@ class Bridge:
             owed.release(self.db, self.me, claimed)
         self.delivered += done
         return done
+
+    def committed(self, delivery: owed.Delivery) -> bool:
+        """Whether Octavia has committed the objects this delivery creates. The driver returns
+        before Octavia commits its own rows, and Octavia's driver agent silently ignores a
+        status for a row it cannot see yet; such a delivery waits for the next poll."""
+        new = delivery.created()
+        if new is None or new.provisioning_status == "DELETED":
+            return True
+        getter = getattr(self.lib, GETTERS[new.kind])
+        return getter(new.object_id) is not None
 
     def poll(self) -> int:
         return self.deliver(owed.candidates(self.db, limit=self.batch))

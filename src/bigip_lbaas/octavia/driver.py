@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -45,6 +46,23 @@ def octavia_conf() -> cfg.ConfigOpts:
     return conf
 
 
+_LOADED: dict[str, tuple[str, Database]] = {}
+_LOCK = threading.Lock()
+
+
+def _loaded(path: str) -> tuple[str, Database]:
+    """The environment and database of config file `path`, read once per process: Octavia
+    makes a new driver object for every API call, and a new engine each time would cost a
+    config parse and a database connection per call."""
+    with _LOCK:
+        if path not in _LOADED:
+            from bigip_lbaas.config.load import load
+
+            conf = load([path])
+            _LOADED[path] = (str(conf.environment_prefix), Database(str(conf.database.connection)))
+        return _LOADED[path]
+
+
 class BigipProviderDriver(provider_base.ProviderDriver):  # type: ignore[misc]
     """octavia-lib's ProviderDriver, writing into the shared database."""
 
@@ -55,11 +73,7 @@ class BigipProviderDriver(provider_base.ProviderDriver):  # type: ignore[misc]
             path = config_file or octavia_conf().bigip_lbaas.config_file
             if not path:
                 raise BigipLbaasError("[bigip_lbaas] config_file is not set in Octavia's config")
-            from bigip_lbaas.config.load import load
-
-            conf = load([path])
-            self.environment = str(conf.environment_prefix)
-            self.db = Database(str(conf.database.connection))
+            self.environment, self.db = _loaded(str(path))
         except Exception as err:
             # Octavia drops a driver that fails to load, silently for its clients: say why.
             LOG.error("the bigip provider driver cannot start: %s", err)
