@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import statistics
 import sys
 import tempfile
@@ -52,6 +53,7 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--db", default="postgresql")
     parser.add_argument("--output")
+    parser.add_argument("--keep-logs", help="copy every process's log here")
     args = parser.parse_args()
     result: dict[str, Any] = {"creates_per_provider": args.creates, "workers": args.workers,
                               "db": args.db}
@@ -75,14 +77,20 @@ def main() -> int:
                         f"stats_socket = {o.stats_socket}\nget_socket = {o.get_socket}\n"
                         "poll_interval = 0.05\n")
                     bridge = Proc("bridge", [PY, "-m", "bigip_lbaas.cli", "octavia-bridge",
-                                             "--config-file", str(conf), "--config-file",
-                                             str(bridge_conf)], work / "bridge.log").start()
+                                             "--debug", "--config-file", str(conf),
+                                             "--config-file", str(bridge_conf)],
+                                  work / "bridge.log").start()
                     try:
                         result.update(measure(o.url, url, args.creates))
                     finally:
                         bridge.terminate()
             finally:
                 cluster.close()
+                if args.keep_logs:
+                    keep = Path(args.keep_logs)
+                    keep.mkdir(parents=True, exist_ok=True)
+                    for log in work.rglob("*.log"):
+                        shutil.copy(log, keep / log.name)
     text = json.dumps(result, indent=2)
     print(text)
     if args.output:

@@ -45,6 +45,12 @@ OPTS = [
     cfg.FloatOpt("claim_seconds", default=30.0, min=1.0,
                  help="How long a bridge's claim on a load balancer's delivery lasts."),
     cfg.IntOpt("batch", default=100, min=1, help="Load balancers per claim."),
+    cfg.BoolOpt("confirm_creates", default=False,
+                help="Before reporting a change that created objects, ask Octavia's driver "
+                     "agent whether it sees them (one more driver-agent request, a few hundred "
+                     "ms). Needed when Octavia's own database is PostgreSQL: there a status "
+                     "update for a row Octavia has not committed yet is silently lost. On "
+                     "MariaDB/MySQL the update waits for Octavia's commit by itself."),
 ]
 
 
@@ -61,8 +67,9 @@ def register(conf: cfg.ConfigOpts) -> None:
 
 class Bridge:
     def __init__(self, db: Database, library: Any, *, me: str, claim_seconds: float = 30.0,
-                 batch: int = 100) -> None:
+                 batch: int = 100, confirm_creates: bool = False) -> None:
         self.db = db
+        self.confirm_creates = confirm_creates
         self.lib = library
         self.me = me
         self.claim_seconds = claim_seconds
@@ -80,9 +87,15 @@ class Bridge:
                 if not delivery.owed:
                     continue
                 try:
+                    t0 = time.monotonic()
                     if not self.committed(delivery):
                         continue
+                    t1 = time.monotonic()
                     self.lib.update_loadbalancer_status(delivery.status_update())
+                    LOG.debug("octavia-bridge: load balancer %s: %d statuses delivered (check "
+                              "%.0f ms, update %.0f ms)", delivery.load_balancer_id,
+                              len(delivery.owed), (t1 - t0) * 1000,
+                              (time.monotonic() - t1) * 1000)
                 except Exception as err:
                     self.failed += 1
                     LOG.warning("octavia-bridge: Octavia did not take the statuses of load "
@@ -97,10 +110,10 @@ class Bridge:
         return done
 
     def committed(self, delivery: owed.Delivery) -> bool:
-        """Whether Octavia has committed the objects this delivery creates. The driver returns
-        before Octavia commits its own rows, and Octavia's driver agent silently ignores a
-        status for a row it cannot see yet; such a delivery waits for the next poll."""
-        new = delivery.created()
+        """Whether Octavia has committed the objects this delivery creates (`confirm_creates`).
+        The driver returns before Octavia commits its own rows; on PostgreSQL Octavia's driver
+        agent would silently update no row, so such a delivery waits for the next poll."""
+        new = delivery.created() if self.confirm_creates else None
         if new is None or new.provisioning_status == "DELETED":
             return True
         getter = getattr(self.lib, GETTERS[new.kind])
@@ -149,7 +162,8 @@ def run(conf: cfg.ConfigOpts) -> int:
     LOG.info("octavia-bridge %s: waiting for Octavia's driver agent (%s)", me, o.status_socket)
     library = driver_lib.DriverLibrary(status_socket=o.status_socket,
                                        stats_socket=o.stats_socket, get_socket=o.get_socket)
-    bridge = Bridge(db, library, me=me, claim_seconds=o.claim_seconds, batch=o.batch)
+    bridge = Bridge(db, library, me=me, claim_seconds=o.claim_seconds, batch=o.batch,
+                    confirm_creates=o.confirm_creates)
     LOG.info("octavia-bridge %s: delivering statuses to Octavia", me)
     next_sweep = next_stats = 0.0
     while not stop.is_set():

@@ -130,7 +130,7 @@ def test_bridge_delivers_once_settled_and_acknowledges_under_versions(
     lb = graph()
     driver.loadbalancer_create(lb)
     octavia = Recorder()
-    a = Bridge(db, octavia, me="bridge-a")
+    a = Bridge(db, octavia, me="bridge-a", confirm_creates=True)
     assert a.poll() == 0 and octavia.updates == []
     finish(db, lb.loadbalancer_id)
     assert a.poll() == 0  # Octavia has not committed its rows yet: nothing is sent
