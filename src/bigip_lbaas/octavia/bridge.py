@@ -79,35 +79,51 @@ class Bridge:
 
     def deliver(self, lb_ids: list[str]) -> int:
         """Claim, compute and deliver these load balancers' statuses; returns how many were
-        delivered and acknowledged."""
+        delivered and acknowledged. The ready ones go to Octavia in one request (each
+        driver-agent request costs a process fork and a database session on Octavia's side);
+        if Octavia refuses it, each load balancer is sent on its own, so one bad one holds
+        back no other."""
         claimed = owed.claim(self.db, self.me, lb_ids, self.claim_seconds)
         done = 0
         try:
-            for delivery in owed.owed(self.db, claimed):
-                if not delivery.owed:
-                    continue
-                try:
-                    t0 = time.monotonic()
-                    if not self.committed(delivery):
-                        continue
-                    t1 = time.monotonic()
-                    self.lib.update_loadbalancer_status(delivery.status_update())
-                    LOG.debug("octavia-bridge: load balancer %s: %d statuses delivered (check "
-                              "%.0f ms, update %.0f ms)", delivery.load_balancer_id,
-                              len(delivery.owed), (t1 - t0) * 1000,
-                              (time.monotonic() - t1) * 1000)
-                except Exception as err:
-                    self.failed += 1
-                    LOG.warning("octavia-bridge: Octavia did not take the statuses of load "
-                                "balancer %s (will retry): %s", delivery.load_balancer_id,
-                                getattr(err, "fault_string", None) or err)
-                    continue
-                if owed.acknowledge(self.db, self.me, delivery):
-                    done += 1
+            ready = [d for d in owed.owed(self.db, claimed) if d.owed and self._checked(d)]
+            if not ready:
+                return 0
+            t0 = time.monotonic()
+            if len(ready) > 1 and self._send(ready):
+                sent = ready
+            else:
+                sent = [d for d in ready if self._send([d])]
+            LOG.debug("octavia-bridge: %d load balancers' statuses delivered in %.0f ms",
+                      len(sent), (time.monotonic() - t0) * 1000)
+            done = sum(1 for d in sent if owed.acknowledge(self.db, self.me, d))
         finally:
             owed.release(self.db, self.me, claimed)
         self.delivered += done
         return done
+
+    def _checked(self, delivery: owed.Delivery) -> bool:
+        try:
+            return self.committed(delivery)
+        except Exception as err:
+            LOG.warning("octavia-bridge: cannot ask Octavia about load balancer %s (will "
+                        "retry): %s", delivery.load_balancer_id, err)
+            return False
+
+    def _send(self, deliveries: list[owed.Delivery]) -> bool:
+        update: dict[str, list[dict[str, str]]] = {}
+        for d in deliveries:
+            for key, items in d.status_update().items():
+                update.setdefault(key, []).extend(items)
+        try:
+            self.lib.update_loadbalancer_status(update)
+            return True
+        except Exception as err:
+            self.failed += 1
+            LOG.warning("octavia-bridge: Octavia did not take the statuses of load balancer(s) "
+                        "%s (will retry): %s", ", ".join(d.load_balancer_id for d in deliveries),
+                        getattr(err, "fault_string", None) or err)
+            return False
 
     def committed(self, delivery: owed.Delivery) -> bool:
         """Whether Octavia has committed the objects this delivery creates (`confirm_creates`).

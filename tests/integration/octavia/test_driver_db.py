@@ -217,3 +217,18 @@ def test_the_driver_says_why_it_cannot_start(tmp_path: Path,
     with pytest.raises(Exception, match="does not exist"):
         BigipProviderDriver(config_file=str(tmp_path / "missing.conf"))
     assert "the bigip provider driver cannot start" in caplog.text
+
+
+def test_ready_load_balancers_go_to_octavia_in_one_request(
+        driver: BigipProviderDriver, db: Database) -> None:
+    first, second = graph(), graph()
+    second.vip_address = "10.0.0.6"
+    driver.loadbalancer_create(first)
+    driver.loadbalancer_create(second)
+    finish(db, first.loadbalancer_id)
+    finish(db, second.loadbalancer_id)
+    octavia = Recorder()
+    assert Bridge(db, octavia, me="bridge-a").poll() == 2
+    [update] = octavia.updates
+    assert {x["id"] for x in update["loadbalancers"]} == {first.loadbalancer_id,
+                                                          second.loadbalancer_id}
