@@ -26,6 +26,7 @@ from oslo_config import cfg
 from bigip_lbaas.core.errors import BigipLbaasError, DatabaseUnavailable
 from bigip_lbaas.db import octavia as owed
 from bigip_lbaas.db.session import Database
+from bigip_lbaas.octavia import writes
 
 LOG = logging.getLogger(__name__)
 GROUP = "bigip_lbaas_octavia"
@@ -86,7 +87,8 @@ class Bridge:
         claimed = owed.claim(self.db, self.me, lb_ids, self.claim_seconds)
         done = 0
         try:
-            ready = [d for d in owed.owed(self.db, claimed) if d.owed and self._checked(d)]
+            ready = [d for d in owed.owed(self.db, claimed)
+                     if d.owed and self._checked(d) and self._complete(d)]
             if not ready:
                 return 0
             t0 = time.monotonic()
@@ -109,6 +111,31 @@ class Bridge:
             LOG.warning("octavia-bridge: cannot ask Octavia about load balancer %s (will "
                         "retry): %s", delivery.load_balancer_id, err)
             return False
+
+    def _complete(self, delivery: owed.Delivery) -> bool:
+        """A fully populated create (a new load balancer with listeners): Octavia 19 hands the
+        driver its listeners without their L7 policies. Read them back from Octavia and add
+        what is missing here; the delivery then waits for that change (False)."""
+        kinds = {o.kind for o in delivery.owed if o.shown == "PENDING_CREATE"}
+        if not {"load_balancer", "listener"} <= kinds:
+            return True
+        try:
+            lb = self.lib.get_loadbalancer(delivery.load_balancer_id)
+            if lb is None:
+                return False  # not committed by Octavia yet
+            policies = [p.to_dict(recurse=True, render_unsets=False)
+                        for listener in (lb.listeners or []) for p in (listener.l7policies or [])]
+            policies = [{**p, "rules": [r for r in p.get("rules") or [] if r]} for p in policies]
+            added = self.db.run(lambda s: writes.adopt_l7policies(
+                s, delivery.load_balancer_id, policies)) if policies else 0
+        except Exception as err:
+            LOG.warning("octavia-bridge: cannot complete load balancer %s from Octavia (will "
+                        "retry): %s", delivery.load_balancer_id, err)
+            return False
+        if added:
+            LOG.info("octavia-bridge: load balancer %s: %d L7 objects Octavia did not pass to "
+                     "the driver added", delivery.load_balancer_id, added)
+        return not added
 
     def _send(self, deliveries: list[owed.Delivery]) -> bool:
         update: dict[str, list[dict[str, str]]] = {}

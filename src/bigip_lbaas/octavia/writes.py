@@ -291,3 +291,26 @@ def delete_child(session: Session, what: str, obj_id: str) -> None:
     _tree_marks(session, row.load_balancer_id, *_parents(session, row),
                 (kind, row.id, str(Prov.PENDING_DELETE)))
 
+
+
+def adopt_l7policies(session: Session, lb_id: str, policies: list[dict[str, Any]]) -> int:
+    """L7 policies (with their rules) Octavia holds for a load balancer it created but did not
+    hand to the driver: Octavia 19's fully populated create passes its listeners without their
+    L7 policies. The bridge reads them back through Octavia's driver agent and adds the
+    missing ones here as a change of their own; returns how many were added."""
+    known = set(session.scalars(sa.select(m.L7Policy.id).where(
+        m.L7Policy.load_balancer_id == lb_id)))
+    missing = [p for p in policies if p["l7policy_id"] not in known]
+    if not missing:
+        return 0
+    lb = lock_lb(session, lb_id, ADMIN)
+    change_child(session, lb)
+    marks: list[tuple[str, str, str]] = []
+    for pol in sorted(missing, key=lambda p: p.get("position") or 0):
+        listener = session.get(m.Listener, pol["listener_id"])
+        if listener is None:
+            continue
+        _add_l7policy(session, listener, pol, marks)
+    # Octavia still shows the whole create pending: only the new objects are marked.
+    owed.mark(session, lb.id, marks)
+    return len(marks)

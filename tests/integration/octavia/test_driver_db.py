@@ -86,11 +86,11 @@ class Recorder:
     def __init__(self) -> None:
         self.updates: list[dict[str, list[dict[str, str]]]] = []
         self.fail = False
-        self.committed: set[str] = set()  # what Octavia's get socket would find
+        self.known: dict[str, Any] = {}  # what Octavia's get socket would find, by id
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("get_"):
-            return lambda obj_id: {"id": obj_id} if obj_id in self.committed else None
+            return self.known.get
         raise AttributeError(name)
 
     def update_loadbalancer_status(self, status: dict[str, list[dict[str, str]]]) -> None:
@@ -134,7 +134,7 @@ def test_bridge_delivers_once_settled_and_acknowledges_under_versions(
     assert a.poll() == 0 and octavia.updates == []
     finish(db, lb.loadbalancer_id)
     assert a.poll() == 0  # Octavia has not committed its rows yet: nothing is sent
-    octavia.committed.add(lb.loadbalancer_id)
+    octavia.known[lb.loadbalancer_id] = lb
     octavia.fail = True  # the driver agent is down: nothing is recorded, all is kept
     assert a.poll() == 0
     octavia.fail = False
@@ -228,7 +228,32 @@ def test_ready_load_balancers_go_to_octavia_in_one_request(
     finish(db, first.loadbalancer_id)
     finish(db, second.loadbalancer_id)
     octavia = Recorder()
+    octavia.known.update({first.loadbalancer_id: first, second.loadbalancer_id: second})
     assert Bridge(db, octavia, me="bridge-a").poll() == 2
     [update] = octavia.updates
     assert {x["id"] for x in update["loadbalancers"]} == {first.loadbalancer_id,
                                                           second.loadbalancer_id}
+
+
+def test_l7_policies_octavia_did_not_pass_are_read_back_and_added(
+        driver: BigipProviderDriver, db: Database) -> None:
+    """Octavia 19's fully populated create hands the driver its listeners without their L7
+    policies; the bridge reads them back through the driver agent before reporting."""
+    lb = graph()
+    listener = lb.listeners[0]
+    policies = listener.l7policies
+    listener.l7policies = []
+    driver.loadbalancer_create(lb)
+    listener.l7policies = policies
+    octavia = Recorder()
+    octavia.known[lb.loadbalancer_id] = lb
+    bridge = Bridge(db, octavia, me="bridge-a")
+    finish(db, lb.loadbalancer_id)
+    assert bridge.poll() == 0 and octavia.updates == []  # the policy was missing: added
+    with db.transaction() as s:
+        assert s.get(m.L7Policy, policies[0].l7policy_id) is not None
+        assert s.get(m.L7Rule, policies[0].rules[0].l7rule_id) is not None
+    finish(db, lb.loadbalancer_id)
+    assert bridge.poll() == 1
+    reported = statuses(octavia.updates[0])
+    assert len(reported) == 8 and set(reported.values()) == {"ACTIVE"}

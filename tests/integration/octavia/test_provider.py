@@ -104,9 +104,14 @@ def all_active(o: Octavia, lb_id: str) -> dict[str, dict[str, str]] | None:
 
 
 def settle(o: Octavia, lb_id: str) -> dict[str, dict[str, str]]:
-    result: dict[str, dict[str, str]] = wait_for(lambda: all_active(o, lb_id), SETTLE,
-                                                 f"load balancer {lb_id} ACTIVE in Octavia",
-                                                 every=0.2)
+    """Wait until every object of the load balancer is ACTIVE in Octavia; on a timeout the
+    error shows what Octavia shows."""
+    try:
+        result: dict[str, dict[str, str]] = wait_for(
+            lambda: all_active(o, lb_id), SETTLE, f"load balancer {lb_id} ACTIVE in Octavia",
+            every=0.2)
+    except TimeoutError as err:
+        raise AssertionError(f"{err}: {tree(o, lb_id)}") from err
     return result
 
 
