@@ -61,6 +61,14 @@ GETTERS = {"load_balancer": "get_loadbalancer", "listener": "get_listener", "poo
            "l7policy": "get_l7policy", "l7rule": "get_l7rule"}
 
 
+def _plain(obj: Any) -> dict[str, Any]:
+    """An octavia-lib object or the dictionary one was made from (its `from_dict` leaves
+    nested objects as dictionaries) as a dictionary."""
+    if hasattr(obj, "to_dict"):
+        return dict(obj.to_dict(recurse=True, render_unsets=False))
+    return dict(obj or {})
+
+
 def register(conf: cfg.ConfigOpts) -> None:
     with contextlib.suppress(cfg.DuplicateOptError):
         conf.register_opts(OPTS, group=GROUP)
@@ -123,9 +131,9 @@ class Bridge:
             lb = self.lib.get_loadbalancer(delivery.load_balancer_id)
             if lb is None:
                 return False  # not committed by Octavia yet
-            policies = [p.to_dict(recurse=True, render_unsets=False)
-                        for listener in (lb.listeners or []) for p in (listener.l7policies or [])]
-            policies = [{**p, "rules": [r for r in p.get("rules") or [] if r]} for p in policies]
+            policies = [{**_plain(p), "rules": [_plain(r) for r in _plain(p).get("rules") or []]}
+                        for listener in _plain(lb).get("listeners") or []
+                        for p in _plain(listener).get("l7policies") or []]
             added = self.db.run(lambda s: writes.adopt_l7policies(
                 s, delivery.load_balancer_id, policies)) if policies else 0
         except Exception as err:

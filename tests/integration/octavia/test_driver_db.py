@@ -246,7 +246,9 @@ def test_l7_policies_octavia_did_not_pass_are_read_back_and_added(
     driver.loadbalancer_create(lb)
     listener.l7policies = policies
     octavia = Recorder()
-    octavia.known[lb.loadbalancer_id] = lb
+    # As octavia-lib's get_loadbalancer answers: made from a dict, nested ones left as dicts.
+    octavia.known[lb.loadbalancer_id] = dm.LoadBalancer.from_dict(
+        lb.to_dict(recurse=True, render_unsets=False))
     bridge = Bridge(db, octavia, me="bridge-a")
     finish(db, lb.loadbalancer_id)
     assert bridge.poll() == 0 and octavia.updates == []  # the policy was missing: added
