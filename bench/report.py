@@ -44,6 +44,8 @@ BENCHES: dict[str, list[str]] = {
     "memory": ["bench/memory_bench.py", "--sizes", "100,300,1000", "--lbs-per-partition", "10"],
     "chaos": ["bench/chaos.py", "--minutes", "1", "--seed", "1", "--self-test"],
     "transport": ["bench/transport_bench.py", "--seconds", "2", "--rounds", "3"],
+    "tls": ["bench/tls_bench.py"],
+    "import": ["bench/import_bench.py", "--lbs", "1000"],
 }
 
 
@@ -293,7 +295,7 @@ def rows_engine(d: dict[str, Any]) -> tuple[list[list[str]], list[str]]:
          else "none (context)", str(cached["build_requests_total"]),
          "—" if graph else yes(cached["build_requests_total"] <= 40)],
         [f"engine ({ctx}EMULATED): same, every converge observing afresh (13 collection GETs "
-         "per converge)", "none (reported)", str(fresh["build_requests_total"]), "—"],
+         "per converge; 18 in a partition with TLS)", "none (reported)", str(fresh["build_requests_total"]), "—"],
         [f"engine ({ctx}EMULATED): writes in a no-change converge (cached / fresh)",
          "0" if not graph else "none (context)",
          f"{cached['no_change_writes']} / {fresh['no_change_writes']}",
@@ -611,15 +613,66 @@ def _transport_value(run: dict[str, Any], figure: str) -> float | None:
     return run.get("rps")
 
 
+def rows_import(d: dict[str, Any]) -> tuple[list[list[str]], list[str]]:
+    summary, detail = [], ["| database | load balancers | batch size | dry run s | first import s "
+                           "| per LB ms | second import s | second run says |",
+                           "|---|---|---|---|---|---|---|---|"]
+    for r in d["results"]:
+        detail.append(f"| {r['db']} | {r['load_balancers']} | {r['batch_size']} | "
+                      f"{r['dry_run_s']} | {r['first_import_s']} | {r['per_lb_ms']} | "
+                      f"{r['second_import_s']} | {r['second_says']} |")
+        summary.append([f"import {r['load_balancers']} LBs from neutron-lbaas, {r['db']}, "
+                        f"batch size {r['batch_size']}", f"< {r['target_s']} s",
+                        f"{r['first_import_s']} s", yes(r["met"])])
+    return summary, detail
+
+
+def rows_tls(d: dict[str, Any]) -> tuple[list[list[str]], list[str]]:
+    runs = {(r["crl"], r["intermediates"]): r for r in d["runs"]}
+    base = runs[(False, False)]
+    create = base["create"]["requests"]
+    target = d["targets"]["create_requests_max"]
+    summary = [
+        ["TLS: device requests to create a TERMINATED_HTTPS listener (default + 2 SNI, client "
+         "authentication with a CA), uploads included", f"≤ {target}", str(create),
+         yes(create <= target)],
+        ["TLS: writes in a no-change reconcile (owner's memo / fresh read)", "0",
+         f"{base['no_change_remembered']['writes']} / {base['no_change_full_read']['writes']}",
+         yes(base["no_change_remembered"]["writes"] == 0
+             and base["no_change_full_read"]["writes"] == 0)],
+    ]
+    detail = ["| run | create (by method) | no change: requests memo / fresh | rotation |",
+              "|---|---|---|---|"]
+    for r in d["runs"]:
+        what = ("a CRL" if r["crl"] else "no CRL") + (
+            ", an intermediate per bundle" if r["intermediates"] else "")
+        detail.append(f"| {what} | {r['create']['requests']} ({r['create']['by_method']}) | "
+                      f"{r['no_change_remembered']['requests']} / "
+                      f"{r['no_change_full_read']['requests']} | {r['rotation']['requests']} "
+                      f"({r['rotation']['by_method']}) |")
+    return summary, detail
+
+
 EVAL = {"sim": rows_sim, "api": rows_api, "engine": rows_engine, "agents": rows_agents,
         "scaleout": rows_scaleout, "memory": rows_memory, "chaos": rows_chaos,
-        "transport": rows_transport}
+        "transport": rows_transport, "tls": rows_tls, "import": rows_import}
 TITLES = {"sim": "Simulator throughput", "api": "API create latency and throughput",
           "engine": "Configuration engine", "agents": "Agent failover",
           "scaleout": "Agent scale-out (end-to-end throughput)",
           "memory": "Memory (peak RSS)", "chaos": "Chaos soak (issue 6, scenarios 1 + 5)",
-          "transport": "Hand-written HTTP/1.1 stacks vs the libraries (issue 12)"}
+          "transport": "Hand-written HTTP/1.1 stacks vs the libraries (issue 12)",
+          "tls": "TLS listener device requests (issue 13)",
+          "import": "Import from neutron-lbaas (issue 16)"}
 NOTES = {
+    "import": "`bigip-lbaas import neutron-lbaas` as a subprocess (interpreter start included: "
+              "the time in brackets is the command's own), source and target databases of the same kind on the "
+              "same server; each load balancer has a listener, a pool, 2 members and a health "
+              "monitor, spread over 50 projects; the source has neutron-lbaas 14.0.1's own "
+              "schema. Batch size 1 is the default (one transaction per load balancer); 50 puts "
+              "fifty whole load balancers in each transaction. The second import finds "
+              "everything unchanged and writes nothing. Very load-sensitive: an earlier run at "
+              "load average 8-12 (other test suites on the 2 cores) measured 88 s for "
+              "PostgreSQL at batch size 1 and 36 s at 50.",
     "sim": "Python HTTP clients cost more CPU per request than the server; the server's CPU "
            "per request shows what one core could serve.",
     "api": "Server and clients share the 2 CPUs; each client creates LBs in its own project.",
@@ -680,6 +733,17 @@ NOTES = {
                  "1.2 the library costs more than 20 % and the hand-written stack stays. "
                  "Requests/s are bound by the shared 2 cores; the CPU figures are the robust "
                  "ones.",
+    "tls": "In-process simulator (1 device); the load balancer and a plaintext pool already on "
+           "the device and the owner remembering what it holds (the agent's steady state: no "
+           "observe reads); then a TERMINATED_HTTPS listener with a default and two SNI "
+           "certificates and client authentication MANDATORY with a CA (and variants). Every "
+           "request the device client sends is counted, uploads included. The create is 7 "
+           "uploads, the transaction (begin, 7 file objects, 3 client-ssl profiles, the "
+           "virtual, commit) and one `unix-rm`: every file is an upload and an object (key and "
+           "certificate are separate `ssl-key`/`ssl-cert` objects), SNI needs a profile per "
+           "certificate, and uploads must not stay on the device (a private key among them). "
+           "Installing each pair from one uploaded PKCS12 bundle (`sys/crypto/pkcs12` "
+           "`install`) would make it 15; the simulator does not answer that command yet.",
 }
 
 

@@ -215,9 +215,24 @@ class Cluster:
         self.upgrade_db()
         self.start_sim()
         self.start_api()
-        for host in agents:
+        hosts = list(agents)
+        for host in hosts:
             self.start_agent(host)
+        if hosts:  # the API refuses work for an environment no live agent serves
+            self.wait_agents_alive(hosts)
         return self
+
+    def wait_agents_alive(self, hosts: Iterable[str], timeout: float = 30) -> None:
+        wanted = set(hosts)
+
+        def alive() -> bool:
+            with httpx.Client(base_url=self.api_url, timeout=5,
+                              headers={"X-Roles": "admin", "X-Project-Id": "admin"}) as api:
+                r = api.get("/v2/lbaas/agents")
+                return r.status_code == 200 and wanted <= {
+                    a["host"] for a in r.json()["agents"] if a["alive"]}
+
+        wait_for(alive, timeout, f"agents {sorted(wanted)} alive")
 
     def close(self) -> None:
         """Stop every process (agents, API, simulator), whatever happens to any one of them;

@@ -117,8 +117,8 @@ def expected_device(api: dict[str, dict[str, Any]]) -> tuple[Expected, MayHold]:
                 "connectionLimit": max(o["connection_limit"], 0),
                 "enabled": bool(o["admin_state_up"] and (lb or {}).get("admin_state_up", True))}
             if lb is not None:
-                sep = "." if ":" in lb["vip_address"] else ":"
-                attrs["destination"] = f"/{part}/{lb['vip_address']}{sep}{o['protocol_port']}"
+                # the device links the virtual to its load balancer's virtual address
+                attrs["destination"] = f"/{part}/{PREFIX}_{lb['id']}:{o['protocol_port']}"
             pool = o.get("default_pool_id")
             if pool is None or ok(pool):  # a pool in ERROR is held: its reference too
                 attrs["pool"] = f"/{part}/{PREFIX}_{pool}" if pool else None

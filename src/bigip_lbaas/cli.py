@@ -1,6 +1,6 @@
 """`bigip-lbaas` command line: argument parsing and wiring only.
 
-Subcommands: api, agent, sim, up, db upgrade, status. Each server-style command takes oslo.config
+Subcommands: api, agent, sim, up, db upgrade, status, diff, import neutron-lbaas. Each server-style command takes oslo.config
 style `--config-file` (repeatable, later files win) and `--config-dir`. Errors we raise on purpose
 print as one line and exit non-zero; nothing here does work of its own.
 """
@@ -105,6 +105,47 @@ def _cmd_octavia_bridge(args: argparse.Namespace) -> int:
     return bridge.run(_load_conf(args))
 
 
+def _cmd_diff(args: argparse.Namespace) -> int:
+    from bigip_lbaas import diff
+
+    return diff.run(_load_conf(args), args)
+
+
+def _add_diff(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from bigip_lbaas import diff
+
+    parser = sub.add_parser(
+        "diff",
+        help="show what differs between the desired state and each device (read-only; "
+        "exit 0 in step, 1 not, 2 error)",
+    )
+    _add_config_args(parser)
+    diff.add_arguments(parser)
+    parser.set_defaults(handler=_cmd_diff)
+
+
+def _cmd_import_neutron_lbaas(args: argparse.Namespace) -> int:
+    from bigip_lbaas.migrate import neutron_lbaas
+
+    return neutron_lbaas.run(_load_conf(args), args)
+
+
+def _add_import(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    imp = sub.add_parser("import", help="import load balancers from another system")
+    imp_sub = imp.add_subparsers(dest="import_source", metavar="SOURCE", required=True)
+    nl = imp_sub.add_parser("neutron-lbaas", help="import a neutron-lbaas v2 database "
+                            "(same ids, projects, names, statuses) into the shared database")
+    _add_config_args(nl)
+    nl.add_argument("--connection", required=True, metavar="URL",
+                    help="the neutron-lbaas (Neutron) database URL, read only")
+    nl.add_argument("--dry-run", action="store_true",
+                    help="print what would be imported and write nothing")
+    nl.add_argument("--batch-size", type=int, default=1, metavar="N",
+                    help="whole load balancers per transaction (default 1: one transaction "
+                    "each; a failed batch is retried one by one)")
+    nl.set_defaults(handler=_cmd_import_neutron_lbaas)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from bigip_lbaas import up
     from bigip_lbaas.sim import server as sim_server
@@ -148,6 +189,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_config_args(status)
     status.add_argument("--json", action="store_true", help="print JSON instead of tables")
     status.set_defaults(handler=_cmd_status)
+
+    _add_diff(sub)
+    _add_import(sub)
 
     octavia_bridge = sub.add_parser(
         "octavia-bridge", help="deliver statuses and statistics to Octavia's driver agent "

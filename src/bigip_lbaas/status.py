@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from bigip_lbaas.db import agents, schema
+from bigip_lbaas.db import agents, schema, unserved
 from bigip_lbaas.db.models import DeviceState, Partition, PartitionLease
 from bigip_lbaas.db.session import Database
 from bigip_lbaas.engine import names
@@ -23,8 +23,9 @@ from bigip_lbaas.engine import names
 TABLE_ROWS = 50
 
 
-def gather(db: Database, lease_seconds: float) -> dict[str, Any]:
+def gather(db: Database, lease_seconds: float, unserved_timeout: float = 0.0) -> dict[str, Any]:
     views = agents.list_agents(db, lease_seconds)
+    envs = db.query(lambda s: unserved.environments(s, lease_seconds))
     by_instance = {v.instance_id: v for v in views}
     with db.read() as s:
         now = s.scalar(sa.select(db.now()))
@@ -78,6 +79,22 @@ def gather(db: Database, lease_seconds: float) -> dict[str, Any]:
                 name = rep["device"]
                 reach[name] = reach.get(name, False) or bool(rep.get("reachable"))
     return {
+        "environments": [
+            {
+                "environment": e.name,
+                "serving_agents": e.live_agents,
+                "served": e.served,
+                "unserved_seconds": None if e.unserved_for is None else round(e.unserved_for, 1),
+                "partitions_behind": e.pending_partitions,
+                # When waiting work ends in ERROR (unserved_timeout; None: never, or served).
+                "error_in_seconds": (
+                    max(0.0, round(unserved_timeout - (e.unserved_for or 0.0), 1))
+                    if not e.served and unserved_timeout > 0 and e.pending_partitions
+                    else None
+                ),
+            }
+            for e in envs
+        ],
         "agents": [
             {
                 "host": v.host,
@@ -121,7 +138,7 @@ def run(conf: cfg.ConfigOpts, args: argparse.Namespace) -> int:
     db = Database(conf.database.connection)
     try:
         schema.require_current(db)
-        report = gather(db, conf.bigip_lbaas.lease_seconds)
+        report = gather(db, conf.bigip_lbaas.lease_seconds, conf.bigip_lbaas.unserved_timeout)
     finally:
         db.dispose()
     if args.json:
@@ -140,6 +157,16 @@ def _cell(value: object, style: str = "") -> Text:
 
 def print_report(report: dict[str, Any], console: Console) -> None:
     """The tables `status` prints without --json."""
+    for e in report.get("environments", []):
+        if e["served"]:
+            continue
+        since = e["unserved_seconds"]
+        line = (f"Environment {e['environment']}: NO live agent"
+                + ("" if since is None else f" for {since}s")
+                + f"; changes are refused (503); {e['partitions_behind']} partition(s) waiting")
+        if e["error_in_seconds"] is not None:
+            line += f", ERROR in {e['error_in_seconds']}s (unserved_timeout)"
+        console.print(Text(line, style="red"))
     t = Table(title="Agents")
     for col in (
         "host",

@@ -135,6 +135,26 @@ def _wait_port(
     raise BigipLbaasError(f"{child.name} did not listen on 127.0.0.1:{port} within {timeout:.0f}s")
 
 
+# `up` leaves [bigip_lbaas] lease_seconds at its default.
+LEASE_SECONDS = 10.0
+
+
+def _wait_agent(db_url: str, timeout: float, stopping: Callable[[], bool]) -> None:
+    """Until an agent has heartbeat: the API refuses work for an environment no live agent
+    serves, so a create made right after the banner must find one. Not fatal: `status` and
+    the API's refusal say what is missing if none comes."""
+    db = Database(db_url)
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and not stopping():
+            with contextlib.suppress(BigipLbaasError):
+                if any(a.alive for a in agents.list_agents(db, LEASE_SECONDS)):
+                    return
+            time.sleep(0.2)
+    finally:
+        db.dispose()
+
+
 def _port_free(port: int) -> bool:
     with socket.socket() as sock:
         return sock.connect_ex(("127.0.0.1", port)) != 0
@@ -304,6 +324,7 @@ def run(args: argparse.Namespace) -> int:
         for a in agent_children:
             a.start()
         _wait_port(args.port, 30, api, lambda: stopping)
+        _wait_agent(db_url, 30, lambda: stopping)
         _print_banner(args, state, children)
         deadline = None if args.for_seconds is None else time.monotonic() + args.for_seconds
         while not stopping and (deadline is None or time.monotonic() < deadline):

@@ -46,6 +46,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     conf = work / "api.conf"
     conf.write_text(f"[database]\nconnection = {db_url}\n[api_settings]\n"
                     f"bind_host = 127.0.0.1\nbind_port = {port}\nauth_strategy = noauth\n"
+                    "refuse_unserved = false\n"  # no agent: the API alone is under test
                     f"cert_file = {tls.cert_file}\nkey_file = {tls.key_file}\n")
     proc = Proc("api", [PY, "-m", "bigip_lbaas.cli", "api", "--config-file", str(conf)],
                 work / "api.log").start()

@@ -118,8 +118,11 @@ class MultiHost:
         self.c.upgrade_db()
         self.c.start_sim()
         self.c.start_api()
-        for host in self.hosts if agents is None else agents:
+        started = list(self.hosts if agents is None else agents)
+        for host in started:
             self.start_agent(host)
+        if started:  # the API refuses work for an environment no live agent serves
+            wait_for(lambda: set(started) <= set(self.agents_alive()), 60, "agents alive")
         return self
 
     def _forward_db(self) -> str:

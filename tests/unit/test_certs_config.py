@@ -1,6 +1,7 @@
-"""[certificates] at start-up: the built-in store is the default, barbican_cert_manager is refused
-as not available yet, and a key file that is missing, unreadable or not a key fails naming the
-option (never showing a key)."""
+"""[certificates] at start-up: the built-in store is the default; barbican_cert_manager loads with
+Keystone (auth_strategy = keystone and the [service_auth] credentials) and without it fails
+naming the option; a key file that is missing, unreadable or not a key fails naming the option
+(never showing a key); neither error shows a password."""
 
 from __future__ import annotations
 
@@ -32,11 +33,44 @@ def test_a_readable_key_file_loads(tmp_path: Path) -> None:
     assert conf.certificates.storage_key_file == str(key)
 
 
-def test_barbican_cert_manager_is_refused_as_not_available_yet(tmp_path: Path) -> None:
-    path = conf_file(tmp_path, "[certificates]\ncert_manager = barbican_cert_manager\n")
-    with pytest.raises(ConfigError, match=r"\[certificates\] cert_manager = "
-                                          r"barbican_cert_manager: not available yet"):
+SERVICE_AUTH = ("[service_auth]\nauth_url = http://127.0.0.1:5000/v3\nusername = octavia\n"
+                "password = PW-NEVER-SHOWN\nproject_name = service\n")
+KEYSTONE = "[api_settings]\nauth_strategy = keystone\n"
+BARBICAN = "[certificates]\ncert_manager = barbican_cert_manager\n"
+
+
+def test_barbican_cert_manager_loads_with_keystone(tmp_path: Path) -> None:
+    conf = load([conf_file(tmp_path, BARBICAN + KEYSTONE + SERVICE_AUTH)])
+    assert conf.certificates.cert_manager == "barbican_cert_manager"
+    assert conf.service_auth.username == "octavia"
+    assert conf.service_auth.user_domain_name == "Default"  # Octavia's defaults
+    assert conf.certificates.endpoint_type == "publicURL"
+
+
+@pytest.mark.parametrize("strategy", ["", "[api_settings]\nauth_strategy = noauth\n",
+                                      "[api_settings]\nauth_strategy = header\n"])
+def test_barbican_cert_manager_without_keystone_auth_is_refused(tmp_path: Path,
+                                                                strategy: str) -> None:
+    path = conf_file(tmp_path, BARBICAN + strategy + SERVICE_AUTH)
+    with pytest.raises(ConfigError) as err:
         load([path])
+    text = str(err.value)
+    assert text.startswith(f"{path}: [certificates] cert_manager = barbican_cert_manager "
+                           "needs Keystone: [api_settings] auth_strategy"), text
+    assert "PW-NEVER-SHOWN" not in text
+
+
+@pytest.mark.parametrize("drop", ["auth_url", "username", "password"])
+def test_barbican_cert_manager_without_service_credentials_is_refused(tmp_path: Path,
+                                                                      drop: str) -> None:
+    auth = "".join(line + "\n" for line in SERVICE_AUTH.splitlines()
+                   if not line.startswith(f"{drop} ="))
+    path = conf_file(tmp_path, BARBICAN + KEYSTONE + auth)
+    with pytest.raises(ConfigError, match=rf"\[certificates\] cert_manager = "
+                                          rf"barbican_cert_manager needs Keystone: "
+                                          rf"\[service_auth\] {drop} not set") as err:
+        load([path])
+    assert path in str(err.value) and "PW-NEVER-SHOWN" not in str(err.value)
 
 
 def test_an_unknown_cert_manager_is_refused(tmp_path: Path) -> None:

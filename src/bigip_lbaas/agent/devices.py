@@ -11,6 +11,7 @@ from bigip_lbaas.agent.settings import AgentSettings
 from bigip_lbaas.core.model import PartitionKey, PartitionState
 from bigip_lbaas.device.apply import Guard
 from bigip_lbaas.device.client import BigipClient, collection_path
+from bigip_lbaas.device.cluster import failover_state
 from bigip_lbaas.device.converge import ConvergeResult, converge
 from bigip_lbaas.device.status import DeviceStats, collect, device_counters
 from bigip_lbaas.engine import names
@@ -55,6 +56,11 @@ class BigipDevice:
         """Make the device hold ``rendered`` (``device.converge.converge``)."""
         with DEVICE_SECONDS.labels(self.name, "converge").time():
             return await converge(self.client, rendered, self.prefix, guard, known=known)
+
+    async def failover_state(self) -> str | None:
+        """``active``, ``standby``, ...: whether this unit carries the traffic now."""
+        with DEVICE_SECONDS.labels(self.name, "collect").time():
+            return await failover_state(self.client)
 
     async def pass_stats(self) -> DeviceStats:
         """Every virtual's counters, read once at the start of a status pass."""

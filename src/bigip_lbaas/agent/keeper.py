@@ -23,7 +23,7 @@ from bigip_lbaas.agent.settings import AgentSettings
 from bigip_lbaas.agent.work import WorkQueue
 from bigip_lbaas.core.errors import LeaseLost
 from bigip_lbaas.core.placement import place
-from bigip_lbaas.db import agents, leases
+from bigip_lbaas.db import agents, leases, partitions
 from bigip_lbaas.db.leases import Held
 from bigip_lbaas.db.session import Database
 from bigip_lbaas.device.apply import Guard
@@ -163,8 +163,10 @@ class LeaseKeeper:
         if not eligible:  # nobody can reach a device: still own the work, to report errors
             eligible = [v.instance_id for v in views if v.alive and v.admin_state_up]
         rows = await in_thread(leases.snapshot, self.db, self.s.environment)
+        # Weighed by their load balancers, so one agent is not handed all the big projects.
+        weights = await in_thread(partitions.load_balancer_counts, self.db, self.s.environment)
         current = {r.partition_id: (r.owner if r.owner in live else None) for r in rows}
-        assignment = place([r.partition_id for r in rows], eligible, current)
+        assignment = place([r.partition_id for r in rows], eligible, current, weights)
 
         # Hand over only to agents that have been up for a lease period: an agent that
         # crash-loops gets orphaned work at once but never pulls partitions off healthy owners.

@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from bigip_lbaas.agent import metrics
+from bigip_lbaas.agent import certificates, metrics
 from bigip_lbaas.agent.decide import backoff
 from bigip_lbaas.agent.fleet import Device, Fleet
 from bigip_lbaas.agent.keeper import LeaseKeeper, in_thread
@@ -37,7 +37,7 @@ from bigip_lbaas.db import desired, leases, outcomes
 from bigip_lbaas.db.desired import Snapshot
 from bigip_lbaas.db.leases import Held
 from bigip_lbaas.db.session import Database
-from bigip_lbaas.device.status import DeviceStats
+from bigip_lbaas.device.status import DeviceStats, carriers, summed
 from bigip_lbaas.engine.health import PartitionStatus
 
 LOG = logging.getLogger(__name__)
@@ -141,6 +141,8 @@ class Agent:
         self.recording = 0  # reconciles done with the devices, waiting for their outcome's write
         self.gave_up: list[str] = []  # loops that kept crashing and stopped the agent
         self.poll_interval = settings.poll_interval
+        # The one place the agent makes its certificate source (TLS secrets, agent/certificates).
+        self.certs = certificates.source(settings, db)
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -235,6 +237,8 @@ class Agent:
                 try:
                     found = await in_thread(leases.poll, self.db, self.me, self.s.environment)
                     behind = found.behind
+                    # A failover asked for a fresh read of every device: whatever the memo says.
+                    self.queue.mark_due(found.full_read)
                     # New or orphaned partitions are placed at once, not at the next heartbeat.
                     if found.unowned and (time.monotonic() - self.keeper.last_placement
                                           >= PROMPT_PLACEMENT_SECONDS):
@@ -318,6 +322,7 @@ class Agent:
                 held, snap, self.fleet, prefix=self.s.environment,
                 guard=self.keeper.guard_for(held), attempts=work.attempts,
                 failing_for=failing_for, policy=self.policy, full=pick.full,
+                certs=self.certs,
             )
             self.recording += 1
             freed = True
@@ -405,20 +410,16 @@ class Agent:
     # --- operating status and stats ----------------------------------------------------------
 
     async def _status_loop(self) -> None:
-        """Every `status_interval`, the operating status and stats of every held partition, read
-        from one reachable device: its stats once per pass, then STATUS_BATCH partitions at a
-        time (one read of their desired state, STATUS_READS device reads at a time, one fenced
-        write)."""
+        """Every `status_interval`, the operating status and stats of every held partition: the
+        counters of the units that carry the traffic (`_carried`) once per pass, then
+        STATUS_BATCH partitions at a time (one read of their desired state, STATUS_READS device
+        reads at a time, one fenced write)."""
         while await self._sleep(self.s.status_interval):
-            device = self.fleet.first_up()
-            if device is None or not len(self.queue):
+            if not len(self.queue):
                 continue
-            stats: DeviceStats | None
-            try:
-                stats = await device.pass_stats()
-            except DeviceError as err:
-                self._device_trouble(device, err)
-                stats = None
+            device, stats = await self._carried()
+            if device is None:
+                continue
             pids = sorted(self.queue.held())
             for i in range(0, len(pids), STATUS_BATCH):
                 if self.stopping.is_set():
@@ -429,6 +430,37 @@ class Agent:
                          if p in self.queue and p not in self.queue.processing]
                 if batch and self.keeper.lease_valid():
                     await self._status_batch(device, batch, stats)
+
+    async def _carried(self) -> tuple[Device | None, DeviceStats | None]:
+        """The device a status pass reads member health from, and every virtual's counters as
+        the units carrying the traffic count them: the active unit of a pair, not whichever
+        answers first (a standby's counters are not the traffic), and on scale-N every active
+        unit's, summed. The failover state is read each pass: a pair fails over. Counters are
+        None when a carrier could not be read (then each partition's own are read from the
+        device returned, the first carrier)."""
+        up = [d for d in self.fleet.devices if self.fleet.up[d.name]]
+        if not up:
+            return None, None
+        picked = up[:1]
+        if len(self.fleet.devices) > 1:
+            said = await asyncio.gather(*(d.failover_state() for d in up), return_exceptions=True)
+            for d, state in zip(up, said, strict=True):
+                if isinstance(state, DeviceError):
+                    self._device_trouble(d, state)
+                elif isinstance(state, BaseException):
+                    raise state
+            names = set(carriers([(d.name, s if isinstance(s, str) else None)
+                                  for d, s in zip(up, said, strict=True)]))
+            picked = [d for d in up if d.name in names]
+        counted: list[DeviceStats] = []
+        for d in picked:
+            try:
+                counted.append(await d.pass_stats())
+            except DeviceError as err:
+                self._device_trouble(d, err)
+        if len(counted) != len(picked):
+            return picked[0], None
+        return picked[0], counted[0] if len(counted) == 1 else summed(counted)
 
     def _device_trouble(self, device: Device, err: DeviceError) -> None:
         if isinstance(err, DeviceUnreachable):

@@ -18,14 +18,16 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
-from bigip_lbaas.agent import metrics
+from bigip_lbaas.agent import certificates, metrics
 from bigip_lbaas.agent.decide import Decision, DeviceResult, decide
 from bigip_lbaas.agent.fleet import Device, Fleet
+from bigip_lbaas.core.certs import CertificateSource
 from bigip_lbaas.core.errors import DeviceError, DeviceUnreachable
 from bigip_lbaas.db.desired import Snapshot
 from bigip_lbaas.db.leases import Held
 from bigip_lbaas.db.outcomes import Finished
 from bigip_lbaas.device.apply import Guard
+from bigip_lbaas.engine import tls
 from bigip_lbaas.engine.config import Rendered
 from bigip_lbaas.engine.render import render
 
@@ -75,14 +77,20 @@ async def reconcile(
     failing_for: float = 0.0,
     policy: RetryPolicy | None = None,
     full: bool = True,
+    certs: CertificateSource | None = None,
 ) -> Outcome:
     """Converge every device of ``fleet`` onto ``snap`` under ``held``'s lease.
 
     ``attempts`` counts the failed attempts before this one and ``failing_for`` how long they
     have been failing (for backoff and giving up); ``full`` reads every device afresh instead of
     trusting what this owner last saw it hold under this epoch (take-over, device return,
-    anti-entropy)."""
-    rendered = render(snap.state, prefix)
+    anti-entropy); ``certs``: where the TLS secrets the partition names are fetched from (for
+    this reconcile only: the decrypted keys live in its ``Rendered`` and nowhere else)."""
+    secrets = tls.NO_SECRETS
+    if tls.wanted(snap.state) != tls.Wanted():
+        secrets = await asyncio.to_thread(certificates.fetch, certs, snap.state)
+    rendered = render(snap.state, prefix, secrets=secrets)
+    del secrets
     results = await asyncio.gather(
         *(on_device(fleet, d, held, rendered, guard, full) for d in fleet.devices)
     )

@@ -37,6 +37,7 @@ class AgentSettings:
     metrics_port: int | None = None
     metrics_host: str = "127.0.0.1"
     instance_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    storage_key_file: str | None = None  # the built-in certificate store's key (TLS secrets)
 
 
 def from_conf(conf: cfg.ConfigOpts) -> AgentSettings:
@@ -71,4 +72,5 @@ def from_conf(conf: cfg.ConfigOpts) -> AgentSettings:
         status_interval=ours.status_interval,
         metrics_port=ours.metrics_port,
         metrics_host=ours.metrics_host,
+        storage_key_file=conf.certificates.storage_key_file,
     )

@@ -20,6 +20,7 @@ from bigip_lbaas.api import keystone
 from bigip_lbaas.api.errors import fault_body
 from bigip_lbaas.api.metrics import Metrics
 from bigip_lbaas.api.middleware import REQUEST, BodyLimit, RequestLog
+from bigip_lbaas.api.policy import Policy
 from bigip_lbaas.api.providers import load_providers
 from bigip_lbaas.api.routes import (
     admin,
@@ -135,7 +136,8 @@ def create_app(conf: cfg.ConfigOpts, db: Database | None = None) -> FastAPI:
         conf=conf, db=database, providers=load_providers(conf), auth_strategy=strategy,
         default_project=str(conf.bigip_lbaas.default_project_id),
         max_limit=int(conf.api_settings.pagination_max_limit),
-        base_uri=conf.api_settings.api_base_uri, lease_seconds=float(conf.bigip_lbaas.lease_seconds))
+        base_uri=conf.api_settings.api_base_uri, lease_seconds=float(conf.bigip_lbaas.lease_seconds),
+        policy=Policy(conf), refuse_unserved=bool(conf.api_settings.refuse_unserved))
     app.include_router(version.router)
     app.include_router(secrets.router, prefix=KEY_MANAGER)
     for prefix, in_schema in (("/v2", True), ("/v2.0", False)):
@@ -149,7 +151,7 @@ def create_app(conf: cfg.ConfigOpts, db: Database | None = None) -> FastAPI:
         app.add_exception_handler(kind, handler)
     app.add_middleware(JsonOnly)
     app.add_middleware(Metrics, db=database, lease_seconds=float(conf.bigip_lbaas.lease_seconds),
-                       admin_only=strategy == "keystone")
+                       admin_only=strategy == "keystone", policy=app.state.api.policy)
     if strategy == "keystone":
         keystone.require_middleware()  # fail now, at start-up, when the extra is missing
     return app

@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from bigip_lbaas.api import validate
+from bigip_lbaas.api import tls, validate
 from bigip_lbaas.api.errors import (
     DuplicateHealthMonitor,
     DuplicateListener,
@@ -100,10 +100,14 @@ def check_pool_protocol(listener_protocol: str, pool_protocol: str) -> None:
 
 
 def insert_listener(session: Session, lb: m.LoadBalancer, spec: dict[str, Any], *,
-                    siblings: Sequence[m.Listener] | None = None) -> m.Listener:
+                    siblings: Sequence[m.Listener] | None = None,
+                    tls_checks: tls.Checks | None = None) -> m.Listener:
     """`siblings`: when `lb` was created by this same request, the listeners added to it so far
-    (then they are all it has, and the duplicate check needs no query)."""
+    (then they are all it has, and the duplicate check needs no query). `tls_checks`: the
+    request's TLS defaults and certificate checks (api/tls.py)."""
     validate.listener(provider_of(lb), spec["protocol"], spec, vips=vip_addresses(lb))
+    if tls_checks is not None:
+        tls_checks.listener_create(provider_of(lb), lb.project_id, spec)
     l4 = L4_PROTOCOL[spec["protocol"]]
     if siblings is None:
         taken = session.scalars(sa.select(m.Listener.protocol).where(
@@ -131,8 +135,11 @@ def insert_listener(session: Session, lb: m.LoadBalancer, spec: dict[str, Any], 
     return row
 
 
-def insert_pool(session: Session, lb: m.LoadBalancer, spec: dict[str, Any]) -> m.Pool:
+def insert_pool(session: Session, lb: m.LoadBalancer, spec: dict[str, Any], *,
+                tls_checks: tls.Checks | None = None) -> m.Pool:
     validate.pool(provider_of(lb), spec["protocol"], spec)
+    if tls_checks is not None:
+        tls_checks.pool_create(provider_of(lb), lb.project_id, spec)
     spec = _clean(spec)
     values = columns(POOL, spec)
     if spec.get("session_persistence") is not None:

@@ -192,6 +192,28 @@ class DatabaseUnavailable(ApiError):
     template = "The database is unavailable; retry later."
 
 
+class Unserved(ApiError):
+    """No live agent serves the environment (M11): nothing would carry the change out. 503,
+    not 409: the object is not busy (a client that waits for it to leave PENDING would wait in
+    vain); the service that does the work is unavailable, and retrying later is right."""
+
+    status = 503
+    template = ("No live agent serves environment %(environment)s: the change would not be "
+                "carried out. Retry when an agent of that environment is running.")
+
+
 class RequestTooLarge(ApiError):
     status = 413
     template = "Request is too large: the body exceeds %(limit)s bytes."
+
+
+# Octavia's certificate errors (octavia/common/exceptions.py), raised by api/tls.py.
+class CertificateRetrieval(ApiError):
+    status = 400
+    template = "Could not retrieve certificate: %(ref)s"
+
+
+class UnreadablePKCS12(ApiError):
+    status = 400
+    template = ("The PKCS12 bundle is unreadable. Please check the PKCS12 bundle validity. In "
+                "addition, make sure it does not require a pass phrase. Error: %(error)s")

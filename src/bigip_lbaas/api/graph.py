@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from bigip_lbaas.api import create
+from bigip_lbaas.api import create, tls
 from bigip_lbaas.api.errors import ValidationFailure
 from bigip_lbaas.api.resources import (
     HEALTHMONITOR,
@@ -49,7 +49,8 @@ def counts(spec: LoadBalancerPOST) -> dict[Resource, int]:
             L7RULE: sum(len(p.rules or []) for p in policies)}
 
 
-def insert(session: Session, lb: m.LoadBalancer, spec: LoadBalancerPOST) -> list[Any]:
+def insert(session: Session, lb: m.LoadBalancer, spec: LoadBalancerPOST,
+           tls_checks: tls.Checks | None = None) -> list[Any]:
     """The single-call create: pools (with members and monitor), then listeners and policies.
     Returns every row it added. The load balancer is new, so what it already holds is known
     without asking the database."""
@@ -59,7 +60,7 @@ def insert(session: Session, lb: m.LoadBalancer, spec: LoadBalancerPOST) -> list
 
     def add_pool(pool_spec: dict[str, Any]) -> m.Pool:
         body = {k: v for k, v in pool_spec.items() if k not in ("members", "healthmonitor")}
-        pool = create.insert_pool(session, lb, body)
+        pool = create.insert_pool(session, lb, body, tls_checks=tls_checks)
         session.flush()
         added.append(pool)
         has_hm = bool(pool_spec.get("healthmonitor"))
@@ -91,7 +92,8 @@ def insert(session: Session, lb: m.LoadBalancer, spec: LoadBalancerPOST) -> list
         if pool is not None:
             create.check_pool_protocol(lst_spec.protocol, pool.protocol)
             body["default_pool_id"] = pool.id
-        listener = create.insert_listener(session, lb, body, siblings=listeners)
+        listener = create.insert_listener(session, lb, body, siblings=listeners,
+                                          tls_checks=tls_checks)
         listeners.append(listener)
         added.append(listener)
         session.flush()

@@ -40,11 +40,13 @@ def list_resource(request: Request, res: Resource, scope: Scope | None = None,
     url = base_url(request)
 
     def fn(session: Session) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
-        if check is not None:
-            check(session, ctx)
         stmt = sa.select(res.model).where(res.model.provisioning_status != Prov.DELETED)
-        if not ctx.is_admin:
-            stmt = stmt.where(res.model.project_id == ctx.project_id)
+        if check is not None:  # listed below a parent: the parent's project decides (403)
+            check(session, ctx)
+        else:  # Octavia's list rule: everyone's, one asked for, or the caller's own (else 403)
+            project = ctx.list_project(request.query_params.get("project_id"))
+            if project is not None:
+                stmt = stmt.where(res.model.project_id == project)
         if scope is not None:
             stmt = scope(stmt)
         rows = pagination.page(session, res, pagination.apply(res, stmt, q), q)

@@ -8,9 +8,11 @@ in X-Identity-Status, X-Project-Id, X-Roles, X-Tenant-Id, ... was removed and re
 the token says. When it refuses (401, or 503 when Keystone cannot be reached), its answer goes to
 the client and the app never sees the request.
 
-The app never sees a token: X-Auth-Token and X-Service-Token are dropped once checked (it calls
-no other service on the user's behalf). Version documents and the health check stay open. The
-project a token proved is left for the access log in the scope's `middleware.REQUEST` dict.
+No token reaches the app's headers: X-Auth-Token and X-Service-Token are dropped once checked.
+The one call made on the user's behalf, barbican_cert_manager's ACL step
+(`certstore.for_request`), gets the checked user token from `caller_token(scope)` (a scope key,
+never a header, never logged). Version documents and the health check stay open. The project a
+token proved is left for the access log in the scope's `middleware.REQUEST` dict.
 
 Options are read from `[keystone_authtoken]` of the same configuration files, as for any
 OpenStack service. It needs the optional extra `bigip-lbaas[keystone]`.
@@ -35,6 +37,9 @@ OPEN_PATHS = frozenset({"/", "/v2", "/v2/", "/v2.0", "/v2.0/", "/healthcheck"})
 # Credentials the app has no use for once auth_token has checked them.
 DROPPED = frozenset({"HTTP_X_AUTH_TOKEN", "HTTP_X_SERVICE_TOKEN", "HTTP_X_STORAGE_TOKEN"})
 
+# The scope key holding the user token auth_token accepted (see caller_token).
+AUTH_TOKEN = "bigip_lbaas.auth_token"
+
 StartResponse = Callable[..., Any]
 WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
@@ -46,6 +51,13 @@ def require_middleware() -> None:
     except ImportError as err:
         raise ConfigError("[api_settings] auth_strategy = keystone needs keystonemiddleware: "
                           "install bigip-lbaas[keystone]") from err
+
+
+def caller_token(scope: Scope) -> str | None:
+    """The Keystone token auth_token accepted for this request (None outside keystone mode and
+    on open paths). For calls on the caller's behalf only; never log or return it."""
+    token = scope.get(AUTH_TOKEN)
+    return str(token) if token else None
 
 
 class _Passed:
@@ -146,7 +158,8 @@ class KeystoneAuth:
             facts = scope.get(REQUEST)
             if facts is not None:
                 facts["project"] = passed.environ.get("HTTP_X_PROJECT_ID")
-            await self.app({**scope, "headers": _headers(scope, passed.environ)}, receive, send)
+            await self.app({**scope, "headers": _headers(scope, passed.environ),
+                            AUTH_TOKEN: passed.environ.get("HTTP_X_AUTH_TOKEN")}, receive, send)
             return
         await send({"type": "http.response.start", "status": int(status.split(" ", 1)[0]),
                     "headers": [(k.lower().encode("latin-1"), v.encode("latin-1"))

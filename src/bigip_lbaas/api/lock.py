@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from bigip_lbaas.api.auth import Context
-from bigip_lbaas.api.errors import Immutable, LBPendingState, NotFound
+from bigip_lbaas.api.errors import Immutable, LBPendingState, NotFound, Unserved
 from bigip_lbaas.api.resources import (
     HEALTHMONITOR,
     L7POLICY,
@@ -27,22 +27,32 @@ from bigip_lbaas.api.resources import (
 )
 from bigip_lbaas.core.status import Prov, may_change
 from bigip_lbaas.db import models as m
+from bigip_lbaas.db import unserved
 from bigip_lbaas.db.partitions import mark_changed
 
 
 def find(session: Session, res: Resource, obj_id: str, ctx: Context, *, lock: bool = False) -> Any:
-    """The row of `res` with `obj_id` that `ctx` may see, else 404 (never 403: no leak)."""
+    """The row of `res` with `obj_id`: 404 when there is none, 403 when the request's action is
+    not allowed on its project (Octavia loads the object, then checks the policy with the
+    object's project)."""
     stmt = sa.select(res.model).where(res.model.id == obj_id)
     if lock:
         stmt = stmt.with_for_update()
     row = session.scalars(stmt).one_or_none()
-    if row is None or row.provisioning_status == Prov.DELETED or not ctx.visible(row.project_id):
+    if row is None or row.provisioning_status == Prov.DELETED:
         raise NotFound(resource=res.label, id=obj_id)
+    ctx.authorize(row.project_id)
     return row
 
 
 def lock_lb(session: Session, lb_id: str, ctx: Context) -> m.LoadBalancer:
+    """The load balancer a change goes to, locked; 503 when no live agent serves its
+    environment (M11: nothing would carry the change out)."""
     lb: m.LoadBalancer = find(session, LOADBALANCER, lb_id, ctx, lock=True)
+    if ctx.agent_lease is not None:
+        environment = unserved.is_partition_served(session, lb.partition_id, ctx.agent_lease)
+        if environment is not None:
+            raise Unserved(environment=environment)
     return lb
 
 

@@ -24,8 +24,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bigip_lbaas.api.auth import context_from_headers
 from bigip_lbaas.api.errors import fault_body
+from bigip_lbaas.api.policy import Policy
 from bigip_lbaas.core.errors import ApiError, DatabaseError
 from bigip_lbaas.core.status import PENDING
+from bigip_lbaas.db import unserved
 from bigip_lbaas.db.desired import MODELS
 from bigip_lbaas.db.models import Agent, Partition
 from bigip_lbaas.db.session import Database
@@ -45,6 +47,16 @@ class ClusterCollector(Collector):
                                    "Partitions whose desired generation is ahead of applied")
         alive = GaugeMetricFamily("bigip_lbaas_agents_alive",
                                   "Agents with a heartbeat within one lease period")
+        serving = GaugeMetricFamily("bigip_lbaas_environment_serving_agents",
+                                    "Live, admin-up agents of each environment (0: changes "
+                                    "are refused and waiting work ends in ERROR)",
+                                    labels=["environment"])
+        unserved_for = GaugeMetricFamily("bigip_lbaas_environment_unserved_seconds",
+                                         "Seconds since an agent last served the environment "
+                                         "(0 while served)", labels=["environment"])
+        waiting = GaugeMetricFamily("bigip_lbaas_environment_partitions_behind",
+                                    "Partitions of the environment with work not yet applied",
+                                    labels=["environment"])
         try:
             with self.db.read() as s:
                 for kind, table in MODELS.items():
@@ -57,18 +69,23 @@ class ClusterCollector(Collector):
                 alive.add_metric([], float(s.scalar(
                     sa.select(sa.func.count()).select_from(Agent).where(
                         Agent.alive_where(self.db.now(), self.lease_seconds))) or 0))
+                for env in unserved.environments(s, self.lease_seconds):
+                    serving.add_metric([env.name], float(env.live_agents))
+                    unserved_for.add_metric([env.name], float(env.unserved_for or 0.0))
+                    waiting.add_metric([env.name], float(env.pending_partitions))
         except DatabaseError:
             return  # database down: request metrics still scrape; these gauges are absent
-        yield from (pending, behind, alive)
+        yield from (pending, behind, alive, serving, unserved_for, waiting)
 
 
 class Metrics:
     """Middleware + endpoint: request count/latency by method, route and status."""
 
     def __init__(self, app: ASGIApp, db: Database, lease_seconds: float,
-                 admin_only: bool = False) -> None:
+                 admin_only: bool = False, policy: Policy | None = None) -> None:
         self.app = app
         self.admin_only = admin_only
+        self.policy = policy  # who is admin: Octavia's context_is_admin
         self.registry = CollectorRegistry()
         self.requests = Counter("bigip_lbaas_api_requests_total", "API requests",
                                 ["method", "route", "status"], registry=self.registry)
@@ -111,7 +128,7 @@ class Metrics:
         if not self.admin_only:
             return None
         try:
-            allowed = context_from_headers(Request(scope), "keystone", "").is_admin
+            allowed = context_from_headers(Request(scope), "keystone", "", self.policy).is_admin
         except ApiError:
             allowed = False
         if allowed:

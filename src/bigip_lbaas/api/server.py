@@ -10,6 +10,7 @@ import uvicorn
 from oslo_config import cfg
 
 from bigip_lbaas.api.app import asgi_app
+from bigip_lbaas.api.sweeper import Sweeper
 from bigip_lbaas.config.load import check_api_exposure
 from bigip_lbaas.core.errors import BigipLbaasError
 from bigip_lbaas.db import schema
@@ -33,8 +34,13 @@ def run(conf: cfg.ConfigOpts) -> int:
                             log_level="warning", access_log=False, lifespan="off",
                             ssl_certfile=api.cert_file or None, ssl_keyfile=api.key_file or None)
     server = uvicorn.Server(config)
+    sweeper = Sweeper.from_conf(conf, db)  # M11: work no agent can finish ends in ERROR
+    if sweeper is not None:
+        sweeper.start()
     try:
         server.run()
     finally:
+        if sweeper is not None:
+            sweeper.stop()
         db.dispose()
     return 0

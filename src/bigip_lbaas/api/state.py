@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 from oslo_config import cfg
 from starlette.requests import Request
 
 from bigip_lbaas.api.auth import Context, context_from_headers
-from bigip_lbaas.api.errors import DatabaseUnavailable
+from bigip_lbaas.api.errors import DatabaseUnavailable, Unserved
+from bigip_lbaas.api.policy import Policy, action_for
 from bigip_lbaas.api.providers import Providers
 from bigip_lbaas.core import errors
+from bigip_lbaas.db import unserved
 from bigip_lbaas.db.session import Database
 
 T = TypeVar("T")
@@ -27,6 +29,14 @@ class AppState:
     max_limit: int
     base_uri: str | None
     lease_seconds: float
+    policy: Policy | None = None  # Octavia's rules (api/policy.py); None: admin or own project
+    refuse_unserved: bool = False  # [api_settings] refuse_unserved (M11)
+
+    def require_served(self, session: Any, environment: str) -> None:
+        """503 naming `environment` when no live agent serves it (and refuse_unserved is on)."""
+        if self.refuse_unserved and not unserved.is_served(session, environment,
+                                                           self.lease_seconds):
+            raise Unserved(environment=environment)
 
     def write(self, fn: Any) -> Any:
         """Run `fn(session)` as one transaction, retrying the whole of it on transient errors."""
@@ -49,8 +59,16 @@ def state(request: Request) -> AppState:
 
 
 def context(request: Request) -> Context:
+    """Who asks, for which action (by method and route), with the checks whose target is known
+    before the handler reads anything already made (403 otherwise)."""
     st = state(request)
-    return context_from_headers(request, st.auth_strategy, st.default_project)
+    route = request.scope.get("route")
+    action = action_for(request.method, getattr(route, "path", None))
+    ctx = context_from_headers(request, st.auth_strategy, st.default_project, st.policy, action)
+    ctx.check_at_entry(request.path_params)
+    if st.refuse_unserved:
+        ctx = replace(ctx, agent_lease=st.lease_seconds)
+    return ctx
 
 
 def base_url(request: Request) -> str:

@@ -23,8 +23,6 @@ from bigip_lbaas.api.errors import InvalidOption, ProviderUnsupportedOption, Val
 TERMINATED_HTTPS = "TERMINATED_HTTPS"
 CERT_REFS = ("default_tls_container_ref", "sni_container_refs", "client_ca_tls_container_ref")
 LISTENER_TLS_OPTIONS = ("tls_ciphers", "tls_versions", "alpn_protocols")
-POOL_TLS_OPTIONS = ("tls_enabled", "tls_container_ref", "ca_tls_container_ref",
-                    "crl_container_ref", "tls_ciphers", "tls_versions", "alpn_protocols")
 # octavia-lib's SUPPORTED_HTTP_HEADERS and SUPPORTED_SSL_HEADERS, and the listener protocols
 # Octavia inserts headers on.
 HTTP_HEADERS = ("X-Forwarded-For", "X-Forwarded-Port", "X-Forwarded-Proto")
@@ -192,13 +190,7 @@ def pool(provider: str, protocol: str, values: Mapping[str, Any], *, stored: Any
             if stored is not None else
             "A CA certificate reference is required to specify a revocation list.",
             "crl_container_ref"))
-    for key in POOL_TLS_OPTIONS:
-        if values.get(key):
-            raise ProviderUnsupportedOption(
-                prov=provider,
-                detail=f"{key}: this provider does not deploy TLS from the BIG-IP devices to "
-                       "a pool's members (re-encryption); the traffic would reach them in "
-                       "plaintext.")
+    # The pool TLS fields (re-encryption) are checked by api/tls.py.
 
 
 def member(provider: str, values: Mapping[str, Any]) -> None:

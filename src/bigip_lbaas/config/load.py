@@ -5,6 +5,7 @@ Errors come out as ConfigError with one line naming file, section, option and ac
 
 from __future__ import annotations
 
+import importlib.util
 import ipaddress
 import logging
 import socket
@@ -94,13 +95,17 @@ def _check_database_connection(conf: cfg.ConfigOpts) -> None:
 
 
 def _check_certificates(conf: cfg.ConfigOpts) -> None:
-    """`cert_manager` names a store we have, and its key file is there and holds a key (the key
-    itself is never shown)."""
+    """`cert_manager` names a store we can use: the built-in one (its key file, when set, is there
+    and holds a key; the key itself is never shown), or Barbican, which needs Keystone (token
+    auth at the API, the service's own `[service_auth]` credentials) and the barbican extra."""
     manager = str(conf.certificates.cert_manager)
-    if manager != options.BUILTIN_CERT_MANAGER:
+    if manager == options.BARBICAN_CERT_MANAGER:
+        _check_barbican(conf)
+    elif manager != options.BUILTIN_CERT_MANAGER:  # the option's choices refuse this first
         where, _value, section = _where_set(conf, "certificates", "cert_manager")
-        raise ConfigError(f"{where}: [{section}] cert_manager = {manager}: not available yet; "
-                          f"accepted: {options.BUILTIN_CERT_MANAGER}")
+        raise ConfigError(f"{where}: [{section}] cert_manager = {manager}: not a store we have; "
+                          f"accepted: {options.BUILTIN_CERT_MANAGER}, "
+                          f"{options.BARBICAN_CERT_MANAGER}")
     path = conf.certificates.storage_key_file
     if not path:
         return
@@ -114,6 +119,24 @@ def _check_certificates(conf: cfg.ConfigOpts) -> None:
         raise ConfigError(f"{where}: [{section}] storage_key_file = {path!r}: cannot read a "
                           f"key from it ({reason}); accepted: a file with 32 bytes of URL-safe "
                           "base64") from None
+
+
+def _check_barbican(conf: cfg.ConfigOpts) -> None:
+    """barbican_cert_manager without Keystone is refused: the API checks a user's access to a
+    secret with the user's token, agents read with the service's credentials."""
+    where, _value, section = _where_set(conf, "certificates", "cert_manager")
+    head = f"{where}: [{section}] cert_manager = {options.BARBICAN_CERT_MANAGER}"
+    if str(conf.api_settings.auth_strategy) != "keystone":
+        raise ConfigError(f"{head} needs Keystone: [api_settings] auth_strategy = "
+                          f"{conf.api_settings.auth_strategy}; accepted with Barbican: keystone")
+    missing = [name for name in ("auth_url", "username", "password")
+               if not conf.service_auth[name]]
+    if missing:
+        raise ConfigError(f"{head} needs Keystone: [service_auth] {', '.join(missing)} not set "
+                          "(the service's own credentials, Octavia's option names)")
+    if not all(importlib.util.find_spec(m) for m in ("keystoneauth1", "barbicanclient")):
+        raise ConfigError(f"{head} needs keystoneauth1 and python-barbicanclient: install "
+                          "bigip-lbaas[barbican]")
 
 
 def check_api_exposure(conf: cfg.ConfigOpts) -> None:

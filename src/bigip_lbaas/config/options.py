@@ -211,6 +211,14 @@ UNSUPPORTED = (
 COORDINATION_OPTS: list[cfg.Opt] = [
     cfg.FloatOpt("heartbeat_interval", default=2.0, min=0.1, help="Agent heartbeat period (s)."),
     cfg.FloatOpt(
+        "unserved_timeout",
+        default=300.0,
+        min=0.0,
+        help="How long accepted work may wait while no live agent (alive, admin up) serves its "
+        "environment before its pending objects end in ERROR with that reason (s); the API "
+        "process checks every lease period. 0: wait forever.",
+    ),
+    cfg.FloatOpt(
         "lease_seconds",
         default=10.0,
         min=1.0,
@@ -293,6 +301,12 @@ EXPOSURE_OPTS: list[cfg.Opt] = [
 
 API_OPTS: list[cfg.Opt] = [
     cfg.HostAddressOpt("bind_host", default="127.0.0.1", help="Address the API listens on."),
+    cfg.BoolOpt(
+        "refuse_unserved",
+        default=True,
+        help="Refuse (503, naming the environment) a create or change for an environment no "
+        "live agent serves, instead of accepting work nothing will carry out.",
+    ),
     cfg.PortOpt("bind_port", default=9876, help="Port the API listens on."),
     cfg.StrOpt(
         "auth_strategy",
@@ -314,6 +328,41 @@ API_OPTS: list[cfg.Opt] = [
     *EXPOSURE_OPTS,
 ]
 
+# Octavia's TLS defaults ([api_settings], octavia/common/config.py), applied by api/tls.py to
+# TERMINATED_HTTPS listeners and tls_enabled pools that leave the fields out.
+OWASP_SUITE_B_CIPHERS = (
+    "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:"
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+    "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"
+    "DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384:DHE-RSA-CHACHA20-POLY1305")
+TLS_ALL_VERSIONS = ["SSLv3", "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"]
+ALPN_PROTOCOLS = ["h2", "http/1.1", "http/1.0"]
+TLS_API_OPTS: list[cfg.Opt] = [
+    cfg.StrOpt("default_listener_ciphers", default=OWASP_SUITE_B_CIPHERS,
+               help="Default OpenSSL cipher string for new TERMINATED_HTTPS listeners."),
+    cfg.StrOpt("default_pool_ciphers", default=OWASP_SUITE_B_CIPHERS,
+               help="Default OpenSSL cipher string for new TLS-enabled pools."),
+    cfg.StrOpt("tls_cipher_prohibit_list", default="",
+               help="Colon-separated OpenSSL ciphers that listeners and pools may not use."),
+    cfg.ListOpt("default_listener_tls_versions", default=["TLSv1.2", "TLSv1.3"],
+                item_type=types.String(choices=TLS_ALL_VERSIONS),
+                help="TLS versions of new TERMINATED_HTTPS listeners."),
+    cfg.ListOpt("default_pool_tls_versions", default=["TLSv1.2", "TLSv1.3"],
+                item_type=types.String(choices=TLS_ALL_VERSIONS),
+                help="TLS versions of new TLS-enabled pools."),
+    cfg.StrOpt("minimum_tls_version", choices=TLS_ALL_VERSIONS,
+               help="Oldest TLS version a listener or pool may ask for."),
+    # Octavia's default also offers h2; a BIG-IP negotiates h2 only with an HTTP/2 profile,
+    # which this provider does not deploy (docs/api.md), so h2 is left out of the defaults.
+    cfg.ListOpt("default_listener_alpn_protocols", default=["http/1.1", "http/1.0"],
+                item_type=types.String(choices=ALPN_PROTOCOLS),
+                help="ALPN protocols of new TERMINATED_HTTPS listeners (h2 is refused)."),
+    cfg.ListOpt("default_pool_alpn_protocols", default=["http/1.1", "http/1.0"],
+                item_type=types.String(choices=ALPN_PROTOCOLS),
+                help="ALPN protocols of new TLS-enabled pools (h2 is refused)."),
+]
+API_OPTS += TLS_API_OPTS
+
 QUOTA_OPTS: list[cfg.Opt] = [
     cfg.IntOpt(f"default_{name}_quota", default=-1, min=-1,
                help=f"Default {name.replace('_', ' ')} quota per project; -1: unlimited.")
@@ -331,14 +380,27 @@ SERVICE_PROVIDER_OPTS: list[cfg.Opt] = [
 
 
 BUILTIN_CERT_MANAGER = "database_cert_manager"
+BARBICAN_CERT_MANAGER = "barbican_cert_manager"
 CERTIFICATE_OPTS: list[cfg.Opt] = [
     cfg.StrOpt(
         "cert_manager",
         default=BUILTIN_CERT_MANAGER,
-        choices=[BUILTIN_CERT_MANAGER, "barbican_cert_manager"],
+        choices=[BUILTIN_CERT_MANAGER, BARBICAN_CERT_MANAGER],
         help="Where TLS secrets live (Octavia's option): database_cert_manager, the built-in "
         "store in the shared database, served as Barbican's v1 secrets API under /key-manager; "
-        "barbican_cert_manager (a real Barbican) is not available yet and is refused.",
+        "barbican_cert_manager, a real Barbican found in the Keystone catalog, read with the "
+        "[service_auth] credentials (needs auth_strategy = keystone and the barbican extra).",
+    ),
+    cfg.StrOpt(
+        "region_name",
+        help="Region of the key-manager endpoint in the catalog (Octavia's option); unset: "
+        "the catalog's only or first one.",
+    ),
+    cfg.StrOpt(
+        "endpoint_type",
+        default="publicURL",
+        help="Interface of the key-manager endpoint (Octavia's option): public, internal, "
+        "admin (or publicURL, internalURL, adminURL).",
     ),
     cfg.StrOpt(
         "storage_key_file",
@@ -346,6 +408,24 @@ CERTIFICATE_OPTS: list[cfg.Opt] = [
         "(`bigip-lbaas up` writes one). Every API and agent host needs the same file. Unset: "
         "the store refuses secrets (503).",
     ),
+]
+
+
+# Octavia's `[service_auth]`: the service's own Keystone credentials (keystoneauth1's password
+# plugin option names), used with barbican_cert_manager.
+SERVICE_AUTH_OPTS: list[cfg.Opt] = [
+    cfg.StrOpt("auth_url", help="Keystone's URL (with or without /v3)."),
+    cfg.StrOpt("auth_type", default="password", choices=["password"],
+               help="keystoneauth1 plugin; password is the one supported."),
+    cfg.StrOpt("username", help="The service user's name."),
+    cfg.StrOpt("password", secret=True, help="The service user's password."),
+    cfg.StrOpt("user_domain_name", default="Default", help="Domain of the service user."),
+    cfg.StrOpt("project_name", default="service", help="Project the service user works in."),
+    cfg.StrOpt("project_domain_name", default="Default", help="Domain of that project."),
+    cfg.StrOpt("cafile", help="PEM CA bundle to verify Keystone's and Barbican's HTTPS with."),
+    cfg.BoolOpt("insecure", default=False, help="Skip HTTPS verification (tests only)."),
+    cfg.FloatOpt("timeout", default=30.0, min=1, help="Seconds per request to Keystone or "
+                 "Barbican."),
 ]
 
 
@@ -360,6 +440,7 @@ def register(conf: cfg.ConfigOpts) -> None:
     conf.register_opts(SERVICE_PROVIDER_OPTS, group="service_providers")
     conf.register_opts(QUOTA_OPTS, group="quotas")
     conf.register_opts(CERTIFICATE_OPTS, group="certificates")
+    conf.register_opts(SERVICE_AUTH_OPTS, group="service_auth")
 
 
 def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
@@ -373,4 +454,5 @@ def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
         ("service_providers", SERVICE_PROVIDER_OPTS),
         ("quotas", QUOTA_OPTS),
         ("certificates", CERTIFICATE_OPTS),
+        ("service_auth", SERVICE_AUTH_OPTS),
     ]

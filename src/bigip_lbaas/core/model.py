@@ -57,6 +57,19 @@ class Member:
 
 
 @dataclass(frozen=True)
+class PoolTls:
+    """A pool's re-encryption to its members (Octavia's ``tls_enabled`` pool). Refs are secret
+    references in the certificate store; the agent fetches them at reconcile time."""
+
+    certificate_ref: str | None = None  # client certificate (PKCS12) shown to the members
+    ca_ref: str | None = None  # PEM CA bundle the members' certificates are validated with
+    crl_ref: str | None = None  # PEM CRL, with ca_ref
+    versions: tuple[str, ...] = ()  # Octavia names: SSLv3 TLSv1 TLSv1.1 TLSv1.2 TLSv1.3
+    ciphers: str | None = None  # OpenSSL cipher string
+    alpn_protocols: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Pool:
     id: str
     protocol: str  # TCP | HTTP | HTTPS | PROXY | PROXYV2 | UDP | SCTP
@@ -65,6 +78,7 @@ class Pool:
     session_persistence: SessionPersistence | None = None
     members: tuple[Member, ...] = ()
     health_monitor: HealthMonitor | None = None
+    tls: PoolTls | None = None  # None: plaintext to the members
 
 
 @dataclass(frozen=True)
@@ -92,6 +106,24 @@ class L7Policy:
 
 
 @dataclass(frozen=True)
+class ListenerTls:
+    """What a TERMINATED_HTTPS listener terminates TLS with. Refs are secret references in the
+    certificate store (PKCS12 for certificates, PEM for the CA and CRL)."""
+
+    default_ref: str | None = None
+    sni_refs: tuple[str, ...] = ()
+    client_authentication: str = "NONE"  # NONE | OPTIONAL | MANDATORY
+    client_ca_ref: str | None = None
+    client_crl_ref: str | None = None
+    versions: tuple[str, ...] = ()
+    ciphers: str | None = None
+    alpn_protocols: tuple[str, ...] = ()
+    hsts_max_age: int | None = None
+    hsts_include_subdomains: bool = False
+    hsts_preload: bool = False
+
+
+@dataclass(frozen=True)
 class Listener:
     id: str
     protocol: str  # TCP | HTTP | HTTPS | TERMINATED_HTTPS | UDP | SCTP | PROMETHEUS
@@ -106,6 +138,7 @@ class Listener:
     timeout_tcp_inspect: int | None = None
     allowed_cidrs: tuple[str, ...] = ()
     l7policies: tuple[L7Policy, ...] = ()
+    tls: ListenerTls | None = None  # set for TERMINATED_HTTPS listeners
 
 
 @dataclass(frozen=True)

@@ -193,6 +193,7 @@ def _pool(row: m.Pool, children: dict[str, dict[str, list[Any]]]) -> model.Pool:
     sp = row.session_persistence
     hms = [h for h in children["health_monitor"][row.id] if _alive(h)]
     return model.Pool(
+        tls=_pool_tls(row),
         id=row.id,
         protocol=row.protocol,
         lb_algorithm=row.lb_algorithm,
@@ -237,6 +238,39 @@ def _pool(row: m.Pool, children: dict[str, dict[str, list[Any]]]) -> model.Pool:
     )
 
 
+def _listener_tls(row: m.Listener) -> model.ListenerTls | None:
+    """The TLS settings of a TERMINATED_HTTPS listener (None for any other protocol)."""
+    if row.protocol != "TERMINATED_HTTPS":
+        return None
+    return model.ListenerTls(
+        default_ref=row.default_tls_container_ref,
+        sni_refs=tuple(row.sni_container_refs or ()),
+        client_authentication=row.client_authentication or "NONE",
+        client_ca_ref=row.client_ca_tls_container_ref,
+        client_crl_ref=row.client_crl_container_ref,
+        versions=tuple(row.tls_versions or ()),
+        ciphers=row.tls_ciphers,
+        alpn_protocols=tuple(row.alpn_protocols or ()),
+        hsts_max_age=row.hsts_max_age,
+        hsts_include_subdomains=bool(row.hsts_include_subdomains),
+        hsts_preload=bool(row.hsts_preload),
+    )
+
+
+def _pool_tls(row: m.Pool) -> model.PoolTls | None:
+    """A pool's re-encryption settings (None when ``tls_enabled`` is off)."""
+    if not row.tls_enabled:
+        return None
+    return model.PoolTls(
+        certificate_ref=row.tls_container_ref,
+        ca_ref=row.ca_tls_container_ref,
+        crl_ref=row.crl_container_ref,
+        versions=tuple(row.tls_versions or ()),
+        ciphers=row.tls_ciphers,
+        alpn_protocols=tuple(row.alpn_protocols or ()),
+    )
+
+
 def _listener(
     row: m.Listener, children: dict[str, dict[str, list[Any]]], pool_ids: set[str]
 ) -> model.Listener:
@@ -244,6 +278,7 @@ def _listener(
         (p for p in children["l7policy"][row.id] if _alive(p)), key=lambda p: (p.position, p.id)
     )
     return model.Listener(
+        tls=_listener_tls(row),
         id=row.id,
         protocol=row.protocol,
         protocol_port=row.protocol_port,

@@ -149,14 +149,19 @@ class Poll:
 
     behind: tuple[int, ...]  # partitions leased to us whose desired generation is ahead
     unowned: int  # partitions of the environment that no agent validly holds
+    # those of ``behind`` whose next reconcile must read every device afresh (a failover)
+    full_read: tuple[int, ...] = ()
 
 
 @functools.cache
-def _poll_statements(dialect: str) -> tuple[sa.Select[int], sa.Select[int]]:
+def _poll_statements(
+    dialect: str,
+) -> tuple[sa.Select[int, bool], sa.Select[int]]:
     """Built once per dialect: the poll runs ten times a second in every agent."""
     now = server_now(dialect)
     behind = (
-        sa.select(Partition.id)
+        sa.select(Partition.id,
+                  Partition.full_read_generation > Partition.applied_generation)
         .join(L, L.partition_id == Partition.id)
         .where(L.owner == sa.bindparam("me"),
                Partition.desired_generation > Partition.applied_generation)
@@ -176,8 +181,12 @@ def poll(db: Database, me: str, environment: str) -> Poll:
 
     def work(session: Session) -> Poll:
         conn = session.connection()
-        behind = conn.execute(behind_q, {"me": me}).scalars()
+        behind = conn.execute(behind_q, {"me": me}).all()
         unowned = conn.execute(unowned_q, {"environment": environment}).scalar()
-        return Poll(tuple(behind), int(unowned or 0))
+        return Poll(
+            tuple(pid for pid, _ in behind),
+            int(unowned or 0),
+            tuple(pid for pid, full in behind if full),
+        )
 
     return db.query(work)

@@ -87,6 +87,9 @@ class Partition(Base):
     # When the oldest unapplied change was requested (DB clock); None when in step.
     pending_since: Mapped[float | None] = mapped_column(Double, nullable=True)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # The desired generation whose reconcile must read every device afresh (a failover request):
+    # the owner drops what it remembers of the devices until applied_generation reaches it.
+    full_read_generation: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
 
 class PartitionLease(Base):

@@ -9,8 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from bigip_lbaas.db.models import Partition, PartitionLease
-from bigip_lbaas.db.session import notify, session_now
+from bigip_lbaas.db.models import LoadBalancer, Partition, PartitionLease
+from bigip_lbaas.db.session import Database, notify, session_now
 
 
 def ensure_partition(session: Session, environment: str, project_id: str) -> int:
@@ -64,3 +64,31 @@ def mark_changed(session: Session, partition_id: int) -> None:
         )
     )
     notify(session, CHANNEL, str(partition_id))
+
+
+def request_full_read(session: Session, partition_id: int) -> None:
+    """Bump the desired generation (``mark_changed``) and ask that its reconcile read every
+    device afresh: the owner forgets what it remembers of them, so a device changed behind its
+    back is repaired (``loadbalancer failover``)."""
+    mark_changed(session, partition_id)
+    session.execute(
+        sa.update(Partition)
+        .where(Partition.id == partition_id)
+        .values(full_read_generation=Partition.desired_generation)
+    )
+
+
+def load_balancer_counts(db: Database, environment: str) -> dict[int, int]:
+    """How many load balancers each partition of `environment` holds (placement's weights;
+    partitions without any are left out)."""
+
+    def work(session: Session) -> dict[int, int]:
+        rows = session.execute(
+            sa.select(LoadBalancer.partition_id, sa.func.count())
+            .join(Partition, Partition.id == LoadBalancer.partition_id)
+            .where(Partition.environment == environment)
+            .group_by(LoadBalancer.partition_id)
+        ).tuples()
+        return {int(pid): int(n) for pid, n in rows}
+
+    return db.query(work)

@@ -18,13 +18,19 @@ import asyncio
 import math
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from bigip_lbaas.core.errors import DeviceRejected, DeviceUnreachable, LeaseLost
-from bigip_lbaas.device.client import BigipClient, collection_path, object_path
-from bigip_lbaas.engine.config import Body, Kind
+from bigip_lbaas.device.client import (
+    DOWNLOADS,
+    UPLOAD_CHUNK,
+    BigipClient,
+    collection_path,
+    object_path,
+)
+from bigip_lbaas.engine.config import FILE_KINDS, Body, Kind, ObjKey
 from bigip_lbaas.engine.plan import Action, Op, Plan
 
 Guard = Callable[[], float]
@@ -95,7 +101,21 @@ def wire_body(kind: Kind, partition: str, body: Body) -> dict[str, Any]:
     return out
 
 
-def request_for(op: Op, partition: str) -> Request:
+def upload_name(partition: str, op: Op) -> str:
+    """The upload file of a file object: unique per partition and object, in the characters
+    the upload worker takes."""
+    return f"{partition}.{op.name}".replace("_", "-").replace("/", "-")
+
+
+def request_for(op: Op, partition: str, source: str | None = None) -> Request:
+    """The request of one op; ``source``: for a file object, the uploaded file it is created
+    from (its body then carries only that: fingerprints and checksums are the device's)."""
+    if source is not None and op.kind in FILE_KINDS and op.action is not Action.DELETE:
+        if op.action is Action.CREATE:
+            body = {"name": op.name, "partition": partition, "sourcePath": f"file://{source}"}
+            return Request("POST", collection_path(op.kind.value), body)
+        return Request("PATCH", object_path(op.kind.value, partition, op.name),
+                       {"sourcePath": f"file://{source}"})
     if op.kind is Kind.FOLDER:
         if op.action is Action.CREATE:
             return Request(
@@ -150,11 +170,71 @@ async def _send(client: BigipClient, req: Request, guard: Guard, trans: int | No
     )
 
 
-async def apply(client: BigipClient, plan: Plan, guard: Guard | None = None) -> int:
-    """Apply ``plan``; return the number of write requests sent. Raises ApplyFailed (device
-    unchanged; a folder it created is removed again if nothing is in it), DeviceUnreachable or
-    LeaseLost."""
+async def _upload(client: BigipClient, plan: Plan, files: Mapping[ObjKey, bytes],
+                  guard: Guard, sources: dict[ObjKey, str]) -> int:
+    """Upload the content of every file object the plan creates or changes (outside the
+    transaction); record each one's path in ``sources``; return the requests sent. A refused
+    upload is the file object's failure (ApplyFailed naming it)."""
+    sent = 0
+    for op in plan.ops:
+        key = (op.kind, op.name)
+        if op.kind not in FILE_KINDS or op.action is Action.DELETE or key not in files:
+            continue
+        data = files[key]
+        name = upload_name(plan.partition, op)
+
+        async def send(name: str = name, data: bytes = data) -> str:
+            return await client.upload(name, data)
+
+        try:
+            sources[key] = await _guarded(guard, send)
+        except DeviceRejected as exc:
+            raise ApplyFailed(exc, op, sent) from exc
+        sent += max(1, math.ceil(len(data) / UPLOAD_CHUNK))
+    return sent
+
+
+async def apply(client: BigipClient, plan: Plan, guard: Guard | None = None,
+                files: Mapping[ObjKey, bytes] | None = None) -> int:
+    """Apply ``plan``; return the number of write requests sent. ``files``: the content of the
+    file objects (``Rendered.files``): uploaded first, outside the transaction, and removed
+    from the upload area once the transaction is over (committed or not). Raises ApplyFailed
+    (device unchanged; a folder it created is removed again if nothing is in it),
+    DeviceUnreachable or LeaseLost."""
     check = guard or _no_guard
+    sources: dict[ObjKey, str] = {}
+    # A file object deleted now may have left its upload behind (an apply cut off between its
+    # upload and its clean-up): removing it again costs nothing extra when this apply uploads.
+    stale = [f"{DOWNLOADS}/{upload_name(plan.partition, op)}" for op in plan.ops
+             if op.kind in FILE_KINDS and op.action is Action.DELETE]
+    writes = 0
+    try:
+        writes += await _upload(client, plan, files or {}, check, sources)
+        writes += await _apply(client, plan, check, sources)
+    except ApplyFailed as exc:
+        exc.writes += writes + await _remove_uploads(client, [*sources.values()], check)
+        raise
+    except BaseException:
+        await _remove_uploads(client, [*sources.values()], check)
+        raise
+    return writes + await _remove_uploads(client, [*sources.values(), *stale], check)
+
+
+async def _remove_uploads(client: BigipClient, paths: list[str], guard: Guard) -> int:
+    """Remove uploads from the device's upload area (the device keeps its own copy of each file
+    object); the requests sent. Best effort after a failure: a device that cannot be reached
+    keeps them until an apply that uploads under, or deletes, the same names."""
+    if not paths:
+        return 0
+    try:
+        await _guarded(guard, lambda: client.remove_uploads(sorted(set(paths))))
+    except (DeviceUnreachable, DeviceRejected):
+        return 0
+    return 1
+
+
+async def _apply(client: BigipClient, plan: Plan, check: Guard,
+                 sources: Mapping[ObjKey, str]) -> int:
     part = plan.partition
     head = [op for op in plan.ops if op.kind is Kind.FOLDER and op.action is Action.CREATE]
     tail = [op for op in plan.ops if op.kind is Kind.FOLDER and op.action is Action.DELETE]
@@ -170,7 +250,7 @@ async def apply(client: BigipClient, plan: Plan, guard: Guard | None = None) -> 
             created.append(op)
         if len(body) == 1:
             current = body[0]
-            await _send(client, request_for(body[0], part), check)
+            await _send(client, request_for(body[0], part, sources.get((body[0].kind, body[0].name))), check)
             writes += 1
         elif body:
             current = None
@@ -179,7 +259,7 @@ async def apply(client: BigipClient, plan: Plan, guard: Guard | None = None) -> 
             try:
                 for op in body:
                     current = op
-                    await _send(client, request_for(op, part), check, trans)
+                    await _send(client, request_for(op, part, sources.get((op.kind, op.name))), check, trans)
                     writes += 1
                 current = None
                 writes += 1

@@ -59,6 +59,10 @@ def collection_path(collection: str) -> str:
     return f"/mgmt/tm/{collection}"
 
 
+UPLOAD_CHUNK = 512 * 1024  # what F5's tools send per request
+DOWNLOADS = "/var/config/rest/downloads"  # where the upload worker puts files
+
+
 @dataclass
 class RequestCounter:
     """What this client sent, for benchmarks and tests (never used for decisions)."""
@@ -184,11 +188,13 @@ class BigipClient:
         json: Any = None,
         params: Mapping[str, str] | None = None,
         headers: dict[str, str] | None = None,
+        octets: bytes | None = None,
     ) -> _Reply:
-        """One HTTP exchange (httpx exceptions pass through; ``device_errors`` maps them)."""
+        """One HTTP exchange (httpx exceptions pass through; ``device_errors`` maps them).
+        ``octets``: a body sent as it is (an upload's chunk), instead of ``json``."""
         url = self._url(path, tuple(params.items()) if params else ())
         extra = headers or {}
-        content = b""
+        content = octets or b""
         if json is not None:
             content = jsonlib.dumps(
                 json, ensure_ascii=False, separators=(",", ":"), allow_nan=False
@@ -275,6 +281,7 @@ class BigipClient:
         params: Mapping[str, str] | None,
         headers: dict[str, str],
         idempotent: bool,
+        octets: bytes | None = None,
     ) -> _Reply:
         for attempt in range(2):  # the second attempt only after a fresh login
             auth_headers = await self._auth()
@@ -282,7 +289,12 @@ class BigipClient:
             try:
                 with device_errors(self.name):
                     resp = await self._http(
-                        method, path, json=json, params=params, headers=headers | auth_headers
+                        method,
+                        path,
+                        json=json,
+                        params=params,
+                        headers=headers | auth_headers,
+                        octets=octets,
                     )
             except DeviceUnreachable as err:
                 cause = err.__cause__
@@ -308,13 +320,17 @@ class BigipClient:
         transaction: int | None = None,
         missing_ok: bool = False,
         pairs_hook: PairsHook | None = None,
+        octets: bytes | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> dict[str, Any] | None:
         """Send one request; return the JSON body (``{}`` for an empty body), or None for a 404
-        when ``missing_ok``. Raises DeviceUnreachable / DeviceRejected."""
-        headers: dict[str, str] = {}
+        when ``missing_ok``. Raises DeviceUnreachable / DeviceRejected. ``octets`` (with its
+        ``extra_headers``): a raw body instead of JSON, sent again on a transient failure (an
+        upload chunk: writing the same range twice is harmless)."""
+        headers: dict[str, str] = dict(extra_headers or {})
         if transaction is not None:
             headers[COORDINATION_HEADER] = str(transaction)
-        idempotent = method in ("GET", "HEAD") and transaction is None
+        idempotent = (method in ("GET", "HEAD") or octets is not None) and transaction is None
         send = functools.partial(
             self._send_once,
             method,
@@ -323,6 +339,7 @@ class BigipClient:
             params=params,
             headers=headers,
             idempotent=idempotent,
+            octets=octets,
         )
         try:
             async with self._sem:
@@ -391,6 +408,27 @@ class BigipClient:
             return []
         items = data.get("items", [])
         return [i for i in items if isinstance(i, dict)] if isinstance(items, list) else []
+
+    # ------------------------------------------------------------------ files
+
+    async def upload(self, name: str, data: bytes) -> str:
+        """Upload ``data`` to ``/mgmt/shared/file-transfer/uploads/<name>`` in chunks (never part
+        of a transaction: the upload worker is not a ``/mgmt/tm`` one); return the path the file
+        has on the device. The content is never logged."""
+        path = f"/mgmt/shared/file-transfer/uploads/{name}"
+        total = len(data)
+        for start in range(0, max(total, 1), UPLOAD_CHUNK):
+            chunk = data[start : start + UPLOAD_CHUNK]
+            headers = {"Content-Type": "application/octet-stream",
+                       "Content-Range": f"{start}-{start + len(chunk) - 1}/{total}"}
+            await self.request("POST", path, octets=chunk, extra_headers=headers)
+        return f"{DOWNLOADS}/{name}"
+
+    async def remove_uploads(self, paths: list[str]) -> None:
+        """``util/unix-rm -f`` the uploaded files (one request for all of them)."""
+        if paths:
+            await self.request("POST", "/mgmt/tm/util/unix-rm",
+                               json={"command": "run", "utilCmdArgs": "-f " + " ".join(paths)})
 
     # ------------------------------------------------------------------ transactions
 

@@ -1,4 +1,5 @@
-"""HA checks: the ``f5_ha_type`` device count, and device groups with auto-sync on.
+"""HA checks: the ``f5_ha_type`` device count, device groups with auto-sync on, and which unit
+carries the traffic (``failover_state``).
 
 Every device is written separately and config-sync is never run, so auto-sync on a sync-failover
 group would fight us; we warn at startup rather than changing the operator's device group.
@@ -42,3 +43,14 @@ async def autosync_warnings(client: BigipClient) -> list[str]:
                 "so disable auto-sync on this group"
             )
     return warnings
+
+
+FAILOVER_STATE = "/mgmt/tm/sys/db/failover.state"
+
+
+async def failover_state(client: BigipClient) -> str | None:
+    """This device's failover state (``active``, ``standby``, ``offline``, ``forced-offline``)
+    from its ``failover.state`` database variable; None when the device does not say."""
+    body = await client.get_optional(FAILOVER_STATE)
+    value = (body or {}).get("value")
+    return value.lower() if isinstance(value, str) else None

@@ -9,7 +9,7 @@ Must not: write to the device or the database.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bigip_lbaas.core.model import PartitionState
@@ -87,6 +87,29 @@ async def device_counters(client: BigipClient) -> dict[str, Counters]:
     as this one, once per partition.)"""
     body = await client.get_optional(collection_path("ltm/virtual/stats"), pairs_hook=_only_used)
     return virtual_counters_by_partition(body or {})
+
+
+def carriers(states: Sequence[tuple[str, str | None]]) -> list[str]:
+    """Of the reachable devices, in configured order, with the failover state each reported,
+    those whose counters are the traffic: every active unit (one of a pair; several on
+    scale-N, each holding traffic groups); when none says it is active (a read failed, or a
+    standalone device that does not say), the first."""
+    active = [name for name, state in states if state == "active"]
+    return active or [name for name, _ in states[:1]]
+
+
+def summed(each: Sequence[DeviceStats]) -> dict[str, Counters]:
+    """Several devices' counters added up, per partition, virtual and counter: what the units
+    that carry a virtual's traffic counted together."""
+    out: dict[str, Counters] = {}
+    for stats in each:
+        for part, virtuals in stats.items():
+            mine = out.setdefault(part, {})
+            for name, counters in virtuals.items():
+                into = mine.setdefault(name, {})
+                for key, value in counters.items():
+                    into[key] = into.get(key, 0) + value
+    return out
 
 
 def _expected_virtuals(state: PartitionState, prefix: str) -> set[str]:

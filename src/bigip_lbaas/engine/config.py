@@ -34,6 +34,12 @@ class Kind(StrEnum):
     VIRTUAL_ADDRESS = "ltm/virtual-address"
     POLICY = "ltm/policy"
     VIRTUAL = "ltm/virtual"
+    # TLS (engine/tls.py): files created from uploads, and the profiles that use them.
+    SSL_CERT = "sys/file/ssl-cert"
+    SSL_KEY = "sys/file/ssl-key"
+    SSL_CRL = "sys/file/ssl-crl"
+    PROFILE_CLIENT_SSL = "ltm/profile/client-ssl"
+    PROFILE_SERVER_SSL = "ltm/profile/server-ssl"
 
 
 # Dependency rank: an object only references objects of a lower rank. Creates and updates run in
@@ -53,7 +59,18 @@ RANK: Mapping[Kind, int] = {
     Kind.VIRTUAL_ADDRESS: 6,
     Kind.POLICY: 7,
     Kind.VIRTUAL: 8,
+    Kind.SSL_CERT: 1,
+    Kind.SSL_KEY: 1,
+    Kind.SSL_CRL: 1,
+    Kind.PROFILE_CLIENT_SSL: 3,
+    Kind.PROFILE_SERVER_SSL: 3,
 }
+
+# Kinds created from an uploaded file (``Rendered.files`` holds the content to upload).
+FILE_KINDS: frozenset[Kind] = frozenset({Kind.SSL_CERT, Kind.SSL_KEY, Kind.SSL_CRL})
+# The TLS kinds: a partition without TLS has none, and ``device.observe`` lists them only when
+# the desired state has some or a virtual on the device uses a profile of theirs.
+TLS_KINDS: frozenset[Kind] = FILE_KINDS | {Kind.PROFILE_CLIENT_SSL, Kind.PROFILE_SERVER_SSL}
 
 # Kinds that live inside the partition and are listed with one collection GET each.
 PARTITION_KINDS: tuple[Kind, ...] = tuple(k for k in Kind if k is not Kind.FOLDER)
@@ -105,6 +122,10 @@ class Rendered:
     failures: tuple[ObjectFailure, ...] = ()
     # Objects that must be left exactly as they are (their Octavia object failed to render).
     hold: frozenset[ObjKey] = frozenset()
+    # The content of each object of a FILE_KINDS kind, to upload before it is created or
+    # changed: PEM certificates, CRLs and private keys. In memory only, for one reconcile;
+    # never shown (repr) or logged.
+    files: Mapping[ObjKey, bytes] = field(default_factory=dict, repr=False)
 
 
 def make_config(partition: str, objects: list[DeviceObject]) -> DeviceConfig:

@@ -127,6 +127,27 @@ def _vanishes(
     return path in used_now and path not in used_after
 
 
+def foreign(
+    desired: Rendered | DeviceConfig, observed: DeviceConfig, prefix: str
+) -> list[DeviceObject]:
+    """Objects in the partition on the device that are neither desired nor ours (``is_ours``):
+    an operator's, or another tool's. ``diff`` never updates or deletes them."""
+    config = desired.config if isinstance(desired, Rendered) else desired
+    ours = _member_addresses(observed.objects.values(), prefix) | _member_addresses(
+        config.objects.values(), prefix
+    )
+    return sorted(
+        (
+            o
+            for k, o in observed.objects.items()
+            if k not in config.objects
+            and k[0] is not Kind.FOLDER
+            and not is_ours(o, prefix, ours)
+        ),
+        key=lambda o: (RANK[o.kind], o.kind, o.name),
+    )
+
+
 def diff(
     desired: Rendered | DeviceConfig,
     observed: DeviceConfig,
@@ -179,6 +200,10 @@ def diff(
                 used = (
                     used or cur.name in addresses or str(cur.body.get("address", "")) in addresses
                 )
+            elif cur.kind is Kind.VIRTUAL_ADDRESS:
+                # a virtual on its address is linked to it (the destination names it on the
+                # device, and reads as the address once normalised)
+                used = used or names.full_path(part, str(cur.body.get("address", ""))) in paths
             if used:
                 remaining[cur.key] = cur
                 candidates.remove(cur)

@@ -138,3 +138,41 @@ def full_path(partition_name: str, name: str) -> str:
 def owned(prefix: str, name: str) -> bool:
     """Whether an object name carries our environment prefix (and so may be changed or purged)."""
     return name.startswith(prefix + "_")
+
+
+# --------------------------------------------------------------------------- TLS (engine/tls.py)
+# F5's agent names a certificate and key after the container: ``<prefix>_<container id>.crt``
+# and ``.key``, the chain ``<prefix>_<container id>_inter.crt``; a CRL gets ``.crl``. Here they
+# live in the project's partition, never in /Common.
+
+
+def ssl_cert(prefix: str, token: str) -> str:
+    return f"{_join(prefix, token)}.crt"
+
+
+def ssl_key(prefix: str, token: str) -> str:
+    return f"{_join(prefix, token)}.key"
+
+
+def ssl_chain(prefix: str, token: str) -> str:
+    return f"{_join(prefix, token)}_inter.crt"
+
+
+def ssl_crl(prefix: str, token: str) -> str:
+    return f"{_join(prefix, token)}.crl"
+
+
+def client_ssl_profile(prefix: str, listener_id: str, token: str) -> str:
+    """One client-ssl profile per listener and certificate (in the listener's family, so held
+    with its virtual): a new certificate is a new profile, never an edit of a live one."""
+    return f"{virtual(prefix, listener_id)}_{token}"
+
+
+def listener_http_profile(prefix: str, listener_id: str) -> str:
+    """A TERMINATED_HTTPS listener's own HTTP profile, when it sets HSTS."""
+    return f"{virtual(prefix, listener_id)}_http"
+
+
+def server_ssl_profile(prefix: str, pool_id: str) -> str:
+    """A re-encrypting pool's server-ssl profile (in the pool's family)."""
+    return f"{pool(prefix, pool_id)}_server_ssl"

@@ -13,9 +13,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from bigip_lbaas.engine import names
 from bigip_lbaas.engine.config import DeviceConfig, DeviceObject, Kind, make_config
 
 _META = frozenset({"kind", "selfLink", "generation", "fullPath", "partition", "subPath"})
+
+
+def _address(raw: Mapping[str, Any]) -> str:
+    return str(raw.get("address", "")).split("%")[0]
 
 
 def _strip(item: Mapping[str, Any]) -> dict[str, Any]:
@@ -114,11 +119,32 @@ def _policy_rule(raw: Mapping[str, Any]) -> dict[str, Any]:
     return body
 
 
-def normalize(kind: Kind, raw: Mapping[str, Any]) -> dict[str, Any]:
-    """Canonical body of one object as read from the device."""
+def destination(dest: str, addresses: Mapping[str, str]) -> str:
+    """A virtual's destination as ``render`` writes it (``/P/<address><sep><port>``).
+
+    A device links a virtual to a virtual address of its folder that has its address, and then
+    reads the destination back as that object's path (``/P/Project_<lb>:80``, ``:`` whatever
+    the family). ``addresses`` maps such full paths to their addresses; a destination naming
+    one is read as its address, so the same virtual compares equal either way."""
+    if dest.count(":") > 1:  # an IPv6 address: "/P/2001:db8::1.80"
+        return dest
+    head, sep, port = dest.rpartition(":")
+    address = addresses.get(head) if sep and port.isdigit() else None
+    if address is None:
+        return dest
+    return names.full_path(head[1:].split("/", 1)[0], names.service(address, int(port)))
+
+
+def normalize(
+    kind: Kind, raw: Mapping[str, Any], addresses: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """Canonical body of one object as read from the device. ``addresses``: the address of each
+    virtual address of the partition by full path (see ``destination``)."""
     body = _strip(raw)
     if kind is Kind.VIRTUAL:
         _enabled_pair(raw, body)
+        if addresses and isinstance(raw.get("destination"), str):
+            body["destination"] = destination(str(raw["destination"]), addresses)
         body["pool"] = _path_of(raw.get("pool", "")) if raw.get("pool") else ""
         body["profiles"] = _profiles(raw)
         body["policies"] = _paths(raw, "policies")
@@ -141,7 +167,7 @@ def normalize(kind: Kind, raw: Mapping[str, Any]) -> dict[str, Any]:
                 body[key] = (
                     ("yes" if v else "no") if key == "enabled" else ("true" if v else "false")
                 )
-        body["address"] = str(raw.get("address", "")).split("%")[0]
+        body["address"] = _address(raw)
     elif kind is Kind.POLICY:
         items = _sub_items(raw, "rules") or []
         body["rules"] = sorted(
@@ -149,7 +175,16 @@ def normalize(kind: Kind, raw: Mapping[str, Any]) -> dict[str, Any]:
         )
     elif kind is Kind.NODE:
         body["address"] = str(raw.get("address", "")).split("%")[0]
+    elif kind in (Kind.PROFILE_CLIENT_SSL, Kind.PROFILE_SERVER_SSL):
+        body["tmOptions"] = tm_options(raw.get("tmOptions"))
     return body
+
+
+def tm_options(raw: Any) -> list[str]:
+    """An SSL profile's ``tmOptions``, a list or tmsh's ``{ a b }``, as a sorted list."""
+    words = raw if isinstance(raw, list) else str(raw or "").replace("{", " ").replace(
+        "}", " ").split()
+    return sorted(str(w) for w in words if str(w) not in ("", "none"))
 
 
 def observed_config(
@@ -159,11 +194,16 @@ def observed_config(
     objects: list[DeviceObject] = []
     if folder_exists:
         objects.append(DeviceObject(Kind.FOLDER, partition, {}))
+    addresses = {
+        names.full_path(partition, str(raw["name"])): _address(raw)
+        for raw in collections.get(Kind.VIRTUAL_ADDRESS, ())
+        if raw.get("partition") in (None, partition) and not raw.get("subPath")
+    }
     for kind, items in collections.items():
         for raw in items:
             if raw.get("partition") not in (None, partition):
                 continue
             if raw.get("subPath"):
                 continue  # objects in sub-folders (e.g. policy Drafts) are not ours
-            objects.append(DeviceObject(kind, str(raw["name"]), normalize(kind, raw)))
+            objects.append(DeviceObject(kind, str(raw["name"]), normalize(kind, raw, addresses)))
     return make_config(partition, objects)

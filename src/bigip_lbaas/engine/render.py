@@ -28,7 +28,7 @@ from bigip_lbaas.core.model import (
     PartitionState,
     Pool,
 )
-from bigip_lbaas.engine import names
+from bigip_lbaas.engine import names, tls
 from bigip_lbaas.engine.config import (
     DeviceObject,
     Kind,
@@ -66,7 +66,8 @@ _LB_MODE = {
     ("SOURCE_IP", False): "round-robin",
     ("SOURCE_IP", True): "ratio-member",
 }
-_LISTENER_PROTOCOLS = frozenset({"TCP", "HTTP", "HTTPS"})
+_LISTENER_PROTOCOLS = frozenset({"TCP", "HTTP", "HTTPS", "TERMINATED_HTTPS"})
+_HTTP_LISTENERS = frozenset({"HTTP", "TERMINATED_HTTPS"})
 _POOL_PROTOCOLS = frozenset({"TCP", "HTTP", "HTTPS"})
 _COMPARE = {
     "STARTS_WITH": "startsWith",
@@ -102,6 +103,18 @@ class _Out:
     objects: list[DeviceObject] = field(default_factory=list)
     failures: list[ObjectFailure] = field(default_factory=list)
     hold: set[ObjKey] = field(default_factory=set)
+    secrets: tls.Secrets = tls.NO_SECRETS
+    files: dict[ObjKey, bytes] = field(default_factory=dict, repr=False)
+
+    def add_staged(self, staged: tls.Staged) -> None:
+        """Emit TLS objects (engine/tls.py) with the content of their files. A file several
+        objects use (a CA of a listener and a pool) stays with the first one's owner, so one
+        user's failure does not hold it from the others."""
+        for obj in staged.objects:
+            if obj.key not in self.files:
+                self.objects.append(obj)
+        for key, content in staged.files.items():
+            self.files.setdefault(key, content)
 
     def add(self, kind: Kind, name: str, body: dict[str, Any], owner: str | None) -> None:
         self.objects.append(DeviceObject(kind, name, body, owner))
@@ -115,17 +128,23 @@ class _Out:
 
 
 def render(
-    state: PartitionState, prefix: str, *, traffic_group: str = DEFAULT_TRAFFIC_GROUP
+    state: PartitionState,
+    prefix: str,
+    *,
+    traffic_group: str = DEFAULT_TRAFFIC_GROUP,
+    secrets: tls.Secrets = tls.NO_SECRETS,
 ) -> Rendered:
-    """Desired BIG-IP configuration for one partition, plus what could not be expressed."""
+    """Desired BIG-IP configuration for one partition, plus what could not be expressed.
+    ``secrets``: the certificates, keys, CAs and CRLs the partition's TLS settings name, as the
+    agent fetched them for this reconcile (``tls.wanted`` says which)."""
     part = names.partition(prefix, state.key.project_id)
-    out = _Out(part, prefix)
+    out = _Out(part, prefix, secrets=secrets)
     if state.load_balancers:
         out.add(Kind.FOLDER, part, {}, None)
     for lb in sorted(state.load_balancers, key=lambda x: x.id):
         _render_lb(out, lb, traffic_group)
     failures = tuple(sorted(set(out.failures), key=lambda f: (f.object_id, f.reason)))
-    return Rendered(make_config(part, out.objects), failures, frozenset(out.hold))
+    return Rendered(make_config(part, out.objects), failures, frozenset(out.hold), out.files)
 
 
 # --------------------------------------------------------------------------- load balancer
@@ -203,6 +222,7 @@ def _render_lb(out: _Out, lb: LoadBalancer, traffic_group: str) -> None:
             held += [
                 (Kind.PERSISTENCE_UNIVERSAL, names.app_cookie_persistence(out.prefix, pool.id))
             ]
+            held += [(Kind.PROFILE_SERVER_SSL, names.pool(out.prefix, pool.id))]  # its family
             out.fail(err, *held)
     for listener in sorted(lb.listeners, key=lambda x: x.id):
         try:
@@ -213,6 +233,8 @@ def _render_lb(out: _Out, lb: LoadBalancer, traffic_group: str) -> None:
                 (Kind.VIRTUAL, names.virtual(out.prefix, listener.id)),
                 (Kind.PROFILE_TCP, names.tcp_profile(out.prefix, listener.id)),
                 (Kind.POLICY, names.virtual(out.prefix, listener.id)),  # family: <prefix>_<id>_*
+                (Kind.PROFILE_CLIENT_SSL, names.virtual(out.prefix, listener.id)),  # family
+                (Kind.PROFILE_HTTP, names.virtual(out.prefix, listener.id)),  # its HSTS one
             )
 
 
@@ -356,8 +378,11 @@ def _render_pool(out: _Out, pool: Pool) -> None:
             raise UnsupportedError(m.id, f"duplicate member {body['name']} in pool {pool.id}")
         seen.add(body["name"])
         members.append(body)
+    server_ssl = _pool_tls(out, pool)
     # Nothing below can fail: emit objects.
     out.objects.extend(staged)
+    if server_ssl is not None:
+        out.add_staged(server_ssl)
     out.add(
         Kind.POOL,
         names.pool(out.prefix, pool.id),
@@ -437,18 +462,46 @@ def _tcp_profiles(out: _Out, lst: Listener) -> list[tuple[str, str, int]]:
     ]
 
 
+def _pool_tls(out: _Out, pool: Pool) -> tls.Staged | None:
+    """A re-encrypting pool's server-ssl profile and files (engine/tls.py)."""
+    if pool.tls is None:
+        return None
+    try:
+        return tls.server_side(out.part, out.prefix, pool, out.secrets)
+    except tls.TlsUnsupported as err:
+        raise UnsupportedError(err.object_id, err.reason) from None
+
+
+def _listener_tls(
+    out: _Out, lst: Listener, pools: dict[str, Pool]
+) -> tuple[tls.Staged | None, list[Profile]]:
+    """A listener's TLS objects and the profiles they add to its virtual: client-ssl profiles
+    (TERMINATED_HTTPS) and its pools' server-ssl profile (re-encryption)."""
+    staged: tls.Staged | None = None
+    profiles: list[Profile] = []
+    try:
+        if lst.protocol == "TERMINATED_HTTPS":
+            staged, paths = tls.client_side(out.part, out.prefix, lst, out.secrets)
+            profiles += [{"name": p, "context": "clientside"} for p in paths]
+        server = tls.server_profile(out.part, out.prefix, lst, pools)
+    except tls.TlsUnsupported as err:
+        raise UnsupportedError(err.object_id, f"TERMINATED_HTTPS: {err.reason}"
+                               if lst.protocol == "TERMINATED_HTTPS" else err.reason) from None
+    if server is not None:
+        profiles.append({"name": server, "context": "serverside"})
+    return staged, profiles
+
+
 def _render_listener(
     out: _Out, lb: LoadBalancer, lst: Listener, pools: dict[str, Pool], failed_pools: dict[str, str]
 ) -> None:
-    if lst.protocol == "TERMINATED_HTTPS":
-        raise UnsupportedError(
-            lst.id, "TERMINATED_HTTPS needs TLS certificates, which this engine does not deploy"
-        )
     if lst.protocol not in _LISTENER_PROTOCOLS:
         raise UnsupportedError(
-            lst.id, f"listener protocol {lst.protocol} is not supported (TCP, HTTP, HTTPS)"
+            lst.id,
+            f"listener protocol {lst.protocol} is not supported "
+            "(TCP, HTTP, HTTPS, TERMINATED_HTTPS)",
         )
-    http = lst.protocol == "HTTP"
+    http = lst.protocol in _HTTP_LISTENERS
     if lst.timeout_member_connect not in (None, OCTAVIA_TIMEOUT_MEMBER_CONNECT):
         raise UnsupportedError(lst.id, "timeout_member_connect has no BIG-IP equivalent")
     if lst.timeout_tcp_inspect not in (None, OCTAVIA_TIMEOUT_TCP_INSPECT):
@@ -514,8 +567,13 @@ def _render_listener(
         ]
     else:
         profiles.append("/Common/tcp")
-    if http:
+    hsts = tls.hsts(lst.tls) if lst.tls is not None else None
+    if hsts is not None:
+        profiles.append(out.path(names.listener_http_profile(out.prefix, lst.id)))
+    elif http:
         profiles.append(out.path(names.xff_http_profile(out.prefix)) if xff else "/Common/http")
+    tls_staged, tls_profiles = _listener_tls(out, lst, pools)
+    profiles += tls_profiles
 
     policy_body = _l7_policy(out, lst, pools, failed_pools) if lst.l7policies else None
     if lst.l7policies and not http:
@@ -524,7 +582,20 @@ def _render_listener(
     # Nothing below can fail: emit objects.
     for name, _, idle in tcp:
         out.add(Kind.PROFILE_TCP, name, {"defaultsFrom": "/Common/tcp", "idleTimeout": idle}, lst.id)
-    if xff:
+    if tls_staged is not None:
+        out.add_staged(tls_staged)
+    if hsts is not None:
+        out.add(
+            Kind.PROFILE_HTTP,
+            names.listener_http_profile(out.prefix, lst.id),
+            {
+                "defaultsFrom": "/Common/http",
+                "insertXforwardedFor": "enabled" if xff else "disabled",
+                "hsts": hsts,
+            },
+            lst.id,
+        )
+    elif xff:
         out.add(
             Kind.PROFILE_HTTP,
             names.xff_http_profile(out.prefix),

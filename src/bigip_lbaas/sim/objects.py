@@ -70,6 +70,7 @@ def apply_props(
         props[key] = value
     for on, off in _PAIRS.get(rt.path, ()):
         rules.reduce_pair(props, body, on, off)
+    flag_words(rt, props, body)
     fn = _NORMALIZE.get(rt.path)
     if fn is None and rt.path.startswith(rules.DERIVED_PREFIXES):
         fn = _normalize_derived
@@ -79,6 +80,23 @@ def apply_props(
         if sub in body and body[sub] is not None:
             replace_children(store, obj, sub, sub_rt, body[sub], gen)
     obj.generation = gen
+
+
+_FLAG_WORDS = (("true", "false"), ("yes", "no"), ("enabled", "disabled"))
+
+
+def flag_words(rt: ResType, props: dict[str, Any], body: dict[str, Any]) -> None:
+    """A flag the device keeps as a word (`autoDelete "true"`, a virtual address's
+    `enabled "yes"`, `arp "enabled"`) reads back as that word when a client sent a JSON
+    boolean, as a device answers (F5's agent sends `"autoDelete": false`)."""
+    for key, value in body.items():
+        if not isinstance(value, bool):
+            continue
+        default = rt.defaults.get(key)
+        for on, off in _FLAG_WORDS:
+            if default in (on, off):
+                props[key] = on if value else off
+                break
 
 
 IMMUTABLE = {
@@ -350,45 +368,7 @@ def _normalize_virtual(
             "01070734:3: Configuration error: a virtual server needs a destination"
         )
     if "destination" in body:
-        dest = str(body["destination"])
-        if not dest.startswith("/"):
-            dest = f"/{part}/{dest}"
-        ident = split_full_path(dest)
-        addr, port = split_port(ident.name)
-        if not port:
-            raise errors.bad_value(f"invalid destination ({body['destination']})")
-        port = rules.normalize_port(port)
-        sep = "." if is_ipv6(addr) else ":"
-        if addr.endswith("%0"):
-            addr = addr[:-2]
-        dest = full_path(ident.partition, ident.sub_path, f"{addr}{sep}{port}")
-        props["destination"] = dest
-        rules.require_rd(store, addr)
-        rd = rules.address_rd(store, addr, ident.partition)
-        props["_rd"] = rd
-        if "mask" not in body:
-            props["mask"] = rules.IPV6_MASK if is_ipv6(addr) else "255.255.255.255"
-        va_path = full_path(ident.partition, ident.sub_path, addr)
-        if store.get("ltm/virtual-address", va_path) is None:
-            va = Obj(
-                "ltm/virtual-address",
-                ident.partition,
-                ident.sub_path,
-                addr,
-                va_path,
-                {"address": addr, "mask": props.get("mask", "255.255.255.255"), "_rd": rd},
-                gen,
-            )
-            other = store.lookup("va-address", rules.address_alias(va))
-            if other is not None and other.folder == va.folder:
-                # The virtual's address is a virtual address of its own folder under another
-                # name (one an agent created with autoDelete off): a device would link the
-                # virtual to it. The simulator keeps creating the address-named one as it
-                # always has (clients rely on it), out of the uniqueness index.
-                va.props["_shadow"] = True
-            else:
-                _require_unique_address(store, va, "Virtual Address")
-            store.put(va)
+        _destination(store, obj, body, gen)
     if "pool" in body:
         pool = body["pool"]
         if pool:
@@ -441,6 +421,66 @@ def _normalize_virtual(
         props["vsIndex"] = gen
         if not body.get("profiles"):
             body["profiles"] = ["/Common/fastL4"]
+
+
+def _destination(store: Store, obj: Obj, body: dict[str, Any], gen: int) -> None:
+    """A virtual's `destination`: `<address>[%rd]<sep><port>` or `<virtual address>:<port>`.
+
+    As on a device, the virtual is linked to a virtual address of its own folder that has its
+    address in its route domain (F5's agent creates `/P/Project_<lb>` with autoDelete off,
+    then virtuals on `10.0.0.5:80`): the destination then names that object
+    (`/P/Project_<lb>:80`). Otherwise a virtual address named by the address is created
+    (autoDelete on). A destination naming a virtual address that does not exist is 404."""
+    props = obj.props
+    part = obj.partition
+    dest = str(body["destination"])
+    if not dest.startswith("/"):
+        dest = f"/{part}/{dest}"
+    ident = split_full_path(dest)
+    addr, port = split_port(ident.name)
+    if not port:
+        raise errors.bad_value(f"invalid destination ({body['destination']})")
+    port = rules.normalize_port(port)
+    named: Obj | None = None
+    if not is_ip(addr.split("%", 1)[0]):
+        named = store.get("ltm/virtual-address", full_path(ident.partition, ident.sub_path, addr))
+        if named is None:
+            raise errors.not_found(
+                "Virtual Address", full_path(ident.partition, ident.sub_path, addr)
+            )
+        addr = str(named.props.get("address", ""))
+    if addr.endswith("%0"):
+        addr = addr[:-2]
+    rules.require_rd(store, addr)
+    rd = named.props.get("_rd", 0) if named is not None else rules.address_rd(
+        store, addr, ident.partition
+    )
+    props["_rd"] = rd
+    if "mask" not in body:
+        props["mask"] = rules.IPV6_MASK if is_ipv6(addr) else "255.255.255.255"
+    va_path = full_path(ident.partition, ident.sub_path, addr)
+    if named is None and store.get("ltm/virtual-address", va_path) is None:
+        va = Obj(
+            "ltm/virtual-address",
+            ident.partition,
+            ident.sub_path,
+            addr,
+            va_path,
+            {"address": addr, "mask": props.get("mask", "255.255.255.255"), "_rd": rd},
+            gen,
+        )
+        other = store.lookup("va-address", rules.address_alias(va))
+        if other is not None and other.folder == va.folder:
+            named = other  # the device links the virtual to it
+        else:
+            _require_unique_address(store, va, "Virtual Address")
+            store.put(va)
+    if named is not None:
+        # a named virtual address: `name:port` whatever the address family
+        props["destination"] = f"{named.full_path}:{port}"
+    else:
+        sep = "." if is_ipv6(addr) else ":"
+        props["destination"] = full_path(ident.partition, ident.sub_path, f"{addr}{sep}{port}")
 
 
 def _names(body: dict[str, Any], key: str, what: str) -> list[str]:

@@ -291,7 +291,7 @@ def aliases_of(obj: Obj) -> list[Ref]:
     rt = TYPES.get(obj.rtype)
     out: list[Ref] = [(rt.group if rt else obj.rtype, obj.full_path)]
     group = ADDRESS_GROUPS.get(obj.rtype)
-    if group is not None and _address_of(obj) and not obj.props.get("_shadow"):
+    if group is not None and _address_of(obj):
         out.append((group, address_alias(obj)))
     elif obj.rtype == "net/route-domain":
         out.append(("rd-id", str(obj.props.get("id", 0))))

@@ -45,9 +45,19 @@ def _side(prefix: str, counters: dict[str, dict[str, Any]]) -> dict[str, dict[st
     return {f"{prefix}.{k}": v for k, v in counters.items()}
 
 
+def carries_traffic(tm: Tm) -> bool:
+    """Whether this device carries traffic: its `failover.state` is active (every unit of a
+    standalone device or of a scale-N cluster whose traffic groups it holds). A standby unit's
+    virtuals count nothing: the traffic goes to its peer."""
+    state = tm.store.get("sys/db", "/Common/failover.state")
+    return state is None or str(state.props.get("value", "active")) == "active"
+
+
 def _virtual(tm: Tm, obj: Obj, now: float, parent: Obj | None) -> dict[str, Any]:
     enabled = "disabled" not in obj.props
     traffic = _traffic(obj, now, enabled)
+    if not carries_traffic(tm):
+        traffic = {k: {"value": 0} for k in traffic}
     e: dict[str, Any] = {
         "tmName": {"description": obj.full_path},
         "destination": {"description": obj.props.get("destination", "")},

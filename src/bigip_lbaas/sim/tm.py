@@ -584,6 +584,7 @@ class Tm:
                     if k not in ("kind", "selfLink", "generation") and not k.endswith("Reference")
                 }
             )
+            objects.flag_words(FOLDER, obj.props, rules_body)
             if rt is PARTITION or "defaultRouteDomain" in obj.props or parent_path == "/":
                 obj.props.setdefault("defaultRouteDomain", 0)
             self.store.put(obj)

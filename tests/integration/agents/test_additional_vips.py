@@ -62,8 +62,10 @@ def test_dual_stack_load_balancer_reaches_the_device(cluster: Cluster) -> None:
     part = f"Project_{project}"
     token = v6.replace(":", "-")
     virtuals = {v["name"]: v for v in cluster.device_objects(0, "ltm/virtual", part)}
-    assert virtuals[f"Project_{listener_id}"]["destination"] == f"/{part}/{lb['vip_address']}:80"
-    assert virtuals[f"Project_{listener_id}_{token}"]["destination"] == f"/{part}/{v6}.80"
+    # each virtual is linked to the virtual address of its address (named, so ":" before the port)
+    assert virtuals[f"Project_{listener_id}"]["destination"] == f"/{part}/Project_{lb['id']}:80"
+    assert virtuals[f"Project_{listener_id}_{token}"]["destination"] == (
+        f"/{part}/Project_{lb['id']}_{token}:80")
     addresses = {a["name"]: a["address"] for a in
                  cluster.device_objects(0, "ltm/virtual-address", part)}
     assert addresses[f"Project_{lb['id']}_{token}"] == v6

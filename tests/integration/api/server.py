@@ -61,6 +61,9 @@ def free_port() -> int:
 def make_conf(db_url: str, **api_settings: Any) -> cfg.ConfigOpts:
     conf = load([])
     conf.set_override("connection", db_url, group="database")
+    # No agent runs beside these API tests (`settle` plays its part): accept work for an
+    # environment without one, unless a test asks for the refusal.
+    conf.set_override("refuse_unserved", False, group="api_settings")
     for key, value in api_settings.items():
         group = "service_providers" if key == "service_provider" else "api_settings"
         if key in ("default_project_id", "lease_seconds"):

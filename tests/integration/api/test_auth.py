@@ -1,4 +1,5 @@
-"""Header auth mode: projects see only their own objects (others are 404), admin sees all."""
+"""Header auth mode: projects see only their own objects (another's is a 403, as in Octavia),
+admin sees all."""
 
 from __future__ import annotations
 
@@ -26,15 +27,15 @@ def test_project_isolation(api: Api) -> None:
     lb = r.json()["loadbalancer"]
     assert lb["project_id"] == "alice"
     api.settle()
-    assert bob.get(f"{LBS}/{lb['id']}").status_code == 404
-    assert bob.put(f"{LBS}/{lb['id']}", {"loadbalancer": {"name": "x"}}).status_code == 404
-    assert bob.delete(f"{LBS}/{lb['id']}").status_code == 404
+    assert bob.get(f"{LBS}/{lb['id']}").status_code == 403
+    assert bob.put(f"{LBS}/{lb['id']}", {"loadbalancer": {"name": "x"}}).status_code == 403
+    assert bob.delete(f"{LBS}/{lb['id']}").status_code == 403
     assert bob.get(LBS).json()["loadbalancers"] == []
     assert [x["id"] for x in alice.get(LBS).json()["loadbalancers"]] == [lb["id"]]
     assert lb["id"] in [x["id"] for x in admin.get(LBS).json()["loadbalancers"]]
     r = bob.post("/v2/lbaas/listeners", {"listener": {"loadbalancer_id": lb["id"],
                                                       "protocol": "TCP", "protocol_port": 1}})
-    assert r.status_code == 404
+    assert r.status_code == 403
     r = bob.post(LBS, {"loadbalancer": {"vip_subnet_id": sub["id"], "project_id": "alice"}})
     assert r.status_code == 403
     assert bob.get("/v2/lbaas/agents").status_code == 403

@@ -33,13 +33,17 @@ class Store:
     key_file: Path
 
     def http(self, project: str = "p-alice", **headers: str) -> httpx.Client:
+        """A client of `project` holding Keystone's `member` role (as the proxy in front of a
+        `header` deployment would say), unless `headers` say otherwise."""
         return httpx.Client(base_url=self.url, timeout=30,
-                            headers={"X-Project-Id": project, **headers})
+                            headers={"X-Project-Id": project, "X-Roles": "member", **headers})
 
     def barbican(self, project: str = "p-alice") -> object:
         from barbicanclient import client
+        from keystoneauth1 import session
 
-        return client.Client(endpoint=f"{self.url}/key-manager", project_id=project)
+        return client.Client(session=session.Session(additional_headers={"X-Roles": "member"}),
+                             endpoint=f"{self.url}/key-manager", project_id=project)
 
 
 @pytest.fixture(scope="module", params=KINDS)

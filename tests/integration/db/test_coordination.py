@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from bigip_lbaas.core.errors import LeaseLost
 from bigip_lbaas.db import agents, leases, partitions
 from bigip_lbaas.db.agents import DuplicateAgent
-from bigip_lbaas.db.models import Agent, PartitionLease
+from bigip_lbaas.db.models import Agent, Partition, PartitionLease
 from bigip_lbaas.db.session import Database
 
 
@@ -76,6 +76,28 @@ def test_mark_changed_bumps_generation(db: Database) -> None:
         partitions.mark_changed(s, pid)
     assert leases.poll(db, "a", "Project") == leases.Poll(behind=(pid,), unowned=0)
     assert leases.poll(db, "b", "Project").behind == ()
+
+
+def test_full_read_request_is_polled_until_applied(db: Database) -> None:
+    """A failover's full-read request shows in the owner's poll while the partition is behind
+    the generation it was made at, and no longer once that generation is applied."""
+    (pid,) = make_partitions(db, 1)
+    leases.acquire(db, "a", [pid], ttl=60)
+    with db.transaction() as s:
+        partitions.mark_changed(s, pid)
+    assert leases.poll(db, "a", "Project").full_read == ()
+    with db.transaction() as s:
+        partitions.request_full_read(s, pid)
+    assert leases.poll(db, "a", "Project") == leases.Poll(
+        behind=(pid,), unowned=0, full_read=(pid,))
+    with db.transaction() as s:
+        row = s.get(Partition, pid)
+        assert row is not None and row.full_read_generation == row.desired_generation == 2
+        row.applied_generation = 2
+    assert leases.poll(db, "a", "Project") == leases.Poll(behind=(), unowned=0)
+    with db.transaction() as s:
+        partitions.mark_changed(s, pid)  # a later change: no full read asked
+    assert leases.poll(db, "a", "Project").full_read == ()
 
 
 def register(db: Database, instance: str, lease: float = 5.0) -> None:

@@ -95,7 +95,7 @@ def test_feature_matrix_converges_and_second_converge_writes_nothing(sim: SimHan
             )
             assert vs["connectionLimit"] == 1000
             assert vs["sourceAddressTranslation"]["type"] == "automap"
-            assert vs["destination"] == f"/{part}/192.0.2.10:80"
+            assert vs["destination"] == f"/{part}/Project_lb-1:80"  # linked to its virtual address
             https = await c.get(object_path("ltm/virtual", part, "Project_lst-https"))
             assert https.get("disabled") is True
             tcp = await c.get(object_path("ltm/virtual", part, "Project_lst-tcp"))

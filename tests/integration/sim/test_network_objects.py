@@ -441,17 +441,35 @@ def test_routed_mode_documents_are_unchanged(http: httpx.Client) -> None:
 
 
 def test_named_virtual_address_and_its_virtuals(http: httpx.Client) -> None:
-    """What the routed-mode engine does: a virtual address named by the load balancer
-    (autoDelete off), then virtuals on its address in the same partition. Accepted as before;
-    the same address from another partition of the same route domain is not."""
+    """What F5's agent and the routed-mode engine do: a virtual address named by the load
+    balancer (autoDelete off, sent as a JSON boolean), then virtuals on its address in the same
+    partition. As on a device, the virtuals are linked to it (their destination names it) and no
+    second, address-named virtual address appears; the same address from another partition of
+    the same route domain is refused."""
     for name in ("P1", "P2"):
         _ok(http.post("/mgmt/tm/auth/partition", json={"name": name}))
-    _ok(http.post("/mgmt/tm/ltm/virtual-address", json={
-        "name": "Project_lb", "partition": "P1", "address": "100.64.0.1", "autoDelete": "false"}))
-    _ok(http.post("/mgmt/tm/ltm/virtual", json={
+    va = _ok(http.post("/mgmt/tm/ltm/virtual-address", json={
+        "name": "Project_lb", "partition": "P1", "address": "100.64.0.1", "autoDelete": False,
+        "trafficGroup": "traffic-group-1"}))
+    assert (va["autoDelete"], va["trafficGroup"]) == ("false", "/Common/traffic-group-1")
+    v1 = _ok(http.post("/mgmt/tm/ltm/virtual", json={
         "name": "Project_l1", "partition": "P1", "destination": "100.64.0.1:80"}))
-    _ok(http.post("/mgmt/tm/ltm/virtual", json={
+    assert v1["destination"] == "/P1/Project_lb:80"
+    v2 = _ok(http.post("/mgmt/tm/ltm/virtual", json={
         "name": "Project_l2", "partition": "P1", "destination": "/P1/100.64.0.1:443"}))
+    assert v2["destination"] == "/P1/Project_lb:443"
+    # the destination may name the virtual address itself
+    v3 = _ok(http.post("/mgmt/tm/ltm/virtual", json={
+        "name": "Project_l4", "partition": "P1", "destination": "/P1/Project_lb:8080"}))
+    assert v3["destination"] == "/P1/Project_lb:8080"
+    assert _refused(http.post("/mgmt/tm/ltm/virtual", json={
+        "name": "Project_l5", "partition": "P1", "destination": "/P1/nope:80"}), 404)
+    names = [a["name"] for a in _ok(http.get(
+        "/mgmt/tm/ltm/virtual-address", params={"$filter": "partition eq P1"}))["items"]]
+    assert names == ["Project_lb"]
+    assert "in use by a Virtual Server" in _refused(
+        http.delete("/mgmt/tm/ltm/virtual-address/~P1~Project_lb"))
+    _ok(http.delete("/mgmt/tm/ltm/virtual/~P1~Project_l4"))
     assert _refused(http.post("/mgmt/tm/ltm/virtual", json={
         "name": "Project_l3", "partition": "P2", "destination": "100.64.0.1:80"}), 409) == (
         "01020066:3: The requested Virtual Address (/P1/Project_lb) already exists in "

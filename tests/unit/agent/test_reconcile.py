@@ -76,6 +76,9 @@ class Scripted:
         assert isinstance(step, ConvergeResult)
         return step
 
+    async def failover_state(self) -> str | None:
+        return "active"
+
     async def pass_stats(self) -> Any:
         return {}
 

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from bigip_lbaas.api import create, quotas, statuses, validate
+from bigip_lbaas.api import create, quotas, statuses, tls, validate
 from bigip_lbaas.api.errors import ValidationFailure
 from bigip_lbaas.api.handlers import (
     delete_child,
@@ -55,6 +55,7 @@ def show_listener(request: Request, listener_id: str) -> JSONResponse:
 def create_listener(request: Request, body: ListenerRootPOST) -> JSONResponse:
     st, ctx = env(request)
     spec = body.listener
+    tls_checks = tls.checks(request)
 
     def fn(session: Session) -> dict[str, Any]:
         lb = lock_lb(session, spec.loadbalancer_id, ctx)
@@ -64,17 +65,20 @@ def create_listener(request: Request, body: ListenerRootPOST) -> JSONResponse:
             raise ValidationFailure(detail="default_pool is only valid in a fully populated "
                                            "load balancer create; use default_pool_id.")
         data = spec.model_dump(exclude={"loadbalancer_id", "default_pool", "l7policies"})
-        row = create.insert_listener(session, lb, data)
+        row = create.insert_listener(session, lb, data, tls_checks=tls_checks)
         session.flush()
         return wire_one(session, LISTENER, row)
 
     return respond(201, {"listener": st.write(fn)})
 
 
-def _apply(session: Session, row: m.Listener, changes: dict[str, Any]) -> None:
+def _apply(session: Session, row: m.Listener, changes: dict[str, Any],
+           tls_checks: tls.Checks | None = None) -> None:
     lb = session.get(m.LoadBalancer, row.load_balancer_id)
     validate.listener(create.provider_of(lb), row.protocol, changes, stored=row,
                       vips=create.vip_addresses(lb) if lb is not None else ())
+    if tls_checks is not None:
+        tls_checks.listener_update(create.provider_of(lb), row, changes)
     pool_id = changes.get("default_pool_id")
     if pool_id:
         pool = session.get(m.Pool, pool_id)
@@ -98,8 +102,10 @@ def _apply(session: Session, row: m.Listener, changes: dict[str, Any]) -> None:
 @router.put(ONE, response_model=ListenerRootResponse,
             responses=fault_responses(400, 401, 403, 404, 409, 501))
 def update_listener(request: Request, listener_id: str, body: ListenerRootPUT) -> JSONResponse:
+    tls_checks = tls.checks(request)
     return update_child(request, LISTENER, listener_id,
-                        body.listener.model_dump(exclude_unset=True), _apply)
+                        body.listener.model_dump(exclude_unset=True),
+                        lambda session, row, changes: _apply(session, row, changes, tls_checks))
 
 
 def _cascade(session: Session, row: m.Listener) -> None:

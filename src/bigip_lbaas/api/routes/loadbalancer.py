@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from bigip_lbaas.api import create, graph, providers, quotas, statuses, validate, vip
+from bigip_lbaas.api import create, graph, providers, quotas, statuses, tls, validate, vip
 from bigip_lbaas.api.auth import Context
 from bigip_lbaas.api.errors import (
     HasChildren,
@@ -42,7 +42,7 @@ from bigip_lbaas.api.schemas.loadbalancer import (
 from bigip_lbaas.core.errors import DuplicateRow
 from bigip_lbaas.core.status import Prov, may_change, may_fail_over
 from bigip_lbaas.db import models as m
-from bigip_lbaas.db.partitions import ensure_partition, mark_changed
+from bigip_lbaas.db.partitions import ensure_partition, mark_changed, request_full_read
 
 router = APIRouter(tags=["loadbalancers"])
 ONE = "/loadbalancers/{loadbalancer_id}"
@@ -70,6 +70,7 @@ def create_loadbalancer(request: Request, body: LoadBalancerRootPOST) -> JSONRes
         raise ValidationFailure(detail="VIP must contain one of: vip_port_id, vip_network_id, "
                                        "vip_subnet_id.")
     graph.check_named_pools(spec)
+    tls_checks = tls.checks(request)
 
     def fn(session: Session) -> dict[str, Any]:
         provider = providers.resolve(session, st.providers, spec)
@@ -80,6 +81,7 @@ def create_loadbalancer(request: Request, body: LoadBalancerRootPOST) -> JSONRes
         # Last, as Octavia calls the driver (the graph's children are checked as they are added).
         vip.refuse_sg_ids(provider.name, spec.vip_sg_ids)
         validate.vip_qos_policy(provider.name, spec.vip_qos_policy_id)
+        st.require_served(session, provider.environment)
         partition = ensure_partition(session, provider.environment, project)
         lb = m.LoadBalancer(
             id=create.new_id(), project_id=project, name=spec.name,
@@ -91,7 +93,7 @@ def create_loadbalancer(request: Request, body: LoadBalancerRootPOST) -> JSONRes
         session.add(lb)
         session.flush()
         vip.book_additional(session, lb)
-        added = graph.insert(session, lb, spec)
+        added = graph.insert(session, lb, spec, tls_checks=tls_checks)
         mark_changed(session, partition)
         session.flush()
         return graph.full_body(lb, added)
@@ -200,7 +202,8 @@ def loadbalancer_statuses(request: Request, loadbalancer_id: str) -> JSONRespons
 @router.put(ONE + "/failover", status_code=202, response_class=Response,
             responses=fault_responses(401, 403, 404, 409))
 def failover_loadbalancer(request: Request, loadbalancer_id: str) -> Response:
-    """Failover means "push it again": PENDING_UPDATE and a new desired generation."""
+    """Failover means "read every device afresh and push it again": PENDING_UPDATE, a new
+    desired generation, and a full read requested of the owner."""
     st, ctx = env(request)
     ctx.require_admin()
     st.write(lambda session: write_failover(session, loadbalancer_id, ctx))
@@ -213,5 +216,5 @@ def write_failover(session: Session, loadbalancer_id: str, ctx: Context) -> m.Lo
     if not may_fail_over(lb.provisioning_status):
         raise LBPendingState(state=lb.provisioning_status, id=lb.id)
     lb.provisioning_status = Prov.PENDING_UPDATE
-    mark_changed(session, lb.partition_id)
+    request_full_read(session, lb.partition_id)
     return lb

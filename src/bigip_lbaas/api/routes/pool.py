@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from bigip_lbaas.api import create, quotas, validate
+from bigip_lbaas.api import create, quotas, tls, validate
 from bigip_lbaas.api.errors import (
     DuplicatePoolOnListener,
     PoolInUseByL7Policy,
@@ -57,6 +57,7 @@ def show_pool(request: Request, pool_id: str) -> JSONResponse:
 def create_pool(request: Request, body: PoolRootPOST) -> JSONResponse:
     st, ctx = env(request)
     spec = body.pool
+    tls_checks = tls.checks(request)
     if not (spec.listener_id or spec.loadbalancer_id):
         raise ValidationFailure(detail="Must provide at least one of: loadbalancer_id, "
                                        "listener_id")
@@ -82,7 +83,7 @@ def create_pool(request: Request, body: PoolRootPOST) -> JSONResponse:
         quotas.check(session, st.conf, lb.project_id, adding)
         data = spec.model_dump(exclude={"listener_id", "loadbalancer_id", "members",
                                         "healthmonitor"})
-        row = create.insert_pool(session, lb, data)
+        row = create.insert_pool(session, lb, data, tls_checks=tls_checks)
         session.flush()
         if spec.healthmonitor is not None:
             create.insert_healthmonitor(session, row, spec.healthmonitor.model_dump())
@@ -98,9 +99,12 @@ def create_pool(request: Request, body: PoolRootPOST) -> JSONResponse:
     return respond(201, {"pool": st.write(fn)})
 
 
-def _apply(session: Session, row: m.Pool, changes: dict[str, Any]) -> None:
+def _apply(session: Session, row: m.Pool, changes: dict[str, Any],
+           tls_checks: tls.Checks | None = None) -> None:
     validate.pool(create.provider_of_lb(session, row.load_balancer_id), row.protocol, changes,
                   stored=row)
+    if tls_checks is not None:
+        tls_checks.pool_update(create.provider_of_lb(session, row.load_balancer_id), row, changes)
     if "tls_enabled" in changes and changes["tls_enabled"] is None:
         changes["tls_enabled"] = False
     if "session_persistence" in changes and changes["session_persistence"] is not None:
@@ -115,7 +119,9 @@ def _apply(session: Session, row: m.Pool, changes: dict[str, Any]) -> None:
 @router.put(ONE, response_model=PoolRootResponse,
             responses=fault_responses(400, 401, 403, 404, 409, 501))
 def update_pool(request: Request, pool_id: str, body: PoolRootPUT) -> JSONResponse:
-    return update_child(request, POOL, pool_id, body.pool.model_dump(exclude_unset=True), _apply)
+    tls_checks = tls.checks(request)
+    return update_child(request, POOL, pool_id, body.pool.model_dump(exclude_unset=True),
+                        lambda session, row, changes: _apply(session, row, changes, tls_checks))
 
 
 def _cascade(session: Session, row: m.Pool) -> None:

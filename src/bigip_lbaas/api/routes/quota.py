@@ -1,4 +1,5 @@
-"""Quotas: list, show (effective values), defaults, set (202) and reset (202). Writes are admin."""
+"""Quotas: list, show (effective values), defaults, set (202) and reset (202). Who may read
+and write them is Octavia's quota policy (api/policy.py), checked as the request arrives."""
 
 from __future__ import annotations
 
@@ -23,13 +24,12 @@ router = APIRouter(tags=["quotas"])
 @router.get("/quotas", response_model=QuotasRootResponse, responses=fault_responses(401, 403))
 def list_quotas(request: Request, project_id: str | None = None) -> JSONResponse:
     st, ctx = env(request)
+    project = ctx.list_project(project_id or None)
 
     def fn(session: Session) -> list[dict[str, Any]]:
         stmt = sa.select(m.Quota.project_id).order_by(m.Quota.project_id)
-        if not ctx.is_admin:
-            stmt = stmt.where(m.Quota.project_id == ctx.project_id)
-        if project_id:
-            stmt = stmt.where(m.Quota.project_id == project_id)
+        if project is not None:
+            stmt = stmt.where(m.Quota.project_id == project)
         return [{"project_id": p, **quotas.to_wire(dict(quotas.effective(session, st.conf, p)))}
                 for p in session.scalars(stmt)]
 

@@ -1,10 +1,7 @@
 """octavia_status: the statuses owed to Octavia for objects created through the bigip provider
 
-Numbered 0006 (not 0005) to leave 0005 to a migration being written in parallel; if one lands,
-this one's down_revision moves to it.
-
 Revision ID: 0006
-Revises: 0004
+Revises: 0005
 Create Date: 2026-12-05
 """
 
@@ -15,7 +12,7 @@ from alembic import op
 
 
 revision = "0006"
-down_revision = "0004"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,365 @@
+"""TLS fields of listeners and pools: Octavia 19's defaults, its checks of certificate references
+(`_validate_tls_refs`, `_validate_client_ca_and_crl_refs` in octavia/api/v2/controllers/base.py)
+and of versions, ciphers and ALPN (octavia/common/validate.py), and what a BIG-IP cannot do.
+
+A reference is read through the `CertificateSource` protocol only (`certificate_source` is the
+one place the API makes one), as the load balancer's project: a secret of another project does
+not resolve, exactly like an unknown one. Payloads are parsed here and dropped; nothing is kept,
+logged or put in a message (cryptography's error texts name no payload bytes).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding, pkcs12
+from oslo_config import cfg
+from starlette.requests import Request
+
+from bigip_lbaas.api.errors import (
+    CertificateRetrieval,
+    ProviderUnsupportedOption,
+    UnreadablePKCS12,
+    ValidationFailure,
+)
+from bigip_lbaas.core.certs import CertificateSource, InvalidStorageKey
+from bigip_lbaas.core.errors import BigipLbaasError
+from bigip_lbaas.db.secrets import DatabaseSecrets, read_storage_key
+from bigip_lbaas.engine import tls as tls_engine
+
+TERMINATED_HTTPS = "TERMINATED_HTTPS"
+TLS_ALL_VERSIONS = ("SSLv3", "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")
+ALPN_PROTOCOLS = ("h2", "http/1.1", "http/1.0")
+VALID_CIPHER_RE = re.compile(r"^[A-Za-z0-9\-+!:@=_.]+\Z")
+H2_REASON = ("a BIG-IP negotiates h2 only through an HTTP/2 profile, which this provider does "
+             "not deploy; it serves HTTP/1.x (ask for http/1.1, http/1.0).")
+
+
+def certificate_source(request: Request) -> CertificateSource | None:
+    """The API's certificate source: the built-in store with the storage key (read once per
+    app). None when no usable key is configured: then no reference resolves."""
+    app_state = request.app.state
+    cached = getattr(app_state, "tls_certificate_source", None)
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    st = app_state.api
+    path = st.conf.certificates.storage_key_file
+    if not path:
+        return None
+    try:
+        key = read_storage_key(str(path))
+    except (OSError, UnicodeDecodeError, InvalidStorageKey):
+        return None
+    source = DatabaseSecrets(st.db, key)
+    app_state.tls_certificate_source = source
+    return source
+
+
+# --------------------------------------------------------------------------- defaults
+
+
+def listener_defaults(conf: cfg.ConfigOpts, protocol: str, spec: dict[str, Any]) -> None:
+    """Octavia's db/prepare.create_listener: a TERMINATED_HTTPS listener that leaves out
+    tls_ciphers, tls_versions or alpn_protocols gets the [api_settings] defaults."""
+    if protocol != TERMINATED_HTTPS:
+        return
+    api = conf.api_settings
+    if spec.get("tls_ciphers") is None:
+        spec["tls_ciphers"] = api.default_listener_ciphers
+    if spec.get("tls_versions") is None:
+        spec["tls_versions"] = list(api.default_listener_tls_versions)
+    if spec.get("alpn_protocols") is None:
+        spec["alpn_protocols"] = list(api.default_listener_alpn_protocols)
+
+
+def pool_defaults(conf: cfg.ConfigOpts, spec: dict[str, Any]) -> None:
+    """Octavia's db/prepare.create_pool: the same for a pool created with tls_enabled."""
+    if not spec.get("tls_enabled"):
+        return
+    api = conf.api_settings
+    if spec.get("tls_ciphers") is None:
+        spec["tls_ciphers"] = api.default_pool_ciphers
+    if spec.get("tls_versions") is None:
+        spec["tls_versions"] = list(api.default_pool_tls_versions)
+    if spec.get("alpn_protocols") is None:
+        spec["alpn_protocols"] = list(api.default_pool_alpn_protocols)
+
+
+def listener_put_defaults(conf: cfg.ConfigOpts, changes: dict[str, Any]) -> None:
+    """Octavia's _set_default_on_none: null resets ciphers, versions and ALPN to the defaults."""
+    api = conf.api_settings
+    for key, default in (("tls_ciphers", api.default_listener_ciphers),
+                         ("tls_versions", list(api.default_listener_tls_versions)),
+                         ("alpn_protocols", list(api.default_listener_alpn_protocols))):
+        if key in changes and changes[key] is None:
+            changes[key] = default
+
+
+def pool_put_defaults(conf: cfg.ConfigOpts, changes: dict[str, Any]) -> None:
+    """Octavia's pool PUT: null versions or ciphers become the defaults."""
+    api = conf.api_settings
+    for key, default in (("tls_ciphers", api.default_pool_ciphers),
+                         ("tls_versions", list(api.default_pool_tls_versions))):
+        if key in changes and changes[key] is None:
+            changes[key] = default
+
+
+# --------------------------------------------------------------------------- octavia's checks
+
+
+def _ciphers(conf: cfg.ConfigOpts, ciphers: str | None) -> None:
+    """validate.check_cipher_prohibit_list."""
+    if not ciphers:
+        return
+    if not VALID_CIPHER_RE.match(ciphers):
+        raise ValidationFailure(detail=(
+            "Invalid characters in cipher string. Only alphanumeric, -, +, !, :, @, =, _, and . "
+            "are allowed."))
+    prohibited = conf.api_settings.tls_cipher_prohibit_list.split(":")
+    rejected = [c for c in ciphers.split(":") if c in prohibited]
+    if rejected:
+        raise ValidationFailure(detail=(
+            "The following ciphers have been prohibited by an administrator: "
+            + ", ".join(rejected)))
+
+
+def _versions(conf: cfg.ConfigOpts, versions: Sequence[str] | None) -> None:
+    """validate.check_tls_version_list and check_tls_version_min."""
+    if versions is not None and len(versions) == 0:
+        raise ValidationFailure(detail=(
+            "Empty TLS version list. Either specify at least one TLS version or remove this "
+            "parameter to use the default."))
+    if versions is None:
+        return
+    invalid = [v for v in versions if v not in TLS_ALL_VERSIONS]
+    if invalid:
+        raise ValidationFailure(detail="Invalid TLS versions: " + ", ".join(invalid))
+    minimum = conf.api_settings.minimum_tls_version
+    if minimum:
+        low = [v for v in versions if TLS_ALL_VERSIONS.index(v) < TLS_ALL_VERSIONS.index(minimum)]
+        if low:
+            raise ValidationFailure(detail=(
+                "Requested TLS versions are less than the minimum: " + ", ".join(low) + " < "
+                + minimum))
+
+
+def _alpn(protocols: Sequence[str] | None) -> None:
+    """validate.check_alpn_protocols."""
+    if protocols is not None and len(protocols) == 0:
+        raise ValidationFailure(detail=(
+            "Empty ALPN protocol list. Either specify at least one ALPN protocol or remove "
+            "this parameter to use the default."))
+    invalid = [p for p in protocols or () if p not in ALPN_PROTOCOLS]
+    if invalid:
+        raise ValidationFailure(detail="Invalid ALPN protocol: " + ", ".join(invalid))
+
+
+def _read(source: CertificateSource | None, ref: str, project_id: str) -> bytes | None:
+    if source is None:
+        return None
+    try:
+        return source.get_secret(ref, project_id)
+    except BigipLbaasError:
+        return None
+
+
+def check_certificates(source: CertificateSource | None, project_id: str,
+                       refs: Sequence[str]) -> dict[str, x509.Certificate]:
+    """_validate_tls_refs: every ref resolves (else one 400 listing them all) and holds a PKCS12
+    bundle without a passphrase (else 400 at the first that does not). Returns each ref's
+    certificate."""
+    bad: list[str] = []
+    found: dict[str, x509.Certificate] = {}
+    for ref in refs:
+        payload = _read(source, ref, project_id)
+        if payload is None:
+            bad.append(ref)
+            continue
+        try:
+            bundle = pkcs12.load_pkcs12(payload, None)
+        except (TypeError, ValueError) as err:
+            raise UnreadablePKCS12(error=str(err)) from None
+        if bundle.cert is None or bundle.key is None:
+            raise UnreadablePKCS12(error="the bundle holds no certificate with its private key")
+        found[ref] = bundle.cert.certificate
+    if bad:
+        raise CertificateRetrieval(ref=repr(bad))
+    return found
+
+
+def _sni_names(provider: str, default: str | None, sni: Sequence[str],
+               certs: Mapping[str, x509.Certificate]) -> None:
+    """A BIG-IP picks an SNI profile by one server name (the certificate's first DNS name, else
+    its CN: engine/tls.server_name): two SNI certificates answering for the same name cannot
+    both be served."""
+    served: dict[str, str] = {}
+    for ref in dict.fromkeys(r for r in ([default] if default else []) + list(sni)):
+        if ref == default or ref not in certs:
+            continue
+        host = tls_engine.server_name(certs[ref].public_bytes(Encoding.PEM))
+        if host in served:
+            raise ProviderUnsupportedOption(prov=provider, detail=(
+                f"sni_container_refs: {served[host]} and {ref} both answer for {host}; a "
+                "BIG-IP selects an SNI certificate by one server name, so one of them would "
+                "never be served."))
+        if host:
+            served[host] = ref
+
+
+def check_ca_and_crl(source: CertificateSource | None, project_id: str, ca_ref: str,
+                     crl_ref: str | None) -> None:
+    """_validate_client_ca_and_crl_refs: both resolve, the CA is a PEM certificate, the CRL a PEM
+    CRL signed by that CA."""
+    bad: list[str] = []
+    ca_pem = _read(source, ca_ref, project_id)
+    if ca_pem is None:
+        bad.append(ca_ref)
+    crl_pem = None
+    if crl_ref:
+        crl_pem = _read(source, crl_ref, project_id)
+        if crl_pem is None:
+            bad.append(crl_ref)
+    if bad:
+        raise CertificateRetrieval(ref=repr(bad))
+    assert ca_pem is not None
+    try:
+        ca = x509.load_pem_x509_certificate(ca_pem)
+    except ValueError as err:
+        raise ValidationFailure(detail=(
+            "The client authentication CA certificate is invalid. It must be a valid x509 PEM "
+            f"format certificate. Error: {err}")) from None
+    if crl_pem:
+        try:
+            crl = x509.load_pem_x509_crl(crl_pem)
+        except ValueError as err:
+            raise ValidationFailure(detail=(
+                "The client authentication certificate revocation list is invalid. It must be "
+                f"a valid x509 PEM format certificate revocation list. Error: {err}")) from None
+        public_key: Any = ca.public_key()
+        if not crl.is_signature_valid(public_key):
+            raise ValidationFailure(detail=(
+                "The CRL specified is not valid for client certificate authority reference "
+                "supplied."))
+
+
+def _merged(changes: Mapping[str, Any], stored: Any, key: str) -> Any:
+    if key in changes:
+        return changes[key]
+    return getattr(stored, key, None) if stored is not None else None
+
+
+def check_listener(conf: cfg.ConfigOpts, source: CertificateSource | None, project_id: str,
+                   provider: str, protocol: str, values: Mapping[str, Any], *,
+                   stored: Any = None) -> None:
+    """A listener create (`values` = the whole body, defaults applied) or update (`values` = what
+    the PUT names, `stored` = the row), after api/validate.listener, in Octavia's order:
+    ciphers, certificate refs, CA and CRL refs, versions, ALPN; then this provider's refusals."""
+    updating = stored is not None
+    _ciphers(conf, values.get("tls_ciphers"))
+    refs = list(values.get("sni_container_refs") or [])
+    if values.get("default_tls_container_ref"):
+        refs.append(values["default_tls_container_ref"])
+    certs = check_certificates(source, project_id, refs)
+    if updating:
+        ca = _merged(values, stored, "client_ca_tls_container_ref")
+        crl = _merged(values, stored, "client_crl_container_ref")
+        if ca:
+            check_ca_and_crl(source, project_id, ca, crl)
+    elif values.get("client_ca_tls_container_ref"):
+        check_ca_and_crl(source, project_id, values["client_ca_tls_container_ref"],
+                         values.get("client_crl_container_ref"))
+    offload = protocol == TERMINATED_HTTPS
+    if updating:
+        if "tls_versions" in values:
+            _versions(conf, values["tls_versions"])
+        if "alpn_protocols" in values:
+            _alpn(values["alpn_protocols"])
+    elif offload:
+        _versions(conf, values.get("tls_versions"))
+        _alpn(values.get("alpn_protocols"))
+    if offload and "h2" in (values.get("alpn_protocols") or ()):
+        raise ProviderUnsupportedOption(prov=provider, detail="alpn_protocols h2: " + H2_REASON)
+    if offload and ("sni_container_refs" in values or "default_tls_container_ref" in values):
+        default = _merged(values, stored, "default_tls_container_ref")
+        sni = _merged(values, stored, "sni_container_refs") or []
+        missing = [r for r in dict.fromkeys([*sni, default]) if r and r not in certs]
+        if missing:  # stored refs the request kept: read them too (they were checked before)
+            certs |= check_certificates(source, project_id, missing)
+        _sni_names(provider, default, sni, certs)
+
+
+def check_pool(conf: cfg.ConfigOpts, source: CertificateSource | None, project_id: str,
+               provider: str, values: Mapping[str, Any], *, stored: Any = None) -> None:
+    """A pool create or update, after api/validate.pool: Octavia's pool TLS checks
+    (controllers/pool.py), then this provider's refusals."""
+    updating = stored is not None
+    if updating:
+        crl = values.get("crl_container_ref") if values.get("crl_container_ref") else (
+            stored.crl_container_ref if "crl_container_ref" not in values else None)
+        ca: str | None = None
+        if "ca_tls_container_ref" in values:
+            if not values["ca_tls_container_ref"] and stored.ca_tls_container_ref and crl:
+                raise ValidationFailure(detail=(
+                    "A CA reference cannot be removed when a certificate revocation list is "
+                    "present."))
+            ca = values["ca_tls_container_ref"] or None
+        else:
+            ca = stored.ca_tls_container_ref
+        if values.get("tls_container_ref"):
+            check_certificates(source, project_id, [values["tls_container_ref"]])
+        if ca:
+            check_ca_and_crl(source, project_id, ca, crl)
+    else:
+        if values.get("tls_container_ref"):
+            check_certificates(source, project_id, [values["tls_container_ref"]])
+        if values.get("ca_tls_container_ref"):
+            check_ca_and_crl(source, project_id, values["ca_tls_container_ref"],
+                             values.get("crl_container_ref"))
+    _ciphers(conf, values.get("tls_ciphers"))
+    if updating:
+        if "tls_versions" in values:
+            _versions(conf, values["tls_versions"])
+        if "alpn_protocols" in values:
+            _alpn(values["alpn_protocols"])
+    elif values.get("tls_enabled"):
+        _versions(conf, values.get("tls_versions"))
+        _alpn(values.get("alpn_protocols"))
+    enabled = _merged(values, stored, "tls_enabled")
+    if enabled and "h2" in (_merged(values, stored, "alpn_protocols") or ()):
+        raise ProviderUnsupportedOption(prov=provider, detail="alpn_protocols h2: " + H2_REASON)
+
+
+class Checks:
+    """What a request's TLS checks need: the options and the certificate source. Made once per
+    request (`checks`), handed to the inserts and the PUT handlers."""
+
+    def __init__(self, conf: cfg.ConfigOpts, source: CertificateSource | None) -> None:
+        self.conf = conf
+        self.source = source
+
+    def listener_create(self, provider: str, project_id: str, spec: dict[str, Any]) -> None:
+        """Defaults applied to `spec` in place, then the checks."""
+        listener_defaults(self.conf, spec["protocol"], spec)
+        check_listener(self.conf, self.source, project_id, provider, spec["protocol"], spec)
+
+    def listener_update(self, provider: str, row: Any, changes: dict[str, Any]) -> None:
+        check_listener(self.conf, self.source, row.project_id, provider, row.protocol, changes,
+                       stored=row)
+        if row.protocol == TERMINATED_HTTPS:
+            listener_put_defaults(self.conf, changes)
+
+    def pool_create(self, provider: str, project_id: str, spec: dict[str, Any]) -> None:
+        pool_defaults(self.conf, spec)
+        check_pool(self.conf, self.source, project_id, provider, spec)
+
+    def pool_update(self, provider: str, row: Any, changes: dict[str, Any]) -> None:
+        check_pool(self.conf, self.source, row.project_id, provider, changes, stored=row)
+        if _merged(changes, row, "tls_enabled"):
+            pool_put_defaults(self.conf, changes)
+
+
+def checks(request: Request) -> Checks:
+    return Checks(request.app.state.api.conf, certificate_source(request))

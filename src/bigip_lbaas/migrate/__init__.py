@@ -1,0 +1,1 @@
+"""Migration from the old world: a neutron-lbaas database into the shared database."""
