@@ -198,18 +198,19 @@ def test_unsupported_options_are_refused_with_the_reason(
     lb = graph()
     driver.loadbalancer_create(lb)
     finish(db, lb.loadbalancer_id)
+    refused = graph()
+    refused.vip_qos_policy_id = uid()
+    refused.vip_address = "10.0.0.7"
     with pytest.raises(lib_exc.UnsupportedOptionError) as err:
-        driver.pool_create(dm.Pool(pool_id=uid(), loadbalancer_id=lb.loadbalancer_id,
-                                   protocol="HTTP", lb_algorithm="ROUND_ROBIN", tls_enabled=True,
-                                   admin_state_up=True, project_id=PROJECT))
-    assert "re-encryption" in err.value.user_fault_string
+        driver.loadbalancer_create(refused)
+    assert "QoS" in err.value.user_fault_string
     with pytest.raises(lib_exc.UnsupportedOptionError):
         driver.validate_flavor({"compute_flavor": "x"})
     driver.validate_flavor({"environment": "Env2"})
     with db.transaction() as s:  # nothing written, nothing left pending
-        assert s.scalar(sa.select(sa.func.count()).select_from(m.Pool)) == 1
-        assert {r.provisioning_status for r in s.scalars(sa.select(m.OctaviaStatus))} == {
-            "PENDING_CREATE"}
+        assert s.get(m.LoadBalancer, refused.loadbalancer_id) is None
+        assert {r.load_balancer_id for r in s.scalars(sa.select(m.OctaviaStatus))} == {
+            lb.loadbalancer_id}
 
 
 def test_the_driver_says_why_it_cannot_start(tmp_path: Path,

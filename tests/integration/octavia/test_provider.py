@@ -225,12 +225,13 @@ def test_unsupported_option_is_refused_at_the_call(osc: Osc, octavia: Octavia, c
     lb = osc.run("loadbalancer", "create", "--provider", "bigip", "--name", "u-lb",
                  "--vip-subnet-id", subnet, "--vip-address", "10.80.0.6", "-f", "json")
     settle(octavia, lb["id"])
-    err = osc.run("loadbalancer", "pool", "create", "--name", "u-p", "--loadbalancer", lb["id"],
-                  "--protocol", "HTTP", "--lb-algorithm", "ROUND_ROBIN", "--enable-tls",
-                  ok=False)
+    err = osc.run("loadbalancer", "listener", "create", "--name", "u-l", "--protocol", "HTTP",
+                  "--protocol-port", "81", "--tls-ciphers", "ECDHE-RSA-AES128-GCM-SHA256",
+                  lb["id"], ok=False)
     assert "Provider 'bigip' does not support a requested option" in err
-    assert "re-encryption" in err
-    assert octavia_get(octavia, f"pools?loadbalancer_id={lb['id']}").json()["pools"] == []
+    assert "tls_ciphers is a TLS setting" in err
+    listed = octavia_get(octavia, f"listeners?loadbalancer_id={lb['id']}").json()["listeners"]
+    assert listed == []
     # Nothing was written, nothing is left pending: the load balancer takes the next change.
     assert all_active(octavia, lb["id"]) is not None
     osc.run("loadbalancer", "delete", lb["id"])
