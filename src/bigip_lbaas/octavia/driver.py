@@ -24,7 +24,9 @@ from octavia_lib.api.drivers import provider_base
 from oslo_config import cfg
 from sqlalchemy.orm import Session
 
+from bigip_lbaas import certstore
 from bigip_lbaas.api import errors as api_errors
+from bigip_lbaas.api import tls
 from bigip_lbaas.core.errors import ApiError, BigipLbaasError
 from bigip_lbaas.db.session import Database
 from bigip_lbaas.octavia import writes
@@ -46,20 +48,23 @@ def octavia_conf() -> cfg.ConfigOpts:
     return conf
 
 
-_LOADED: dict[str, tuple[str, Database]] = {}
+_LOADED: dict[str, tuple[str, Database, tls.Checks]] = {}
 _LOCK = threading.Lock()
 
 
-def _loaded(path: str) -> tuple[str, Database]:
-    """The environment and database of config file `path`, read once per process: Octavia
-    makes a new driver object for every API call, and a new engine each time would cost a
-    config parse and a database connection per call."""
+def _loaded(path: str) -> tuple[str, Database, tls.Checks]:
+    """The environment, database and TLS checks (the own API's: options, and the certificate
+    store the agents read, `[certificates] cert_manager`) of config file `path`, made once per
+    process: Octavia makes a new driver object for every API call, and a new engine each time
+    would cost a config parse and a database connection per call."""
     with _LOCK:
         if path not in _LOADED:
             from bigip_lbaas.config.load import load
 
             conf = load([path])
-            _LOADED[path] = (str(conf.environment_prefix), Database(str(conf.database.connection)))
+            db = Database(str(conf.database.connection))
+            checks = tls.Checks(conf, certstore.certificate_source(conf, db))
+            _LOADED[path] = (str(conf.environment_prefix), db, checks)
         return _LOADED[path]
 
 
@@ -73,7 +78,7 @@ class BigipProviderDriver(provider_base.ProviderDriver):  # type: ignore[misc]
             path = config_file or octavia_conf().bigip_lbaas.config_file
             if not path:
                 raise BigipLbaasError("[bigip_lbaas] config_file is not set in Octavia's config")
-            self.environment, self.db = _loaded(str(path))
+            self.environment, self.db, self.tls = _loaded(str(path))
         except Exception as err:
             # Octavia drops a driver that fails to load, silently for its clients: say why.
             LOG.error("the bigip provider driver cannot start: %s", err)
@@ -123,7 +128,7 @@ class BigipProviderDriver(provider_base.ProviderDriver):  # type: ignore[misc]
     def loadbalancer_create(self, loadbalancer: Any) -> None:
         lb = self._dict(loadbalancer)
         env = self._environment(lb.get("flavor"))
-        self._write(lambda s: writes.create_loadbalancer(s, lb, env))
+        self._write(lambda s: writes.create_loadbalancer(s, lb, env, self.tls))
 
     def loadbalancer_update(self, old_loadbalancer: Any, new_loadbalancer: Any) -> None:
         changes = self._changes(new_loadbalancer, "loadbalancer_id")
@@ -141,7 +146,7 @@ class BigipProviderDriver(provider_base.ProviderDriver):  # type: ignore[misc]
 
     def listener_create(self, listener: Any) -> None:
         d = self._dict(listener)
-        self._write(lambda s: writes.create_listener(s, d))
+        self._write(lambda s: writes.create_listener(s, d, self.tls))
 
     def listener_update(self, old_listener: Any, new_listener: Any) -> None:
         self._update("listener", old_listener.listener_id, new_listener, "listener_id")
@@ -151,7 +156,7 @@ class BigipProviderDriver(provider_base.ProviderDriver):  # type: ignore[misc]
 
     def pool_create(self, pool: Any) -> None:
         d = self._dict(pool)
-        self._write(lambda s: writes.create_pool(s, d))
+        self._write(lambda s: writes.create_pool(s, d, self.tls))
 
     def pool_update(self, old_pool: Any, new_pool: Any) -> None:
         self._update("pool", old_pool.pool_id, new_pool, "pool_id")
@@ -206,7 +211,7 @@ class BigipProviderDriver(provider_base.ProviderDriver):  # type: ignore[misc]
 
     def _update(self, what: str, obj_id: str, new: Any, id_key: str) -> None:
         changes = self._changes(new, id_key)
-        self._write(lambda s: writes.update_child(s, what, obj_id, changes))
+        self._write(lambda s: writes.update_child(s, what, obj_id, changes, self.tls))
 
     def _delete(self, what: str, obj_id: str) -> None:
         self._write(lambda s: writes.delete_child(s, what, obj_id))

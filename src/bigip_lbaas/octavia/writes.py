@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from bigip_lbaas.api import create, validate, vip
+from bigip_lbaas.api import create, tls, validate, vip
 from bigip_lbaas.api.auth import Context
 from bigip_lbaas.api.handlers import mark_deleting, write_delete, write_update
 from bigip_lbaas.api.lock import change_child, change_lb, find_locked, lock_lb
@@ -74,7 +74,8 @@ def _tree_marks(session: Session, lb_id: str, *objects: tuple[str, str, str]) ->
 # --- load balancer ----------------------------------------------------------------------------
 
 
-def create_loadbalancer(session: Session, lb: dict[str, Any], environment: str) -> None:
+def create_loadbalancer(session: Session, lb: dict[str, Any], environment: str,
+                        tls_checks: tls.Checks | None = None) -> None:
     vip.refuse_sg_ids(PROVIDER, lb.get("vip_sg_ids"))
     validate.vip_qos_policy(PROVIDER, lb.get("vip_qos_policy_id"))
     partition = ensure_partition(session, environment, lb["project_id"])
@@ -99,7 +100,7 @@ def create_loadbalancer(session: Session, lb: dict[str, Any], environment: str) 
     def add_pool(p: dict[str, Any]) -> None:
         if p["pool_id"] in pools:
             return
-        pool = create.insert_pool(session, row, spec(p, "pool_id"))
+        pool = create.insert_pool(session, row, spec(p, "pool_id"), tls_checks=tls_checks)
         session.flush()
         pools[pool.id] = pool
         marks.append(("pool", pool.id, str(Prov.PENDING_CREATE)))
@@ -119,7 +120,8 @@ def create_loadbalancer(session: Session, lb: dict[str, Any], environment: str) 
         if lst.get("default_pool"):
             add_pool(lst["default_pool"])
         listener = create.insert_listener(session, row, spec(
-            lst, "listener_id", parents=("default_pool_id",)), siblings=listeners)
+            lst, "listener_id", parents=("default_pool_id",)), siblings=listeners,
+            tls_checks=tls_checks)
         listeners.append(listener)
         session.flush()
         marks.append(("listener", listener.id, str(Prov.PENDING_CREATE)))
@@ -166,11 +168,13 @@ def failover_loadbalancer(session: Session, lb_id: str) -> None:
 # --- listeners, pools, members, monitors, L7 -----------------------------------------------------
 
 
-def create_listener(session: Session, lst: dict[str, Any]) -> None:
+def create_listener(session: Session, lst: dict[str, Any],
+                    tls_checks: tls.Checks | None = None) -> None:
     lb = lock_lb(session, lst["loadbalancer_id"], ADMIN)
     change_child(session, lb)
     row = create.insert_listener(session, lb, spec(lst, "listener_id",
-                                                   parents=("default_pool_id",)))
+                                                   parents=("default_pool_id",)),
+                                 tls_checks=tls_checks)
     session.flush()
     marks: list[tuple[str, str, str]] = [("listener", row.id, str(Prov.PENDING_CREATE))]
     for pol in lst.get("l7policies") or []:
@@ -178,13 +182,14 @@ def create_listener(session: Session, lst: dict[str, Any]) -> None:
     _tree_marks(session, lb.id, *marks)
 
 
-def create_pool(session: Session, pool: dict[str, Any]) -> None:
+def create_pool(session: Session, pool: dict[str, Any],
+                tls_checks: tls.Checks | None = None) -> None:
     listener: m.Listener | None = None
     if pool.get("listener_id"):
         listener = session.get(m.Listener, pool["listener_id"])
     lb = lock_lb(session, pool["loadbalancer_id"], ADMIN)
     change_child(session, lb, (LISTENER, listener))
-    row = create.insert_pool(session, lb, spec(pool, "pool_id"))
+    row = create.insert_pool(session, lb, spec(pool, "pool_id"), tls_checks=tls_checks)
     session.flush()
     marks = [("pool", row.id, str(Prov.PENDING_CREATE))]
     hm = pool.get("healthmonitor")
@@ -274,8 +279,15 @@ def _parents(session: Session, row: Any) -> list[tuple[str, str, str]]:
     return marks
 
 
-def update_child(session: Session, what: str, obj_id: str, changes: dict[str, Any]) -> None:
+def update_child(session: Session, what: str, obj_id: str, changes: dict[str, Any],
+                 tls_checks: tls.Checks | None = None) -> None:
     res, kind, apply, _ = CHILDREN[what]
+    if what in ("listener", "pool") and tls_checks is not None:
+        route_apply = apply
+
+        def apply(s: Session, row: Any, ch: dict[str, Any]) -> None:
+            route_apply(s, row, ch, tls_checks)
+
     row = write_update(session, res, obj_id, ADMIN, changes, apply)
     _tree_marks(session, row.load_balancer_id, *_parents(session, row),
                 (kind, row.id, str(Prov.PENDING_UPDATE)))

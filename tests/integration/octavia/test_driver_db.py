@@ -260,3 +260,23 @@ def test_l7_policies_octavia_did_not_pass_are_read_back_and_added(
     assert bridge.poll() == 1
     reported = statuses(octavia.updates[0])
     assert len(reported) == 8 and set(reported.values()) == {"ACTIVE"}
+
+
+def test_the_own_apis_tls_checks_run_on_octavias_calls(driver: BigipProviderDriver,
+                                                       db: Database) -> None:
+    """Octavia 19's default ALPN list for TLS pools and listeners starts with h2, which a BIG-IP
+    does not negotiate without an HTTP/2 profile: refused at the call (docs/octavia.md says to
+    set Octavia's defaults without it)."""
+    lb = graph()
+    driver.loadbalancer_create(lb)
+    finish(db, lb.loadbalancer_id)
+    with pytest.raises(lib_exc.UnsupportedOptionError) as err:
+        driver.pool_create(dm.Pool(pool_id=uid(), loadbalancer_id=lb.loadbalancer_id,
+                                   protocol="HTTP", lb_algorithm="ROUND_ROBIN", tls_enabled=True,
+                                   alpn_protocols=["h2", "http/1.1", "http/1.0"],
+                                   admin_state_up=True, project_id=PROJECT))
+    assert "alpn_protocols h2" in err.value.user_fault_string
+    driver.pool_create(dm.Pool(pool_id=uid(), loadbalancer_id=lb.loadbalancer_id,
+                               protocol="HTTP", lb_algorithm="ROUND_ROBIN", tls_enabled=True,
+                               alpn_protocols=["http/1.1", "http/1.0"], admin_state_up=True,
+                               project_id=PROJECT))
