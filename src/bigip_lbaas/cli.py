@@ -114,6 +114,12 @@ def _cmd_status(args: argparse.Namespace) -> int:
     return status.run(_load_conf(args), args)
 
 
+def _cmd_octavia_bridge(args: argparse.Namespace) -> int:
+    from bigip_lbaas.octavia import bridge
+
+    return bridge.run(_load_conf(args))
+
+
 def _cmd_diff(args: argparse.Namespace) -> int:
     from bigip_lbaas import diff
 
@@ -201,6 +207,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_diff(sub)
     _add_import(sub)
+
+    octavia_bridge = sub.add_parser(
+        "octavia-bridge", help="deliver statuses and statistics to Octavia's driver agent "
+        "(the bigip provider driver's way back; [bigip_lbaas_octavia] sockets)")
+    _add_config_args(octavia_bridge)
+    octavia_bridge.set_defaults(handler=_cmd_octavia_bridge)
     return parser
 
 

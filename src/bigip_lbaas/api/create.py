@@ -59,8 +59,10 @@ def new_id() -> str:
     return str(uuid.uuid4())
 
 
-def _base(project_id: str) -> dict[str, Any]:
-    return {"id": new_id(), "project_id": project_id,
+def _base(project_id: str, obj_id: str | None = None) -> dict[str, Any]:
+    """The columns every new row starts with; `obj_id` when the caller names the id (the
+    Octavia provider driver: Octavia chose it), else a new one."""
+    return {"id": obj_id or new_id(), "project_id": project_id,
             "provisioning_status": Prov.PENDING_CREATE, "operating_status": Oper.OFFLINE}
 
 
@@ -128,7 +130,7 @@ def insert_listener(session: Session, lb: m.LoadBalancer, spec: dict[str, Any], 
             raise ValidationFailure(detail=f"Pool {spec['default_pool_id']} is not on "
                                            f"load balancer {lb.id}")
         check_pool_protocol(spec["protocol"], pool.protocol)
-    row = m.Listener(**{**values, **_base(lb.project_id), "load_balancer_id": lb.id})
+    row = m.Listener(**{**values, **_base(lb.project_id, spec.get("id")), "load_balancer_id": lb.id})
     session.add(row)
     return row
 
@@ -143,7 +145,7 @@ def insert_pool(session: Session, lb: m.LoadBalancer, spec: dict[str, Any], *,
     if spec.get("session_persistence") is not None:
         values["session_persistence"] = {k: v for k, v in spec["session_persistence"].items()
                                          if v is not None}
-    row = m.Pool(**{**values, **_base(lb.project_id), "load_balancer_id": lb.id})
+    row = m.Pool(**{**values, **_base(lb.project_id, spec.get("id")), "load_balancer_id": lb.id})
     session.add(row)
     return row
 
@@ -163,7 +165,7 @@ def insert_member(session: Session, pool: m.Pool, spec: dict[str, Any], *,
         has_hm = session.scalar(sa.select(m.HealthMonitor.id).where(
             m.HealthMonitor.pool_id == pool.id)) is not None
     values = columns(MEMBER, _clean(spec))
-    row = m.Member(**{**values, **_base(pool.project_id), "pool_id": pool.id,
+    row = m.Member(**{**values, **_base(pool.project_id, spec.get("id")), "pool_id": pool.id,
                       "load_balancer_id": pool.load_balancer_id,
                       "operating_status": Oper.OFFLINE if has_hm else Oper.NO_MONITOR})
     session.add(row)
@@ -235,7 +237,7 @@ def insert_healthmonitor(session: Session, pool: m.Pool, spec: dict[str, Any], *
             m.HealthMonitor.pool_id == pool.id)) is not None:
         raise DuplicateHealthMonitor()
     values = hm_values(spec, spec["type"], creating=True)
-    row = m.HealthMonitor(**{**values, **_base(pool.project_id), "pool_id": pool.id,
+    row = m.HealthMonitor(**{**values, **_base(pool.project_id, spec.get("id")), "pool_id": pool.id,
                              "load_balancer_id": pool.load_balancer_id})
     session.add(row)
     return row
@@ -268,7 +270,7 @@ def insert_l7policy(session: Session, listener: m.Listener,
     if spec.get("action") in ("REDIRECT_TO_URL", "REDIRECT_PREFIX") and \
             not spec.get("redirect_http_code"):
         spec["redirect_http_code"] = 302
-    row = m.L7Policy(**{**columns(L7POLICY, spec), **_base(listener.project_id),
+    row = m.L7Policy(**{**columns(L7POLICY, spec), **_base(listener.project_id, spec.get("id")),
                         "listener_id": listener.id,
                         "load_balancer_id": listener.load_balancer_id})
     place_l7policy(session, listener.id, row, spec.get("position"))
@@ -298,7 +300,7 @@ def place_l7policy(session: Session, listener_id: str, row: m.L7Policy,
 def insert_l7rule(session: Session, policy: m.L7Policy, spec: dict[str, Any]) -> m.L7Rule:
     if spec.get("type") in ("HEADER", "COOKIE", "SSL_DN_FIELD") and not spec.get("key"):
         raise ValidationFailure(detail=f"A key is required for rule type {spec['type']}.")
-    row = m.L7Rule(**{**columns(L7RULE, _clean(spec)), **_base(policy.project_id),
+    row = m.L7Rule(**{**columns(L7RULE, _clean(spec)), **_base(policy.project_id, spec.get("id")),
                       "l7policy_id": policy.id, "load_balancer_id": policy.load_balancer_id})
     session.add(row)
     return row

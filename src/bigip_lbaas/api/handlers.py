@@ -85,17 +85,27 @@ def update_child(request: Request, res: Resource, obj_id: str, changes: dict[str
     st, ctx = env(request)
 
     def fn(session: Session) -> dict[str, Any]:
-        row, lb = find_locked(session, res, obj_id, ctx, parent)
-        change_child(session, lb, (res, row))
-        if apply is not None:
-            apply(session, row, changes)
-        else:
-            set_columns(res, row, changes)
-        row.provisioning_status = Prov.PENDING_UPDATE
-        session.flush()
+        row = write_update(session, res, obj_id, ctx, changes, apply, parent)
         return wire_one(session, res, row)
 
     return respond(200, {res.key: st.write(fn)})
+
+
+def write_update(session: Session, res: Resource, obj_id: str, ctx: Context,
+                 changes: dict[str, Any],
+                 apply: Callable[[Session, Any, dict[str, Any]], None] | None = None,
+                 parent: Callable[[Any], bool] | None = None) -> Any:
+    """The write of a child's update, in the caller's transaction (the API's PUT and the
+    Octavia provider driver share it); returns the row."""
+    row, lb = find_locked(session, res, obj_id, ctx, parent)
+    change_child(session, lb, (res, row))
+    if apply is not None:
+        apply(session, row, changes)
+    else:
+        set_columns(res, row, changes)
+    row.provisioning_status = Prov.PENDING_UPDATE
+    session.flush()
+    return row
 
 
 def set_columns(res: Resource, row: Any, changes: dict[str, Any]) -> None:
@@ -109,16 +119,20 @@ def delete_child(request: Request, res: Resource, obj_id: str,
     """DELETE on a child: it (and what hangs below it) goes PENDING_DELETE until an agent
     confirms removal from the devices."""
     st, ctx = env(request)
-
-    def fn(session: Session) -> None:
-        row, lb = find_locked(session, res, obj_id, ctx, parent)
-        change_child(session, lb, (res, row), deleting=True)
-        if cascade is not None:
-            cascade(session, row)
-        row.provisioning_status = Prov.PENDING_DELETE
-
-    st.write(fn)
+    st.write(lambda session: write_delete(session, res, obj_id, ctx, cascade, parent))
     return no_content()
+
+
+def write_delete(session: Session, res: Resource, obj_id: str, ctx: Context,
+                 cascade: Callable[[Session, Any], None] | None = None,
+                 parent: Callable[[Any], bool] | None = None) -> Any:
+    """The write of a child's delete, in the caller's transaction (shared as `write_update`)."""
+    row, lb = find_locked(session, res, obj_id, ctx, parent)
+    change_child(session, lb, (res, row), deleting=True)
+    if cascade is not None:
+        cascade(session, row)
+    row.provisioning_status = Prov.PENDING_DELETE
+    return row
 
 
 def mark_deleting(session: Session, res: Resource, column: str, value: Any) -> None:

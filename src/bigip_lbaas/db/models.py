@@ -432,3 +432,28 @@ class Secret(Base):
 
 
 Index("ix_partition_lease_expires_at", PartitionLease.expires_at)
+
+
+# --- statuses owed to Octavia (the provider driver and the bridge) ---------------------------
+
+
+class OctaviaStatus(Base):
+    """One object Octavia knows through the `bigip` provider, with the statuses Octavia shows
+    for it as far as this product knows: set pending by the driver (in the transaction of the
+    desired-state change), set to what was delivered by `bigip-lbaas octavia-bridge` once
+    Octavia's driver agent acknowledged it, and removed once Octavia took its DELETED.
+    `version` is bumped by every driver mark, so a bridge's acknowledgement never overwrites a
+    newer mark. The load balancer's row carries the delivery claim of its whole tree
+    (`claimed_by`, `claim_expires`, database clock), so several bridges never deliver one load
+    balancer's statuses at the same time."""
+
+    __tablename__ = "octavia_status"
+
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    object_id: Mapped[str] = mapped_column(UUID, primary_key=True)
+    load_balancer_id: Mapped[str] = mapped_column(UUID, index=True)
+    provisioning_status: Mapped[str] = mapped_column(String(16), index=True)
+    operating_status: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    version: Mapped[int] = mapped_column(BigInteger, default=0)
+    claimed_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    claim_expires: Mapped[float] = mapped_column(Double, default=0.0)

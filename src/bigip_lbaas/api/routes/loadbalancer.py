@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from bigip_lbaas.api import create, graph, providers, quotas, statuses, tls, validate, vip
+from bigip_lbaas.api.auth import Context
 from bigip_lbaas.api.errors import (
     HasChildren,
     LBPendingState,
@@ -142,25 +143,29 @@ def delete_loadbalancer(request: Request, loadbalancer_id: str,
                         cascade: str = "false") -> Response:
     st, ctx = env(request)
     cascading = parse_bool(cascade)
-
-    def fn(session: Session) -> None:
-        lb = lock_lb(session, loadbalancer_id, ctx)
-        if not cascading:
-            for res in (LISTENER, POOL):
-                if session.scalar(sa.select(res.model.id)
-                                  .where(res.model.load_balancer_id == lb.id).limit(1)):
-                    if not may_change(lb.provisioning_status, deleting=True):
-                        raise LBPendingState(state=lb.provisioning_status, id=lb.id)
-                    raise HasChildren(id=lb.id)
-        change_lb(session, lb, deleting=True)
-        for res in CHILDREN_DEEPEST_FIRST:
-            session.execute(sa.update(res.model)
-                            .where(res.model.load_balancer_id == lb.id)
-                            .values(provisioning_status=Prov.PENDING_DELETE)
-                            .execution_options(synchronize_session=False))
-
-    st.write(fn)
+    st.write(lambda session: write_delete(session, loadbalancer_id, ctx, cascading=cascading))
     return no_content()
+
+
+def write_delete(session: Session, loadbalancer_id: str, ctx: Context, *,
+                 cascading: bool) -> m.LoadBalancer:
+    """The write of a load balancer's delete (with `cascading`, of everything below it), in
+    the caller's transaction; the Octavia provider driver shares it."""
+    lb = lock_lb(session, loadbalancer_id, ctx)
+    if not cascading:
+        for res in (LISTENER, POOL):
+            if session.scalar(sa.select(res.model.id)
+                              .where(res.model.load_balancer_id == lb.id).limit(1)):
+                if not may_change(lb.provisioning_status, deleting=True):
+                    raise LBPendingState(state=lb.provisioning_status, id=lb.id)
+                raise HasChildren(id=lb.id)
+    change_lb(session, lb, deleting=True)
+    for res in CHILDREN_DEEPEST_FIRST:
+        session.execute(sa.update(res.model)
+                        .where(res.model.load_balancer_id == lb.id)
+                        .values(provisioning_status=Prov.PENDING_DELETE)
+                        .execution_options(synchronize_session=False))
+    return lb
 
 
 @router.get(ONE + "/stats", response_model=StatsRootResponse,
@@ -202,15 +207,16 @@ def failover_loadbalancer(request: Request, loadbalancer_id: str) -> Response:
     """Failover means "read every device afresh and push it again": PENDING_UPDATE, a new
     desired generation, and a full read requested of the owner."""
     st, ctx = env(request)
-
-    def fn(session: Session) -> None:
-        ctx.require_admin()
-        lb = lock_lb(session, loadbalancer_id, ctx)
-        if not may_fail_over(lb.provisioning_status):
-            raise LBPendingState(state=lb.provisioning_status, id=lb.id)
-        lb.provisioning_status = Prov.PENDING_UPDATE
-        request_full_read(session, lb.partition_id)
-
-    st.write(fn)
+    ctx.require_admin()
+    st.write(lambda session: write_failover(session, loadbalancer_id, ctx))
     return no_content(202)
 
+
+def write_failover(session: Session, loadbalancer_id: str, ctx: Context) -> m.LoadBalancer:
+    """The write of a failover, in the caller's transaction (shared with the provider driver)."""
+    lb = lock_lb(session, loadbalancer_id, ctx)
+    if not may_fail_over(lb.provisioning_status):
+        raise LBPendingState(state=lb.provisioning_status, id=lb.id)
+    lb.provisioning_status = Prov.PENDING_UPDATE
+    request_full_read(session, lb.partition_id)
+    return lb

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
@@ -26,6 +27,7 @@ from bigip_lbaas.api.pagination import parse_bool
 from bigip_lbaas.api.resources import MEMBER, POOL, wire_one
 from bigip_lbaas.api.schemas.common import fault_responses
 from bigip_lbaas.api.schemas.member import (
+    MemberPOST,
     MemberRootPOST,
     MemberRootPUT,
     MemberRootResponse,
@@ -94,33 +96,48 @@ def batch_update_members(request: Request, pool_id: str, body: MembersRootPUT,
     (unless additive_only)."""
     st, ctx = env(request)
     additive = parse_bool(additive_only)
-    wanted = {(x.address, x.protocol_port): x for x in body.members}
+    wanted = {(x.address, x.protocol_port): x.model_dump(exclude_unset=True)
+              for x in body.members}
 
     def fn(session: Session) -> None:
         pool, lb = find_locked(session, POOL, pool_id, ctx)
-        existing = {(x.address, x.protocol_port): x for x in session.scalars(
-            sa.select(m.Member).where(m.Member.pool_id == pool.id,
-                                      m.Member.provisioning_status != Prov.PENDING_DELETE))}
-        new = [k for k in wanted if k not in existing]
-        gone = [] if additive else [k for k in existing if k not in wanted]
-        kept = [k for k in wanted if k in existing]
-        if not new and not gone and not kept:
-            return
-        change_child(session, lb, (POOL, pool))
-        quotas.check(session, st.conf, lb.project_id, {MEMBER: len(new)})
-        for spec in wanted.values():  # kept ones too: their update drops request_sriov
-            validate.member(create.provider_of(lb), spec.model_dump())
-        for key in new:
-            create.insert_member(session, pool, wanted[key].model_dump())
-        for key in gone:
-            existing[key].provisioning_status = Prov.PENDING_DELETE
-        for key in kept:
-            row = existing[key]
-            changes = wanted[key].model_dump(
-                exclude_unset=True, exclude={"address", "protocol_port", "subnet_id",
-                                             "project_id", "tenant_id", "request_sriov"})
-            set_columns(MEMBER, row, changes)
-            row.provisioning_status = Prov.PENDING_UPDATE
+        write_batch(session, pool, lb, wanted, additive=additive,
+                    quota=lambda new: quotas.check(session, st.conf, lb.project_id,
+                                                   {MEMBER: new}))
 
     st.write(fn)
     return no_content(202)
+
+
+def write_batch(session: Session, pool: m.Pool, lb: m.LoadBalancer,
+                wanted: dict[tuple[str, int], dict[str, Any]], *, additive: bool,
+                quota: Callable[[int], None] | None = None) -> None:
+    """A batch update's writes, in the caller's transaction, under the load balancer's lock:
+    `wanted` maps (address, protocol_port) to the member as the request gave it (the attributes
+    it sets); `quota` checks the number of new members. Shared with the provider driver."""
+    existing = {(x.address, x.protocol_port): x for x in session.scalars(
+        sa.select(m.Member).where(m.Member.pool_id == pool.id,
+                                  m.Member.provisioning_status != Prov.PENDING_DELETE))}
+    new = [k for k in wanted if k not in existing]
+    gone = [] if additive else [k for k in existing if k not in wanted]
+    kept = [k for k in wanted if k in existing]
+    if not new and not gone and not kept:
+        return
+    change_child(session, lb, (POOL, pool))
+    if quota is not None:
+        quota(len(new))
+    for spec in wanted.values():  # kept ones too: their update drops request_sriov
+        validate.member(create.provider_of(lb), spec)
+    for key in new:
+        spec = {k: v for k, v in wanted[key].items() if k != "id"}
+        create.insert_member(session, pool, MemberPOST.model_validate(spec).model_dump()
+                             | {k: v for k, v in wanted[key].items() if k == "id"})
+    for key in gone:
+        existing[key].provisioning_status = Prov.PENDING_DELETE
+    for key in kept:
+        row = existing[key]
+        changes = {k: v for k, v in wanted[key].items()
+                   if k not in ("id", "address", "protocol_port", "subnet_id", "project_id",
+                                "tenant_id", "request_sriov")}
+        set_columns(MEMBER, row, changes)
+        row.provisioning_status = Prov.PENDING_UPDATE
