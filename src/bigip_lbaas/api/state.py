@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 from oslo_config import cfg
 from starlette.requests import Request
 
+from bigip_lbaas.api import tls
 from bigip_lbaas.api.auth import Context, context_from_headers
 from bigip_lbaas.api.errors import DatabaseUnavailable, Unserved
 from bigip_lbaas.api.policy import Policy, action_for
@@ -39,9 +40,10 @@ class AppState:
             raise Unserved(environment=environment)
 
     def write(self, fn: Any) -> Any:
-        """Run `fn(session)` as one transaction, retrying the whole of it on transient errors."""
+        """Run `fn(session)` as one transaction, retrying the whole of it on transient errors
+        (and after reading a certificate reference outside it, `tls.write`)."""
         try:
-            return self.db.run(fn, attempts=4)
+            return tls.write(lambda: self.db.run(fn, attempts=4))
         except errors.DatabaseUnavailable as err:
             raise DatabaseUnavailable() from err
 

@@ -15,8 +15,8 @@ logged or put in a message (cryptography's error texts name no payload bytes).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
 
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding, pkcs12
@@ -364,6 +364,72 @@ class Checks:
 
 def checks(request: Request) -> Checks:
     """The request's checks: references are read through the app's source as the caller
-    (`certstore.for_request` with the caller's Keystone token, None outside keystone mode)."""
-    source = certstore.for_request(certificate_source(request), caller_token(request.scope))
-    return Checks(request.app.state.api.conf, source)
+    (`certstore.for_request` with the caller's Keystone token, None outside keystone mode). A
+    remote store (Barbican) is read outside the write transaction (`Prefetched`)."""
+    return checks_with(request.app.state.api.conf, certificate_source(request),
+                       caller_token(request.scope))
+
+
+def checks_with(conf: cfg.ConfigOpts, base: CertificateSource, token: str | None) -> Checks:
+    """Checks reading through `base` as the caller with Keystone `token` (None: as the service
+    itself, as the Octavia driver does after Octavia's API checked the caller's references);
+    made per request or driver call, so nothing read outlives it."""
+    source = base if token is None else certstore.for_request(base, token)
+    if isinstance(base, certstore.UserScoped):
+        source = Prefetched(source)
+    return Checks(conf, source)
+
+
+# --------------------------------------------------------------------------- remote reads
+
+
+class SecretsNeeded(Exception):
+    """Raised inside a write transaction: a secret must be read first. The writer rolls back,
+    calls `fetch()` outside any transaction, and runs the transaction again (`write`)."""
+
+    def __init__(self, fetch: Callable[[], None]) -> None:
+        super().__init__("a certificate reference must be read outside the transaction")
+        self.fetch = fetch
+
+
+class Prefetched:
+    """A `CertificateSource` that answers inside a transaction only from what it read outside
+    one. A Barbican read (Keystone, the ACL step, the payload) takes tens to hundreds of
+    milliseconds; inside the transaction it would hold the load balancer's row lock, and on SQLite
+    every writer's turn, for that long."""
+
+    def __init__(self, source: CertificateSource) -> None:
+        self.source = source
+        self._read: dict[tuple[str, str], bytes | BigipLbaasError] = {}
+
+    def get_secret(self, ref: str, project_id: str) -> bytes:
+        key = (ref, project_id)
+        if key not in self._read:
+            raise SecretsNeeded(lambda: self._fetch(key))
+        found = self._read[key]
+        if isinstance(found, BigipLbaasError):
+            raise found
+        return found
+
+    def _fetch(self, key: tuple[str, str]) -> None:
+        try:
+            self._read[key] = self.source.get_secret(*key)
+        except BigipLbaasError as err:
+            self._read[key] = err
+
+
+T = TypeVar("T")
+# Each round reads one more reference; a listener names a default, its SNI certificates, a CA
+# and a CRL, so this bounds the SNI list far beyond any real one.
+MAX_FETCH_ROUNDS = 64
+
+
+def write(run: Callable[[], T]) -> T:
+    """`run()` (one write transaction), again after each secret it asked for was read outside
+    it (`SecretsNeeded`); bounded."""
+    for _ in range(MAX_FETCH_ROUNDS):
+        try:
+            return run()
+        except SecretsNeeded as need:
+            need.fetch()
+    return run()

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from bigip_lbaas import certstore
 from bigip_lbaas.api import errors as api_errors
 from bigip_lbaas.api import tls
+from bigip_lbaas.core.certs import CertificateSource
 from bigip_lbaas.core.errors import ApiError, BigipLbaasError
 from bigip_lbaas.db.session import Database
 from bigip_lbaas.octavia import writes
@@ -48,13 +49,13 @@ def octavia_conf() -> cfg.ConfigOpts:
     return conf
 
 
-_LOADED: dict[str, tuple[str, Database, tls.Checks]] = {}
+_LOADED: dict[str, tuple[cfg.ConfigOpts, Database, CertificateSource]] = {}
 _LOCK = threading.Lock()
 
 
-def _loaded(path: str) -> tuple[str, Database, tls.Checks]:
-    """The environment, database and TLS checks (the own API's: options, and the certificate
-    store the agents read, `[certificates] cert_manager`) of config file `path`, made once per
+def _loaded(path: str) -> tuple[cfg.ConfigOpts, Database, CertificateSource]:
+    """The configuration, database and certificate store (the one the agents read,
+    `[certificates] cert_manager`) of config file `path`, made once per
     process: Octavia makes a new driver object for every API call, and a new engine each time
     would cost a config parse and a database connection per call."""
     with _LOCK:
@@ -63,8 +64,7 @@ def _loaded(path: str) -> tuple[str, Database, tls.Checks]:
 
             conf = load([path])
             db = Database(str(conf.database.connection))
-            checks = tls.Checks(conf, certstore.certificate_source(conf, db))
-            _LOADED[path] = (str(conf.environment_prefix), db, checks)
+            _LOADED[path] = (conf, db, certstore.certificate_source(conf, db))
         return _LOADED[path]
 
 
@@ -78,7 +78,11 @@ class BigipProviderDriver(provider_base.ProviderDriver):  # type: ignore[misc]
             path = config_file or octavia_conf().bigip_lbaas.config_file
             if not path:
                 raise BigipLbaasError("[bigip_lbaas] config_file is not set in Octavia's config")
-            self.environment, self.db, self.tls = _loaded(str(path))
+            conf, self.db, source = _loaded(str(path))
+            self.environment = str(conf.environment_prefix)
+            # Octavia's API checked the caller's references already; this driver object serves
+            # one API call, so what its checks read is dropped with it.
+            self.tls = tls.checks_with(conf, source, None)
         except Exception as err:
             # Octavia drops a driver that fails to load, silently for its clients: say why.
             LOG.error("the bigip provider driver cannot start: %s", err)
@@ -88,7 +92,7 @@ class BigipProviderDriver(provider_base.ProviderDriver):  # type: ignore[misc]
 
     def _write(self, fn: Callable[[Session], None]) -> None:
         try:
-            self.db.run(fn, attempts=4)
+            tls.write(lambda: self.db.run(fn, attempts=4))
         except api_errors.ProviderUnsupportedOption as err:
             detail = str(err.fields.get("detail", err))
             raise lib_exc.UnsupportedOptionError(user_fault_string=detail,
