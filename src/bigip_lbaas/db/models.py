@@ -385,6 +385,14 @@ class Network(Timestamped, Base):
     shared: Mapped[bool] = mapped_column(Boolean, default=False)
     external: Mapped[bool] = mapped_column(Boolean, default=False)
     mtu: Mapped[int] = mapped_column(Integer, default=1500)
+    # Neutron's provider attributes (provider:network_type, :physical_network,
+    # :segmentation_id); all NULL for a network without a segment. segment_key is what ML2's
+    # type drivers keep unique (vlan: physical network + VLAN id; flat: physical network;
+    # vxlan/gre: the id), one unique column so that every database enforces it alike.
+    network_type: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    physical_network: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    segmentation_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    segment_key: Mapped[str | None] = mapped_column(String(96), nullable=True, unique=True)
 
 
 class Subnet(Timestamped, Base):

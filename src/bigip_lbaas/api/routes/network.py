@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from bigip_lbaas.api import segments
 from bigip_lbaas.api.auth import Context
 from bigip_lbaas.api.errors import InUse, NotAuthorized, NotFound, ValidationFailure
 from bigip_lbaas.api.handlers import env, no_content, respond
@@ -69,6 +70,48 @@ def subnet_wire(row: m.Subnet) -> dict[str, Any]:
             "updated_at": _ts(row.updated_at)}
 
 
+def _provider_wire(row: m.Network, ctx: Context) -> dict[str, Any]:
+    return segments.wire(row.network_type, row.physical_network, row.segmentation_id,
+                         ctx.is_admin)
+
+
+def _provider_filtered(stmt: sa.Select[Any], request: Request, ctx: Context) -> sa.Select[Any]:
+    """Neutron's `provider:*` filters, for admins (who alone see the attributes)."""
+    if not ctx.is_admin:
+        return stmt
+    columns = {segments.NETWORK_TYPE: m.Network.network_type,
+               segments.PHYSICAL_NETWORK: m.Network.physical_network}
+    for name, column in columns.items():
+        if name in request.query_params:
+            stmt = stmt.where(column.in_(request.query_params.getlist(name)))
+    if segments.SEGMENTATION_ID in request.query_params:
+        wanted = [int(v) for v in request.query_params.getlist(segments.SEGMENTATION_ID)
+                  if v.isdigit()]
+        stmt = stmt.where(m.Network.segmentation_id.in_(wanted))
+    return stmt
+
+
+def _new_segment(session: Session, row: m.Network, segment: segments.Segment | None) -> None:
+    """Store the network's provider segment; one a network already has is Neutron's 409 (the
+    unique segment_key also stops two concurrent creates: the loser's flush fails)."""
+    if segment is None:
+        return
+    taken = session.scalars(sa.select(m.Network.id)
+                            .where(m.Network.segment_key == segment.key)).first()
+    if taken is not None:
+        raise segment.in_use()
+    row.network_type = segment.network_type
+    row.physical_network = segment.physical_network
+    row.segmentation_id = segment.segmentation_id
+    row.segment_key = segment.key
+    try:
+        with session.begin_nested():
+            session.add(row)
+            session.flush()
+    except sa.exc.IntegrityError as err:
+        raise segment.in_use() from err
+
+
 def _visible(model: Any, ctx: Context) -> sa.ColumnElement[bool]:
     if ctx.is_admin:
         return sa.true()
@@ -113,10 +156,11 @@ def list_networks(request: Request) -> JSONResponse:
     st, ctx = env(request)
 
     def fn(session: Session) -> list[dict[str, Any]]:
-        rows = session.scalars(_filtered(m.Network, request)
+        rows = session.scalars(_provider_filtered(_filtered(m.Network, request), request, ctx)
                                .where(_visible(m.Network, ctx))).all()
         subs = _subnet_ids(session, [r.id for r in rows])
-        return [network_wire(r, subs.get(r.id, [])) for r in rows]
+        return [{**network_wire(r, subs.get(r.id, [])), **_provider_wire(r, ctx)}
+                for r in rows]
 
     return respond(200, {"networks": st.read(fn), "networks_links": []})
 
@@ -151,7 +195,8 @@ def show_network(request: Request, network_id: str) -> JSONResponse:
 
     def fn(session: Session) -> dict[str, Any]:
         row = _network(session, network_id, ctx)
-        return network_wire(row, _subnet_ids(session, [row.id]).get(row.id, []))
+        return {**network_wire(row, _subnet_ids(session, [row.id]).get(row.id, [])),
+                **_provider_wire(row, ctx)}
 
     return respond(200, {"network": st.read(fn)})
 
@@ -161,6 +206,8 @@ def show_network(request: Request, network_id: str) -> JSONResponse:
 def create_network(request: Request, body: NetworkRootPOST) -> JSONResponse:
     st, ctx = env(request)
     spec = body.network
+    segments.require_admin(ctx.is_admin, spec.model_extra or {}, spec.shared, spec.external)
+    segment = segments.parse(spec.model_extra or {}) if ctx.is_admin else None
     if not ctx.is_admin and (spec.shared or spec.external or any(
             key.startswith("provider:") or key == "segments" for key in spec.model_extra or {})):
         raise NotAuthorized()
@@ -170,9 +217,10 @@ def create_network(request: Request, body: NetworkRootPOST) -> JSONResponse:
         row = m.Network(id=str(uuid.uuid4()), project_id=project, name=spec.name,
                         description=spec.description, admin_state_up=spec.admin_state_up,
                         shared=spec.shared, external=spec.external, mtu=spec.mtu)
+        _new_segment(session, row, segment)
         session.add(row)
         session.flush()
-        return network_wire(row, [])
+        return {**network_wire(row, []), **_provider_wire(row, ctx)}
 
     return respond(201, {"network": st.write(fn)})
 

@@ -17,8 +17,8 @@ class NeutronRequest(BaseModel):
 
 
 class NetworkPOST(NeutronRequest):
-    """Other attributes are kept aside (`model_extra`) only so that the admin-only ones
-    (`provider:*`, `segments`) can be refused to a non-admin; none is stored."""
+    """Other attributes are kept aside (`model_extra`): the admin-only `provider:*` ones are
+    validated and stored by api/segments.py; `segments` is refused; the rest is ignored."""
 
     model_config = ConfigDict(extra="allow", populate_by_name=True)
 
@@ -70,6 +70,11 @@ class NetworkResponse(Response):
     subnets: list[str] | None = None
     shared: bool | None = None
     router_external: bool | None = Field(default=None, alias="router:external")
+    provider_network_type: str | None = Field(default=None, alias="provider:network_type")
+    provider_physical_network: str | None = Field(default=None,
+                                                  alias="provider:physical_network")
+    provider_segmentation_id: int | None = Field(default=None,
+                                                 alias="provider:segmentation_id")
     mtu: int | None = None
     availability_zone_hints: list[str] | None = None
     availability_zones: list[str] | None = None
