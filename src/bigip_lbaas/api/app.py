@@ -32,6 +32,7 @@ from bigip_lbaas.api.routes import (
     member,
     network,
     pool,
+    port,
     quota,
     secrets,
     version,
@@ -144,6 +145,7 @@ def create_app(conf: cfg.ConfigOpts, db: Database | None = None) -> FastAPI:
         for router in LBAAS_ROUTERS:
             app.include_router(router, prefix=prefix + "/lbaas", include_in_schema=in_schema)
         app.include_router(network.router, prefix=prefix, include_in_schema=in_schema)
+        app.include_router(port.router, prefix=prefix, include_in_schema=in_schema)
     handlers: dict[Any, Any] = {ApiError: _api_error, RequestValidationError: _validation_error,
                                 HTTPException: _http_error, DatabaseError: _db_error,
                                 Exception: _server_error}

@@ -217,3 +217,10 @@ class UnreadablePKCS12(ApiError):
     status = 400
     template = ("The PKCS12 bundle is unreadable. Please check the PKCS12 bundle validity. In "
                 "addition, make sure it does not require a pass phrase. Error: %(error)s")
+
+
+class InvalidSubresource(ApiError):
+    """Octavia's answer for a referenced object that does not exist (e.g. `vip_port_id`)."""
+
+    status = 400
+    template = "%(resource)s %(id)s not found."

@@ -105,10 +105,16 @@ def require_admin(is_admin: bool, extra: dict[str, Any], shared: bool, external:
     if is_admin or not attrs:
         return
     touched = (["shared"] if shared else []) + attrs + (["router:external"] if external else [])
-    rule = "rule:create_network"
-    for attr in touched:
-        rule = f"({rule} and rule:create_network:{attr})"
-    raise PolicyNotAuthorized(rule=rule)
+    raise disallowed("create_network", touched)
+
+
+def disallowed(action: str, attributes: list[str]) -> PolicyNotAuthorized:
+    """Neutron's 403 for `action` with these admin-only attributes set: the rule printed as
+    oslo.policy prints the AndCheck Neutron builds, `((rule:a and rule:a:x) and rule:a:y)`."""
+    rule = f"rule:{action}"
+    for attr in attributes:
+        rule = f"({rule} and rule:{action}:{attr})"
+    return PolicyNotAuthorized(rule=rule)
 
 
 def _integer(value: Any) -> int:

@@ -4,11 +4,17 @@ The unique constraints (vip_subnet_id, vip_address) and, for additional VIPs, (s
 ip_address) are the real guard; two API replicas racing for the same free address make one insert
 fail, and that request retries with the next address. (A primary and an additional VIP in one
 subnet are kept apart by the subnet row lock every allocation takes.)
+
+Ports (api/ports.py) draw from the same addresses under the same subnet row lock, and a VIP is a
+port: a load balancer's VIP address (and its additional ones) are the fixed IPs of its VIP port
+(device_owner network:f5lbaasv2, device_id the load balancer), whose key (subnet_id,
+ip_address) makes a port's address and a VIP's collide in no database.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import random
 import socket
 import uuid
 from collections.abc import Iterator
@@ -18,6 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from bigip_lbaas.api.errors import (
+    InvalidSubresource,
     NoFreeAddress,
     ProviderUnsupportedOption,
     ValidationFailure,
@@ -56,11 +63,30 @@ def _candidates(subnet: m.Subnet) -> Iterator[str]:
 
 
 def in_use(session: Session, subnet_id: str) -> set[str]:
-    """Every address taken in the subnet: primary VIPs and additional VIPs."""
-    return set(session.scalars(
-        sa.select(m.LoadBalancer.vip_address).where(m.LoadBalancer.vip_subnet_id == subnet_id)
-        .union_all(sa.select(m.AdditionalVip.ip_address)
-                   .where(m.AdditionalVip.subnet_id == subnet_id))))
+    """Every address taken in the subnet: ports' fixed IPs (VIP ports included), primary VIPs
+    and additional VIPs (load balancers from before ports have no port)."""
+    return set(session.scalars(sa.union_all(
+        sa.select(m.LoadBalancer.vip_address).where(m.LoadBalancer.vip_subnet_id == subnet_id),
+        sa.select(m.AdditionalVip.ip_address).where(m.AdditionalVip.subnet_id == subnet_id),
+        sa.select(m.PortIp.ip_address).where(m.PortIp.subnet_id == subnet_id))))
+
+
+def first_free(subnet: m.Subnet, used: set[str]) -> str | None:
+    """The subnet's first pool address not in `used` (nor the gateway)."""
+    for candidate in _candidates(subnet):
+        if candidate not in used and candidate != subnet.gateway_ip:
+            return candidate
+    return None
+
+
+F5_DEVICE_OWNER = "network:f5lbaasv2"  # F5's agent's VIP port owner (f5-openstack-agent)
+
+
+def new_mac() -> str:
+    """Neutron's default: base_mac fa:16:3e:00:00:00 with the last three octets random (unique
+    per network: `port`'s unique key; a collision fails the insert, which is retried)."""
+    tail = random.getrandbits(24).to_bytes(3, "big")
+    return "fa:16:3e:" + ":".join(f"{b:02x}" for b in tail)
 
 
 def allocate(session: Session, subnet: m.Subnet, wanted: str | None) -> str:
@@ -76,10 +102,10 @@ def allocate(session: Session, subnet: m.Subnet, wanted: str | None) -> str:
         if str(addr) in used:
             raise VipInUse(address=str(addr), subnet=subnet.id)
         return str(addr)
-    for candidate in _candidates(subnet):
-        if candidate not in used and candidate != subnet.gateway_ip:
-            return candidate
-    raise NoFreeAddress(subnet=subnet.id)
+    found = first_free(subnet, used)
+    if found is None:
+        raise NoFreeAddress(subnet=subnet.id)
+    return found
 
 
 def additional(session: Session, wanted: list[dict[str, Any]], primary_subnet: str | None,
@@ -111,7 +137,8 @@ def additional(session: Session, wanted: list[dict[str, Any]], primary_subnet: s
 
 
 def book_additional(session: Session, lb: m.LoadBalancer) -> None:
-    """Book the new load balancer's additional VIP addresses (after its row is flushed)."""
+    """Book the new load balancer's VIP port and additional VIP addresses (after its row is
+    flushed)."""
     for item in lb.additional_vips or []:
         subnet_id, address = item["subnet_id"], item["ip_address"]
         assert subnet_id is not None and address is not None
@@ -119,16 +146,80 @@ def book_additional(session: Session, lb: m.LoadBalancer) -> None:
         session.add(m.AdditionalVip(load_balancer_id=lb.id, subnet_id=subnet_id,
                                     network_id=subnet.network_id if subnet else None,
                                     ip_address=address, port_id=item.get("port_id")))
+    book_port(session, lb)
+
+
+def book_port(session: Session, lb: m.LoadBalancer) -> None:
+    """The VIP as a port. A port the project named as `vip_port_id` is marked used by the load
+    balancer (`used_by`, shown as its device_id until the load balancer goes; the port itself
+    stays, as Octavia leaves a port it did not create); otherwise a new port, owned by F5's device owner, holding
+    the VIP and additional VIP addresses, deleted with the load balancer's row."""
+    if lb.vip_network_id is None or lb.vip_port_id is None:
+        return
+    given = session.get(m.Port, lb.vip_port_id)
+    if given is not None:
+        if given.project_id != lb.project_id:
+            raise ValidationFailure(detail=f"Port {given.id} does not belong to project "
+                                           f"{lb.project_id}.")
+        given.used_by = lb.id  # shown as its device_id (api/ports.py wire)
+        return
+    session.add(m.Port(id=lb.vip_port_id, project_id=lb.project_id,
+                       network_id=lb.vip_network_id, name=f"loadbalancer-{lb.id}",
+                       description="", device_owner=F5_DEVICE_OWNER, device_id=lb.id,
+                       mac_address=new_mac(), admin_state_up=True, binding_host_id="",
+                       vip_of=lb.id))
+    session.flush()
+    addresses = [(lb.vip_subnet_id, lb.vip_address)] + [
+        (a["subnet_id"], a["ip_address"]) for a in lb.additional_vips or []]
+    for subnet_id, address in addresses:
+        if subnet_id and address:
+            session.add(m.PortIp(port_id=lb.vip_port_id, subnet_id=subnet_id,
+                                 ip_address=address))
+    session.flush()
+
+
+def _given_port(session: Session, spec: LoadBalancerPOST) -> dict[str, Any]:
+    """Octavia's `vip_port_id`: the VIP takes the port's network and address (the one on
+    `vip_subnet_id`, or `vip_address`, when given; else its first). The port must exist and be
+    used by no device (octavia/common/validate.py port_exists, check_port_in_use)."""
+    port = session.get(m.Port, spec.vip_port_id, with_for_update=True)
+    if port is None:
+        raise InvalidSubresource(resource="Port", id=spec.vip_port_id)
+    device = port.used_by or port.device_id
+    if device:
+        raise ValidationFailure(detail=f"Port {port.id} is already used by device {device} ")
+    if spec.vip_network_id and spec.vip_network_id != port.network_id:
+        raise ValidationFailure(detail=f"Port {port.id} is not on network "
+                                       f"{spec.vip_network_id}.")
+    ips = list(session.scalars(sa.select(m.PortIp).where(m.PortIp.port_id == port.id)
+                               .order_by(m.PortIp.subnet_id, m.PortIp.ip_address)))
+    if spec.vip_subnet_id:
+        ips = [ip for ip in ips if ip.subnet_id == spec.vip_subnet_id]
+    if spec.vip_address:
+        try:
+            wanted = str(ipaddress.ip_address(spec.vip_address))
+        except ValueError as err:
+            raise ValidationFailure(detail=f"{spec.vip_address} is not a valid IP "
+                                           "address") from err
+        ips = [ip for ip in ips if ip.ip_address == wanted]
+    if not ips:
+        where = " and ".join(x for x in (spec.vip_subnet_id and f"subnet {spec.vip_subnet_id}",
+                                         spec.vip_address) if x)
+        raise ValidationFailure(detail=f"Port {port.id} has no fixed IP"
+                                       + (f" matching {where}." if where else "."))
+    return {"vip_subnet_id": ips[0].subnet_id, "vip_network_id": port.network_id,
+            "vip_port_id": port.id, "vip_address": ips[0].ip_address}
 
 
 def resolve(session: Session, spec: LoadBalancerPOST) -> dict[str, Any]:
     """The VIP columns of a new load balancer: its subnet (from the subnet or the network's first),
     network, port and an address allocated there.
 
-    The registry keeps no ports, so a load balancer created without `vip_port_id` gets a new
-    one (a uuid, stored with the VIP): Octavia always shows the VIP's port, and it stays the
-    same for the load balancer's life."""
-    port_id = spec.vip_port_id or str(uuid.uuid4())
+    With `vip_port_id` the VIP is that port's (`_given_port`); otherwise the load balancer gets
+    a new port (its id chosen here, the port booked by `book_port`)."""
+    if spec.vip_port_id:
+        return _given_port(session, spec)
+    port_id = str(uuid.uuid4())
     subnet: m.Subnet | None = None
     if spec.vip_subnet_id:
         # The subnet row lock queues concurrent allocations on one subnet, so each sees the

@@ -414,6 +414,45 @@ class Subnet(Timestamped, Base):
     host_routes: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
 
 
+class Port(Timestamped, Base):
+    """A Neutron-shaped port: an address (or several) on a network, held for a device.
+
+    A load balancer's VIP is one (device_owner network:f5lbaasv2, `vip_of` its id: deleted with
+    the load balancer's row). A port its owner created and named as `vip_port_id` is `used_by`
+    the load balancer while it lives (set NULL when it goes; the port stays, as in Octavia)."""
+
+    __tablename__ = "port"
+    __table_args__ = (UniqueConstraint("network_id", "mac_address"),)
+
+    id: Mapped[str] = mapped_column(UUID, primary_key=True)
+    project_id: Mapped[str] = mapped_column(String(64), index=True)
+    network_id: Mapped[str] = mapped_column(ForeignKey("network.id"), index=True)
+    name: Mapped[str | None] = mapped_column(NAME, nullable=True)
+    description: Mapped[str | None] = mapped_column(NAME, nullable=True)
+    device_owner: Mapped[str] = mapped_column(NAME, default="", index=True)
+    device_id: Mapped[str] = mapped_column(NAME, default="", index=True)
+    mac_address: Mapped[str] = mapped_column(String(32))
+    admin_state_up: Mapped[bool] = mapped_column(Boolean, default=True)
+    binding_host_id: Mapped[str] = mapped_column(NAME, default="")
+    vip_of: Mapped[str | None] = mapped_column(
+        ForeignKey("load_balancer.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    used_by: Mapped[str | None] = mapped_column(
+        ForeignKey("load_balancer.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+
+
+class PortIp(Base):
+    """One fixed IP of a port. (subnet_id, ip_address) is the key: an address is never held
+    twice in a subnet, by ports or VIPs (a VIP's address is its port's)."""
+
+    __tablename__ = "port_ip"
+
+    subnet_id: Mapped[str] = mapped_column(UUID, primary_key=True)
+    ip_address: Mapped[str] = mapped_column(String(64), primary_key=True)
+    port_id: Mapped[str] = mapped_column(ForeignKey("port.id", ondelete="CASCADE"), index=True)
+
+
 
 # --- the built-in certificate store ------------------------------------------------------------
 

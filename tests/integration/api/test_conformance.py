@@ -179,9 +179,15 @@ def test_vip_port_id_always_set(api: Api, subnet: dict[str, Any]) -> None:
     port = lb["vip_port_id"]
     assert port and len(port) == 36
     assert api.get(f"{V2}/loadbalancers/{lb['id']}").json()["loadbalancer"]["vip_port_id"] == port
+    # A given port must exist (Octavia's InvalidSubresource); the VIP then takes its address.
     given = "6f0c3a43-57c9-4d43-9b38-3c1bd2f7d5a1"
-    other = api.lb(subnet["id"], vip_port_id=given)
-    assert other["vip_port_id"] == given
+    r = api.post(f"{V2}/loadbalancers", {"loadbalancer": {"vip_port_id": given}})
+    assert fault(r, 400) == f"Port {given} not found."
+    made = api.post("/v2.0/ports", {"port": {"network_id": subnet["network_id"]}})
+    assert made.status_code == 201, made.text
+    other = api.lb(subnet["id"], vip_port_id=made.json()["port"]["id"])
+    assert other["vip_port_id"] == made.json()["port"]["id"]
+    assert other["vip_address"] == made.json()["port"]["fixed_ips"][0]["ip_address"]
 
 
 def test_status_tree_has_pools_only_under_listeners(api: Api, lb: dict[str, Any]) -> None:

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from bigip_lbaas.api import segments
+from bigip_lbaas.api import ports, segments
 from bigip_lbaas.api.auth import Context
 from bigip_lbaas.api.errors import InUse, NotAuthorized, NotFound, ValidationFailure
 from bigip_lbaas.api.handlers import env, no_content, respond
@@ -247,6 +247,7 @@ def delete_network(request: Request, network_id: str) -> Response:
         if users:
             raise InUse(resource="Network", id=row.id,
                         detail=f"load balancer {users[0]} has its VIP on it")
+        ports.refuse_network_in_use(session, row.id)
         session.execute(sa.delete(m.Subnet).where(m.Subnet.network_id == row.id))
         session.delete(row)
 
@@ -334,6 +335,7 @@ def delete_subnet(request: Request, subnet_id: str) -> Response:
         if users:
             raise InUse(resource="Subnet", id=row.id,
                         detail=f"load balancer {users[0]} has its VIP on it")
+        ports.refuse_subnet_in_use(session, row.id)
         session.delete(row)
 
     st.write(fn)
