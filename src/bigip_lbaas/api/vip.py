@@ -137,8 +137,7 @@ def additional(session: Session, wanted: list[dict[str, Any]], primary_subnet: s
 
 
 def book_additional(session: Session, lb: m.LoadBalancer) -> None:
-    """Book the new load balancer's VIP port and additional VIP addresses (after its row is
-    flushed)."""
+    """Book the new load balancer's additional VIP addresses (after its row is flushed)."""
     for item in lb.additional_vips or []:
         subnet_id, address = item["subnet_id"], item["ip_address"]
         assert subnet_id is not None and address is not None
@@ -146,11 +145,11 @@ def book_additional(session: Session, lb: m.LoadBalancer) -> None:
         session.add(m.AdditionalVip(load_balancer_id=lb.id, subnet_id=subnet_id,
                                     network_id=subnet.network_id if subnet else None,
                                     ip_address=address, port_id=item.get("port_id")))
-    book_port(session, lb)
 
 
 def book_port(session: Session, lb: m.LoadBalancer) -> None:
-    """The VIP as a port. A port the project named as `vip_port_id` is marked used by the load
+    """The VIP of a load balancer created through this API as a port of the registry (the
+    Octavia provider's load balancers have theirs in Neutron). A port the project named as `vip_port_id` is marked used by the load
     balancer (`used_by`, shown as its device_id until the load balancer goes; the port itself
     stays, as Octavia leaves a port it did not create); otherwise a new port, owned by F5's device owner, holding
     the VIP and additional VIP addresses, deleted with the load balancer's row."""

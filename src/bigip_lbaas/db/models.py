@@ -180,7 +180,7 @@ class LoadBalancer(OctaviaObject, Base):
     partition_id: Mapped[int] = mapped_column(ForeignKey("partition.id"), index=True)
     provider: Mapped[str] = mapped_column(String(64))
     vip_address: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    vip_port_id: Mapped[str | None] = mapped_column(UUID, nullable=True)
+    vip_port_id: Mapped[str] = mapped_column(UUID)  # every VIP is a port (migration 0009)
     vip_subnet_id: Mapped[str | None] = mapped_column(UUID, nullable=True)
     vip_network_id: Mapped[str | None] = mapped_column(UUID, nullable=True)
     vip_qos_policy_id: Mapped[str | None] = mapped_column(UUID, nullable=True)

@@ -96,6 +96,7 @@ def create_loadbalancer(request: Request, body: LoadBalancerRootPOST) -> JSONRes
         session.add(lb)
         session.flush()
         vip.book_additional(session, lb)
+        vip.book_port(session, lb)
         added = graph.insert(session, lb, spec, tls_checks=tls_checks)
         session.flush()
         return graph.full_body(lb, added)
