@@ -25,8 +25,12 @@ class Kind(StrEnum):
     MONITOR_HTTPS = "ltm/monitor/https"
     MONITOR_TCP = "ltm/monitor/tcp"
     MONITOR_ICMP = "ltm/monitor/gateway-icmp"
+    MONITOR_UDP = "ltm/monitor/udp"
+    MONITOR_SCTP = "ltm/monitor/sctp"
     RULE = "ltm/rule"
     PERSISTENCE_UNIVERSAL = "ltm/persistence/universal"
+    PERSISTENCE_HASH = "ltm/persistence/hash"
+    PERSISTENCE_SOURCE_ADDR = "ltm/persistence/source-addr"
     PROFILE_HTTP = "ltm/profile/http"
     PROFILE_TCP = "ltm/profile/tcp"
     NODE = "ltm/node"
@@ -44,8 +48,12 @@ RANK: Mapping[Kind, int] = {
     Kind.MONITOR_HTTPS: 1,
     Kind.MONITOR_TCP: 1,
     Kind.MONITOR_ICMP: 1,
+    Kind.MONITOR_UDP: 1,
+    Kind.MONITOR_SCTP: 1,
     Kind.RULE: 2,
     Kind.PERSISTENCE_UNIVERSAL: 3,
+    Kind.PERSISTENCE_HASH: 3,
+    Kind.PERSISTENCE_SOURCE_ADDR: 3,
     Kind.PROFILE_HTTP: 3,
     Kind.PROFILE_TCP: 3,
     Kind.NODE: 4,

@@ -389,6 +389,10 @@ def _normalize_virtual(
             else:
                 _require_unique_address(store, va, "Virtual Address")
             store.put(va)
+    if "ipProtocol" in body and body["ipProtocol"] not in rules.IP_PROTOCOLS:
+        raise errors.bad_value(
+            f"01070734:3: Configuration error: invalid ipProtocol ({body['ipProtocol']})"
+        )
     if "pool" in body:
         pool = body["pool"]
         if pool:
