@@ -12,6 +12,9 @@ from bigip_lbaas.db import schema
 from bigip_lbaas.db.session import Database
 from tests.databases import KINDS, fresh_database
 
+# The real OpenStack services (Keystone, Barbican) as session-scoped fixtures for every directory.
+pytest_plugins = ("tests.openstack.fixtures",)
+
 
 @pytest.fixture(params=KINDS)
 def db_kind(request: pytest.FixtureRequest) -> str:

@@ -1,5 +1,5 @@
 """The built-in certificate store in keystone mode: the real `bigip-lbaas api` process (auth_token
-against a stub Keystone v3), python-barbicanclient with a token. The token's project owns what it
+against a real Keystone), python-barbicanclient with a token. The token's project owns what it
 stores; another project's token gets 404; an admin token reads any secret; no token is 401; the
 payload never reaches the API's log."""
 
@@ -14,49 +14,50 @@ import httpx
 import pytest
 
 from bigip_lbaas.core.certs import generate_storage_key
-from tests.cluster import Proc
-from tests.databases import KINDS, fresh_database, in_ci
-from tests.integration.api.keystone_stub import keystone_api
+from tests.databases import KINDS, fresh_database
+from tests.integration.api.keystone_api import KeystoneApi, keystone_api
+from tests.openstack.keystone import Keystone, User
 
-ALICE, BOB, ADMIN = "tok-alice-5d2e", "tok-bob-7f3a", "tok-admin-1b9c"
 SECRETS = "/key-manager/v1/secrets"
 
 
 @dataclass
-class Keystoned:
-    url: str
-    proc: Proc
+class Keystoned(KeystoneApi):
+    alice: User
+    bob: User
+    admin: User
 
-    def barbican(self, token: str) -> object:
+    def barbican(self, user: User) -> object:
         from barbicanclient import client
         from keystoneauth1 import session, token_endpoint
 
-        auth = token_endpoint.Token(f"{self.url}/key-manager", token)
+        auth = token_endpoint.Token(f"{self.url}/key-manager", self.keystone.token(user))
         return client.Client(session=session.Session(auth=auth),
                              endpoint=f"{self.url}/key-manager")
 
 
 @pytest.fixture(scope="module", params=KINDS)
-def keystoned(request: pytest.FixtureRequest,
+def keystoned(request: pytest.FixtureRequest, keystone: Keystone,
               tmp_path_factory: pytest.TempPathFactory) -> Iterator[Keystoned]:
-    if not in_ci():
-        pytest.importorskip("keystonemiddleware")
-    pytest.importorskip("barbicanclient")
     work: Path = tmp_path_factory.mktemp("keystone-secrets")
     key = work / "storage.key"
     key.write_text(generate_storage_key() + "\n")
-    users = {ALICE: ("alice", "member"), BOB: ("bob", "member"), ADMIN: ("ops", "admin", "member")}
+    people = {"alice": keystone.user("kssec-alice", keystone.project("kssec-alice"), "member"),
+              "bob": keystone.user("kssec-bob", keystone.project("kssec-bob"), "member"),
+              "admin": keystone.user("kssec-ops", keystone.project("kssec-ops"),
+                                     "admin", "member")}
     extra = f"[certificates]\nstorage_key_file = {key}\n"
     with fresh_database(str(request.param), work) as url, \
-            keystone_api(url, work, users, extra, "--debug") as api:
-        yield Keystoned(api.url, api.proc)
+            keystone_api(keystone, url, work, extra, "--debug") as api:
+        yield Keystoned(api.url, api.keystone, api.service_user, api.proc, **people)
 
 
 def test_token_project_owns_its_secrets(keystoned: Keystoned) -> None:
     from barbicanclient import exceptions
 
     marker = "KS-PAYLOAD-" + os.urandom(8).hex()
-    alice, bob, admin = (keystoned.barbican(t) for t in (ALICE, BOB, ADMIN))
+    alice, bob, admin = (keystoned.barbican(u)
+                         for u in (keystoned.alice, keystoned.bob, keystoned.admin))
     ref = alice.secrets.create(name="alice-cert", payload=marker).store()  # type: ignore[attr-defined]
     assert alice.secrets.get(ref).payload == marker  # type: ignore[attr-defined]
     assert ref in [s.secret_ref for s in alice.secrets.list()]  # type: ignore[attr-defined]
