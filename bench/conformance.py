@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -36,8 +37,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.cluster import Cluster
 from tests.databases import fresh_database
+from tests.openstack import keystone as keystone_launcher
 from tests.openstack.keystone import Keystone, running_keystone
 from tests.openstack.venvs import bin_path, service_venv
+
+# Parallel tempest workers create and delete projects and users at once; Keystone's SQLite then
+# answers "database is locked" (500) after pysqlite's default 5 s wait on a busy machine. A
+# longer busy timeout in the database URL (pysqlite's `timeout`) lets the writers queue instead.
+_keystone_conf = keystone_launcher._conf
+keystone_launcher._conf = lambda work: _keystone_conf(work).replace(
+    "keystone.sqlite\n", "keystone.sqlite?timeout=120\n")
 
 REQUIREMENTS = ("tempest==47.0.0", "octavia-tempest-plugin==3.5.0")
 REGEX = "octavia_tempest_plugin.tests.api.v2"
@@ -48,8 +57,11 @@ RUN_TIMEOUT = 4 * 3600.0
 PARSE = r"""
 import json, sys
 import subunit, testtools
-out = []
+tests = {}
 def done(test):
+    # `tempest run --subunit` first lists every test (status "exists"), then runs them.
+    if test["status"] == "exists" and test["id"] in tests:
+        return
     details = test.get("details", {})
     reason = ""
     if test["status"] == "skip" and "reason" in details:
@@ -58,13 +70,14 @@ def done(test):
         reason = details["traceback"].as_text()[-2000:]
     start, stop = test["timestamps"]
     secs = (stop - start).total_seconds() if start and stop else None
-    out.append({"id": test["id"], "status": test["status"], "reason": reason, "seconds": secs})
+    tests[test["id"]] = {"id": test["id"], "status": test["status"], "reason": reason,
+                         "seconds": secs}
 stream = subunit.ByteStreamToStreamResult(sys.stdin.buffer, non_subunit_name="stdout")
 result = testtools.StreamToDict(done)
 result.startTestRun()
 stream.run(result)
 result.stopTestRun()
-for t in out:
+for t in tests.values():
     print(json.dumps(t))
 """
 
@@ -141,6 +154,11 @@ def api_conf(keystone: Keystone) -> str:
     return "[api_settings]\nauth_strategy = keystone\n" + keystone.authtoken_conf(service)
 
 
+def _commit() -> str:
+    return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                          text=True, check=False, cwd=Path(__file__).parent).stdout.strip()
+
+
 def summarize(tests: list[dict[str, Any]]) -> dict[str, Any]:
     counts = Counter(t["status"] for t in tests)
     reasons = Counter(t["reason"].strip() for t in tests if t["status"] == "skip")
@@ -148,7 +166,9 @@ def summarize(tests: list[dict[str, Any]]) -> dict[str, Any]:
         "passed": counts.get("success", 0),
         "failed": counts.get("fail", 0),
         "skipped": counts.get("skip", 0),
-        "other": {k: v for k, v in counts.items() if k not in ("success", "fail", "skip")},
+        "not_run": counts.get("exists", 0) + counts.get("inprogress", 0),
+        "other": {k: v for k, v in counts.items()
+                  if k not in ("success", "fail", "skip", "exists", "inprogress")},
         "skip_reasons": [{"reason": r, "tests": n} for r, n in reasons.most_common()],
     }
 
@@ -161,9 +181,12 @@ def markdown(report: dict[str, Any]) -> str:
         f"octavia-tempest-plugin 3.5.0 `{report['regex']}`, tempest 47.0.0, Keystone 30, "
         f"this API (auth_strategy keystone, {report['db']}), one agent, the simulator; "
         f"concurrency {report['concurrency']}, {report['seconds']:.0f} s, commit "
-        f"{report['commit']}.",
+        f"{report['commit']}."
+        + ("" if report["complete"] else " **The run was stopped at its time limit: only the "
+           "tests that finished are counted.**"),
         "",
         f"**{s['passed']} passed, {s['failed']} failed, {s['skipped']} skipped**"
+        + (f", {s['not_run']} not run" if s["not_run"] else "")
         + (f", other {s['other']}" if s["other"] else "") + ".",
         "",
         "## Skipped, by reason",
@@ -176,6 +199,15 @@ def markdown(report: dict[str, Any]) -> str:
     lines += ["", "## Failed", ""]
     lines += [f"- `{t['id'].split('[')[0]}`" for t in report["tests"] if t["status"] == "fail"]
     return "\n".join(lines) + "\n"
+
+
+def parse(venv: Path, subunit: Path) -> list[dict[str, Any]]:
+    """Every test of a subunit stream, its last status ("exists": listed, never run)."""
+    with subunit.open("rb") as stream:
+        parsed = subprocess.run([str(venv / "bin" / "python"), "-c", PARSE], stdin=stream,
+                                capture_output=True, timeout=600, check=True)
+    return sorted((json.loads(line) for line in parsed.stdout.decode().splitlines() if line),
+                  key=lambda t: t["id"])
 
 
 def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
@@ -205,24 +237,27 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             (ws / "etc" / "tempest.conf").write_text(
                 tempest_conf(ws, keystone, provider, providers[provider]))
             env = {**os.environ, "PATH": f"{venv / 'bin'}:{os.environ.get('PATH', '')}"}
-            with (work / "tempest-run.log").open("wb") as log:
-                subprocess.run([bin_path(venv, "tempest"), "run", "--regex", args.regex,
-                                "--concurrency", str(args.concurrency)],
-                               cwd=ws, env=env, stdout=log, stderr=subprocess.STDOUT,
-                               timeout=RUN_TIMEOUT, check=False)
-            stream = subprocess.run([bin_path(venv, "stestr"), "last", "--subunit"], cwd=ws,
-                                    env=env, capture_output=True, timeout=600, check=False)
-            parsed = subprocess.run([str(venv / "bin" / "python"), "-c", PARSE],
-                                    input=stream.stdout, capture_output=True, timeout=600,
-                                    check=True)
+            # The subunit stream is written as tests finish, so a run stopped at --timeout still
+            # reports every test that finished.
+            subunit = work / "results.subunit"
+            with subunit.open("wb") as out, (work / "tempest-run.log").open("wb") as log:
+                proc = subprocess.Popen(
+                    [bin_path(venv, "tempest"), "run", "--subunit", "--regex", args.regex,
+                     "--concurrency", str(args.concurrency)],
+                    cwd=ws, env=env, stdout=out, stderr=log, start_new_session=True)
+                try:
+                    proc.wait(timeout=args.timeout)
+                    complete = True
+                except subprocess.TimeoutExpired:
+                    os.killpg(proc.pid, signal.SIGTERM)
+                    proc.wait(timeout=60)
+                    complete = False
         finally:
             cluster.close()
-    tests = sorted((json.loads(line) for line in parsed.stdout.decode().splitlines() if line),
-                   key=lambda t: t["id"])
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                            text=True, check=False, cwd=Path(__file__).parent).stdout.strip()
+    tests = parse(venv, subunit)
     return {"regex": args.regex, "db": args.db, "concurrency": args.concurrency,
-            "provider": provider, "commit": commit, "seconds": time.monotonic() - began,
+            "complete": complete,
+            "provider": provider, "commit": _commit(), "seconds": time.monotonic() - began,
             "summary": summarize(tests), "tests": tests}
 
 
@@ -232,11 +267,25 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=2)
     parser.add_argument("--db", default="sqlite", choices=("sqlite", "postgresql", "mariadb"))
     parser.add_argument("--out", type=Path, default=Path("bench/results/conformance.json"))
+    parser.add_argument("--timeout", type=float, default=RUN_TIMEOUT,
+                        help="stop the tempest run after this many seconds (the tests that "
+                             "finished are reported, `complete` false)")
     parser.add_argument("--keep", action="store_true",
                         help="keep the work directory (logs, tempest workspace) and print it")
+    parser.add_argument("--from-subunit", type=Path, metavar="FILE",
+                        help="no run: report on an earlier run's results.subunit (kept with "
+                             "--keep), e.g. one whose report was lost")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="conformance-"))
-    report = run(args, work)
+    if args.from_subunit:
+        tests = parse(service_venv("tempest", REQUIREMENTS), args.from_subunit)
+        stamps = [t["seconds"] or 0.0 for t in tests]
+        report = {"regex": args.regex, "db": args.db, "concurrency": args.concurrency,
+                  "complete": not any(t["status"] in ("exists", "inprogress") for t in tests),
+                  "provider": None, "commit": _commit(), "seconds": sum(stamps),
+                  "summary": summarize(tests), "tests": tests}
+    else:
+        report = run(args, work)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=1) + "\n")
     args.out.with_suffix(".md").write_text(markdown(report))
