@@ -82,7 +82,8 @@ for t in tests.values():
 """
 
 
-def tempest_conf(ws: Path, keystone: Keystone, provider: str, description: str) -> str:
+def tempest_conf(ws: Path, keystone: Keystone, provider: str, description: str,
+                 rbac: str = "keystone_default_roles") -> str:
     admin = keystone.admin
     return f"""[DEFAULT]
 log_dir = {ws / "logs"}
@@ -128,7 +129,7 @@ ipv6 = true
 [load_balancer]
 provider = {provider}
 enabled_provider_drivers = {provider}:{description.replace(",", " ").replace(":", " ")}
-RBAC_test_type = keystone_default_roles
+RBAC_test_type = {rbac}
 test_with_noop = false
 test_with_ipv6 = true
 # No subnet pools in the registry: the IPv6 test subnets get vip_ipv6_subnet_cidr.
@@ -180,6 +181,7 @@ def markdown(report: dict[str, Any]) -> str:
         "",
         f"octavia-tempest-plugin 3.5.0 `{report['regex']}`, tempest 47.0.0, Keystone 30, "
         f"this API (auth_strategy keystone, {report['db']}), one agent, the simulator; "
+        f"RBAC_test_type {report.get('rbac', 'keystone_default_roles')}; "
         f"concurrency {report['concurrency']}, {report['seconds']:.0f} s, commit "
         f"{report['commit']}."
         + ("" if report["complete"] else " **The run was stopped at its time limit: only the "
@@ -235,7 +237,7 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
                             str(work / "workspace.yaml"), "--name", work.name, str(ws)],
                            check=True, capture_output=True, timeout=300)
             (ws / "etc" / "tempest.conf").write_text(
-                tempest_conf(ws, keystone, provider, providers[provider]))
+                tempest_conf(ws, keystone, provider, providers[provider], args.rbac))
             env = {**os.environ, "PATH": f"{venv / 'bin'}:{os.environ.get('PATH', '')}"}
             # The subunit stream is written as tests finish, so a run stopped at --timeout still
             # reports every test that finished.
@@ -256,7 +258,7 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             cluster.close()
     tests = parse(venv, subunit)
     return {"regex": args.regex, "db": args.db, "concurrency": args.concurrency,
-            "complete": complete,
+            "rbac": args.rbac, "complete": complete,
             "provider": provider, "commit": _commit(), "seconds": time.monotonic() - began,
             "summary": summarize(tests), "tests": tests}
 
@@ -268,6 +270,10 @@ def main() -> None:
     # two classes at once get the same VIP address in two projects, which a BIG-IP in global
     # routed mode (no route domains) cannot hold twice: the second load balancer is ERROR.
     parser.add_argument("--concurrency", type=int, default=1)
+    parser.add_argument("--rbac", default="keystone_default_roles",
+                        choices=("keystone_default_roles", "advanced", "owner_or_admin", "none"),
+                        help="the plugin's RBAC_test_type (`none`: no role checks, to see the "
+                             "rest on its own)")
     parser.add_argument("--db", default="sqlite", choices=("sqlite", "postgresql", "mariadb"))
     parser.add_argument("--out", type=Path, default=Path("bench/results/conformance.json"))
     parser.add_argument("--timeout", type=float, default=RUN_TIMEOUT,
@@ -284,6 +290,7 @@ def main() -> None:
         tests = parse(service_venv("tempest", REQUIREMENTS), args.from_subunit)
         stamps = [t["seconds"] or 0.0 for t in tests]
         report = {"regex": args.regex, "db": args.db, "concurrency": args.concurrency,
+                  "rbac": args.rbac,
                   "complete": not any(t["status"] in ("exists", "inprogress") for t in tests),
                   "provider": None, "commit": _commit(), "seconds": sum(stamps),
                   "summary": summarize(tests), "tests": tests}
