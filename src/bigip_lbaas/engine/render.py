@@ -70,7 +70,7 @@ _LB_MODE = {
     ("LEAST_CONNECTIONS", True): "ratio-least-connections-member",
     ("SOURCE_IP", False): "round-robin",
     ("SOURCE_IP", True): "ratio-member",
-    # The member is picked by the pool's hash persistence (see _source_port_hash); the mode
+    # The member is picked by the pool's hash persistence (SOURCE_PORT_HASH_TCL); the mode
     # only orders the members it hashes over.
     ("SOURCE_IP_PORT", False): "round-robin",
     ("SOURCE_IP_PORT", True): "ratio-member",
