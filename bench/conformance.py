@@ -85,6 +85,10 @@ for t in tests.values():
 def tempest_conf(ws: Path, keystone: Keystone, provider: str, description: str,
                  rbac: str = "keystone_default_roles") -> str:
     admin = keystone.admin
+    # Without role checks the plugin still gives its users the roles named here; Keystone's
+    # defaults (which the API understands) rather than Octavia's load-balancer_* roles.
+    roles = ("admin_role = admin\nmember_role = member\nobserver_role = reader\n"
+             "global_observer_role = reader\n") if rbac == "none" else ""
     return f"""[DEFAULT]
 log_dir = {ws / "logs"}
 log_file = tempest.log
@@ -130,7 +134,7 @@ ipv6 = true
 provider = {provider}
 enabled_provider_drivers = {provider}:{description.replace(",", " ").replace(":", " ")}
 RBAC_test_type = {rbac}
-test_with_noop = false
+{roles}test_with_noop = false
 test_with_ipv6 = true
 # No subnet pools in the registry: the IPv6 test subnets get vip_ipv6_subnet_cidr.
 default_ipv6_subnetpool =
