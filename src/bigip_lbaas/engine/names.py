@@ -100,6 +100,11 @@ def app_cookie_persistence(prefix: str, pool_id: str) -> str:
     return _join(prefix, f"{pool_id}_app_cookie")
 
 
+def header_rule(prefix: str, listener_id: str) -> str:
+    """The iRule that sets a listener's inserted headers (other than X-Forwarded-For)."""
+    return _join(prefix, f"{listener_id}_headers")
+
+
 def proxy_protocol_rule(prefix: str, pool_id: str) -> str:
     """The iRule that sends a PROXY protocol header to a PROXY pool's members."""
     return _join(prefix, f"{pool_id}_proxy_protocol")

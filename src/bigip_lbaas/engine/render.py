@@ -221,6 +221,7 @@ def _render_lb(out: _Out, lb: LoadBalancer, traffic_group: str) -> None:
                 (Kind.VIRTUAL, names.virtual(out.prefix, listener.id)),
                 (Kind.PROFILE_TCP, names.tcp_profile(out.prefix, listener.id)),
                 (Kind.POLICY, names.virtual(out.prefix, listener.id)),  # family: <prefix>_<id>_*
+                (Kind.RULE, names.header_rule(out.prefix, listener.id)),
             )
 
 
@@ -495,11 +496,14 @@ def _render_listener(
             f"its {len(virtuals)} virtual servers (one per VIP address) separately",
         )
     xff = False
+    header_rule = ""
     for header, value in lst.insert_headers:
         if not _is_true(value):
             continue
         if header == "X-Forwarded-For" and http:
             xff = True
+        elif header in HEADER_TCL and http:
+            header_rule = names.header_rule(out.prefix, lst.id)
         else:
             raise UnsupportedError(
                 lst.id, f"insert_headers {header} is not supported on a {lst.protocol} listener"
@@ -553,6 +557,8 @@ def _render_listener(
             {"defaultsFrom": "/Common/http", "insertXforwardedFor": "enabled"},
             None,
         )
+    if header_rule:
+        out.add(Kind.RULE, header_rule, {"apiAnonymous": _header_tcl(lst)}, lst.id)
     policies: list[str] = []
     if policy_body is not None:
         content = json.dumps(policy_body, sort_keys=True)
@@ -568,7 +574,8 @@ def _render_listener(
         "persist": persist,
         "fallbackPersistence": fallback,
         "policies": policies,
-        "rules": _proxy_protocol_rules(out, lst, pools),
+        "rules": sorted(_proxy_protocol_rules(out, lst, pools)
+                        + ([out.path(header_rule)] if header_rule else [])),
     }
     body["enabled" if (lst.enabled and lb.enabled) else "disabled"] = True
     # One virtual per VIP address, identical but for destination, mask and source.
@@ -816,3 +823,18 @@ def _proxy_protocol_rules(out: _Out, lst: Listener, pools: dict[str, Pool]) -> l
         for pid in used
         if pid in pools and pools[pid].protocol == "PROXY"
     })
+
+
+# insert_headers other than X-Forwarded-For (the HTTP profile's own option) on an HTTP listener:
+# set on every request as Octavia's HAProxy does (`http-request set-header`, replacing what the
+# client sent), by one iRule of the listener's.
+HEADER_TCL = {
+    "X-Forwarded-Port": "  HTTP::header replace X-Forwarded-Port [TCP::local_port]\n",
+    "X-Forwarded-Proto": "  HTTP::header replace X-Forwarded-Proto http\n",
+}
+
+
+def _header_tcl(lst: Listener) -> str:
+    lines = [HEADER_TCL[h] for h, v in sorted(lst.insert_headers) if h in HEADER_TCL
+             and _is_true(v)]
+    return "when HTTP_REQUEST {\n" + "".join(lines) + "}\n"

@@ -47,6 +47,9 @@ def l4_state() -> PartitionState:
     listeners = (
         Listener("lst-udp", "UDP", 53, default_pool_id="pool-udp", timeout_client_data=1000),
         Listener("lst-sctp", "SCTP", 3868, default_pool_id="pool-sctp"),
+        Listener("lst-http", "HTTP", 8080, insert_headers=(
+            ("X-Forwarded-For", "true"), ("X-Forwarded-Port", "true"),
+            ("X-Forwarded-Proto", "true"))),
         Listener("lst-tcp", "TCP", 80, default_pool_id="pool-proxy", timeout_client_data=1000,
                  timeout_member_connect=3000, timeout_member_data=2000, timeout_tcp_inspect=50),
     )
@@ -81,6 +84,8 @@ def test_udp_sctp_proxy_and_source_ip_port_converge_and_stay_converged(sim: SimH
             tcp = await get("ltm/virtual", "Project_lst-tcp")
             assert tcp["rules"] == [f"/{part}/Project_pool-proxy_proxy_protocol"]
             assert tcp["persist"][0]["name"] == "Project_pool-proxy_source_ip_port"
+            http = await get("ltm/virtual", "Project_lst-http")
+            assert http["rules"] == [f"/{part}/Project_lst-http_headers"]
             server = await get("ltm/profile/tcp", "Project_lst-tcp_tcp_server")
             assert (server["synRtoBase"], server["synMaxRetrans"]) == (1000, 1)
             mon = await get("ltm/monitor/udp", "Project_hm-udp")

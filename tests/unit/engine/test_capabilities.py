@@ -254,3 +254,28 @@ def test_member_connect_goes_to_a_serverside_profile_only() -> None:
 def test_tcp_inspect_renders_nothing(inspect: int | None) -> None:
     base = one(Listener("l1", "TCP", 80)).config
     assert one(replace(Listener("l1", "TCP", 80), timeout_tcp_inspect=inspect)).config == base
+
+
+# --------------------------------------------------------------------------- inserted headers
+
+
+def test_forwarded_port_and_proto_are_set_by_an_irule_of_the_listener() -> None:
+    lst = Listener("l1", "HTTP", 80, insert_headers=(
+        ("X-Forwarded-For", "true"), ("X-Forwarded-Port", "True"), ("X-Forwarded-Proto", "true")))
+    rendered = one(lst)
+    assert rendered.failures == ()
+    text = obj(rendered, Kind.RULE, "Project_l1_headers").body["apiAnonymous"]
+    assert text == ("when HTTP_REQUEST {\n"
+                    "  HTTP::header replace X-Forwarded-Port [TCP::local_port]\n"
+                    "  HTTP::header replace X-Forwarded-Proto http\n"
+                    "}\n")
+    virtual = obj(rendered, Kind.VIRTUAL, "Project_l1").body
+    assert virtual["rules"] == [path("Project_l1_headers")]
+    assert path("Project_http_xff") in virtual["profiles"]
+
+
+def test_headers_set_false_add_no_irule() -> None:
+    lst = Listener("l1", "HTTP", 80, insert_headers=(("X-Forwarded-Port", "false"),))
+    rendered = one(lst)
+    assert rendered.config.of_kind(Kind.RULE) == []
+    assert obj(rendered, Kind.VIRTUAL, "Project_l1").body["rules"] == []

@@ -98,7 +98,7 @@ CASES = {
     },
     **{
         f"insert_headers-{h}": listener(insert_headers=((h, "true"),))
-        for h in ("X-Forwarded-Port", "X-Forwarded-Proto", "X-SSL-Client-Verify")
+        for h in ("X-SSL-Client-Verify",)
     },
 }
 
