@@ -82,13 +82,23 @@ for t in tests.values():
 """
 
 
+def _dict_value(text: str) -> str:
+    """A value oslo.config's DictOpt can carry (no item or key separators)."""
+    return text.replace(",", " ").replace(":", " ")
+
+
 def tempest_conf(ws: Path, keystone: Keystone, provider: str, description: str,
-                 rbac: str = "keystone_default_roles") -> str:
+                 rbac: str = "keystone_default_roles",
+                 flavor_capability: tuple[str, str] | None = None) -> str:
     admin = keystone.admin
     # Without role checks the plugin still gives its users the roles named here; Keystone's
     # defaults (which the API understands) rather than Octavia's load-balancer_* roles.
     roles = ("admin_role = admin\nmember_role = member\nobserver_role = reader\n"
              "global_observer_role = reader\n") if rbac == "none" else ""
+    # The plugin checks that the provider lists the capability named here (Octavia's own
+    # default is the amphora's loadbalancer_topology).
+    capability = (f"expected_flavor_capability = {flavor_capability[0]}:"
+                  f"{_dict_value(flavor_capability[1])}\n" if flavor_capability else "")
     return f"""[DEFAULT]
 log_dir = {ws / "logs"}
 log_file = tempest.log
@@ -132,8 +142,8 @@ ipv6 = true
 
 [load_balancer]
 provider = {provider}
-enabled_provider_drivers = {provider}:{description.replace(",", " ").replace(":", " ")}
-RBAC_test_type = {rbac}
+enabled_provider_drivers = {provider}:{_dict_value(description)}
+{capability}RBAC_test_type = {rbac}
 {roles}test_with_noop = false
 test_with_ipv6 = true
 # No subnet pools in the registry: the IPv6 test subnets get vip_ipv6_subnet_cidr.
@@ -233,7 +243,12 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
                              headers={"X-Auth-Token": token})
                 r.raise_for_status()
                 providers = {p["name"]: p["description"] for p in r.json()["providers"]}
-            provider = next(iter(providers))
+                provider = next(iter(providers))
+                r = http.get(f"{cluster.api_url}/v2/lbaas/providers/{provider}/"
+                             "flavor_capabilities", headers={"X-Auth-Token": token})
+                r.raise_for_status()
+                caps = r.json()["flavor_capabilities"]
+            capability = (caps[0]["name"], caps[0]["description"]) if caps else None
             ws = work / "tempest"
             # The workspace registry is the run's own, not ~/.tempest (where a second run's
             # workspace of the same name would be refused).
@@ -241,7 +256,8 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
                             str(work / "workspace.yaml"), "--name", work.name, str(ws)],
                            check=True, capture_output=True, timeout=300)
             (ws / "etc" / "tempest.conf").write_text(
-                tempest_conf(ws, keystone, provider, providers[provider], args.rbac))
+                tempest_conf(ws, keystone, provider, providers[provider], args.rbac,
+                             capability))
             env = {**os.environ, "PATH": f"{venv / 'bin'}:{os.environ.get('PATH', '')}"}
             # The subunit stream is written as tests finish, so a run stopped at --timeout still
             # reports every test that finished.

@@ -42,10 +42,15 @@ def test_markdown_names_the_counts_the_reasons_and_the_failures() -> None:
 def test_tempest_conf_treats_501_as_a_skip_and_names_the_provider(tmp_path: Path) -> None:
     admin = User("uid", "admin", "secret-pw", Project("pid", "admin"), ("admin",))
     ks = Keystone("http://127.0.0.1:5000", admin, proc=None, workdir=tmp_path)  # type: ignore[arg-type]
-    conf = tempest_conf(tmp_path, ks, "f5", "F5: BIG-IP, via agents")
+    conf = tempest_conf(tmp_path, ks, "f5", "F5: BIG-IP, via agents",
+                        flavor_capability=("environment", "The environment, of agents"))
     assert "not_implemented_is_error = false" in conf
     assert "create_isolated_networks = false" in conf
     assert "provider = f5\n" in conf
     assert "enabled_provider_drivers = f5:F5  BIG-IP  via agents\n" in conf
     assert "uri_v3 = http://127.0.0.1:5000/v3" in conf
     assert "RBAC_test_type = keystone_default_roles" in conf
+    assert "expected_flavor_capability = environment:The environment  of agents\n" in conf
+    assert "admin_role" not in conf  # the plugin's own roles, checked by the RBAC tests
+    none = tempest_conf(tmp_path, ks, "f5", "F5", rbac="none")
+    assert "RBAC_test_type = none" in none and "admin_role = admin" in none
