@@ -228,6 +228,7 @@ def parse(venv: Path, subunit: Path) -> list[dict[str, Any]]:
 
 def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     began = time.monotonic()
+    commit = _commit()  # the code under test: what was checked out when the run began
     venv = service_venv("tempest", REQUIREMENTS)
     with running_keystone(work / "keystone") as keystone, \
             fresh_database(args.db, work) as db_url:
@@ -279,7 +280,7 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     tests = parse(venv, subunit)
     return {"regex": args.regex, "db": args.db, "concurrency": args.concurrency,
             "rbac": args.rbac, "complete": complete,
-            "provider": provider, "commit": _commit(), "seconds": time.monotonic() - began,
+            "provider": provider, "commit": commit, "seconds": time.monotonic() - began,
             "summary": summarize(tests), "tests": tests}
 
 
