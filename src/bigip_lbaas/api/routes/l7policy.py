@@ -84,7 +84,7 @@ CLEARED_BY_ACTION = {
 }
 
 
-def _apply(session: Session, row: m.L7Policy, changes: dict[str, Any]) -> None:
+def apply_changes(session: Session, row: m.L7Policy, changes: dict[str, Any]) -> None:
     for key in CLEARED_BY_ACTION.get(changes.get("action") or "", ()):
         changes[key] = None
     merged = {"action": row.action, "redirect_pool_id": row.redirect_pool_id,
@@ -102,7 +102,7 @@ def _apply(session: Session, row: m.L7Policy, changes: dict[str, Any]) -> None:
             responses=fault_responses(400, 401, 403, 404, 409))
 def update_l7policy(request: Request, l7policy_id: str, body: L7PolicyRootPUT) -> JSONResponse:
     return update_child(request, L7POLICY, l7policy_id,
-                        body.l7policy.model_dump(exclude_unset=True), _apply)
+                        body.l7policy.model_dump(exclude_unset=True), apply_changes)
 
 
 @router.delete(ONE, status_code=204, responses=fault_responses(401, 403, 404, 409))
