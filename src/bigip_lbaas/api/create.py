@@ -236,6 +236,8 @@ def insert_healthmonitor(session: Session, pool: m.Pool, spec: dict[str, Any], *
     if not new_pool and session.scalar(sa.select(m.HealthMonitor.id).where(
             m.HealthMonitor.pool_id == pool.id)) is not None:
         raise DuplicateHealthMonitor()
+    validate.capability(provider_of_lb(session, pool.load_balancer_id), "health monitor type",
+                        spec["type"])
     values = hm_values(spec, spec["type"], creating=True)
     row = m.HealthMonitor(**{**values, **_base(pool.project_id, spec.get("id")), "pool_id": pool.id,
                              "load_balancer_id": pool.load_balancer_id})

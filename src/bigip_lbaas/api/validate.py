@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bigip_lbaas.api.errors import InvalidOption, ProviderUnsupportedOption, ValidationFailure
+from bigip_lbaas.core import capabilities
 
 TERMINATED_HTTPS = "TERMINATED_HTTPS"
 CERT_REFS = ("default_tls_container_ref", "sni_container_refs", "client_ca_tls_container_ref")
@@ -34,6 +35,14 @@ UDP_SCTP = ("UDP", "SCTP")
 UDP_SOURCE_IP_ATTRS = ("type", "persistence_timeout", "persistence_granularity")
 # Octavia's validate.check_session_persistence: characters a cookie name may not hold.
 BAD_COOKIE_NAME = re.compile(r"[\x00-\x20\x22\x28-\x29\x2c\x2f\x3a-\x40\x5b-\x5d\x7b\x7d\x7f]+")
+
+
+def capability(provider: str, what: str, value: str | None) -> None:
+    """Octavia's 501 for a value this provider does not render (core/capabilities.py, the
+    table the engine renders from)."""
+    reason = capabilities.refusal(what, value)
+    if reason is not None:
+        raise ProviderUnsupportedOption(prov=provider, detail=reason)
 
 
 def _named(sentence: str, field: str) -> str:
@@ -124,6 +133,8 @@ def listener(provider: str, protocol: str, values: Mapping[str, Any], *,
                     prov=provider,
                     detail=f"{key} is a TLS setting, and a {protocol} listener terminates no "
                            "TLS for it to apply to (only TERMINATED_HTTPS listeners do).")
+    if not updating:
+        capability(provider, "listener protocol", protocol)
 
 
 def _hsts(protocol: str, values: Mapping[str, Any], stored: Any) -> None:
@@ -191,6 +202,9 @@ def pool(provider: str, protocol: str, values: Mapping[str, Any], *, stored: Any
             "A CA certificate reference is required to specify a revocation list.",
             "crl_container_ref"))
     # The pool TLS fields (re-encryption) are checked by api/tls.py.
+    if stored is None:
+        capability(provider, "pool protocol", protocol)
+    capability(provider, "lb_algorithm", values.get("lb_algorithm"))
 
 
 def member(provider: str, values: Mapping[str, Any]) -> None:

@@ -26,6 +26,7 @@ class SessionPersistence:
     type: str  # SOURCE_IP | HTTP_COOKIE | APP_COOKIE
     cookie_name: str | None = None
     persistence_timeout: int | None = None
+    persistence_granularity: str | None = None  # a netmask (UDP/SCTP SOURCE_IP only)
 
 
 @dataclass(frozen=True)

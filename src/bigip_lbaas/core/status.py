@@ -51,3 +51,24 @@ def may_fail_over(current: Prov | str) -> bool:
 
 def is_pending(status: Prov | str) -> bool:
     return Prov(status) in PENDING
+
+
+# The operating status an object takes when it turns ACTIVE, for what does not depend on the
+# device (Octavia's Mark*ActiveInDB tasks and its health manager): a health monitor, an L7
+# policy and an L7 rule are ONLINE when enabled and OFFLINE when not; a load balancer and a
+# listener are ONLINE when enabled (and, for a listener, its load balancer too) until the status
+# collection says otherwise, and OFFLINE when not; a pool no listener sends traffic to (neither
+# as default pool nor by an L7 policy) is OFFLINE, as is a disabled pool. Other statuses (a used
+# pool's, a member's) come from the device.
+ONLINE_WHEN_ENABLED = frozenset({"load_balancer", "listener", "health_monitor", "l7policy",
+                                 "l7rule"})
+
+
+def operating_at_active(kind: str, *, enabled: bool, in_use: bool = True) -> Oper | None:
+    """The operating status of an object of ``kind`` turning ACTIVE, or None when the device
+    decides it (then it is left as it is until the status collection)."""
+    if kind in ONLINE_WHEN_ENABLED:
+        return Oper.ONLINE if enabled else Oper.OFFLINE
+    if kind == "pool" and not (enabled and in_use):
+        return Oper.OFFLINE
+    return None

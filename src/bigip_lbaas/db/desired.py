@@ -202,6 +202,7 @@ def _pool(row: m.Pool, children: dict[str, dict[str, list[Any]]]) -> model.Pool:
             type=sp["type"],
             cookie_name=sp.get("cookie_name"),
             persistence_timeout=sp.get("persistence_timeout"),
+            persistence_granularity=sp.get("persistence_granularity"),
         )
         if sp
         else None,

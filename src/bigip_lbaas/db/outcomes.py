@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from bigip_lbaas.core.errors import LeaseLost
-from bigip_lbaas.core.status import Oper, Prov
+from bigip_lbaas.core.status import Oper, Prov, operating_at_active
 from bigip_lbaas.db import models as m
 from bigip_lbaas.db.desired import MODELS, PendingObject, Snapshot
 from bigip_lbaas.db.leases import Held, fence_many
@@ -162,14 +162,46 @@ def _finish(session: Session, groups: Mapping[tuple[str, str, str | None], list[
                 "provisioning_status": Prov.ACTIVE,
                 "status_reason": None,
             }
-            if kind in ("load_balancer", "listener"):
-                values["operating_status"] = Oper.ONLINE  # refined by status collection
+            oper = _operating_at_active(kind, table)
+            if oper is not None:
+                values["operating_status"] = oper  # refined by status collection
             stmt = sa.update(table).values(**values)
         for chunk in chunks(ids):
             session.execute(
                 stmt.where(table.id.in_(chunk), table.provisioning_status == status),
                 execution_options={"synchronize_session": False},
             )
+
+
+def _operating_at_active(
+    kind: str, table: type[m.OctaviaObject]
+) -> sa.ColumnElement[str] | None:
+    """``core.status.operating_at_active`` as a SQL expression over the row being updated (its
+    enabled flag, its load balancer's for a listener, whether a listener uses a pool), or None
+    when the rule leaves the status to the device for every row of this kind."""
+    enabled: sa.ColumnElement[bool] = table.enabled.is_(True)
+    if kind == "listener":
+        lb = m.LoadBalancer
+        enabled = sa.and_(enabled, sa.exists().where(
+            lb.id == m.Listener.load_balancer_id, lb.enabled.is_(True)))
+    in_use: sa.ColumnElement[bool] = sa.true()
+    if kind == "pool":
+        lst, pol = m.Listener, m.L7Policy
+        in_use = sa.or_(
+            sa.exists().where(lst.default_pool_id == m.Pool.id,
+                              lst.provisioning_status != Prov.PENDING_DELETE),
+            sa.exists().where(pol.redirect_pool_id == m.Pool.id,
+                              pol.provisioning_status != Prov.PENDING_DELETE))
+    whens = []
+    for e in (True, False):
+        for u in (True, False):
+            oper = operating_at_active(kind, enabled=e, in_use=u)
+            if oper is not None:
+                whens.append((sa.and_(enabled if e else sa.not_(enabled),
+                                      in_use if u else sa.not_(in_use)), sa.literal(str(oper))))
+    if not whens:
+        return None
+    return sa.case(*whens, else_=table.operating_status)
 
 
 def _advance(session: Session, pids: list[int], generation: int, error: str | None) -> None:

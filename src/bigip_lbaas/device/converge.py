@@ -22,7 +22,7 @@ from bigip_lbaas.core.model import PartitionState
 from bigip_lbaas.device.apply import ApplyFailed, Guard, apply
 from bigip_lbaas.device.client import BigipClient
 from bigip_lbaas.device.observe import observe
-from bigip_lbaas.engine.config import TLS_KINDS, DeviceConfig, ObjectFailure, ObjKey, Rendered
+from bigip_lbaas.engine.config import DeviceConfig, ObjectFailure, ObjKey, Rendered
 from bigip_lbaas.engine.diff import diff
 from bigip_lbaas.engine.holds import after, hold_dependents, owned_keys
 from bigip_lbaas.engine.render import DEFAULT_TRAFFIC_GROUP, render
@@ -67,8 +67,8 @@ async def converge(
     )
     part = rendered.config.partition
     from_cache = known is not None
-    tls = any(k[0] in TLS_KINDS for k in rendered.config.objects)
-    observed = known if known is not None else await observe(client, part, tls=tls)
+    wanted = {k[0] for k in rendered.config.objects}
+    observed = known if known is not None else await observe(client, part, wanted=wanted)
     failures = list(rendered.failures)
     hold: set[ObjKey] = set(rendered.hold)
     writes = 0
@@ -92,7 +92,7 @@ async def converge(
                 break
             hold |= owned_keys(rendered, owner)
             failures += hold_dependents(rendered, observed, hold)
-            observed = await observe(client, part, tls=tls)  # a created folder is gone again
+            observed = await observe(client, part, wanted=wanted)  # a created folder is gone again
             from_cache = False
             continue
         ops += len(plan.ops)

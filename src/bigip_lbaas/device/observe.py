@@ -8,10 +8,13 @@ Must not: write anything.
 from __future__ import annotations
 
 import asyncio
+import json
+import re
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from bigip_lbaas.device.client import BigipClient, collection_path, object_path
-from bigip_lbaas.engine.config import PARTITION_KINDS, TLS_KINDS, DeviceConfig, Kind
+from bigip_lbaas.engine.config import OPTIONAL_KINDS, PARTITION_KINDS, DeviceConfig, Kind
 from bigip_lbaas.engine.normalize import observed_config
 
 _EXPAND = frozenset({Kind.POOL, Kind.VIRTUAL, Kind.POLICY})
@@ -37,30 +40,40 @@ async def _read(
     return dict(zip(kinds, results, strict=True))
 
 
-def _uses_tls(partition: str, collections: dict[Kind, list[dict[str, Any]]]) -> bool:
-    """Whether a virtual of the partition uses a profile of the partition that is none of the
-    listed kinds (so a client-ssl or server-ssl one)."""
-    listed = {f"/{partition}/{o.get('name')}" for k, items in collections.items()
-              if k.value.startswith("ltm/profile/") for o in items}
-    prefix = f"/{partition}/"
-    for virtual in collections.get(Kind.VIRTUAL, []):
-        config = observed_config(partition, {Kind.VIRTUAL: [virtual]}, folder_exists=False)
+def _references(kind: Kind, body: Mapping[str, Any]) -> list[Any]:
+    """What an object refers to by name: a virtual's profiles and persistence, a pool's and
+    its members' monitors."""
+    if kind is Kind.VIRTUAL:
+        return [body.get(k) for k in ("profiles", "persist", "fallbackPersistence")]
+    return [body.get("monitor"), *(m.get("monitor") for m in body.get("members", []) or [])]
+
+
+def _dangling(partition: str, collections: dict[Kind, list[dict[str, Any]]]) -> bool:
+    """Whether a virtual or pool of the partition refers to an object of the partition that none
+    of the listed collections holds: one of a kind not listed (see OPTIONAL_KINDS)."""
+    listed = {f"/{partition}/{o.get('name')}" for items in collections.values() for o in items}
+    found = re.compile(rf'/{re.escape(partition)}/[^\s{{}}",]+')
+    for kind in (Kind.VIRTUAL, Kind.POOL):
+        config = observed_config(partition, {kind: collections.get(kind, [])},
+                                 folder_exists=False)
         for obj in config.objects.values():
-            for profile in obj.body.get("profiles", []):
-                path = profile if isinstance(profile, str) else str(profile.get("name", ""))
-                if path.startswith(prefix) and path not in listed:
-                    return True
+            text = json.dumps(_references(kind, obj.body))
+            if any(path not in listed for path in found.findall(text)):
+                return True
     return False
 
 
-async def observe(client: BigipClient, partition: str, *, tls: bool = True) -> DeviceConfig:
-    """``tls=False``: the desired state has no TLS object, so the TLS collections are listed
-    only if a virtual on the device still uses a TLS profile (a second, smaller round)."""
+async def observe(client: BigipClient, partition: str, *,
+                  wanted: Collection[Kind] | None = None) -> DeviceConfig:
+    """Every managed kind of the partition; with `wanted` (the kinds the desired state has),
+    the OPTIONAL_KINDS it lacks are listed only if an object on the device still refers to one
+    (a second, smaller round)."""
     if not await folder_exists(client, partition):
         return DeviceConfig(partition)
-    kinds = [k for k in PARTITION_KINDS if tls or k not in TLS_KINDS]
-    collections = await _read(client, partition, kinds)
-    if not tls and _uses_tls(partition, collections):
+    skipped = set() if wanted is None else OPTIONAL_KINDS - set(wanted)
+    collections = await _read(client, partition, [k for k in PARTITION_KINDS
+                                                  if k not in skipped])
+    if skipped and _dangling(partition, collections):
         collections |= await _read(client, partition, [k for k in PARTITION_KINDS
-                                                       if k in TLS_KINDS])
+                                                       if k in skipped])
     return observed_config(partition, collections, folder_exists=True)

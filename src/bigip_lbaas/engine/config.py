@@ -25,8 +25,12 @@ class Kind(StrEnum):
     MONITOR_HTTPS = "ltm/monitor/https"
     MONITOR_TCP = "ltm/monitor/tcp"
     MONITOR_ICMP = "ltm/monitor/gateway-icmp"
+    MONITOR_UDP = "ltm/monitor/udp"
+    MONITOR_SCTP = "ltm/monitor/sctp"
     RULE = "ltm/rule"
     PERSISTENCE_UNIVERSAL = "ltm/persistence/universal"
+    PERSISTENCE_HASH = "ltm/persistence/hash"
+    PERSISTENCE_SOURCE_ADDR = "ltm/persistence/source-addr"
     PROFILE_HTTP = "ltm/profile/http"
     PROFILE_TCP = "ltm/profile/tcp"
     NODE = "ltm/node"
@@ -50,8 +54,12 @@ RANK: Mapping[Kind, int] = {
     Kind.MONITOR_HTTPS: 1,
     Kind.MONITOR_TCP: 1,
     Kind.MONITOR_ICMP: 1,
+    Kind.MONITOR_UDP: 1,
+    Kind.MONITOR_SCTP: 1,
     Kind.RULE: 2,
     Kind.PERSISTENCE_UNIVERSAL: 3,
+    Kind.PERSISTENCE_HASH: 3,
+    Kind.PERSISTENCE_SOURCE_ADDR: 3,
     Kind.PROFILE_HTTP: 3,
     Kind.PROFILE_TCP: 3,
     Kind.NODE: 4,
@@ -68,9 +76,17 @@ RANK: Mapping[Kind, int] = {
 
 # Kinds created from an uploaded file (``Rendered.files`` holds the content to upload).
 FILE_KINDS: frozenset[Kind] = frozenset({Kind.SSL_CERT, Kind.SSL_KEY, Kind.SSL_CRL})
-# The TLS kinds: a partition without TLS has none, and ``device.observe`` lists them only when
-# the desired state has some or a virtual on the device uses a profile of theirs.
 TLS_KINDS: frozenset[Kind] = FILE_KINDS | {Kind.PROFILE_CLIENT_SSL, Kind.PROFILE_SERVER_SSL}
+# Kinds most partitions have none of (TLS; UDP/SCTP monitors; the persistence profiles of
+# SOURCE_IP_PORT and UDP/SCTP pools): ``device.observe`` lists them only when the desired state has
+# some, or an object it listed refers to one it did not, so a partition without them costs no
+# GET for them.
+OPTIONAL_KINDS: frozenset[Kind] = TLS_KINDS | {
+    Kind.MONITOR_UDP,
+    Kind.MONITOR_SCTP,
+    Kind.PERSISTENCE_HASH,
+    Kind.PERSISTENCE_SOURCE_ADDR,
+}
 
 # Kinds that live inside the partition and are listed with one collection GET each.
 PARTITION_KINDS: tuple[Kind, ...] = tuple(k for k in Kind if k is not Kind.FOLDER)

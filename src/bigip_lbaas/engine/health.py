@@ -88,8 +88,8 @@ def _member_status(
     return out
 
 
-def _pool_status(pool: Pool, members: Mapping[str, Oper]) -> Oper:
-    if not pool.enabled:
+def _pool_status(pool: Pool, members: Mapping[str, Oper], in_use: bool) -> Oper:
+    if not (pool.enabled and in_use):
         return Oper.OFFLINE
     live = [members[m.id] for m in pool.members if m.enabled]
     errors = sum(1 for s in live if s is Oper.ERROR)
@@ -107,6 +107,10 @@ def _lb_status(
     out: dict[str, Oper],
     stats: dict[str, tuple[str, ListenerStats]],
 ) -> None:
+    # Octavia shows a pool no listener sends traffic to as OFFLINE (core/status.py).
+    used = {lst.default_pool_id for lst in lb.listeners} | {
+        pol.redirect_pool_id for lst in lb.listeners for pol in lst.l7policies
+    }
     for pool in lb.pools:
         hm = pool.health_monitor
         monitored = hm is not None and hm.enabled
@@ -115,7 +119,7 @@ def _lb_status(
         states = health.member_states.get(names.pool(prefix, pool.id))
         members = _member_status(pool, monitored, states)
         out.update(members)
-        out[pool.id] = _pool_status(pool, members)
+        out[pool.id] = _pool_status(pool, members, pool.id in used)
     for lst in lb.listeners:
         counters, complete = _listener_counters(lb, lst, prefix, health)
         stats[lst.id] = (lb.id, listener_stats(counters))

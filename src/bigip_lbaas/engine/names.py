@@ -100,6 +100,31 @@ def app_cookie_persistence(prefix: str, pool_id: str) -> str:
     return _join(prefix, f"{pool_id}_app_cookie")
 
 
+def header_rule(prefix: str, listener_id: str) -> str:
+    """The iRule that sets a listener's inserted headers (other than X-Forwarded-For)."""
+    return _join(prefix, f"{listener_id}_headers")
+
+
+def proxy_protocol_rule(prefix: str, pool_id: str) -> str:
+    """The iRule that sends a PROXY protocol header to a PROXY pool's members."""
+    return _join(prefix, f"{pool_id}_proxy_protocol")
+
+
+def source_port_hash_rule(prefix: str, pool_id: str) -> str:
+    """The iRule giving a SOURCE_IP_PORT pool's hash persistence its key."""
+    return _join(prefix, f"{pool_id}_source_ip_port")
+
+
+def source_port_hash_persistence(prefix: str, pool_id: str) -> str:
+    return _join(prefix, f"{pool_id}_source_ip_port")
+
+
+def source_addr_persistence(prefix: str, pool_id: str) -> str:
+    """A pool's own source-address persistence (a UDP/SCTP SOURCE_IP persistence with a
+    timeout or granularity)."""
+    return _join(prefix, f"{pool_id}_source_addr")
+
+
 def node(address: str) -> str:
     """Nodes are named by their address, exactly as the device names auto-created nodes."""
     return address

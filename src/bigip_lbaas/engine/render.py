@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from bigip_lbaas.core import capabilities
 from bigip_lbaas.core.model import (
     HealthMonitor,
     L7Policy,
@@ -27,6 +28,7 @@ from bigip_lbaas.core.model import (
     Member,
     PartitionState,
     Pool,
+    SessionPersistence,
 )
 from bigip_lbaas.engine import names, tls
 from bigip_lbaas.engine.config import (
@@ -41,21 +43,24 @@ from bigip_lbaas.engine.config import (
 DEFAULT_TRAFFIC_GROUP = "/Common/traffic-group-1"
 
 # Octavia's API defaults: a value equal to these was not really "asked for".
-OCTAVIA_TIMEOUT_DATA = 50000
-OCTAVIA_TIMEOUT_MEMBER_CONNECT = 5000
-OCTAVIA_TIMEOUT_TCP_INSPECT = 0
+OCTAVIA_TIMEOUT_DATA = capabilities.LISTENER_TIMEOUT_DEFAULTS["timeout_client_data"]
+OCTAVIA_TIMEOUT_MEMBER_CONNECT = capabilities.LISTENER_TIMEOUT_DEFAULTS["timeout_member_connect"]
 
 _MONITOR_KIND = {
     "PING": Kind.MONITOR_ICMP,
     "TCP": Kind.MONITOR_TCP,
     "HTTP": Kind.MONITOR_HTTP,
     "HTTPS": Kind.MONITOR_HTTPS,
+    "UDP-CONNECT": Kind.MONITOR_UDP,
+    "SCTP": Kind.MONITOR_SCTP,
 }
 _MONITOR_PARENT = {
     Kind.MONITOR_ICMP: "/Common/gateway_icmp",
     Kind.MONITOR_TCP: "/Common/tcp",
     Kind.MONITOR_HTTP: "/Common/http",
     Kind.MONITOR_HTTPS: "/Common/https",
+    Kind.MONITOR_UDP: "/Common/udp",
+    Kind.MONITOR_SCTP: "/Common/sctp",
 }
 _LB_MODE = {
     # (algorithm, weighted) -> loadBalancingMode
@@ -65,10 +70,12 @@ _LB_MODE = {
     ("LEAST_CONNECTIONS", True): "ratio-least-connections-member",
     ("SOURCE_IP", False): "round-robin",
     ("SOURCE_IP", True): "ratio-member",
+    # The member is picked by the pool's hash persistence (SOURCE_PORT_HASH_TCL); the mode
+    # only orders the members it hashes over.
+    ("SOURCE_IP_PORT", False): "round-robin",
+    ("SOURCE_IP_PORT", True): "ratio-member",
 }
-_LISTENER_PROTOCOLS = frozenset({"TCP", "HTTP", "HTTPS", "TERMINATED_HTTPS"})
 _HTTP_LISTENERS = frozenset({"HTTP", "TERMINATED_HTTPS"})
-_POOL_PROTOCOLS = frozenset({"TCP", "HTTP", "HTTPS"})
 _COMPARE = {
     "STARTS_WITH": "startsWith",
     "ENDS_WITH": "endsWith",
@@ -223,6 +230,7 @@ def _render_lb(out: _Out, lb: LoadBalancer, traffic_group: str) -> None:
                 (Kind.PERSISTENCE_UNIVERSAL, names.app_cookie_persistence(out.prefix, pool.id))
             ]
             held += [(Kind.PROFILE_SERVER_SSL, names.pool(out.prefix, pool.id))]  # its family
+            held += _pool_extras_held(out.prefix, pool.id)
             out.fail(err, *held)
     for listener in sorted(lb.listeners, key=lambda x: x.id):
         try:
@@ -235,6 +243,7 @@ def _render_lb(out: _Out, lb: LoadBalancer, traffic_group: str) -> None:
                 (Kind.POLICY, names.virtual(out.prefix, listener.id)),  # family: <prefix>_<id>_*
                 (Kind.PROFILE_CLIENT_SSL, names.virtual(out.prefix, listener.id)),  # family
                 (Kind.PROFILE_HTTP, names.virtual(out.prefix, listener.id)),  # its HSTS one
+                (Kind.RULE, names.header_rule(out.prefix, listener.id)),
             )
 
 
@@ -262,7 +271,9 @@ def _monitor_body(hm: HealthMonitor) -> tuple[Kind, dict[str, Any]]:
     kind = _MONITOR_KIND.get(hm.type)
     if kind is None:
         raise UnsupportedError(
-            hm.id, f"health monitor type {hm.type} is not supported on BIG-IP by this engine"
+            hm.id,
+            capabilities.refusal("health monitor type", hm.type)
+            or f"health monitor type {hm.type} has no BIG-IP monitor here",
         )
     body: dict[str, Any] = {
         "defaultsFrom": _MONITOR_PARENT[kind],
@@ -327,18 +338,16 @@ def _member_body(
 
 
 def _render_pool(out: _Out, pool: Pool) -> None:
-    if pool.protocol not in _POOL_PROTOCOLS:
-        raise UnsupportedError(
-            pool.id, f"pool protocol {pool.protocol} is not supported (TCP, HTTP, HTTPS)"
-        )
+    reason = capabilities.refusal("pool protocol", pool.protocol) or capabilities.refusal(
+        "lb_algorithm", pool.lb_algorithm
+    )
+    if reason is not None:
+        raise UnsupportedError(pool.id, reason)
     weighted = any(m.weight > 1 for m in pool.members)
-    mode = _LB_MODE.get((pool.lb_algorithm, weighted))
-    if mode is None:
-        raise UnsupportedError(pool.id, f"lb_algorithm {pool.lb_algorithm} is not supported")
+    mode = _LB_MODE[(pool.lb_algorithm, weighted)]
     sp = pool.session_persistence
+    extras = _pool_extras(out, pool)
     if sp is not None:
-        if sp.persistence_timeout is not None:
-            raise UnsupportedError(pool.id, "session persistence_timeout is not supported")
         if sp.type not in ("SOURCE_IP", "HTTP_COOKIE", "APP_COOKIE"):
             raise UnsupportedError(pool.id, f"session persistence {sp.type} is not supported")
         if sp.type == "APP_COOKIE" and not re.fullmatch(r"[A-Za-z0-9_.\-]+", sp.cookie_name or ""):
@@ -383,6 +392,7 @@ def _render_pool(out: _Out, pool: Pool) -> None:
     out.objects.extend(staged)
     if server_ssl is not None:
         out.add_staged(server_ssl)
+    out.objects.extend(extras)
     out.add(
         Kind.POOL,
         names.pool(out.prefix, pool.id),
@@ -419,7 +429,9 @@ def _persistence(out: _Out, pool: Pool) -> tuple[list[str], str]:
     sp = pool.session_persistence
     persist: list[str] = []
     if sp is not None:
-        if sp.type == "SOURCE_IP":
+        if sp.type == "SOURCE_IP" and _own_source_addr(sp):
+            persist = [out.path(names.source_addr_persistence(out.prefix, pool.id))]
+        elif sp.type == "SOURCE_IP":
             persist = ["/Common/source_addr"]
         elif sp.type == "HTTP_COOKIE":
             persist = ["/Common/cookie"]
@@ -431,6 +443,8 @@ def _persistence(out: _Out, pool: Pool) -> tuple[list[str], str]:
             persist = ["/Common/source_addr"]
         elif persist != ["/Common/source_addr"]:
             fallback = "/Common/source_addr"
+    if pool.lb_algorithm == "SOURCE_IP_PORT" and not persist:
+        persist = [out.path(names.source_port_hash_persistence(out.prefix, pool.id))]
     return persist, fallback
 
 
@@ -442,23 +456,35 @@ def profile_path(profile: Profile) -> str:
     return profile if isinstance(profile, str) else profile["name"]
 
 
-def _tcp_profiles(out: _Out, lst: Listener) -> list[tuple[str, str, int]]:
-    """(name, context, idleTimeout in s) of the listener's own TCP profiles: none when both data
-    timeouts are Octavia's default (the virtual uses /Common/tcp), one for both sides when they
-    are equal, else a clientside and a serverside one (a side left at the default gets it)."""
+def _tcp_profiles(out: _Out, lst: Listener) -> list[tuple[str, str, dict[str, Any]]]:
+    """(name, context, body) of the listener's own TCP profiles: none when its timeouts are
+    Octavia's defaults (the virtual uses /Common/tcp), or for a UDP or SCTP listener (Octavia
+    applies them to HAProxy only); else one for both sides when both sides' settings are
+    equal, or a clientside and a serverside one (a side left at the default gets it).
+    timeout_client_data and timeout_member_data are each side's idle timeout,
+    timeout_member_connect the serverside SYN schedule (``syn_schedule``)."""
+    if lst.protocol in _L4_PROFILE:
+        return []
     client, member = (
         OCTAVIA_TIMEOUT_DATA if t is None else t
         for t in (lst.timeout_client_data, lst.timeout_member_data)
     )
-    if client == member == OCTAVIA_TIMEOUT_DATA:
+    connect = lst.timeout_member_connect
+    if connect == OCTAVIA_TIMEOUT_MEMBER_CONNECT:
+        connect = None
+    if client == member == OCTAVIA_TIMEOUT_DATA and connect is None:
         return []
     name = names.tcp_profile(out.prefix, lst.id)
-    client_s, member_s = math.ceil(client / 1000), math.ceil(member / 1000)
-    if client_s == member_s:
-        return [(name, "all", client_s)]
+    base = {"defaultsFrom": "/Common/tcp"}
+    client_body = {**base, "idleTimeout": math.ceil(client / 1000)}
+    server_body = {**base, "idleTimeout": math.ceil(member / 1000)}
+    if connect is not None:
+        server_body.update(syn_schedule(connect))
+    if client_body == server_body:
+        return [(name, "all", client_body)]
     return [
-        (name, "clientside", client_s),
-        (names.tcp_server_profile(out.prefix, lst.id), "serverside", member_s),
+        (name, "clientside", client_body),
+        (names.tcp_server_profile(out.prefix, lst.id), "serverside", server_body),
     ]
 
 
@@ -495,17 +521,10 @@ def _listener_tls(
 def _render_listener(
     out: _Out, lb: LoadBalancer, lst: Listener, pools: dict[str, Pool], failed_pools: dict[str, str]
 ) -> None:
-    if lst.protocol not in _LISTENER_PROTOCOLS:
-        raise UnsupportedError(
-            lst.id,
-            f"listener protocol {lst.protocol} is not supported "
-            "(TCP, HTTP, HTTPS, TERMINATED_HTTPS)",
-        )
+    reason = capabilities.refusal("listener protocol", lst.protocol)
+    if reason is not None:
+        raise UnsupportedError(lst.id, reason)
     http = lst.protocol in _HTTP_LISTENERS
-    if lst.timeout_member_connect not in (None, OCTAVIA_TIMEOUT_MEMBER_CONNECT):
-        raise UnsupportedError(lst.id, "timeout_member_connect has no BIG-IP equivalent")
-    if lst.timeout_tcp_inspect not in (None, OCTAVIA_TIMEOUT_TCP_INSPECT):
-        raise UnsupportedError(lst.id, "timeout_tcp_inspect has no BIG-IP equivalent")
     families = {names.is_ipv6(a) for a in lb_addresses(lb)}
     for cidr in lst.allowed_cidrs:
         if _cidr_is_v6(cidr) not in families:
@@ -528,11 +547,14 @@ def _render_listener(
             f"its {len(virtuals)} virtual servers (one per VIP address) separately",
         )
     xff = False
+    header_rule = ""
     for header, value in lst.insert_headers:
         if not _is_true(value):
             continue
         if header == "X-Forwarded-For" and http:
             xff = True
+        elif header in HEADER_TCL and http:
+            header_rule = names.header_rule(out.prefix, lst.id)
         else:
             raise UnsupportedError(
                 lst.id, f"insert_headers {header} is not supported on a {lst.protocol} listener"
@@ -560,7 +582,9 @@ def _render_listener(
 
     profiles: list[Profile] = []
     tcp = _tcp_profiles(out, lst)
-    if tcp:
+    if lst.protocol in _L4_PROFILE:
+        profiles.append(_L4_PROFILE[lst.protocol])
+    elif tcp:
         profiles += [
             out.path(name) if context == "all" else {"name": out.path(name), "context": context}
             for name, context, _ in tcp
@@ -580,8 +604,8 @@ def _render_listener(
         raise UnsupportedError(lst.id, f"L7 policies need an HTTP listener, not {lst.protocol}")
 
     # Nothing below can fail: emit objects.
-    for name, _, idle in tcp:
-        out.add(Kind.PROFILE_TCP, name, {"defaultsFrom": "/Common/tcp", "idleTimeout": idle}, lst.id)
+    for name, _, tcp_body in tcp:
+        out.add(Kind.PROFILE_TCP, name, tcp_body, lst.id)
     if tls_staged is not None:
         out.add_staged(tls_staged)
     if hsts is not None:
@@ -602,6 +626,8 @@ def _render_listener(
             {"defaultsFrom": "/Common/http", "insertXforwardedFor": "enabled"},
             None,
         )
+    if header_rule:
+        out.add(Kind.RULE, header_rule, {"apiAnonymous": _header_tcl(lst)}, lst.id)
     policies: list[str] = []
     if policy_body is not None:
         content = json.dumps(policy_body, sort_keys=True)
@@ -609,7 +635,7 @@ def _render_listener(
         out.add(Kind.POLICY, pname, policy_body, lst.id)
         policies.append(out.path(pname))
     body: dict[str, Any] = {
-        "ipProtocol": "tcp",
+        "ipProtocol": _IP_PROTOCOL.get(lst.protocol, "tcp"),
         "pool": pool_path,
         "connectionLimit": max(lst.connection_limit, 0),
         "sourceAddressTranslation": {"type": "automap"},
@@ -617,7 +643,8 @@ def _render_listener(
         "persist": persist,
         "fallbackPersistence": fallback,
         "policies": policies,
-        "rules": [],
+        "rules": sorted(_proxy_protocol_rules(out, lst, pools)
+                        + ([out.path(header_rule)] if header_rule else [])),
     }
     body["enabled" if (lst.enabled and lb.enabled) else "disabled"] = True
     # One virtual per VIP address, identical but for destination, mask and source.
@@ -742,3 +769,144 @@ def _l7_policy(
         "controls": ["forwarding"],
         "rules": rules,
     }
+
+
+# --------------------------------------------------------------------------- L4 protocols, PROXY
+# protocol, SOURCE_IP_PORT, the listener timeouts (what core/capabilities.py lists as rendered)
+
+# A UDP or SCTP listener's virtual carries that ipProtocol and the protocol's built-in profile;
+# every other listener is TCP.
+_IP_PROTOCOL = {"UDP": "udp", "SCTP": "sctp"}
+_L4_PROFILE = {"UDP": "/Common/udp", "SCTP": "/Common/sctp"}
+
+# PROXY protocol version 1 (haproxy.org/download/1.8/doc/proxy-protocol.txt, section 2.1), sent
+# by the BIG-IP to the member as the first bytes of the server-side connection, as Octavia's
+# amphora does with HAProxy's `send-proxy` and SAP's F5 provider with its "proxy_protocol_
+# initiator" iRule: the client's address and port and the address and port it connected to.
+# The rule may be attached to a virtual whose L7 policies send only some requests to the PROXY
+# pool, so it acts only when the connection goes to that pool. Route-domain suffixes (%id) are
+# not part of an address on the wire.
+PROXY_PROTOCOL_TCL = (
+    "when SERVER_CONNECTED {{\n"
+    '  if {{ [LB::server pool] ne "{pool}" }} {{ return }}\n'
+    "  clientside {{\n"
+    "    set version [IP::version]\n"
+    '    set src [getfield [IP::remote_addr] "%" 1]\n'
+    '    set dst [getfield [IP::local_addr] "%" 1]\n'
+    "    set sport [TCP::remote_port]\n"
+    "    set dport [TCP::local_port]\n"
+    "  }}\n"
+    '  TCP::respond "PROXY TCP$version $src $dst $sport $dport\\r\\n"\n'
+    "}}\n"
+)
+
+# SOURCE_IP_PORT (Octavia: the member is chosen by a hash of the client's address and port, as
+# OVN's and LoxiLB's providers do; the same client address and port always reach the same
+# member while the member set is unchanged, and nothing is remembered). On a BIG-IP: a hash
+# persistence profile with the CARP algorithm, which maps a key straight to a member with no
+# persistence record (consistent hashing: removing a member moves only its own keys), keyed on
+# the client address and source port by this iRule.
+SOURCE_PORT_HASH_TCL = (
+    "when CLIENT_ACCEPTED {\n"
+    "  switch -- [IP::protocol] {\n"
+    '    17 { persist hash "[IP::client_addr] [UDP::client_port]" }\n'
+    '    132 { persist hash "[IP::client_addr] [SCTP::client_port]" }\n'
+    '    default { persist hash "[IP::client_addr] [TCP::client_port]" }\n'
+    "  }\n"
+    "}\n"
+)
+
+# The initial SYN retransmission timeout a schedule starts from (Linux's, which HAProxy's
+# connection attempts ride on).
+SYN_RTO_BASE_MS = 1000
+
+
+def syn_schedule(connect_ms: int) -> dict[str, int]:
+    """The serverside TCP profile settings under which a connection attempt to a member gives up
+    after ``connect_ms`` (Octavia's timeout_member_connect, HAProxy's `timeout connect`): the
+    initial SYN and ``synMaxRetrans`` retransmissions, the RTO starting at ``synRtoBase`` and
+    doubling each time, wait ``synRtoBase * (2 ** (synMaxRetrans + 1) - 1)`` ms in all. As many
+    retransmissions as fit with an initial RTO of at least SYN_RTO_BASE_MS (so a lost SYN is
+    retried as the kernel under HAProxy would), the base stretched to end at ``connect_ms``
+    (rounded down to the millisecond); below SYN_RTO_BASE_MS, one SYN that waits that long."""
+    retrans = 0
+    while connect_ms // (2 ** (retrans + 2) - 1) >= SYN_RTO_BASE_MS:
+        retrans += 1
+    base = max(connect_ms // (2 ** (retrans + 1) - 1), 1)
+    return {"synRtoBase": base, "synMaxRetrans": retrans}
+
+
+def _own_source_addr(sp: SessionPersistence) -> bool:
+    """A SOURCE_IP persistence with a timeout or granularity (Octavia allows them on UDP and
+    SCTP pools) needs a source-address persistence profile of its own."""
+    return sp.persistence_timeout is not None or bool(sp.persistence_granularity)
+
+
+def _pool_extras(out: _Out, pool: Pool) -> list[DeviceObject]:
+    """A pool's own iRules and persistence profiles beside the pool: the PROXY protocol iRule of
+    a PROXY pool, the hash persistence of a SOURCE_IP_PORT pool, the source-address persistence
+    of a SOURCE_IP persistence with a timeout or granularity."""
+    objs: list[DeviceObject] = []
+    if pool.protocol == "PROXY":
+        text = PROXY_PROTOCOL_TCL.format(pool=out.path(names.pool(out.prefix, pool.id)))
+        objs.append(DeviceObject(Kind.RULE, names.proxy_protocol_rule(out.prefix, pool.id),
+                                 {"apiAnonymous": text}, pool.id))
+    if pool.lb_algorithm == "SOURCE_IP_PORT":
+        rule = names.source_port_hash_rule(out.prefix, pool.id)
+        objs.append(DeviceObject(Kind.RULE, rule, {"apiAnonymous": SOURCE_PORT_HASH_TCL},
+                                 pool.id))
+        objs.append(DeviceObject(
+            Kind.PERSISTENCE_HASH, names.source_port_hash_persistence(out.prefix, pool.id),
+            {"defaultsFrom": "/Common/hash", "hashAlgorithm": "carp", "rule": out.path(rule)},
+            pool.id))
+    sp = pool.session_persistence
+    if sp is not None and sp.type == "SOURCE_IP" and _own_source_addr(sp):
+        body: dict[str, Any] = {"defaultsFrom": "/Common/source_addr"}
+        if sp.persistence_timeout is not None:
+            body["timeout"] = str(sp.persistence_timeout)
+        if sp.persistence_granularity:
+            body["mask"] = sp.persistence_granularity
+        objs.append(DeviceObject(Kind.PERSISTENCE_SOURCE_ADDR,
+                                 names.source_addr_persistence(out.prefix, pool.id), body, pool.id))
+    return objs
+
+
+def _pool_extras_held(prefix: str, pool_id: str) -> list[ObjKey]:
+    """What ``_pool_extras`` may have put on the device for a pool that now failed."""
+    return [
+        (Kind.RULE, names.proxy_protocol_rule(prefix, pool_id)),
+        (Kind.RULE, names.source_port_hash_rule(prefix, pool_id)),
+        (Kind.PERSISTENCE_HASH, names.source_port_hash_persistence(prefix, pool_id)),
+        (Kind.PERSISTENCE_SOURCE_ADDR, names.source_addr_persistence(prefix, pool_id)),
+    ]
+
+
+def _proxy_protocol_rules(out: _Out, lst: Listener, pools: dict[str, Pool]) -> list[str]:
+    """The PROXY protocol iRules a listener's virtual runs: one for each PROXY pool it sends
+    connections to (its default pool, its L7 policies' redirect pools)."""
+    used = [lst.default_pool_id] if lst.default_pool_id else []
+    used += [p.redirect_pool_id for p in lst.l7policies
+             if p.enabled and p.action == "REDIRECT_TO_POOL" and p.redirect_pool_id]
+    return sorted({
+        out.path(names.proxy_protocol_rule(out.prefix, pid))
+        for pid in used
+        if pid in pools and pools[pid].protocol == "PROXY"
+    })
+
+
+# insert_headers other than X-Forwarded-For (the HTTP profile's own option) on an HTTP listener:
+# set on every request as Octavia's HAProxy does (`http-request set-header`, replacing what the
+# client sent), by one iRule of the listener's.
+HEADER_TCL = {
+    "X-Forwarded-Port": "  HTTP::header replace X-Forwarded-Port [TCP::local_port]\n",
+    "X-Forwarded-Proto": "  HTTP::header replace X-Forwarded-Proto http\n",
+}
+
+
+def _header_tcl(lst: Listener) -> str:
+    lines = [HEADER_TCL[h] for h, v in sorted(lst.insert_headers) if h in HEADER_TCL
+             and _is_true(v)]
+    if lst.protocol == "TERMINATED_HTTPS":  # the client spoke TLS to the virtual
+        lines = [line.replace("X-Forwarded-Proto http", "X-Forwarded-Proto https")
+                 for line in lines]
+    return "when HTTP_REQUEST {\n" + "".join(lines) + "}\n"

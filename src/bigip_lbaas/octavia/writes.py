@@ -261,11 +261,11 @@ def create_l7rule(session: Session, rule: dict[str, Any]) -> None:
 
 # Updates and deletes: (resource, our kind, the route's update and delete helpers).
 CHILDREN: dict[str, tuple[Any, str, Any, Any]] = {
-    "listener": (LISTENER, "listener", listener_routes._apply, listener_routes._cascade),
-    "pool": (POOL, "pool", pool_routes._apply, pool_routes._cascade),
+    "listener": (LISTENER, "listener", listener_routes.apply_changes, listener_routes.cascade),
+    "pool": (POOL, "pool", pool_routes.apply_changes, pool_routes.cascade),
     "member": (MEMBER, "member", None, None),
-    "healthmonitor": (HEALTHMONITOR, "health_monitor", hm_routes._apply, None),
-    "l7policy": (L7POLICY, "l7policy", l7_routes._apply, None),
+    "healthmonitor": (HEALTHMONITOR, "health_monitor", hm_routes.apply_changes, None),
+    "l7policy": (L7POLICY, "l7policy", l7_routes.apply_changes, None),
     "l7rule": (L7RULE, "l7rule", None, None),
 }
 

@@ -186,6 +186,12 @@ def key_cert_mismatch(profile: str) -> IcrError:
     return IcrError(400, f"01070317:3: profile {profile}'s key and certificate do not match")
 
 
+def profiles_incompatible(virtual: str) -> IcrError:
+    return IcrError(
+        400, f"01070097:3: Virtual server {virtual} lists profiles incompatible with its protocol."
+    )
+
+
 def sni_default(virtual: str, defaults: int) -> IcrError:
     if defaults:
         return IcrError(

@@ -269,6 +269,12 @@ MONITORS = {
     ),
     "gateway-icmp": _monitor("gateway-icmp", {"transparent": "disabled"}),
     "icmp": _monitor("icmp", {"transparent": "disabled"}),
+    "udp": _monitor(
+        "udp",
+        {"recv": "none", "reverse": "disabled", "send": "default send string",
+         "transparent": "disabled"},
+    ),
+    "sctp": _monitor("sctp", {"transparent": "disabled"}),
 }
 
 
@@ -311,7 +317,8 @@ PROFILES = {
     ),
     "tcp": _profile(
         "tcp",
-        {"idleTimeout": 300, "nagle": "auto", "congestionControl": "high-speed"},
+        {"idleTimeout": 300, "nagle": "auto", "congestionControl": "high-speed",
+         "synMaxRetrans": 3, "synRtoBase": 3000},
         frozenset({"keepAliveInterval"}),
     ),
     "client-ssl": _profile(
@@ -370,6 +377,7 @@ PROFILES = {
         "one-connect", {"maxReuse": 1000, "maxSize": 10000, "sourceMask": "any"}
     ),
     "udp": _profile("udp", {"idleTimeout": "60"}),
+    "sctp": _profile("sctp", {"idleTimeout": 300}),
 }
 
 

@@ -369,6 +369,10 @@ def _normalize_virtual(
         )
     if "destination" in body:
         _destination(store, obj, body, gen)
+    if "ipProtocol" in body and body["ipProtocol"] not in rules.IP_PROTOCOLS:
+        raise errors.bad_value(
+            f"01070734:3: Configuration error: invalid ipProtocol ({body['ipProtocol']})"
+        )
     if "pool" in body:
         pool = body["pool"]
         if pool:

@@ -32,6 +32,8 @@ BUILTIN_MONITOR = {
     "tcp": "tcp",
     "gateway-icmp": "gateway_icmp",
     "icmp": "icmp",
+    "udp": "udp",
+    "sctp": "sctp",
 }
 BUILTIN_PROFILE = {
     "http": "http",
@@ -41,7 +43,20 @@ BUILTIN_PROFILE = {
     "fastl4": "fastL4",
     "one-connect": "oneconnect",
     "udp": "udp",
+    "sctp": "sctp",
 }
+# The ipProtocol a virtual must have to carry a profile of each type (types not listed, like
+# fastL4, go with any).
+PROFILE_PROTOCOL = {
+    "ltm/profile/tcp": "tcp",
+    "ltm/profile/http": "tcp",
+    "ltm/profile/client-ssl": "tcp",
+    "ltm/profile/server-ssl": "tcp",
+    "ltm/profile/one-connect": "tcp",
+    "ltm/profile/udp": "udp",
+    "ltm/profile/sctp": "sctp",
+}
+IP_PROTOCOLS = frozenset({"tcp", "udp", "sctp", "any"})
 # Derived TCP profiles every BIG-IP ships (`defaultsFrom /Common/tcp`).
 BUILTIN_TCP_PROFILES = ("tcp-lan-optimized", "tcp-wan-optimized", "tcp-mobile-optimized")
 # System iRules every BIG-IP ships. `_sys_https_redirect` is the device's text; the APM helper's
@@ -333,6 +348,7 @@ def check_deferred(store: Store, touched: set[tuple[str, str]]) -> None:
     for path in sorted(virtuals):
         virtual = store.get("ltm/virtual", path)
         if virtual is not None:
+            _check_protocol(virtual)
             _check_sni(store, virtual)
     for path in sorted(selfs):
         self_ip = store.get("net/self", path)
@@ -375,6 +391,22 @@ def _check_pairs(store: Store, profile: Obj) -> None:
             continue  # "none", or a reference refused when it was written
         if cert.props.get("_spki") != key.props.get("_spki"):
             raise errors.key_cert_mismatch(profile.full_path)
+
+
+def _check_protocol(virtual: Obj) -> None:
+    """A virtual's profiles suit its ipProtocol: TCP-based profiles (tcp, http, SSL, OneConnect)
+    only on a tcp virtual, a udp profile on a udp one, an sctp profile on an sctp one; and a udp
+    or sctp virtual has its protocol's profile."""
+    proto = str(virtual.props.get("ipProtocol", "tcp"))
+    kinds = {
+        str(c.props.get("_rtype")) for c in virtual.children.get("profiles", {}).values()
+    }
+    wrong = any(PROFILE_PROTOCOL.get(k, proto) != proto for k in kinds)
+    missing = proto in ("udp", "sctp") and f"ltm/profile/{proto}" not in kinds and not any(
+        k == "ltm/profile/fastl4" for k in kinds
+    )
+    if wrong or missing:
+        raise errors.profiles_incompatible(virtual.full_path)
 
 
 def _check_sni(store: Store, virtual: Obj) -> None:

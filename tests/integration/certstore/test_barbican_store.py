@@ -11,7 +11,6 @@ reaches a log or an error.
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -149,11 +148,12 @@ def test_a_reader_who_may_not_share_is_refused(world: World, material: Material)
     assert world.read_acl_users(ref) == []
 
 
+# Fixed ids: pytest-xdist's workers must collect the same parameters.
 @pytest.mark.parametrize("ref", [
-    f"http://127.0.0.1:9311/v1/secrets/{uuid.uuid4()}",  # unknown (host is not what counts)
-    str(uuid.uuid4()),
+    "http://127.0.0.1:9311/v1/secrets/0c6b3c1e-5d2a-4f0e-9a51-2f3b7d4e8a10",  # unknown (host is not what counts)
+    "7e1f0a52-93c4-4b8d-a6e2-5d0c1b9f3a47",
     "not-a-reference",
-    f"http://127.0.0.1:9311/v1/containers/{uuid.uuid4()}",  # legacy containers are not read
+    "http://127.0.0.1:9311/v1/containers/b4d9e2f6-1a3c-4e5b-8f70-6c2d9a1e0b53",  # legacy containers are not read
 ])
 def test_unknown_and_malformed_references_are_not_found(world: World, ref: str) -> None:
     alice = for_request(world.source, world.keystone.token(world.alice))

@@ -188,9 +188,9 @@ def test_unsupported_objects_fail_by_id_and_the_rest_is_applied(sim: SimHandle) 
         listeners=(
             *lb.listeners,
             Listener("lst-tls", "TERMINATED_HTTPS", 443),
-            Listener("lst-udp", "UDP", 53),
+            Listener("lst-prom", "PROMETHEUS", 9100),
         ),
-        pools=(*lb.pools, Pool("pool-udp", "UDP", "ROUND_ROBIN")),
+        pools=(*lb.pools, Pool("pool-v2", "PROXYV2", "ROUND_ROBIN")),
     )
     state = PartitionState(base.key, 1, (bad,))
 
@@ -198,7 +198,7 @@ def test_unsupported_objects_fail_by_id_and_the_rest_is_applied(sim: SimHandle) 
         async with make_client(sim) as c:
             result = await converge(c, state, PREFIX)
             failed = {f.object_id: f.reason for f in result.failures}
-            assert set(failed) == {"lst-tls", "lst-udp", "pool-udp"}
+            assert set(failed) == {"lst-tls", "lst-prom", "pool-v2"}
             assert "TERMINATED_HTTPS" in failed["lst-tls"]
             observed = await observe(c, part_of(state))
             assert (Kind.VIRTUAL, "Project_unsup-l0") in observed.objects

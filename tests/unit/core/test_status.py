@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from bigip_lbaas.core.status import Prov, is_pending, may_change, may_fail_over
+from bigip_lbaas.core.status import (
+    ONLINE_WHEN_ENABLED,
+    Oper,
+    Prov,
+    is_pending,
+    may_change,
+    may_fail_over,
+    operating_at_active,
+)
 
 # status -> (may be updated / get a child, may be deleted, may be failed over)
 TABLE = {
@@ -33,3 +41,16 @@ def test_update_needs_mutable_delete_needs_deletable(status: Prov) -> None:
 def test_an_unknown_status_is_refused_loudly() -> None:
     with pytest.raises(ValueError):
         may_change("BOGUS", deleting=True)
+
+
+@pytest.mark.parametrize("kind", sorted(ONLINE_WHEN_ENABLED))
+def test_device_independent_objects_are_online_when_enabled_at_active(kind: str) -> None:
+    assert operating_at_active(kind, enabled=True) is Oper.ONLINE
+    assert operating_at_active(kind, enabled=False) is Oper.OFFLINE
+
+
+def test_a_pool_is_offline_at_active_without_a_listener_or_when_disabled() -> None:
+    assert operating_at_active("pool", enabled=True, in_use=False) is Oper.OFFLINE
+    assert operating_at_active("pool", enabled=False, in_use=True) is Oper.OFFLINE
+    assert operating_at_active("pool", enabled=True, in_use=True) is None  # the device's
+    assert operating_at_active("member", enabled=True) is None

@@ -70,8 +70,10 @@ def pools(draw: st.DrawFn, pid: str) -> Pool:
     ms = list({m.id: m for m in ms}.values())
     return Pool(
         id=pid,
-        protocol=draw(st.sampled_from(["HTTP", "TCP"])),
-        lb_algorithm=draw(st.sampled_from(["ROUND_ROBIN", "LEAST_CONNECTIONS", "SOURCE_IP"])),
+        protocol=draw(st.sampled_from(["HTTP", "TCP", "PROXY"])),
+        lb_algorithm=draw(
+            st.sampled_from(["ROUND_ROBIN", "LEAST_CONNECTIONS", "SOURCE_IP", "SOURCE_IP_PORT"])
+        ),
         enabled=draw(st.booleans()),
         session_persistence=draw(persistence),
         members=tuple(ms),
@@ -133,7 +135,7 @@ def load_balancers(draw: st.DrawFn, lb_index: int) -> LoadBalancer:
             candidates = [
                 p.id
                 for p in clean
-                if p.protocol == "TCP"
+                if p.protocol in ("TCP", "PROXY")
                 and (p.session_persistence is None or p.session_persistence.type == "SOURCE_IP")
             ]
         default = draw(st.none() | st.sampled_from(candidates)) if candidates else None
@@ -182,6 +184,8 @@ def load_balancers(draw: st.DrawFn, lb_index: int) -> LoadBalancer:
                 else (),
                 timeout_client_data=draw(st.sampled_from([None, 50000, 20000])),
                 timeout_member_data=draw(st.sampled_from([None, 50000, 20000, 90000])),
+                timeout_member_connect=draw(st.sampled_from([None, 5000, 1000, 12000])),
+                timeout_tcp_inspect=draw(st.sampled_from([None, 0, 50])),
                 l7policies=l7,
             )
         )

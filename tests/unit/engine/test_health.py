@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from bigip_lbaas.core.model import (
     HealthMonitor,
+    L7Policy,
     Listener,
     LoadBalancer,
     Member,
@@ -53,14 +56,14 @@ def status(
 
 def test_all_up_is_online() -> None:
     s = status({A: "up", B: "up"})
-    assert [s.of(i) for i in ("m1", "m2", "pool1", "pool2", "lst1", "lb1")] == [
-        Oper.ONLINE,
+    assert [s.of(i) for i in ("m1", "m2", "pool1", "lst1", "lb1")] == [
         Oper.ONLINE,
         Oper.ONLINE,
         Oper.ONLINE,
         Oper.ONLINE,
         Oper.ONLINE,
     ]
+    assert s.of("pool2") is Oper.OFFLINE  # no listener uses it (Octavia: OFFLINE)
     assert s.of("m3") is Oper.NO_MONITOR
 
 
@@ -72,7 +75,7 @@ def test_a_member_down_makes_its_pool_and_the_load_balancer_degraded() -> None:
 def test_a_pool_down_makes_the_load_balancer_error() -> None:
     s = status({A: "down", B: "down"})
     assert (s.of("pool1"), s.of("lb1")) == (Oper.ERROR, Oper.ERROR)
-    assert s.of("lst1") is Oper.ONLINE and s.of("pool2") is Oper.ONLINE
+    assert s.of("lst1") is Oper.ONLINE and s.of("pool2") is Oper.OFFLINE
 
 
 def test_a_pool_down_outweighs_a_full_listener() -> None:
@@ -93,3 +96,16 @@ def test_a_missing_virtual_makes_the_listener_error_and_the_load_balancer_degrad
 def test_an_admin_down_load_balancer_is_offline_even_with_a_pool_down() -> None:
     s = status({A: "down", B: "down"}, enabled=False)
     assert (s.of("lst1"), s.of("lb1")) == (Oper.OFFLINE, Oper.OFFLINE)
+
+
+def test_a_pool_an_l7_policy_redirects_to_is_in_use() -> None:
+    base = lb()
+    pol = L7Policy("pol1", "REDIRECT_TO_POOL", 1, redirect_pool_id="pool2")
+    lst = replace(base.listeners[0], l7policies=(pol,))
+    health = DeviceHealth(
+        member_states={names.pool(PREFIX, "pool1"): {A: "up", B: "up"},
+                       names.pool(PREFIX, "pool2"): {"10.0.0.3:80": "unchecked"}},
+        virtual_counters={names.virtual(PREFIX, "lst1"): {CUR_CONNS: 0}},
+    )
+    state = PartitionState(KEY, 1, (replace(base, listeners=(lst,)),))
+    assert partition_status(state, PREFIX, health).of("pool2") is Oper.ONLINE

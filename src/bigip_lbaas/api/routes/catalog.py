@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -113,12 +114,32 @@ def _wire(key: str, row: Any) -> dict[str, Any]:
     return body
 
 
+def _sort_order(request: Request, model: Any, attrs: Sequence[str]) -> list[Any]:
+    q = request.query_params
+    if q.get("sort"):
+        pairs = [(p.partition(":")[0], p.partition(":")[2] or "asc")
+                 for p in q["sort"].split(",") if p]
+    elif q.get("sort_key"):
+        keys, dirs = q["sort_key"].split(","), q.get("sort_dir", "asc").split(",")
+        pairs = [(k, dirs[i] if i < len(dirs) else dirs[-1]) for i, k in enumerate(keys)]
+    else:
+        return []
+    order = []
+    for name, direction in pairs:
+        if name not in attrs or direction.lower() not in ("asc", "desc"):
+            raise InvalidParams()
+        col = getattr(model, name)
+        order.append(col.desc() if direction.lower() == "desc" else col.asc())
+    return order
+
+
 def _list(request: Request, key: str, plural: str) -> JSONResponse:
     st, _ = env(request)
     model, attrs = TABLES[key]
     fields = _fields(request)
-    # Octavia sorts by its default keys (created_at, id) where the table has them: by id here.
-    stmt = sa.select(model).order_by(model.id)
+    # Octavia sorts by its default keys (created_at, id) where the table has them: by id here,
+    # after any `sort=key[:dir],...` (or `sort_key`/`sort_dir`) the request names.
+    stmt = sa.select(model).order_by(*_sort_order(request, model, attrs), model.id)
     for name, value in request.query_params.multi_items():
         if name in ("fields", "limit", "marker", "page_reverse", "sort", "sort_key", "sort_dir"):
             continue

@@ -70,7 +70,7 @@ def create_healthmonitor(request: Request, body: HealthMonitorRootPOST) -> JSONR
     return respond(201, {"healthmonitor": st.write(fn)})
 
 
-def _apply(session: Session, row: m.HealthMonitor, changes: dict[str, Any]) -> None:
+def apply_changes(session: Session, row: m.HealthMonitor, changes: dict[str, Any]) -> None:
     pool = session.get(m.Pool, row.pool_id)
     create.hm_checks(pool.protocol if pool is not None else "", row.type, changes, stored=row)
     values = create.hm_values(changes, row.type, creating=False)
@@ -82,7 +82,7 @@ def _apply(session: Session, row: m.HealthMonitor, changes: dict[str, Any]) -> N
 def update_healthmonitor(request: Request, healthmonitor_id: str,
                          body: HealthMonitorRootPUT) -> JSONResponse:
     return update_child(request, HEALTHMONITOR, healthmonitor_id,
-                        body.healthmonitor.model_dump(exclude_unset=True), _apply)
+                        body.healthmonitor.model_dump(exclude_unset=True), apply_changes)
 
 
 @router.delete(ONE, status_code=204, responses=fault_responses(401, 403, 404, 409))

@@ -75,7 +75,18 @@ def create_l7policy(request: Request, body: L7PolicyRootPOST) -> JSONResponse:
     return respond(201, {"l7policy": st.write(fn)})
 
 
-def _apply(session: Session, row: m.L7Policy, changes: dict[str, Any]) -> None:
+# Octavia's sanitize_l7policy_api_args on update: a new action drops the arguments of the others.
+CLEARED_BY_ACTION = {
+    "REJECT": ("redirect_url", "redirect_pool_id", "redirect_prefix", "redirect_http_code"),
+    "REDIRECT_TO_URL": ("redirect_pool_id", "redirect_prefix"),
+    "REDIRECT_TO_POOL": ("redirect_url", "redirect_prefix", "redirect_http_code"),
+    "REDIRECT_PREFIX": ("redirect_url", "redirect_pool_id"),
+}
+
+
+def apply_changes(session: Session, row: m.L7Policy, changes: dict[str, Any]) -> None:
+    for key in CLEARED_BY_ACTION.get(changes.get("action") or "", ()):
+        changes[key] = None
     merged = {"action": row.action, "redirect_pool_id": row.redirect_pool_id,
               "redirect_url": row.redirect_url, "redirect_prefix": row.redirect_prefix,
               **changes}
@@ -91,7 +102,7 @@ def _apply(session: Session, row: m.L7Policy, changes: dict[str, Any]) -> None:
             responses=fault_responses(400, 401, 403, 404, 409))
 def update_l7policy(request: Request, l7policy_id: str, body: L7PolicyRootPUT) -> JSONResponse:
     return update_child(request, L7POLICY, l7policy_id,
-                        body.l7policy.model_dump(exclude_unset=True), _apply)
+                        body.l7policy.model_dump(exclude_unset=True), apply_changes)
 
 
 @router.delete(ONE, status_code=204, responses=fault_responses(401, 403, 404, 409))

@@ -72,8 +72,8 @@ def create_listener(request: Request, body: ListenerRootPOST) -> JSONResponse:
     return respond(201, {"listener": st.write(fn)})
 
 
-def _apply(session: Session, row: m.Listener, changes: dict[str, Any],
-           tls_checks: tls.Checks | None = None) -> None:
+def apply_changes(session: Session, row: m.Listener, changes: dict[str, Any],
+                  tls_checks: tls.Checks | None = None) -> None:
     lb = session.get(m.LoadBalancer, row.load_balancer_id)
     validate.listener(create.provider_of(lb), row.protocol, changes, stored=row,
                       vips=create.vip_addresses(lb) if lb is not None else ())
@@ -105,10 +105,10 @@ def update_listener(request: Request, listener_id: str, body: ListenerRootPUT) -
     tls_checks = tls.checks(request)
     return update_child(request, LISTENER, listener_id,
                         body.listener.model_dump(exclude_unset=True),
-                        lambda session, row, changes: _apply(session, row, changes, tls_checks))
+                        lambda session, row, changes: apply_changes(session, row, changes, tls_checks))
 
 
-def _cascade(session: Session, row: m.Listener) -> None:
+def cascade(session: Session, row: m.Listener) -> None:
     for policy_id in [p.id for p in session.query(m.L7Policy).filter_by(listener_id=row.id)]:
         mark_deleting(session, L7RULE, "l7policy_id", policy_id)
     mark_deleting(session, L7POLICY, "listener_id", row.id)
@@ -116,7 +116,7 @@ def _cascade(session: Session, row: m.Listener) -> None:
 
 @router.delete(ONE, status_code=204, responses=fault_responses(401, 403, 404, 409))
 def delete_listener(request: Request, listener_id: str) -> Response:
-    return delete_child(request, LISTENER, listener_id, _cascade)
+    return delete_child(request, LISTENER, listener_id, cascade)
 
 
 @router.get(ONE + "/stats", response_model=StatsRootResponse,

@@ -99,8 +99,8 @@ def create_pool(request: Request, body: PoolRootPOST) -> JSONResponse:
     return respond(201, {"pool": st.write(fn)})
 
 
-def _apply(session: Session, row: m.Pool, changes: dict[str, Any],
-           tls_checks: tls.Checks | None = None) -> None:
+def apply_changes(session: Session, row: m.Pool, changes: dict[str, Any],
+                  tls_checks: tls.Checks | None = None) -> None:
     validate.pool(create.provider_of_lb(session, row.load_balancer_id), row.protocol, changes,
                   stored=row)
     if tls_checks is not None:
@@ -121,10 +121,10 @@ def _apply(session: Session, row: m.Pool, changes: dict[str, Any],
 def update_pool(request: Request, pool_id: str, body: PoolRootPUT) -> JSONResponse:
     tls_checks = tls.checks(request)
     return update_child(request, POOL, pool_id, body.pool.model_dump(exclude_unset=True),
-                        lambda session, row, changes: _apply(session, row, changes, tls_checks))
+                        lambda session, row, changes: apply_changes(session, row, changes, tls_checks))
 
 
-def _cascade(session: Session, row: m.Pool) -> None:
+def cascade(session: Session, row: m.Pool) -> None:
     policy = session.scalar(sa.select(m.L7Policy.id).where(
         m.L7Policy.redirect_pool_id == row.id, m.L7Policy.provisioning_status != Prov.DELETED))
     if policy is not None:
@@ -138,4 +138,4 @@ def _cascade(session: Session, row: m.Pool) -> None:
 
 @router.delete(ONE, status_code=204, responses=fault_responses(401, 403, 404, 409))
 def delete_pool(request: Request, pool_id: str) -> Response:
-    return delete_child(request, POOL, pool_id, _cascade)
+    return delete_child(request, POOL, pool_id, cascade)

@@ -1,0 +1,331 @@
+"""Octavia's own API tests against this API: octavia-tempest-plugin 3.5.0 (`tests.api.v2`) on
+tempest 47.0.0, with a real Keystone, this API in keystone mode, one agent and the simulator.
+Writes a JSON report (every test with its status, every skip with its reason) and a markdown
+summary beside it.
+
+    .venv/bin/python bench/conformance.py [--regex octavia_tempest_plugin.tests.api.v2]
+        [--concurrency 1] [--timeout 3600] [--db sqlite] [--out bench/results/conformance.json] [--keep]
+
+What runs, all on loopback: tempest and the plugin in a virtualenv of their own
+(tests/openstack/venvs.py, built once per machine), Keystone 30 (tests/openstack/keystone.py),
+the simulator, the API (`auth_strategy = keystone`, registered in Keystone's catalog as both
+`load-balancer` and `network`: its Neutron-shaped registry serves the networks and subnets the
+plugin creates as a project member) and one agent (tests/cluster.py). tempest.conf is written
+from what is running: dynamic credentials from Keystone's bootstrap admin, the provider and its
+description read from the API's /providers, RBAC_test_type keystone_default_roles, no isolated
+networks (no routers here), and `not_implemented_is_error = False`, so a 501 for a provider's
+unsupported option is a skip, as Octavia's tests treat it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.cluster import Cluster
+from tests.databases import fresh_database
+from tests.openstack import keystone as keystone_launcher
+from tests.openstack.keystone import Keystone, running_keystone
+from tests.openstack.venvs import bin_path, service_venv
+
+# Parallel tempest workers create and delete projects and users at once; Keystone's SQLite then
+# answers "database is locked" (500) after pysqlite's default 5 s wait on a busy machine. A
+# longer busy timeout in the database URL (pysqlite's `timeout`) lets the writers queue instead.
+_keystone_conf = keystone_launcher._conf
+keystone_launcher._conf = lambda work: _keystone_conf(work).replace(
+    "keystone.sqlite\n", "keystone.sqlite?timeout=120\n")
+
+REQUIREMENTS = ("tempest==47.0.0", "octavia-tempest-plugin==3.5.0")
+REGEX = "octavia_tempest_plugin.tests.api.v2"
+RUN_TIMEOUT = 4 * 3600.0
+
+# Run by the tempest venv's python: the subunit stream of the last run on stdin, one JSON line
+# per test out (id, status, reason of a skip or the tail of a failure, seconds).
+PARSE = r"""
+import json, sys
+import subunit, testtools
+tests = {}
+def done(test):
+    # `tempest run --subunit` first lists every test (status "exists"), then runs them.
+    if test["status"] == "exists" and test["id"] in tests:
+        return
+    details = test.get("details", {})
+    reason = ""
+    if test["status"] == "skip" and "reason" in details:
+        reason = details["reason"].as_text()
+    elif test["status"] in ("fail", "uxsuccess") and "traceback" in details:
+        reason = details["traceback"].as_text()[-2000:]
+    start, stop = test["timestamps"]
+    secs = (stop - start).total_seconds() if start and stop else None
+    tests[test["id"]] = {"id": test["id"], "status": test["status"], "reason": reason,
+                         "seconds": secs}
+stream = subunit.ByteStreamToStreamResult(sys.stdin.buffer, non_subunit_name="stdout")
+result = testtools.StreamToDict(done)
+result.startTestRun()
+stream.run(result)
+result.stopTestRun()
+for t in tests.values():
+    print(json.dumps(t))
+"""
+
+
+def _dict_value(text: str) -> str:
+    """A value oslo.config's DictOpt can carry (no item or key separators)."""
+    return text.replace(",", " ").replace(":", " ")
+
+
+def tempest_conf(ws: Path, keystone: Keystone, provider: str, description: str,
+                 rbac: str = "keystone_default_roles",
+                 flavor_capability: tuple[str, str] | None = None) -> str:
+    admin = keystone.admin
+    # Without role checks the plugin still gives its users the roles named here; Keystone's
+    # defaults (which the API understands) rather than Octavia's load-balancer_* roles.
+    roles = ("admin_role = admin\nmember_role = member\nobserver_role = reader\n"
+             "global_observer_role = reader\n") if rbac == "none" else ""
+    # The plugin checks that the provider lists the capability named here (Octavia's own
+    # default is the amphora's loadbalancer_topology).
+    capability = (f"expected_flavor_capability = {flavor_capability[0]}:"
+                  f"{_dict_value(flavor_capability[1])}\n" if flavor_capability else "")
+    return f"""[DEFAULT]
+log_dir = {ws / "logs"}
+log_file = tempest.log
+debug = false
+
+[auth]
+use_dynamic_credentials = true
+create_isolated_networks = false
+admin_username = {admin.name}
+admin_password = {admin.password}
+admin_project_name = {admin.project.name}
+admin_domain_name = Default
+default_credentials_domain_name = Default
+
+[identity]
+uri_v3 = {keystone.auth_url}
+auth_version = v3
+region = {keystone.region}
+v3_endpoint_type = public
+
+[identity-feature-enabled]
+api_v2 = false
+
+[service_available]
+# The plugin skips every class unless compute and image are "available" when not in noop mode;
+# its API tests never call them (only its scenario tests boot servers).
+load_balancer = true
+neutron = true
+nova = true
+glance = true
+cinder = false
+swift = false
+
+[network]
+endpoint_type = public
+project_networks_reachable = true
+
+[network-feature-enabled]
+port_security = false
+ipv6 = true
+
+[load_balancer]
+provider = {provider}
+enabled_provider_drivers = {provider}:{_dict_value(description)}
+{capability}RBAC_test_type = {rbac}
+{roles}test_with_noop = false
+test_with_ipv6 = true
+# No subnet pools in the registry: the IPv6 test subnets get vip_ipv6_subnet_cidr.
+default_ipv6_subnetpool =
+build_interval = 0.5
+build_timeout = 120
+lb_build_interval = 0.5
+lb_build_timeout = 120
+check_interval = 0.5
+check_timeout = 60
+
+[loadbalancer-feature-enabled]
+not_implemented_is_error = false
+prometheus_listener_enabled = true
+
+[enforce_scope]
+octavia = false
+"""
+
+
+def api_conf(keystone: Keystone) -> str:
+    service = keystone.service_user("octavia")
+    return "[api_settings]\nauth_strategy = keystone\n" + keystone.authtoken_conf(service)
+
+
+def _commit() -> str:
+    return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                          text=True, check=False, cwd=Path(__file__).parent).stdout.strip()
+
+
+def summarize(tests: list[dict[str, Any]]) -> dict[str, Any]:
+    counts = Counter(t["status"] for t in tests)
+    reasons = Counter(t["reason"].strip() for t in tests if t["status"] == "skip")
+    return {
+        "passed": counts.get("success", 0),
+        "failed": counts.get("fail", 0),
+        "skipped": counts.get("skip", 0),
+        "not_run": counts.get("exists", 0) + counts.get("inprogress", 0),
+        "other": {k: v for k, v in counts.items()
+                  if k not in ("success", "fail", "skip", "exists", "inprogress")},
+        "skip_reasons": [{"reason": r, "tests": n} for r, n in reasons.most_common()],
+    }
+
+
+def markdown(report: dict[str, Any]) -> str:
+    s = report["summary"]
+    lines = [
+        "# Octavia's API tests against bigip-lbaas",
+        "",
+        f"octavia-tempest-plugin 3.5.0 `{report['regex']}`, tempest 47.0.0, Keystone 30, "
+        f"this API (auth_strategy keystone, {report['db']}), one agent, the simulator; "
+        f"RBAC_test_type {report.get('rbac', 'keystone_default_roles')}; "
+        f"concurrency {report['concurrency']}, {report['seconds']:.0f} s, commit "
+        f"{report['commit']}."
+        + ("" if report["complete"] else " **The run was stopped at its time limit: only the "
+           "tests that finished are counted.**"),
+        "",
+        f"**{s['passed']} passed, {s['failed']} failed, {s['skipped']} skipped**"
+        + (f", {s['not_run']} not run" if s["not_run"] else "")
+        + (f", other {s['other']}" if s["other"] else "") + ".",
+        "",
+        "## Skipped, by reason",
+        "",
+        "| tests | reason |",
+        "|---:|---|",
+    ]
+    lines += [f"| {r['tests']} | {r['reason'].replace('|', '/')[:300]} |"
+              for r in s["skip_reasons"]]
+    lines += ["", "## Failed", ""]
+    lines += [f"- `{t['id'].split('[')[0]}`" for t in report["tests"] if t["status"] == "fail"]
+    return "\n".join(lines) + "\n"
+
+
+def parse(venv: Path, subunit: Path) -> list[dict[str, Any]]:
+    """Every test of a subunit stream, its last status ("exists": listed, never run)."""
+    with subunit.open("rb") as stream:
+        parsed = subprocess.run([str(venv / "bin" / "python"), "-c", PARSE], stdin=stream,
+                                capture_output=True, timeout=600, check=True)
+    return sorted((json.loads(line) for line in parsed.stdout.decode().splitlines() if line),
+                  key=lambda t: t["id"])
+
+
+def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    began = time.monotonic()
+    commit = _commit()  # the code under test: what was checked out when the run began
+    venv = service_venv("tempest", REQUIREMENTS)
+    with running_keystone(work / "keystone") as keystone, \
+            fresh_database(args.db, work) as db_url:
+        cluster = Cluster(work / "cluster", db_url, devices=1, extra_conf=api_conf(keystone))
+        (work / "cluster").mkdir()
+        try:
+            cluster.start(agents=("conformance1",))
+            keystone.register_service("load-balancer", "octavia", cluster.api_url)
+            keystone.register_service("network", "neutron", cluster.api_url)
+            with httpx.Client(timeout=30) as http:
+                token = keystone.token(keystone.admin)
+                r = http.get(f"{cluster.api_url}/v2/lbaas/providers",
+                             headers={"X-Auth-Token": token})
+                r.raise_for_status()
+                providers = {p["name"]: p["description"] for p in r.json()["providers"]}
+                provider = next(iter(providers))
+                r = http.get(f"{cluster.api_url}/v2/lbaas/providers/{provider}/"
+                             "flavor_capabilities", headers={"X-Auth-Token": token})
+                r.raise_for_status()
+                caps = r.json()["flavor_capabilities"]
+            capability = (caps[0]["name"], caps[0]["description"]) if caps else None
+            ws = work / "tempest"
+            # The workspace registry is the run's own, not ~/.tempest (where a second run's
+            # workspace of the same name would be refused).
+            subprocess.run([bin_path(venv, "tempest"), "init", "--workspace-path",
+                            str(work / "workspace.yaml"), "--name", work.name, str(ws)],
+                           check=True, capture_output=True, timeout=300)
+            (ws / "etc" / "tempest.conf").write_text(
+                tempest_conf(ws, keystone, provider, providers[provider], args.rbac,
+                             capability))
+            env = {**os.environ, "PATH": f"{venv / 'bin'}:{os.environ.get('PATH', '')}"}
+            # The subunit stream is written as tests finish, so a run stopped at --timeout still
+            # reports every test that finished.
+            subunit = work / "results.subunit"
+            with subunit.open("wb") as out, (work / "tempest-run.log").open("wb") as log:
+                proc = subprocess.Popen(
+                    [bin_path(venv, "tempest"), "run", "--subunit", "--regex", args.regex,
+                     "--concurrency", str(args.concurrency)],
+                    cwd=ws, env=env, stdout=out, stderr=log, start_new_session=True)
+                try:
+                    proc.wait(timeout=args.timeout)
+                    complete = True
+                except subprocess.TimeoutExpired:
+                    os.killpg(proc.pid, signal.SIGTERM)
+                    proc.wait(timeout=60)
+                    complete = False
+        finally:
+            cluster.close()
+    tests = parse(venv, subunit)
+    return {"regex": args.regex, "db": args.db, "concurrency": args.concurrency,
+            "rbac": args.rbac, "complete": complete,
+            "provider": provider, "commit": commit, "seconds": time.monotonic() - began,
+            "summary": summarize(tests), "tests": tests}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--regex", default=REGEX)
+    # One worker: every class makes its own VIP subnet with the plugin's one vip_subnet_cidr, so
+    # two classes at once get the same VIP address in two projects, which a BIG-IP in global
+    # routed mode (no route domains) cannot hold twice: the second load balancer is ERROR.
+    parser.add_argument("--concurrency", type=int, default=1)
+    parser.add_argument("--rbac", default="keystone_default_roles",
+                        choices=("keystone_default_roles", "advanced", "owner_or_admin", "none"),
+                        help="the plugin's RBAC_test_type (`none`: no role checks, to see the "
+                             "rest on its own)")
+    parser.add_argument("--db", default="sqlite", choices=("sqlite", "postgresql", "mariadb"))
+    parser.add_argument("--out", type=Path, default=Path("bench/results/conformance.json"))
+    parser.add_argument("--timeout", type=float, default=RUN_TIMEOUT,
+                        help="stop the tempest run after this many seconds (the tests that "
+                             "finished are reported, `complete` false)")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the work directory (logs, tempest workspace) and print it")
+    parser.add_argument("--from-subunit", type=Path, metavar="FILE",
+                        help="no run: report on an earlier run's results.subunit (kept with "
+                             "--keep), e.g. one whose report was lost")
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="conformance-"))
+    if args.from_subunit:
+        tests = parse(service_venv("tempest", REQUIREMENTS), args.from_subunit)
+        stamps = [t["seconds"] or 0.0 for t in tests]
+        report = {"regex": args.regex, "db": args.db, "concurrency": args.concurrency,
+                  "rbac": args.rbac,
+                  "complete": not any(t["status"] in ("exists", "inprogress") for t in tests),
+                  "provider": None, "commit": _commit(), "seconds": sum(stamps),
+                  "summary": summarize(tests), "tests": tests}
+    else:
+        report = run(args, work)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=1) + "\n")
+    args.out.with_suffix(".md").write_text(markdown(report))
+    print(json.dumps({"summary": {k: v for k, v in report["summary"].items()
+                                  if k != "skip_reasons"}, "out": str(args.out),
+                      "work": str(work) if args.keep else None}))
+    if not args.keep:
+        subprocess.run(["rm", "-rf", str(work)], check=False)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,56 @@
+"""bench/conformance.py's report: counts by status (a test listed but never run is "not run",
+not passed), skip reasons grouped, the markdown summary; and the tempest.conf it writes asks for
+what the run relies on (501 is a skip, no isolated networks, the provider read from the API)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from bench.conformance import markdown, summarize, tempest_conf
+
+from tests.openstack.keystone import Keystone, Project, User
+
+TESTS: list[dict[str, Any]] = [
+    {"id": "a.T.test_ok", "status": "success", "reason": "", "seconds": 1.0},
+    {"id": "a.T.test_bad", "status": "fail", "reason": "Traceback ...", "seconds": 2.0},
+    {"id": "a.T.test_skip1", "status": "skip", "reason": "Provider 'f5' does not support X",
+     "seconds": 0.0},
+    {"id": "a.T.test_skip2", "status": "skip", "reason": "Provider 'f5' does not support X",
+     "seconds": 0.0},
+    {"id": "a.T.test_never", "status": "exists", "reason": "", "seconds": None},
+]
+
+
+def test_summary_counts_each_status_and_groups_skip_reasons() -> None:
+    s = summarize(TESTS)
+    assert (s["passed"], s["failed"], s["skipped"], s["not_run"]) == (1, 1, 2, 1)
+    assert s["skip_reasons"] == [{"reason": "Provider 'f5' does not support X", "tests": 2}]
+    assert s["other"] == {}
+
+
+def test_markdown_names_the_counts_the_reasons_and_the_failures() -> None:
+    report = {"regex": "r", "db": "sqlite", "concurrency": 2, "complete": False,
+              "seconds": 12.0, "commit": "abc", "summary": summarize(TESTS), "tests": TESTS}
+    text = markdown(report)
+    assert "**1 passed, 1 failed, 2 skipped**, 1 not run." in text
+    assert "| 2 | Provider 'f5' does not support X |" in text
+    assert "- `a.T.test_bad`" in text
+    assert "stopped at its time limit" in text
+
+
+def test_tempest_conf_treats_501_as_a_skip_and_names_the_provider(tmp_path: Path) -> None:
+    admin = User("uid", "admin", "secret-pw", Project("pid", "admin"), ("admin",))
+    ks = Keystone("http://127.0.0.1:5000", admin, proc=None, workdir=tmp_path)  # type: ignore[arg-type]
+    conf = tempest_conf(tmp_path, ks, "f5", "F5: BIG-IP, via agents",
+                        flavor_capability=("environment", "The environment, of agents"))
+    assert "not_implemented_is_error = false" in conf
+    assert "create_isolated_networks = false" in conf
+    assert "provider = f5\n" in conf
+    assert "enabled_provider_drivers = f5:F5  BIG-IP  via agents\n" in conf
+    assert "uri_v3 = http://127.0.0.1:5000/v3" in conf
+    assert "RBAC_test_type = keystone_default_roles" in conf
+    assert "expected_flavor_capability = environment:The environment  of agents\n" in conf
+    assert "admin_role" not in conf  # the plugin's own roles, checked by the RBAC tests
+    none = tempest_conf(tmp_path, ks, "f5", "F5", rbac="none")
+    assert "RBAC_test_type = none" in none and "admin_role = admin" in none
