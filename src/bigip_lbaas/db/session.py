@@ -466,6 +466,17 @@ def translated_errors() -> Iterator[None]:
         raise DatabaseError(message) from err
 
 
+@contextmanager
+def savepoint(session: Session) -> Iterator[None]:
+    """A savepoint inside the caller's transaction: a duplicate row written in it rolls back to
+    it and raises `DuplicateRow`, and the transaction goes on (insert-or-refuse)."""
+    try:
+        with session.begin_nested():
+            yield
+    except exc.IntegrityError as err:
+        raise DuplicateRow(f"{type(err).__name__}: {_first_line(err)}") from err
+
+
 class Database:
     """One engine plus a session factory; `transaction()` is the only way code writes."""
 

@@ -36,7 +36,9 @@ from bigip_lbaas.api.schemas.network import (
     SubnetsRootResponse,
 )
 from bigip_lbaas.api.vip import default_pools
+from bigip_lbaas.core.errors import DuplicateRow
 from bigip_lbaas.db import models as m
+from bigip_lbaas.db.session import savepoint
 
 router = APIRouter(tags=["networks"])
 FILTERS = {"id", "name", "project_id", "tenant_id", "network_id", "cidr", "shared",
@@ -105,10 +107,10 @@ def _new_segment(session: Session, row: m.Network, segment: segments.Segment | N
     row.segmentation_id = segment.segmentation_id
     row.segment_key = segment.key
     try:
-        with session.begin_nested():
+        with savepoint(session):
             session.add(row)
             session.flush()
-    except sa.exc.IntegrityError as err:
+    except DuplicateRow as err:
         raise segment.in_use() from err
 
 
