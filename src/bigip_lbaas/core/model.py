@@ -55,6 +55,7 @@ class Member:
     enabled: bool = True
     monitor_address: str | None = None
     monitor_port: int | None = None
+    subnet_id: str | None = None  # L2/L3 mode: the subnet the member is on (None: the VIP's)
 
 
 @dataclass(frozen=True)
@@ -153,6 +154,10 @@ class LoadBalancer:
     # of the VIP network (typically the IPv6 half of a dual-stack LB). Every listener serves on
     # all of them.
     additional_vips: tuple[str, ...] = ()
+    # L2/L3 mode: the VIP's subnet and network, and each additional VIP's subnet (by address).
+    vip_subnet_id: str | None = None
+    vip_network_id: str | None = None
+    additional_vip_subnets: tuple[tuple[str, str], ...] = ()  # (address, subnet id)
 
 
 @dataclass(frozen=True)
