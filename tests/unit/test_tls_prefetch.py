@@ -4,8 +4,10 @@ answered (a payload or a refusal) is what the checks inside the transaction see.
 from __future__ import annotations
 
 import pytest
+from oslo_config import cfg
 
 from bigip_lbaas.api import tls
+from bigip_lbaas.config import options
 from bigip_lbaas.core.certs import SecretNotFound
 
 
@@ -48,3 +50,30 @@ def test_a_refusal_read_outside_is_raised_inside() -> None:
     with pytest.raises(SecretNotFound):
         tls.write(lambda: source.get_secret("unknown", "p1"))
     assert remote.asked == [("unknown", "p1", False)]
+
+
+def _conf() -> cfg.ConfigOpts:
+    conf = cfg.ConfigOpts()
+    options.register(conf)
+    conf([], project="bigip-lbaas-test", default_config_files=[])
+    return conf
+
+
+def test_defaults_fill_left_out_fields_on_create_and_null_ones_on_put() -> None:
+    conf = _conf()
+    created: dict[str, object] = {"tls_enabled": True, "tls_versions": ["TLSv1.3"]}
+    tls.pool_defaults(conf, created)
+    assert created["tls_versions"] == ["TLSv1.3"]  # asked for: kept
+    assert created["tls_ciphers"] == conf.api_settings.default_pool_ciphers
+    assert created["alpn_protocols"] == list(conf.api_settings.default_pool_alpn_protocols)
+
+    put: dict[str, object] = {"tls_ciphers": None, "alpn_protocols": None}
+    tls.pool_put_defaults(conf, put)
+    # Octavia's pool PUT resets a null cipher string, leaves a null ALPN list null, and does
+    # not add what the PUT left out.
+    assert put == {"tls_ciphers": conf.api_settings.default_pool_ciphers, "alpn_protocols": None}
+
+    listener_put: dict[str, object] = {"alpn_protocols": None}
+    tls.listener_put_defaults(conf, listener_put)
+    assert listener_put == {
+        "alpn_protocols": list(conf.api_settings.default_listener_alpn_protocols)}

@@ -62,50 +62,47 @@ def certificate_source(request: Request) -> CertificateSource:
 # --------------------------------------------------------------------------- defaults
 
 
+def _tls_defaults(conf: cfg.ConfigOpts, kind: str) -> dict[str, Any]:
+    """The `[api_settings] default_<kind>_*` values (kind: listener | pool) under the field
+    names they fill."""
+    api = conf.api_settings
+    return {"tls_ciphers": getattr(api, f"default_{kind}_ciphers"),
+            "tls_versions": list(getattr(api, f"default_{kind}_tls_versions")),
+            "alpn_protocols": list(getattr(api, f"default_{kind}_alpn_protocols"))}
+
+
+def _fill(spec: dict[str, Any], defaults: dict[str, Any], *, on_create: bool) -> None:
+    """On a create, a field left out or null takes its default; on a PUT only one sent as null
+    does (a field left out keeps the stored value)."""
+    for key, default in defaults.items():
+        if (on_create or key in spec) and spec.get(key) is None:
+            spec[key] = default
+
+
 def listener_defaults(conf: cfg.ConfigOpts, protocol: str, spec: dict[str, Any]) -> None:
     """Octavia's db/prepare.create_listener: a TERMINATED_HTTPS listener that leaves out
     tls_ciphers, tls_versions or alpn_protocols gets the [api_settings] defaults."""
-    if protocol != TERMINATED_HTTPS:
-        return
-    api = conf.api_settings
-    if spec.get("tls_ciphers") is None:
-        spec["tls_ciphers"] = api.default_listener_ciphers
-    if spec.get("tls_versions") is None:
-        spec["tls_versions"] = list(api.default_listener_tls_versions)
-    if spec.get("alpn_protocols") is None:
-        spec["alpn_protocols"] = list(api.default_listener_alpn_protocols)
+    if protocol == TERMINATED_HTTPS:
+        _fill(spec, _tls_defaults(conf, "listener"), on_create=True)
 
 
 def pool_defaults(conf: cfg.ConfigOpts, spec: dict[str, Any]) -> None:
     """Octavia's db/prepare.create_pool: the same for a pool created with tls_enabled."""
-    if not spec.get("tls_enabled"):
-        return
-    api = conf.api_settings
-    if spec.get("tls_ciphers") is None:
-        spec["tls_ciphers"] = api.default_pool_ciphers
-    if spec.get("tls_versions") is None:
-        spec["tls_versions"] = list(api.default_pool_tls_versions)
-    if spec.get("alpn_protocols") is None:
-        spec["alpn_protocols"] = list(api.default_pool_alpn_protocols)
+    if spec.get("tls_enabled"):
+        _fill(spec, _tls_defaults(conf, "pool"), on_create=True)
 
 
 def listener_put_defaults(conf: cfg.ConfigOpts, changes: dict[str, Any]) -> None:
     """Octavia's _set_default_on_none: null resets ciphers, versions and ALPN to the defaults."""
-    api = conf.api_settings
-    for key, default in (("tls_ciphers", api.default_listener_ciphers),
-                         ("tls_versions", list(api.default_listener_tls_versions)),
-                         ("alpn_protocols", list(api.default_listener_alpn_protocols))):
-        if key in changes and changes[key] is None:
-            changes[key] = default
+    _fill(changes, _tls_defaults(conf, "listener"), on_create=False)
 
 
 def pool_put_defaults(conf: cfg.ConfigOpts, changes: dict[str, Any]) -> None:
-    """Octavia's pool PUT: null versions or ciphers become the defaults."""
-    api = conf.api_settings
-    for key, default in (("tls_ciphers", api.default_pool_ciphers),
-                         ("tls_versions", list(api.default_pool_tls_versions))):
-        if key in changes and changes[key] is None:
-            changes[key] = default
+    """Octavia's pool PUT: null versions or ciphers become the defaults (not ALPN: Octavia
+    leaves a null alpn_protocols as it is)."""
+    defaults = _tls_defaults(conf, "pool")
+    del defaults["alpn_protocols"]
+    _fill(changes, defaults, on_create=False)
 
 
 # --------------------------------------------------------------------------- octavia's checks
