@@ -9,21 +9,19 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from bigip_lbaas.core.errors import DuplicateRow
 from bigip_lbaas.db.models import LoadBalancer, Partition, PartitionLease
-from bigip_lbaas.db.session import Database, notify, session_now
+from bigip_lbaas.db.session import Database, notify, savepoint, session_now
 
 
 def ensure_partition(session: Session, environment: str, project_id: str) -> int:
     """Return the id of the (environment, project) partition, creating it and its lease row."""
-    found = session.scalar(
-        sa.select(Partition.id).where(
-            Partition.environment == environment, Partition.project_id == project_id
-        )
-    )
+    where = (Partition.environment == environment, Partition.project_id == project_id)
+    found = session.scalar(sa.select(Partition.id).where(*where))
     if found is not None:
         return found
     try:
-        with session.begin_nested():
+        with savepoint(session):
             row = Partition(
                 environment=environment,
                 project_id=project_id,
@@ -35,13 +33,9 @@ def ensure_partition(session: Session, environment: str, project_id: str) -> int
             session.add(PartitionLease(partition_id=row.id, owner=None, epoch=0, expires_at=0.0))
             session.flush()
             return row.id
-    except sa.exc.IntegrityError:
+    except DuplicateRow:
         # Another API replica created it between our SELECT and INSERT.
-        return session.scalars(
-            sa.select(Partition.id).where(
-                Partition.environment == environment, Partition.project_id == project_id
-            )
-        ).one()
+        return session.scalars(sa.select(Partition.id).where(*where)).one()
 
 
 # PostgreSQL NOTIFY channel that wakes agents; the payload is only a hint (a partition id).
