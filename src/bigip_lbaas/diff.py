@@ -33,6 +33,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from bigip_lbaas.agent.devices import device_client
 from bigip_lbaas.agent.settings import AgentSettings, from_conf
 from bigip_lbaas.config.devices import DeviceAddress
 from bigip_lbaas.core import model
@@ -157,17 +158,8 @@ def targets(
 
 
 def _client(settings: AgentSettings, address: DeviceAddress) -> BigipClient:
-    return BigipClient(
-        address.host,
-        settings.username,
-        settings.password,
-        port=address.port,
-        verify=settings.verify,
-        timeout=settings.request_timeout,
-        max_concurrency=settings.device_concurrency,
-        client_id=CLIENT_ID,
-        token_auth=False,  # basic auth on each GET: not even a login token is created
-    )
+    # basic auth on each GET: not even a login token is created on the device
+    return device_client(settings, address, client_id=CLIENT_ID, token_auth=False)
 
 
 def compare(

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 
 from bigip_lbaas.agent.metrics import DEVICE_SECONDS
 from bigip_lbaas.agent.settings import AgentSettings
+from bigip_lbaas.config.devices import DeviceAddress
 from bigip_lbaas.core.model import PartitionKey, PartitionState
 from bigip_lbaas.device.apply import Guard
 from bigip_lbaas.device.client import BigipClient, collection_path
@@ -17,6 +18,24 @@ from bigip_lbaas.device.status import DeviceStats, collect, device_counters
 from bigip_lbaas.engine import names
 from bigip_lbaas.engine.config import DeviceConfig, Rendered
 from bigip_lbaas.engine.health import PartitionStatus
+
+
+def device_client(
+    settings: AgentSettings, address: DeviceAddress, *, client_id: str, token_auth: bool = True
+) -> BigipClient:
+    """An iControl REST client for one of ``settings``' devices, with its credentials, TLS
+    verification, timeout and concurrency; ``client_id`` names the caller in the device's log."""
+    return BigipClient(
+        address.host,
+        settings.username,
+        settings.password,
+        port=address.port,
+        verify=settings.verify,
+        timeout=settings.request_timeout,
+        max_concurrency=settings.device_concurrency,
+        client_id=client_id,
+        token_auth=token_auth,
+    )
 
 
 class BigipDevice:
@@ -29,20 +48,9 @@ class BigipDevice:
 
     @classmethod
     def connect_all(cls, settings: AgentSettings) -> list[BigipDevice]:
+        client_id = f"{settings.identity}/{settings.instance_id[:8]}"
         return [
-            cls(
-                BigipClient(
-                    d.host,
-                    settings.username,
-                    settings.password,
-                    port=d.port,
-                    verify=settings.verify,
-                    timeout=settings.request_timeout,
-                    max_concurrency=settings.device_concurrency,
-                    client_id=f"{settings.identity}/{settings.instance_id[:8]}",
-                ),
-                settings.environment,
-            )
+            cls(device_client(settings, d, client_id=client_id), settings.environment)
             for d in settings.devices
         ]
 
