@@ -347,4 +347,5 @@ def test_routed_mode_reads_no_network_kinds(sim: SimHandle) -> None:
             await converge(c, r, PREFIX)
             return c.counter.by_method["GET"] - before
 
-    assert asyncio.run(go_net()) == expected + len(NET_COLLECTION_KINDS) + 1
+    # the partition instead of the folder; no tunnel kinds for a VLAN-only partition
+    assert asyncio.run(go_net()) == expected + len(NET_COLLECTION_KINDS) - 2
