@@ -349,3 +349,26 @@ def test_routed_mode_reads_no_network_kinds(sim: SimHandle) -> None:
 
     # the partition instead of the folder; no tunnel kinds for a VLAN-only partition
     assert asyncio.run(go_net()) == expected + len(NET_COLLECTION_KINDS) - 2
+
+
+def test_ipv6_subnet_in_a_route_domain(sim: SimHandle) -> None:
+    project = "l2i"
+    part = names.partition(PREFIX, project)
+    state = lb_state(project, "lb-i", "sub-i", "net-i", vip="2001:db8:5::10",
+                     member="2001:db8:5::5")
+    plan = SubnetPlan("sub-i", "net-i", "2001:db8:5::/64", 6, "2001:db8:5::1", 9,
+                      self_ips={"bigip1": "2001:db8:5::2", "bigip2": "2001:db8:5::3"},
+                      floating_ip="2001:db8:5::4", snat_addresses=("2001:db8:5::200",))
+    net = PartitionNetwork((9,), (Segment("net-i", "vlan", "physnet1", 151),), (plan,))
+    results = converge_pair(sim, rendered(state, net))
+    assert all(r.ok for r in results), [(r.refused, r.failures) for r in results]
+    for dev in (1, 2):
+        route = get(sim, dev, f"net/route/~{part}~{PREFIX}_default6-9")
+        assert (route["network"], route["gw"]) == ("default-inet6%9", "2001:db8:5::1%9")
+        va = get(sim, dev, f"ltm/virtual-address/~{part}~{PREFIX}_lb-i")
+        assert va["address"] == "2001:db8:5::10%9"
+    assert [r.writes for r in converge_pair(sim, rendered(state, net))] == [0, 0]
+    assert all(r.ok for r in converge_pair(sim, rendered(PartitionState(state.key, 2),
+                                                         PartitionNetwork())))
+    for dev in (1, 2):
+        assert absent(sim, dev, f"sys/folder/~{part}")
