@@ -372,3 +372,30 @@ def test_ipv6_subnet_in_a_route_domain(sim: SimHandle) -> None:
                                                          PartitionNetwork())))
     for dev in (1, 2):
         assert absent(sim, dev, f"sys/folder/~{part}")
+
+
+def test_a_network_that_fails_later_is_left_as_it_is(sim: SimHandle) -> None:
+    """The interface mapping of a working network disappears from the ini: its load balancer
+    and member are ERROR with the reason, and nothing of theirs or of the network changes on
+    either device (held), but the SNAT pool that no longer lists the held translations."""
+    project = "l2j"
+    part = names.partition(PREFIX, project)
+    state = lb_state(project, "lb-j", "sub-j", "net-j")
+    net = vlan_network(10, 161, "sub-j", "net-j")
+    assert all(r.ok for r in converge_pair(sim, rendered(state, net)))
+    before = [sorted(listing(sim, dev, kind, part)) for dev in (1, 2)
+              for kind in ("net/vlan", "net/self", "net/route", "net/route-domain",
+                           "ltm/snat-translation", "ltm/virtual", "ltm/pool")]
+    broken = NetworkSettings(**{**SETTINGS.__dict__, "physical_mappings": (
+        PhysicalMapping("physnet9", "1.9", True),)})
+    results = converge_pair(sim, rendered(state, net, broken))
+    for r in results:
+        assert {f.object_id for f in r.failures} == {"lb-j", "mem-lb-j"}
+        assert all("f5_external_physical_mappings" in f.reason for f in r.failures)
+    after = [sorted(listing(sim, dev, kind, part)) for dev in (1, 2)
+             for kind in ("net/vlan", "net/self", "net/route", "net/route-domain",
+                          "ltm/snat-translation", "ltm/virtual", "ltm/pool")]
+    assert after == before
+    assert all(r.ok for r in converge_pair(sim, rendered(state, net)))
+    assert all(r.ok for r in converge_pair(sim, rendered(PartitionState(state.key, 2),
+                                                         PartitionNetwork())))
