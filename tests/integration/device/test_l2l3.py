@@ -399,3 +399,22 @@ def test_a_network_that_fails_later_is_left_as_it_is(sim: SimHandle) -> None:
     assert all(r.ok for r in converge_pair(sim, rendered(state, net)))
     assert all(r.ok for r in converge_pair(sim, rendered(PartitionState(state.key, 2),
                                                          PartitionNetwork())))
+
+
+def test_status_of_members_named_with_their_route_domain(sim: SimHandle) -> None:
+    """The device names a member `10.0.0.5%2:80`; its status is still found (not ERROR)."""
+    from bigip_lbaas.core.status import Oper
+    from bigip_lbaas.device.status import collect
+
+    state = lb_state("l2k", "lb-k", "sub-k", "net-k")
+    assert all(r.ok for r in converge_pair(sim, rendered(state, vlan_network(11, 171, "sub-k",
+                                                                             "net-k"))))
+
+    async def go() -> Oper | None:
+        async with make_client(sim, 1) as c:
+            status = await collect(c, state, PREFIX)
+        return status.of("mem-lb-k")
+
+    assert asyncio.run(go()) is Oper.NO_MONITOR
+    assert all(r.ok for r in converge_pair(sim, rendered(PartitionState(state.key, 2),
+                                                         PartitionNetwork())))
