@@ -206,6 +206,8 @@ def render_network(
         seg = network.segment(network_id)
         problem = _segment_problem(seg, settings, devices, network, network_id)
         rd = subs[0].route_domain
+        if problem is None and not devices:
+            problem = "the devices' names were not given (render(devices=...)): no self IPs"
         if problem is None and rd == 0:
             problem = f"network {network_id} is not common but has no route domain"
         if problem is None:

@@ -155,11 +155,21 @@ def test_two_projects_same_addresses_on_a_pair_then_one_goes(sim: SimHandle) -> 
         again = converge_pair(sim, rendered(states[p], nets[p]))
         assert [r.writes for r in again] == [0, 0]
 
-    # project A's load balancer goes: its partition and networking go on both devices
+    # project A's load balancer goes: its partition and networking go on both devices, and
+    # project B's objects stay exactly as they were
+    kinds_b = ("net/vlan", "net/self", "net/route", "net/route-domain", "ltm/snat-translation",
+               "ltm/snatpool", "ltm/virtual", "ltm/virtual-address", "ltm/pool", "ltm/node")
+    part_b = names.partition(PREFIX, "l2b")
+
+    def of_b() -> list[dict[str, dict[str, Any]]]:
+        return [listing(sim, dev, kind, part_b) for dev in (1, 2) for kind in kinds_b]
+
+    before_b = of_b()
     gone = PartitionState(key("l2a"), 2)
     results = converge_pair(sim, rendered(gone, PartitionNetwork()))
     assert all(r.ok for r in results), [(r.refused, r.failures) for r in results]
-    part_a, part_b = names.partition(PREFIX, "l2a"), names.partition(PREFIX, "l2b")
+    part_a = names.partition(PREFIX, "l2a")
+    assert of_b() == before_b
     for dev in (1, 2):
         assert absent(sim, dev, f"sys/folder/~{part_a}")
         assert absent(sim, dev, f"net/route-domain/~{part_a}~{part_a}")
