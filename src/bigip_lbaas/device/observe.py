@@ -1,7 +1,9 @@
 """Read one partition's current configuration from a device, normalised for ``engine.diff``.
 
 One GET for the folder; if it exists, one collection GET per managed kind, filtered to the partition
-(``$filter=partition eq P``) with subcollections expanded, issued concurrently.
+(``$filter=partition eq P``) with subcollections expanded, issued concurrently. In L2/L3 mode
+(``network``) also one per networking kind and one of the partition (its default route domain,
+which addresses without ``%rd`` are in); never in global routed mode.
 Must not: write anything.
 """
 
@@ -13,11 +15,17 @@ import re
 from collections.abc import Collection, Mapping
 from typing import Any
 
-from bigip_lbaas.device.client import BigipClient, collection_path, object_path
-from bigip_lbaas.engine.config import OPTIONAL_KINDS, PARTITION_KINDS, DeviceConfig, Kind
+from bigip_lbaas.device.client import BigipClient, collection_path, object_path, quote_name
+from bigip_lbaas.engine.config import (
+    NET_COLLECTION_KINDS,
+    OPTIONAL_KINDS,
+    PARTITION_KINDS,
+    DeviceConfig,
+    Kind,
+)
 from bigip_lbaas.engine.normalize import observed_config
 
-_EXPAND = frozenset({Kind.POOL, Kind.VIRTUAL, Kind.POLICY})
+_EXPAND = frozenset({Kind.POOL, Kind.VIRTUAL, Kind.POLICY, Kind.VLAN, Kind.FDB_TUNNEL})
 
 
 def _params(kind: Kind, partition: str) -> dict[str, str]:
@@ -63,17 +71,62 @@ def _dangling(partition: str, collections: dict[Kind, list[dict[str, Any]]]) -> 
     return False
 
 
+def partition_path(partition: str) -> str:
+    """The partition itself (``auth/partition``: its ``defaultRouteDomain``)."""
+    return f"/mgmt/tm/auth/partition/{quote_name(partition)}"
+
+
+async def _partition(client: BigipClient, partition: str) -> int | None:
+    """The partition's default route domain; None when the partition does not exist (it and
+    its folder are one entity: this GET stands in for the folder's)."""
+    body = await client.get_optional(partition_path(partition))
+    if body is None:
+        return None
+    try:
+        return int(body.get("defaultRouteDomain", 0))
+    except (TypeError, ValueError):
+        return 0
+
+
+# Tunnels (and their FDB) are listed only when the desired state has one, or when a route domain
+# or self IP of the partition names something no listed VLAN is: a VLAN-only partition (the
+# common case) costs no GET for them.
+_TUNNEL_KINDS = (Kind.TUNNEL, Kind.FDB_TUNNEL)
+
+
+def _unlisted_l2(partition: str, collections: dict[Kind, list[dict[str, Any]]]) -> bool:
+    vlans = {f"/{partition}/{o.get('name')}" for o in collections.get(Kind.VLAN, [])}
+    named: set[str] = set()
+    for rd in collections.get(Kind.ROUTE_DOMAIN, []):
+        named.update(str(v) for v in rd.get("vlans", []) or [])
+    named.update(str(s.get("vlan", "")) for s in collections.get(Kind.SELF_IP, []))
+    return any(p.startswith(f"/{partition}/") and p not in vlans for p in named)
+
+
 async def observe(client: BigipClient, partition: str, *,
-                  wanted: Collection[Kind] | None = None) -> DeviceConfig:
+                  wanted: Collection[Kind] | None = None, network: bool = False) -> DeviceConfig:
     """Every managed kind of the partition; with `wanted` (the kinds the desired state has),
     the OPTIONAL_KINDS it lacks are listed only if an object on the device still refers to one
-    (a second, smaller round)."""
-    if not await folder_exists(client, partition):
+    (a second, smaller round). `network`: L2/L3 mode, the networking kinds too, and the
+    partition (its default route domain) instead of the folder."""
+    default_rd: int | None = None
+    if network:
+        default_rd = await _partition(client, partition)
+        if default_rd is None:
+            return DeviceConfig(partition)
+    elif not await folder_exists(client, partition):
         return DeviceConfig(partition)
     skipped = set() if wanted is None else OPTIONAL_KINDS - set(wanted)
-    collections = await _read(client, partition, [k for k in PARTITION_KINDS
-                                                  if k not in skipped])
+    kinds = [k for k in PARTITION_KINDS if k not in skipped]
+    tunnels = wanted is None or bool(set(_TUNNEL_KINDS) & set(wanted))
+    if network:
+        kinds += [k for k in NET_COLLECTION_KINDS if tunnels or k not in _TUNNEL_KINDS]
+    collections = await _read(client, partition, kinds)
+    more = []
     if skipped and _dangling(partition, collections):
-        collections |= await _read(client, partition, [k for k in PARTITION_KINDS
-                                                       if k in skipped])
-    return observed_config(partition, collections, folder_exists=True)
+        more += [k for k in PARTITION_KINDS if k in skipped]
+    if network and not tunnels and _unlisted_l2(partition, collections):
+        more += _TUNNEL_KINDS
+    if more:
+        collections |= await _read(client, partition, more)
+    return observed_config(partition, collections, folder_exists=True, default_rd=default_rd)
