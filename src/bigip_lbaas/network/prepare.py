@@ -1,0 +1,196 @@
+"""Before a partition is rendered in L2/L3 mode: gather its networking into a PartitionNetwork.
+
+For each load balancer's VIP subnet (and additional VIP subnets) and each member's subnet (a
+member without one is on its load balancer's VIP subnet): the subnet and its network's segment
+from the network source; common or tenant (F5's rules, ``is_common``); route domains from the
+shared database (``db.networking.bind``: the same ids for every device); and, on every tenant
+subnet, a self-IP port per device (``local-<device>-<subnet>``), a floating one on pair and
+scale-N (``floating-<subnet>``) and the SNAT ports (``snat-<partition>-<subnet>_<i>``), booked
+by name so that repeating this (a new owner after a crash) books nothing twice.
+
+A subnet or network the source does not have is that object's ERROR (``failures``), not a
+retry; a source that cannot be reached raises ``NetworkSourceError`` (retried, the objects stay
+PENDING). Blocking: the agent runs this in a thread. Never talks to a device.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from bigip_lbaas.core.model import PartitionState
+from bigip_lbaas.core.network import (
+    TUNNEL_TYPES,
+    NetworkSettings,
+    PartitionNetwork,
+    Segment,
+    SubnetPlan,
+)
+from bigip_lbaas.db import networking
+from bigip_lbaas.db.session import Database
+from bigip_lbaas.network.source import NetworkSource, NotFound, SubnetFacts
+
+
+def is_common(segment: Segment, settings: NetworkSettings) -> bool:
+    """F5's rules: every network with ``f5_common_networks``; one listed in
+    ``common_network_ids``; a shared one; an external one with ``f5_common_external_networks``."""
+    return (settings.common_networks or segment.network_id in settings.common_network_ids
+            or segment.shared or (segment.external and settings.common_external_networks))
+
+
+def local_port(device: str, subnet_id: str) -> str:
+    return f"local-{device}-{subnet_id}"
+
+
+def floating_port(subnet_id: str) -> str:
+    return f"floating-{subnet_id}"
+
+
+def snat_port(partition: str, subnet_id: str, i: int) -> str:
+    return f"snat-{partition}-{subnet_id}_{i}"
+
+
+@dataclass(frozen=True)
+class Context:
+    """What prepare needs besides the partition's state."""
+
+    db: Database
+    source: NetworkSource
+    settings: NetworkSettings
+    devices: tuple[str, ...]  # device names as the agent's fleet knows them
+    source_name: str = "the network source"
+    vteps: Mapping[str, str] | None = None
+
+
+def users(state: PartitionState) -> dict[str, list[str]]:
+    """subnet id -> the ids of the load balancers and members on it; objects without any subnet
+    are under the empty key."""
+    found: dict[str, list[str]] = defaultdict(list)
+    for lb in state.load_balancers:
+        found[lb.vip_subnet_id or ""].append(lb.id)
+        for _address, subnet in lb.additional_vip_subnets:
+            found[subnet].append(lb.id)
+        for pool in lb.pools:
+            for member in pool.members:
+                found[member.subnet_id or lb.vip_subnet_id or ""].append(member.id)
+    return found
+
+
+def prepare(ctx: Context, partition_id: int, partition: str, project_id: str,
+            state: PartitionState) -> PartitionNetwork:
+    failures: dict[str, str] = {}
+    by_subnet = users(state)
+    for obj in by_subnet.pop("", []):
+        failures[obj] = "no subnet: L2/L3 mode needs the VIP's (or the member's) subnet"
+    facts: dict[str, SubnetFacts] = {}
+    segments: dict[str, Segment] = {}
+    for subnet_id in sorted(by_subnet):
+        try:
+            sub = ctx.source.subnet(subnet_id)
+        except NotFound:
+            reason = f"subnet {subnet_id} not found in {ctx.source_name}"
+            failures.update({o: reason for o in by_subnet[subnet_id]})
+            continue
+        if sub.network_id not in segments:
+            try:
+                segments[sub.network_id] = ctx.source.segment(sub.network_id)
+            except NotFound:
+                reason = f"network {sub.network_id} not found in {ctx.source_name}"
+                failures.update({o: reason for o in by_subnet[subnet_id]})
+                continue
+        facts[subnet_id] = sub
+    common = {s for s, f in facts.items() if is_common(segments[f.network_id], ctx.settings)}
+    for subnet_id, f in list(facts.items()):
+        seg = segments[f.network_id]
+        if subnet_id in common:
+            continue
+        problem = _segment_problem(seg, ctx.settings)
+        if problem:
+            failures.update({o: problem for o in by_subnet[subnet_id]})
+            del facts[subnet_id]
+    tenant = {s: f.cidr for s, f in facts.items() if s not in common}
+    bound = networking.bind(ctx.db, partition_id, tenant, common & set(facts),
+                            max_slots=ctx.settings.max_namespaces_per_tenant,
+                            use_namespaces=ctx.settings.use_namespaces)
+    for subnet_id, reason in bound.refused.items():
+        failures.update({o: reason for o in by_subnet[subnet_id]})
+    plans: list[SubnetPlan] = []
+    booked: dict[str, list[str]] = {}
+    for subnet_id in sorted(facts):
+        if subnet_id in bound.refused:
+            continue
+        f = facts[subnet_id]
+        if subnet_id in common:
+            plans.append(SubnetPlan(subnet_id, f.network_id, f.cidr, f.ip_version,
+                                    f.gateway_ip, 0, True))
+            continue
+        plan, names = _book(ctx, partition, project_id, f, bound.subnet_rd.get(subnet_id, 0))
+        plans.append(plan)
+        booked[subnet_id] = names
+    networking.record_ports(ctx.db, partition_id, booked)
+    used_nets = sorted({p.network_id for p in plans})
+    fdb = []
+    for net in used_nets:
+        seg = segments[net]
+        if seg.network_type in TUNNEL_TYPES and not any(
+                p.common for p in plans if p.network_id == net):
+            fdb += ctx.source.fdb_records(net, _member_addresses(state, plans, net))
+    return PartitionNetwork(
+        route_domains=bound.route_domains,
+        segments=tuple(segments[n] for n in used_nets),
+        subnets=tuple(plans),
+        fdb=tuple(fdb),
+        vteps=dict(ctx.vteps or {}),
+        failures=failures,
+    )
+
+
+def _segment_problem(seg: Segment, settings: NetworkSettings) -> str | None:
+    net = seg.network_id
+    if not seg.network_type:
+        return f"network {net} has no segment (provider:network_type): nothing to attach to"
+    if seg.network_type in ("vlan", "vxlan", "gre") and seg.segmentation_id is None:
+        return f"network {net} ({seg.network_type}) has no segmentation id"
+    if seg.network_type in TUNNEL_TYPES:
+        if seg.network_type not in settings.advertised_tunnel_types:
+            return (f"network {net} is {seg.network_type}, not in advertised_tunnel_types "
+                    f"({', '.join(settings.advertised_tunnel_types) or 'empty'})")
+        if not settings.vtep_selfip_name:
+            return (f"network {net} is {seg.network_type}: f5_vtep_selfip_name is not set, "
+                    "so the tunnel has no local address")
+    elif settings.mapping_for(seg.physical_network) is None:
+        return (f"network {net}: physical network {seg.physical_network} has no entry in "
+                "f5_external_physical_mappings and there is no default entry")
+    return None
+
+
+def _book(ctx: Context, partition: str, project_id: str, f: SubnetFacts,
+          rd: int) -> tuple[SubnetPlan, list[str]]:
+    def port(name: str, device_id: str) -> str:
+        return ctx.source.ensure_port(name=name, network_id=f.network_id, subnet_id=f.id,
+                                      project_id=project_id, device_id=device_id).ip_address
+
+    names: list[str] = []
+    self_ips = {}
+    for device in ctx.devices:
+        names.append(local_port(device, f.id))
+        self_ips[device] = port(names[-1], device)
+    floating = None
+    if len(ctx.devices) > 1:
+        names.append(floating_port(f.id))
+        floating = port(names[-1], partition)
+    snats: list[str] = []
+    if ctx.settings.snat_mode:
+        for i in range(ctx.settings.snat_addresses_per_subnet):
+            names.append(snat_port(partition, f.id, i))
+            snats.append(port(names[-1], partition))
+    return SubnetPlan(f.id, f.network_id, f.cidr, f.ip_version, f.gateway_ip, rd, False,
+                      self_ips, floating, tuple(snats)), names
+
+
+def _member_addresses(state: PartitionState, plans: Sequence[SubnetPlan], net: str) -> list[str]:
+    on_net = {p.subnet_id for p in plans if p.network_id == net}
+    return sorted({m.address for lb in state.load_balancers for pool in lb.pools
+                   for m in pool.members if (m.subnet_id or lb.vip_subnet_id) in on_net})
+
