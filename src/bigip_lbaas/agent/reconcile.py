@@ -128,7 +128,7 @@ async def on_device(
         return DeviceResult(name, ok=False, unreachable=True, error=f"{name}: {fleet.error[name]}")
     known = fleet.take_known(name, held)
     try:
-        result = await device.converge(rendered, guard, None if full else known)
+        result = await device.converge(rendered.for_device(name), guard, None if full else known)
     except DeviceUnreachable as err:
         fleet.missed(name, pid)
         fleet.mark_down(name, str(err))

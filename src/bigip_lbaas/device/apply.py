@@ -44,8 +44,9 @@ from bigip_lbaas.device.client import (
     BigipClient,
     collection_path,
     object_path,
+    quote_name,
 )
-from bigip_lbaas.engine.config import FILE_KINDS, Body, Kind, ObjKey
+from bigip_lbaas.engine.config import FILE_KINDS, PATCH_KINDS, Body, Kind, ObjKey
 from bigip_lbaas.engine.plan import Action, Op, Plan
 
 Guard = Callable[[], float]
@@ -171,6 +172,15 @@ def request_for(op: Op, partition: str, source: str | None = None) -> Request:
             return Request("POST", collection_path(op.kind.value), body)
         return Request("PATCH", object_path(op.kind.value, partition, op.name),
                        {"sourcePath": f"file://{source}"})
+    if op.kind in PATCH_KINDS:
+        # objects the device owns (the partition, a tunnel's FDB): only ever PATCHed; a
+        # delete puts back what the device had (default route domain 0, no records)
+        if op.kind is Kind.PARTITION_DEFAULT_RD:
+            path = f"/mgmt/tm/auth/partition/{quote_name(op.name)}"
+            empty: dict[str, Any] = {"defaultRouteDomain": 0}
+        else:
+            path, empty = object_path(op.kind.value, partition, op.name), {"records": []}
+        return Request("PATCH", path, empty if op.action is Action.DELETE else dict(op.body))
     if op.kind is Kind.FOLDER:
         if op.action is Action.CREATE:
             return Request(

@@ -68,14 +68,15 @@ async def converge(
     part = rendered.config.partition
     from_cache = known is not None
     wanted = {k[0] for k in rendered.config.objects}
-    observed = known if known is not None else await observe(client, part, wanted=wanted)
+    observed = known if known is not None else await observe(client, part, wanted=wanted, network=rendered.network)
     failures = list(rendered.failures)
     hold: set[ObjKey] = set(rendered.hold)
     writes = 0
     ops = 0
     refused: str | None = None
     for _ in range(MAX_ATTEMPTS):
-        current = Rendered(rendered.config, rendered.failures, frozenset(hold))
+        current = Rendered(rendered.config, rendered.failures, frozenset(hold),
+                           network=rendered.network)
         plan = diff(current, observed, prefix)
         if plan.empty:
             break
@@ -92,7 +93,7 @@ async def converge(
                 break
             hold |= owned_keys(rendered, owner)
             failures += hold_dependents(rendered, observed, hold)
-            observed = await observe(client, part, wanted=wanted)  # a created folder is gone again
+            observed = await observe(client, part, wanted=wanted, network=rendered.network)  # a created folder is gone again
             from_cache = False
             continue
         ops += len(plan.ops)

@@ -1,7 +1,9 @@
 """Read one partition's current configuration from a device, normalised for ``engine.diff``.
 
 One GET for the folder; if it exists, one collection GET per managed kind, filtered to the partition
-(``$filter=partition eq P``) with subcollections expanded, issued concurrently.
+(``$filter=partition eq P``) with subcollections expanded, issued concurrently. In L2/L3 mode
+(``network``) also one per networking kind and one of the partition (its default route domain,
+which addresses without ``%rd`` are in); never in global routed mode.
 Must not: write anything.
 """
 
@@ -13,11 +15,17 @@ import re
 from collections.abc import Collection, Mapping
 from typing import Any
 
-from bigip_lbaas.device.client import BigipClient, collection_path, object_path
-from bigip_lbaas.engine.config import OPTIONAL_KINDS, PARTITION_KINDS, DeviceConfig, Kind
+from bigip_lbaas.device.client import BigipClient, collection_path, object_path, quote_name
+from bigip_lbaas.engine.config import (
+    NET_COLLECTION_KINDS,
+    OPTIONAL_KINDS,
+    PARTITION_KINDS,
+    DeviceConfig,
+    Kind,
+)
 from bigip_lbaas.engine.normalize import observed_config
 
-_EXPAND = frozenset({Kind.POOL, Kind.VIRTUAL, Kind.POLICY})
+_EXPAND = frozenset({Kind.POOL, Kind.VIRTUAL, Kind.POLICY, Kind.VLAN, Kind.FDB_TUNNEL})
 
 
 def _params(kind: Kind, partition: str) -> dict[str, str]:
@@ -63,17 +71,36 @@ def _dangling(partition: str, collections: dict[Kind, list[dict[str, Any]]]) -> 
     return False
 
 
+def partition_path(partition: str) -> str:
+    """The partition itself (``auth/partition``: its ``defaultRouteDomain``)."""
+    return f"/mgmt/tm/auth/partition/{quote_name(partition)}"
+
+
+async def _default_rd(client: BigipClient, partition: str) -> int:
+    body = await client.get_optional(partition_path(partition))
+    try:
+        return int((body or {}).get("defaultRouteDomain", 0))
+    except (TypeError, ValueError):
+        return 0
+
+
 async def observe(client: BigipClient, partition: str, *,
-                  wanted: Collection[Kind] | None = None) -> DeviceConfig:
+                  wanted: Collection[Kind] | None = None, network: bool = False) -> DeviceConfig:
     """Every managed kind of the partition; with `wanted` (the kinds the desired state has),
     the OPTIONAL_KINDS it lacks are listed only if an object on the device still refers to one
-    (a second, smaller round)."""
+    (a second, smaller round). `network`: L2/L3 mode, the networking kinds and the partition's
+    default route domain too."""
     if not await folder_exists(client, partition):
         return DeviceConfig(partition)
     skipped = set() if wanted is None else OPTIONAL_KINDS - set(wanted)
-    collections = await _read(client, partition, [k for k in PARTITION_KINDS
-                                                  if k not in skipped])
+    kinds = [k for k in PARTITION_KINDS if k not in skipped]
+    if network:
+        kinds += NET_COLLECTION_KINDS
+        collections, default_rd = await asyncio.gather(
+            _read(client, partition, kinds), _default_rd(client, partition))
+    else:
+        collections, default_rd = await _read(client, partition, kinds), None
     if skipped and _dangling(partition, collections):
         collections |= await _read(client, partition, [k for k in PARTITION_KINDS
                                                        if k in skipped])
-    return observed_config(partition, collections, folder_exists=True)
+    return observed_config(partition, collections, folder_exists=True, default_rd=default_rd)

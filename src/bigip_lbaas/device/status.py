@@ -152,7 +152,18 @@ async def collect(
         ref = pool.get("membersReference", {})
         items = ref.get("items", []) if isinstance(ref, Mapping) else []
         member_states[str(pool.get("name"))] = {
-            str(m.get("name", "")).rsplit("/", 1)[-1]: str(m.get("state", "")) for m in items
+            _without_rd(str(m.get("name", "")).rsplit("/", 1)[-1]): str(m.get("state", ""))
+            for m in items
         }
     health = DeviceHealth(member_states, counters)
     return partition_status(state, prefix, health)
+
+
+def _without_rd(member: str) -> str:
+    """A member's name without its route domain (L2/L3 mode: ``10.0.0.5%2:80`` ->
+    ``10.0.0.5:80``), as ``engine.health`` names members."""
+    address, sep, rest = member.partition("%")
+    if not sep:
+        return member
+    digits = len(rest) - len(rest.lstrip("0123456789"))
+    return address + rest[digits:]

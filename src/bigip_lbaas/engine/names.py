@@ -207,3 +207,71 @@ def listener_http_profile(prefix: str, listener_id: str) -> str:
 def server_ssl_profile(prefix: str, pool_id: str) -> str:
     """A re-encrypting pool's server-ssl profile (in the pool's family)."""
     return f"{pool(prefix, pool_id)}_server_ssl"
+
+
+# --------------------------------------------------------------------------- L2/L3 (engine/network.py)
+# F5's agent names (``vlan-<segid>``, ``local-<device>-<subnet>``, ...) with our prefix in front:
+# ownership is by name (``owned``), so nothing of the operator's is ever taken for ours. The
+# route domain is named after the partition (F5's name), its auxiliary ones ``_aux_<id>``.
+
+
+def route_domain(partition_name: str, rd: int, default: bool) -> str:
+    return partition_name if default else f"{partition_name}_aux_{rd}"
+
+
+def _token(text: str) -> str:
+    """A device or interface name as a name part: anything but ``[A-Za-z0-9.-]`` becomes ``-``."""
+    return "".join(c if c.isalnum() or c in ".-" else "-" for c in text)
+
+
+def vlan(prefix: str, segmentation_id: int) -> str:
+    return _join(prefix, f"vlan-{segmentation_id}")
+
+
+def flat_vlan(prefix: str, interface: str) -> str:
+    return _join(prefix, f"flat-{_token(interface)}")
+
+
+def tunnel(prefix: str, network_type: str, segmentation_id: int) -> str:
+    return _join(prefix, f"tunnel-{network_type}-{segmentation_id}")
+
+
+def local_self_ip(prefix: str, device: str, subnet_id: str) -> str:
+    return _join(prefix, f"local-{_token(device)}-{subnet_id}")
+
+
+def floating_self_ip(prefix: str, subnet_id: str) -> str:
+    return _join(prefix, f"floating-{subnet_id}")
+
+
+def snat_translations(prefix: str, subnet_id: str) -> str:
+    """The family of a subnet's SNAT translations (``<family>_<i>``)."""
+    return _join(prefix, f"snat-{subnet_id}")
+
+
+def snat_translation(prefix: str, subnet_id: str, index: int) -> str:
+    return f"{snat_translations(prefix, subnet_id)}_{index}"
+
+
+def snatpool(prefix: str) -> str:
+    """The partition's one SNAT pool (not named after the partition as F5's is: the route
+    domain already is, and a path both share would make each look used by the other)."""
+    return _join(prefix, "snatpool")
+
+
+def default_route(prefix: str, rd: int, ip_version: int) -> str:
+    return _join(prefix, f"default{'6' if ip_version == 6 else ''}-{rd}")
+
+
+def with_rd(address: str, rd: int, explicit: bool = False) -> str:
+    """``address%rd``; none for route domain 0 unless ``explicit`` (a partition whose default
+    route domain is not 0 must say ``%0`` for its route-domain-0 addresses)."""
+    return f"{address}%{rd}" if rd or explicit else address
+
+
+def split_rd(address: str) -> tuple[str, int | None]:
+    """``10.0.0.5%2`` -> (``10.0.0.5``, 2); ``10.0.0.5`` -> (``10.0.0.5``, None)."""
+    base, sep, rd = address.partition("%")
+    if sep and rd.isdigit():
+        return base, int(rd)
+    return address, None

@@ -19,8 +19,33 @@ from bigip_lbaas.engine.config import DeviceConfig, DeviceObject, Kind, make_con
 _META = frozenset({"kind", "selfLink", "generation", "fullPath", "partition", "subPath"})
 
 
-def _address(raw: Mapping[str, Any]) -> str:
-    return str(raw.get("address", "")).split("%")[0]
+def _address(raw: Mapping[str, Any], default_rd: int | None = None) -> str:
+    return rd_address(str(raw.get("address", "")), default_rd)
+
+
+def rd_address(address: str, default_rd: int | None) -> str:
+    """An address as ``render`` writes it. Global routed mode (``default_rd`` None): without any
+    ``%rd``. L2/L3 mode: ``%rd`` explicit, where an address without one is in the partition's
+    default route domain ``default_rd`` (as a device shows it) and route domain 0 has no
+    suffix while the partition's default is 0. Works on ``<address>/<prefix length>`` too."""
+    text, slash, plen = address.partition("/")
+    base, rd = names.split_rd(text)
+    if default_rd is None:
+        return base + slash + plen
+    if rd is None:
+        rd = default_rd
+    return names.with_rd(base, rd, explicit=default_rd != 0) + slash + plen
+
+
+def _service(service: str, default_rd: int | None) -> str:
+    """``10.0.0.5%2:80`` (or IPv6 ``…%2.80``) with its address as ``rd_address`` makes it."""
+    if default_rd is None:
+        return service
+    v6 = service.count(":") > 1
+    address, sep, port = service.rpartition("." if v6 else ":")
+    if not sep or not port.isdigit():
+        return service
+    return f"{rd_address(address, default_rd)}{sep}{port}"
 
 
 def _strip(item: Mapping[str, Any]) -> dict[str, Any]:
@@ -98,10 +123,10 @@ def _enabled_pair(raw: Mapping[str, Any], body: dict[str, Any]) -> None:
     body["disabled" if disabled else "enabled"] = True
 
 
-def _member(raw: Mapping[str, Any]) -> dict[str, Any]:
+def _member(raw: Mapping[str, Any], default_rd: int | None = None) -> dict[str, Any]:
     body = _strip(raw)
-    body["name"] = str(raw.get("name", "")).rsplit("/", 1)[-1]
-    body["address"] = str(raw.get("address", "")).split("%")[0]
+    body["name"] = _service(str(raw.get("name", "")).rsplit("/", 1)[-1], default_rd)
+    body["address"] = _address(raw, default_rd)
     body["session"] = "user-disabled" if raw.get("session") == "user-disabled" else "user-enabled"
     body["state"] = "user-down" if raw.get("state") == "user-down" else "user-up"
     body["monitor"] = monitor_rule(raw.get("monitor", "default")) or "default"
@@ -119,7 +144,7 @@ def _policy_rule(raw: Mapping[str, Any]) -> dict[str, Any]:
     return body
 
 
-def destination(dest: str, addresses: Mapping[str, str]) -> str:
+def destination(dest: str, addresses: Mapping[str, str], default_rd: int | None = None) -> str:
     """A virtual's destination as ``render`` writes it (``/P/<address><sep><port>``).
 
     A device links a virtual to a virtual address of its folder that has its address, and then
@@ -127,24 +152,72 @@ def destination(dest: str, addresses: Mapping[str, str]) -> str:
     the family). ``addresses`` maps such full paths to their addresses; a destination naming
     one is read as its address, so the same virtual compares equal either way."""
     if dest.count(":") > 1:  # an IPv6 address: "/P/2001:db8::1.80"
-        return dest
+        return _in_folder(dest, default_rd)
     head, sep, port = dest.rpartition(":")
     address = addresses.get(head) if sep and port.isdigit() else None
     if address is None:
-        return dest
+        return _in_folder(dest, default_rd)
     return names.full_path(head[1:].split("/", 1)[0], names.service(address, int(port)))
 
 
+def _in_folder(dest: str, default_rd: int | None) -> str:
+    """A ``/P/<service>`` destination with its address as ``rd_address`` makes it."""
+    if default_rd is None or not dest.startswith("/"):
+        return dest
+    folder, _, service = dest[1:].partition("/")
+    return f"/{folder}/{_service(service, default_rd)}"
+
+
+def _interfaces(raw: Mapping[str, Any]) -> list[dict[str, Any]]:
+    out = []
+    for item in _sub_items(raw, "interfaces") or []:
+        tagged = item.get("tagged") in (True, "true")
+        out.append({"name": str(item.get("name", "")), ("tagged" if tagged else "untagged"): True})
+    return sorted(out, key=lambda i: str(i["name"]))
+
+
+def _net(kind: Kind, raw: Mapping[str, Any], body: dict[str, Any], default_rd: int | None) -> None:
+    """The L2/L3 kinds (engine/network.py)."""
+    if kind is Kind.VLAN:
+        body["interfaces"] = _interfaces(raw)
+    elif kind is Kind.TUNNEL:
+        body["profile"] = _path_of(raw.get("profile", ""))
+    elif kind is Kind.ROUTE_DOMAIN:
+        body["vlans"] = _paths(raw, "vlans")
+        if raw.get("parent"):
+            body["parent"] = _path_of(raw["parent"])
+    elif kind is Kind.FDB_TUNNEL:
+        records = _sub_items(raw, "records") or []
+        body["records"] = sorted(
+            ({"name": str(r.get("name", "")), "endpoint": str(r.get("endpoint", ""))}
+             for r in records), key=lambda r: (r["name"], r["endpoint"]))
+    elif kind in (Kind.SELF_IP, Kind.SNAT_TRANSLATION):
+        body["address"] = _address(raw, default_rd)
+        if raw.get("vlan"):
+            body["vlan"] = _path_of(raw["vlan"])
+    elif kind is Kind.ROUTE:
+        for key in ("network", "gw"):
+            if isinstance(raw.get(key), str):
+                body[key] = rd_address(str(raw[key]), default_rd)
+    elif kind is Kind.SNATPOOL:
+        body["members"] = _paths(raw, "members")
+
+
 def normalize(
-    kind: Kind, raw: Mapping[str, Any], addresses: Mapping[str, str] | None = None
+    kind: Kind, raw: Mapping[str, Any], addresses: Mapping[str, str] | None = None,
+    default_rd: int | None = None,
 ) -> dict[str, Any]:
     """Canonical body of one object as read from the device. ``addresses``: the address of each
-    virtual address of the partition by full path (see ``destination``)."""
+    virtual address of the partition by full path (see ``destination``). ``default_rd``: the
+    partition's default route domain in L2/L3 mode (see ``rd_address``), None in routed mode."""
     body = _strip(raw)
     if kind is Kind.VIRTUAL:
         _enabled_pair(raw, body)
-        if addresses and isinstance(raw.get("destination"), str):
-            body["destination"] = destination(str(raw["destination"]), addresses)
+        if isinstance(raw.get("destination"), str) and (addresses or default_rd is not None):
+            body["destination"] = destination(str(raw["destination"]), addresses or {},
+                                              default_rd)
+        if default_rd is not None and isinstance(raw.get("source"), str):
+            body["source"] = rd_address(str(raw["source"]), default_rd)
         body["pool"] = _path_of(raw.get("pool", "")) if raw.get("pool") else ""
         body["profiles"] = _profiles(raw)
         body["policies"] = _paths(raw, "policies")
@@ -159,7 +232,8 @@ def normalize(
     elif kind is Kind.POOL:
         body["monitor"] = monitor_rule(raw.get("monitor", ""))
         items = _sub_items(raw, "members") or []
-        body["members"] = sorted((_member(m) for m in items), key=lambda m: str(m["name"]))
+        body["members"] = sorted((_member(m, default_rd) for m in items),
+                                 key=lambda m: str(m["name"]))
     elif kind is Kind.VIRTUAL_ADDRESS:
         for key in ("enabled", "autoDelete"):
             v = raw.get(key)
@@ -167,16 +241,18 @@ def normalize(
                 body[key] = (
                     ("yes" if v else "no") if key == "enabled" else ("true" if v else "false")
                 )
-        body["address"] = _address(raw)
+        body["address"] = _address(raw, default_rd)
     elif kind is Kind.POLICY:
         items = _sub_items(raw, "rules") or []
         body["rules"] = sorted(
             (_policy_rule(r) for r in items), key=lambda r: int(r.get("ordinal", 0))
         )
     elif kind is Kind.NODE:
-        body["address"] = str(raw.get("address", "")).split("%")[0]
+        body["address"] = _address(raw, default_rd)
     elif kind in (Kind.PROFILE_CLIENT_SSL, Kind.PROFILE_SERVER_SSL):
         body["tmOptions"] = tm_options(raw.get("tmOptions"))
+    else:
+        _net(kind, raw, body, default_rd)
     return body
 
 
@@ -188,14 +264,20 @@ def tm_options(raw: Any) -> list[str]:
 
 
 def observed_config(
-    partition: str, collections: Mapping[Kind, Sequence[Mapping[str, Any]]], folder_exists: bool
+    partition: str, collections: Mapping[Kind, Sequence[Mapping[str, Any]]], folder_exists: bool,
+    default_rd: int | None = None,
 ) -> DeviceConfig:
-    """Build a DeviceConfig from the items of each collection GET of ``partition``."""
+    """Build a DeviceConfig from the items of each collection GET of ``partition``.
+    ``default_rd``: L2/L3 mode, the partition's default route domain (an object of its own
+    when not 0); None: global routed mode."""
     objects: list[DeviceObject] = []
     if folder_exists:
         objects.append(DeviceObject(Kind.FOLDER, partition, {}))
+    if default_rd:
+        objects.append(DeviceObject(Kind.PARTITION_DEFAULT_RD, partition,
+                                    {"defaultRouteDomain": default_rd}))
     addresses = {
-        names.full_path(partition, str(raw["name"])): _address(raw)
+        names.full_path(partition, str(raw["name"])): _address(raw, default_rd)
         for raw in collections.get(Kind.VIRTUAL_ADDRESS, ())
         if raw.get("partition") in (None, partition) and not raw.get("subPath")
     }
@@ -205,5 +287,8 @@ def observed_config(
                 continue
             if raw.get("subPath"):
                 continue  # objects in sub-folders (e.g. policy Drafts) are not ours
-            objects.append(DeviceObject(kind, str(raw["name"]), normalize(kind, raw, addresses)))
+            if kind is Kind.FDB_TUNNEL and not _sub_items(raw, "records"):
+                continue  # a tunnel's FDB without records: nothing of ours in it
+            objects.append(DeviceObject(kind, str(raw["name"]),
+                                        normalize(kind, raw, addresses, default_rd)))
     return make_config(partition, objects)

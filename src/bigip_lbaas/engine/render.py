@@ -30,6 +30,7 @@ from bigip_lbaas.core.model import (
     Pool,
     SessionPersistence,
 )
+from bigip_lbaas.core.network import NetworkSettings, PartitionNetwork
 from bigip_lbaas.engine import names, tls
 from bigip_lbaas.engine.config import (
     DeviceObject,
@@ -39,6 +40,7 @@ from bigip_lbaas.engine.config import (
     Rendered,
     make_config,
 )
+from bigip_lbaas.engine.network import NetRender, render_network
 
 DEFAULT_TRAFFIC_GROUP = "/Common/traffic-group-1"
 
@@ -112,6 +114,11 @@ class _Out:
     hold: set[ObjKey] = field(default_factory=set)
     secrets: tls.Secrets = tls.NO_SECRETS
     files: dict[ObjKey, bytes] = field(default_factory=dict, repr=False)
+    net: NetRender | None = None  # L2/L3 mode
+
+    def address(self, address: str, subnet_id: str | None) -> str:
+        """An address as the device gets it: with ``%rd`` in L2/L3 mode."""
+        return address if self.net is None else self.net.address(address, subnet_id)
 
     def add_staged(self, staged: tls.Staged) -> None:
         """Emit TLS objects (engine/tls.py) with the content of their files. A file several
@@ -140,18 +147,40 @@ def render(
     *,
     traffic_group: str = DEFAULT_TRAFFIC_GROUP,
     secrets: tls.Secrets = tls.NO_SECRETS,
+    network: PartitionNetwork | None = None,
+    settings: NetworkSettings | None = None,
+    devices: tuple[str, ...] = (),
 ) -> Rendered:
     """Desired BIG-IP configuration for one partition, plus what could not be expressed.
     ``secrets``: the certificates, keys, CAs and CRLs the partition's TLS settings name, as the
-    agent fetched them for this reconcile (``tls.wanted`` says which)."""
+    agent fetched them for this reconcile (``tls.wanted`` says which).
+
+    ``network`` (L2/L3 mode, ``f5_global_routed_mode = False``): the partition's networking as
+    the agent prepared it, rendered by ``engine.network`` with ``settings`` for ``devices`` (the
+    names ``PartitionNetwork`` keys per-device facts by); every address then carries its route
+    domain. None: global routed mode, exactly as before."""
     part = names.partition(prefix, state.key.project_id)
     out = _Out(part, prefix, secrets=secrets)
+    per_device: dict[str, tuple[DeviceObject, ...]] = {}
     if state.load_balancers:
         out.add(Kind.FOLDER, part, {}, None)
+    if network is not None and state.load_balancers:
+        out.net = render_network(
+            state, network, settings or NetworkSettings(global_routed_mode=False), prefix, part,
+            traffic_group=traffic_group, devices=devices)
+        out.objects.extend(out.net.objects)
+        out.hold.update(out.net.hold)
+        per_device = dict(out.net.per_device)
     for lb in sorted(state.load_balancers, key=lambda x: x.id):
         _render_lb(out, lb, traffic_group)
+    if out.net is not None:
+        known = {lb.id for lb in state.load_balancers} | {
+            m.id for lb in state.load_balancers for p in lb.pools for m in p.members}
+        out.failures += [ObjectFailure(i, r) for i, r in out.net.failures.items()
+                         if i not in known]
     failures = tuple(sorted(set(out.failures), key=lambda f: (f.object_id, f.reason)))
-    return Rendered(make_config(part, out.objects), failures, frozenset(out.hold), out.files)
+    return Rendered(make_config(part, out.objects), failures, frozenset(out.hold), out.files,
+                    per_device, network is not None)
 
 
 # --------------------------------------------------------------------------- load balancer
@@ -201,7 +230,49 @@ def listener_virtuals(
     return tuple(out)
 
 
+def vip_subnet(lb: LoadBalancer, address: str) -> str | None:
+    """The subnet of one of the load balancer's VIP addresses (L2/L3 mode)."""
+    if address != lb.vip_address:
+        for addr, subnet in lb.additional_vip_subnets:
+            if addr == address:
+                return subnet
+    return lb.vip_subnet_id
+
+
+def _hold_lb(out: _Out, lb: LoadBalancer) -> list[ObjKey]:
+    """Everything of a load balancer on the device (when its network failed)."""
+    held: list[ObjKey] = [(Kind.VIRTUAL_ADDRESS, names.virtual_address(out.prefix, lb.id))]
+    for lst in lb.listeners:
+        held += _listener_held(out.prefix, lst.id)
+    for pool in lb.pools:
+        held += _pool_held(out.prefix, pool.id)
+    return held
+
+
+def _pool_held(prefix: str, pool_id: str) -> list[ObjKey]:
+    held = [(Kind.POOL, names.pool(prefix, pool_id))]
+    held += [(Kind.RULE, names.app_cookie_rule(prefix, pool_id))]
+    held += [(Kind.PERSISTENCE_UNIVERSAL, names.app_cookie_persistence(prefix, pool_id))]
+    held += [(Kind.PROFILE_SERVER_SSL, names.pool(prefix, pool_id))]  # its family
+    held += _pool_extras_held(prefix, pool_id)
+    return held
+
+
+def _listener_held(prefix: str, listener_id: str) -> list[ObjKey]:
+    return [
+        (Kind.VIRTUAL, names.virtual(prefix, listener_id)),
+        (Kind.PROFILE_TCP, names.tcp_profile(prefix, listener_id)),
+        (Kind.POLICY, names.virtual(prefix, listener_id)),  # family: <prefix>_<id>_*
+        (Kind.PROFILE_CLIENT_SSL, names.virtual(prefix, listener_id)),  # family
+        (Kind.PROFILE_HTTP, names.virtual(prefix, listener_id)),  # its HSTS one
+        (Kind.RULE, names.header_rule(prefix, listener_id)),
+    ]
+
+
 def _render_lb(out: _Out, lb: LoadBalancer, traffic_group: str) -> None:
+    if out.net is not None and lb.id in out.net.failures:
+        out.fail(UnsupportedError(lb.id, out.net.failures[lb.id]), *_hold_lb(out, lb))
+        return
     for i, addr in enumerate(lb_addresses(lb)):
         out.add(
             Kind.VIRTUAL_ADDRESS,
@@ -209,7 +280,7 @@ def _render_lb(out: _Out, lb: LoadBalancer, traffic_group: str) -> None:
             if i == 0
             else names.additional_virtual_address(out.prefix, lb.id, addr),
             {
-                "address": addr,
+                "address": out.address(addr, vip_subnet(lb, addr)),
                 "mask": _mask(addr),
                 "enabled": "yes" if lb.enabled else "no",
                 "trafficGroup": traffic_group,
@@ -221,30 +292,15 @@ def _render_lb(out: _Out, lb: LoadBalancer, traffic_group: str) -> None:
     failed_pools: dict[str, str] = {}
     for pool in sorted(lb.pools, key=lambda p: p.id):
         try:
-            _render_pool(out, pool)
+            _render_pool(out, pool, lb.vip_subnet_id)
         except UnsupportedError as err:
             failed_pools[pool.id] = err.reason
-            held = [(Kind.POOL, names.pool(out.prefix, pool.id))]
-            held += [(Kind.RULE, names.app_cookie_rule(out.prefix, pool.id))]
-            held += [
-                (Kind.PERSISTENCE_UNIVERSAL, names.app_cookie_persistence(out.prefix, pool.id))
-            ]
-            held += [(Kind.PROFILE_SERVER_SSL, names.pool(out.prefix, pool.id))]  # its family
-            held += _pool_extras_held(out.prefix, pool.id)
-            out.fail(err, *held)
+            out.fail(err, *_pool_held(out.prefix, pool.id))
     for listener in sorted(lb.listeners, key=lambda x: x.id):
         try:
             _render_listener(out, lb, listener, pools, failed_pools)
         except UnsupportedError as err:
-            out.fail(
-                err,
-                (Kind.VIRTUAL, names.virtual(out.prefix, listener.id)),
-                (Kind.PROFILE_TCP, names.tcp_profile(out.prefix, listener.id)),
-                (Kind.POLICY, names.virtual(out.prefix, listener.id)),  # family: <prefix>_<id>_*
-                (Kind.PROFILE_CLIENT_SSL, names.virtual(out.prefix, listener.id)),  # family
-                (Kind.PROFILE_HTTP, names.virtual(out.prefix, listener.id)),  # its HSTS one
-                (Kind.RULE, names.header_rule(out.prefix, listener.id)),
-            )
+            out.fail(err, *_listener_held(out.prefix, listener.id))
 
 
 # --------------------------------------------------------------------------- pool, members, monitor
@@ -315,10 +371,12 @@ def _monitor_dest(m: Member) -> str:
 
 
 def _member_body(
-    out: _Out, pool: Pool, m: Member, has_backup: bool, monitor: str
+    out: _Out, pool: Pool, m: Member, has_backup: bool, monitor: str, subnet: str | None
 ) -> dict[str, Any]:
     if not names.is_address(m.address):
         raise UnsupportedError(m.id, f"member address {m.address!r} is not an IP address")
+    if out.net is not None and m.id in out.net.failures:
+        raise UnsupportedError(m.id, out.net.failures[m.id])
     enabled = m.enabled and pool.enabled
     if not enabled:
         session, state = "user-disabled", "user-down"  # forced offline
@@ -326,9 +384,10 @@ def _member_body(
         session, state = "user-disabled", "user-up"  # drain: existing connections only
     else:
         session, state = "user-enabled", "user-up"
+    address = out.address(m.address, m.subnet_id or subnet)
     return {
-        "name": names.member(m.address, m.protocol_port),
-        "address": m.address,
+        "name": names.member(address, m.protocol_port),
+        "address": address,
         "ratio": max(m.weight, 1),
         "priorityGroup": (0 if m.backup else 1) if has_backup else 0,
         "session": session,
@@ -337,7 +396,7 @@ def _member_body(
     }
 
 
-def _render_pool(out: _Out, pool: Pool) -> None:
+def _render_pool(out: _Out, pool: Pool, subnet: str | None = None) -> None:
     reason = capabilities.refusal("pool protocol", pool.protocol) or capabilities.refusal(
         "lb_algorithm", pool.lb_algorithm
     )
@@ -382,7 +441,7 @@ def _render_pool(out: _Out, pool: Pool) -> None:
                 )
             )
             member_monitor = out.path(mm)
-        body = _member_body(out, pool, m, has_backup, member_monitor)
+        body = _member_body(out, pool, m, has_backup, member_monitor, subnet)
         if body["name"] in seen:
             raise UnsupportedError(m.id, f"duplicate member {body['name']} in pool {pool.id}")
         seen.add(body["name"])
@@ -638,7 +697,8 @@ def _render_listener(
         "ipProtocol": _IP_PROTOCOL.get(lst.protocol, "tcp"),
         "pool": pool_path,
         "connectionLimit": max(lst.connection_limit, 0),
-        "sourceAddressTranslation": {"type": "automap"},
+        "sourceAddressTranslation": (
+            {"type": "automap"} if out.net is None else dict(out.net.snat)),
         "profiles": sorted(profiles, key=profile_path),
         "persist": persist,
         "fallbackPersistence": fallback,
@@ -648,12 +708,17 @@ def _render_listener(
     }
     body["enabled" if (lst.enabled and lb.enabled) else "disabled"] = True
     # One virtual per VIP address, identical but for destination, mask and source.
-    for name, addr, source in virtuals:
+    for name, addr, any_source in virtuals:
+        source = any_source
+        if out.net is not None:
+            net, _, plen = any_source.partition("/")
+            source = f"{out.address(net, vip_subnet(lb, addr))}/{plen}"
         out.add(
             Kind.VIRTUAL,
             name,
             {
-                "destination": out.path(names.service(addr, lst.protocol_port)),
+                "destination": out.path(
+                    names.service(out.address(addr, vip_subnet(lb, addr)), lst.protocol_port)),
                 "mask": _mask(addr),
                 "source": source,
                 **body,
