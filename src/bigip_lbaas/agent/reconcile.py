@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import Any
 
 from bigip_lbaas.agent import certificates, metrics
 from bigip_lbaas.agent.decide import Decision, DeviceResult, decide
@@ -95,11 +94,9 @@ async def reconcile(
     secrets = tls.NO_SECRETS
     if tls.wanted(snap.state) != tls.Wanted():
         secrets = await asyncio.to_thread(certificates.fetch, certs, snap.state)
-    extra: dict[str, Any] = {}
-    if network is not None:
-        extra = {"network": network, "settings": net_settings,
-                 "devices": tuple(d.name for d in fleet.devices)}
-    rendered = render(snap.state, prefix, secrets=secrets, **extra)
+    rendered = render(snap.state, prefix, secrets=secrets, network=network,
+                      settings=net_settings if network is not None else None,
+                      devices=tuple(d.name for d in fleet.devices))
     del secrets
     results = await asyncio.gather(
         *(on_device(fleet, d, held, rendered, guard, full) for d in fleet.devices)
