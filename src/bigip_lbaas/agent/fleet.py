@@ -125,10 +125,10 @@ class Fleet:
             if name in self._vteps or not self.up[name] or read is None:
                 continue
             try:
-                found = await read(folder, selfip)
-            except DeviceError as err:
+                found = await asyncio.wait_for(read(folder, selfip), self.probe_timeout)
+            except (DeviceError, TimeoutError) as err:
                 LOG.warning("cannot read the VTEP self IP", extra={
-                    "action": "vtep", "device": name, "error": str(err)})
+                    "action": "vtep", "device": name, "error": str(err) or type(err).__name__})
                 continue
             if found:
                 self._vteps[name] = found

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -35,7 +36,7 @@ from bigip_lbaas.agent.work import PartitionWork, Pick, WorkQueue
 from bigip_lbaas.certstore import CertificateStoreUnavailable
 from bigip_lbaas.core.certs import CertificateSource
 from bigip_lbaas.core.errors import DatabaseError, DeviceError, DeviceUnreachable, LeaseLost
-from bigip_lbaas.core.network import PartitionNetwork
+from bigip_lbaas.core.network import TUNNEL_TYPES, PartitionNetwork
 from bigip_lbaas.db import desired, leases, outcomes
 from bigip_lbaas.db.desired import Snapshot
 from bigip_lbaas.db.leases import Held
@@ -386,19 +387,22 @@ class Agent:
 
     async def _prepare(self, held: Held, snap: Snapshot) -> PartitionNetwork:
         """L2/L3 mode: the partition's networking (``network.prepare``), gathered in a thread:
-        route domains from the database, subnets and ports from the network source, and each
-        device's VTEP address (read once per contact). Raises NetworkSourceError (retried)."""
+        route domains from the database, subnets and ports from the network source; then, if
+        it has a tunnel, each device's VTEP address (read once per contact). Raises
+        NetworkSourceError (retried)."""
         settings = self.s.network
-        vteps: dict[str, str] = {}
-        if settings.vtep_selfip_name and settings.advertised_tunnel_types:
-            vteps = await self.fleet.vteps(settings.vtep_folder, settings.vtep_selfip_name)
         assert self.source is not None
         ctx = prepare.Context(
             self.db, self.source, settings, tuple(d.name for d in self.fleet.devices),
-            source_name=str(getattr(self.source, "name", "the network source")), vteps=vteps)
+            source_name=str(getattr(self.source, "name", "the network source")))
         partition = names.partition(self.s.environment, held.key.project_id)
-        return await asyncio.to_thread(prepare.prepare, ctx, held.partition_id, partition,
-                                       held.key.project_id, snap.state)
+        network = await asyncio.to_thread(prepare.prepare, ctx, held.partition_id, partition,
+                                          held.key.project_id, snap.state)
+        if settings.vtep_selfip_name and any(
+                s.network_type in TUNNEL_TYPES for s in network.segments):
+            vteps = await self.fleet.vteps(settings.vtep_folder, settings.vtep_selfip_name)
+            network = dataclasses.replace(network, vteps=vteps)
+        return network
 
     async def _release(self, held: Held, network: PartitionNetwork) -> None:
         """Every device applied a reconcile that no longer has some subnets: their ports go

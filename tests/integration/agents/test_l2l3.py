@@ -1,0 +1,214 @@
+"""F5's L2/L3 mode end to end (issue #14): API process → database → two agent processes → a
+simulated pair, configured with `f5_global_routed_mode = False` in an operator's ini.
+
+Two projects on two VLAN networks with the same CIDR, VIP address and member address both go
+ACTIVE in distinct route domains with the same ids on both devices; deleting one removes exactly
+its networking from both devices and releases its ports. Then VXLAN with a VTEP self IP, SNAT
+automap, a common (external) network in route domain 0, and a failover mid-way (the owner
+killed -9 after its route domain was allocated and before any device was written)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from bigip_lbaas.db import models as m
+from bigip_lbaas.db.session import Database
+from tests.cluster import Cluster, wait_for
+from tests.databases import fresh_database
+from tests.integration.agents.test_redundancy import lb_status, wait_active
+
+L2L3 = (
+    "f5_global_routed_mode = False\n"
+    "use_namespaces = True\n"
+    "f5_snat_addresses_per_subnet = 1\n"
+    "f5_external_physical_mappings = default:1.1:True, physnet2:1.2:False\n"
+    "f5_vtep_folder = 'Common'\n"
+    "f5_vtep_selfip_name = 'vtep'\n"
+    "advertised_tunnel_types = vxlan\n"
+)
+
+
+@pytest.fixture
+def cluster(tmp_path: Path) -> Iterator[Cluster]:
+    with fresh_database("sqlite", tmp_path) as url:
+        c = Cluster(tmp_path, url, devices=2, extra_conf="")
+        try:
+            c.upgrade_db()
+            c.start_sim()
+            c.start_api()
+            for host in ("n1", "n2"):
+                c.start_agent(host, extra=L2L3)
+            c.wait_agents_alive(["n1", "n2"])
+            yield c
+        finally:
+            c.close()
+
+
+def _network(c: Cluster, name: str, provider: dict[str, Any], cidr: str,
+             **flags: Any) -> str:
+    with c.client("admin") as admin:
+        admin.headers["X-Roles"] = "admin"
+        net = admin.post("/v2.0/networks", json={"network": {"name": name, **provider,
+                                                             **flags}})
+        assert net.status_code == 201, net.text
+        sub = admin.post("/v2.0/subnets", json={"subnet": {
+            "network_id": net.json()["network"]["id"], "cidr": cidr, "ip_version": 4,
+            "gateway_ip": cidr.rsplit(".", 1)[0] + ".1"}})
+        assert sub.status_code == 201, sub.text
+        return str(sub.json()["subnet"]["id"])
+
+
+def _vlan(vlan: int, physnet: str = "physnet1") -> dict[str, Any]:
+    return {"provider:network_type": "vlan", "provider:physical_network": physnet,
+            "provider:segmentation_id": vlan}
+
+
+def _graph(project: str, subnet: str, vip: str | None, member: str) -> dict[str, Any]:
+    lb: dict[str, Any] = {
+        "name": project, "vip_subnet_id": subnet, "project_id": project,
+        "listeners": [{"name": "web", "protocol": "HTTP", "protocol_port": 80,
+                       "default_pool": {"name": "p"}}],
+        "pools": [{"name": "p", "protocol": "HTTP", "lb_algorithm": "ROUND_ROBIN",
+                   "members": [{"address": member, "protocol_port": 80,
+                                "subnet_id": subnet}]}]}
+    if vip:
+        lb["vip_address"] = vip
+    return lb
+
+
+def _create(c: Cluster, project: str, graph: dict[str, Any]) -> dict[str, Any]:
+    with c.client(project) as api:
+        r = api.post("/v2/lbaas/loadbalancers", json={"loadbalancer": graph})
+        assert r.status_code == 201, r.text
+        body: dict[str, Any] = r.json()["loadbalancer"]
+        return body
+
+
+def _objects(c: Cluster, dev: int, kind: str, part: str) -> dict[str, dict[str, Any]]:
+    return {o["name"]: o for o in c.device_objects(dev, kind, part)}
+
+
+def _vlan_interfaces(c: Cluster, dev: int, vlan: dict[str, Any]) -> list[dict[str, Any]]:
+    with c.device(dev) as d:
+        r = d.get(f"/mgmt/tm/net/vlan/{vlan['fullPath'].replace('/', '~')}/interfaces")
+        r.raise_for_status()
+        items: list[dict[str, Any]] = r.json().get("items", [])
+        return items
+
+
+def _rd_ids(c: Cluster, dev: int, part: str) -> set[int]:
+    return {int(o["id"]) for o in c.device_objects(dev, "net/route-domain", part)}
+
+
+def _ports(c: Cluster) -> list[str]:
+    db = Database(c.db_url)
+    try:
+        return db.query(lambda s: sorted(str(n) for n in s.scalars(
+            sa.select(m.Port.name).where(m.Port.vip_of.is_(None)))))
+    finally:
+        db.dispose()
+
+
+def _db_rds(c: Cluster) -> dict[int, int]:
+    db = Database(c.db_url)
+    try:
+        return db.query(lambda s: {r.id: r.partition_id for r in s.scalars(
+            sa.select(m.RouteDomain))})
+    finally:
+        db.dispose()
+
+
+def test_two_projects_same_addresses_on_a_pair_then_one_deleted(cluster: Cluster) -> None:
+    c = cluster
+    s1 = _network(c, "red", _vlan(101), "10.0.0.0/24")
+    s2 = _network(c, "blue", _vlan(102, "physnet2"), "10.0.0.0/24")
+    lb1 = _create(c, "red", _graph("red", s1, "10.0.0.10", "10.0.0.5"))
+    lb2 = _create(c, "blue", _graph("blue", s2, "10.0.0.10", "10.0.0.5"))
+    wait_active(c, "red", lb1["id"], timeout=90)
+    wait_active(c, "blue", lb2["id"], timeout=90)
+
+    red, blue = "Project_red", "Project_blue"
+    rd_red, rd_blue = _rd_ids(c, 0, red), _rd_ids(c, 0, blue)
+    assert len(rd_red) == 1 and len(rd_blue) == 1 and rd_red != rd_blue
+    assert _rd_ids(c, 1, red) == rd_red and _rd_ids(c, 1, blue) == rd_blue  # same on both
+    assert sorted(_db_rds(c)) == sorted(rd_red | rd_blue)
+    (rdr,) = rd_red
+    for dev in (0, 1):
+        vlans = _objects(c, dev, "net/vlan", red)
+        assert len(vlans) == 1
+        (vlan,) = vlans.values()
+        assert vlan["tag"] == 101
+        blue_vlan = next(iter(_objects(c, dev, "net/vlan", blue).values()))
+        # physnet2 maps untagged (tagged "False" is false: F5 #1066)
+        blue_ifs = _vlan_interfaces(c, dev, blue_vlan)
+        assert [i["name"] for i in blue_ifs] == ["1.2"]
+        assert all(i.get("untagged") for i in blue_ifs), blue_ifs
+        assert all(i.get("tagged") for i in _vlan_interfaces(c, dev, vlan))
+        selfs = _objects(c, dev, "net/self", red)
+        floating = [s for s in selfs.values() if s.get("floating") == "enabled"]
+        local = [s for s in selfs.values() if s.get("floating") != "enabled"]
+        assert len(floating) == 1 and len(local) == 1, selfs  # this device's own + floating
+        assert local[0]["address"].split("/")[0].endswith(f"%{rdr}")
+        members = {mm["address"] for p in c.device_objects(dev, "ltm/node", red)
+                   for mm in [p]}
+        assert members == {f"10.0.0.5%{rdr}"}
+    # one local port per device, a floating one and a SNAT one per project
+    ports = _ports(c)
+    assert len([p for p in ports if s1 in p]) == 4 and len([p for p in ports if s2 in p]) == 4
+
+    # Deleting red's load balancer removes exactly red's networking, on both devices.
+    with c.client("red") as api:
+        r = api.delete(f"/v2/lbaas/loadbalancers/{lb1['id']}", params={"cascade": "true"})
+        assert r.status_code == 204, r.text
+    wait_for(lambda: lb1["id"] not in c.lb_statuses(), 60, "red's load balancer purged")
+
+    def red_gone() -> bool:
+        return all(not c.device_objects(dev, kind, red) for dev in (0, 1)
+                   for kind in ("net/route-domain", "net/vlan", "net/self", "ltm/snatpool"))
+
+    wait_for(red_gone, 60, "red's networking removed from both devices")
+    wait_for(lambda: not [p for p in _ports(c) if s1 in p], 60, "red's ports released")
+    assert sorted(_db_rds(c)) == sorted(rd_blue)
+    for dev in (0, 1):
+        assert _rd_ids(c, dev, blue) == rd_blue
+        assert len(_objects(c, dev, "net/self", blue)) == 2
+    assert lb_status(c, "blue", lb2["id"]) == "ACTIVE"
+    assert len([p for p in _ports(c) if s2 in p]) == 4
+
+
+def _kill_owner_mid_way(c: Cluster, project: str, lb_id: str) -> int:
+    """Both devices hang every request; once the owner has allocated the partition's route
+    domain (it is in the database) it is killed -9 while its device write hangs. Returns the id
+    allocated."""
+    for dev in (0, 1):
+        with c.device(dev) as d:
+            assert d.post("/sim/down", json={"mode": "hang"}).status_code == 200
+    rds = wait_for(lambda: _db_rds(c) or None, 60, "the route domain allocated")
+    owner = wait_for(lambda: c.owners().get(project), 30, "an owner")
+    c.agents[owner].kill9()
+    assert lb_status(c, project, lb_id).startswith("PENDING")
+    for dev in (0, 1):
+        with c.device(dev) as d:
+            assert d.post("/sim/up").status_code == 200
+    (rd,) = rds
+    return int(rd)
+
+
+def test_failover_between_route_domain_and_device_write(cluster: Cluster) -> None:
+    c = cluster
+    sub = _network(c, "green", _vlan(201), "10.1.0.0/24")
+    lb = _create(c, "green", _graph("green", sub, None, "10.1.0.7"))
+    rd = _kill_owner_mid_way(c, "green", lb["id"])
+    wait_active(c, "green", lb["id"], timeout=120)
+    # The new owner finished with the id the dead one allocated: none allocated twice.
+    assert _db_rds(c) == {rd: next(iter(_db_rds(c).values()))}
+    for dev in (0, 1):
+        assert _rd_ids(c, dev, "Project_green") == {rd}
+        assert len(_objects(c, dev, "net/self", "Project_green")) == 2
+    ports = [p for p in _ports(c) if sub in p]
+    assert len(ports) == len(set(ports)) == 4  # two local, one floating, one SNAT: none twice
