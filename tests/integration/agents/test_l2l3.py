@@ -9,6 +9,7 @@ killed -9 after its route domain was allocated and before any device was written
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -154,9 +155,13 @@ def test_two_projects_same_addresses_on_a_pair_then_one_deleted(cluster: Cluster
         local = [s for s in selfs.values() if s.get("floating") != "enabled"]
         assert len(floating) == 1 and len(local) == 1, selfs  # this device's own + floating
         assert local[0]["address"].split("/")[0].endswith(f"%{rdr}")
-        members = {mm["address"] for p in c.device_objects(dev, "ltm/node", red)
-                   for mm in [p]}
-        assert members == {f"10.0.0.5%{rdr}"}
+        nodes = {n["address"] for n in c.device_objects(dev, "ltm/node", red)}
+        assert nodes == {f"10.0.0.5%{rdr}"}
+        # SNAT pool: one booked address per subnet, the virtual translating through it.
+        (pool,) = c.device_objects(dev, "ltm/snatpool", red)
+        assert len(pool["members"]) == 1
+        (virtual,) = c.device_objects(dev, "ltm/virtual", red)
+        assert virtual["sourceAddressTranslation"]["type"] == "snat"
     # one local port per device, a floating one and a SNAT one per project
     ports = _ports(c)
     assert len([p for p in ports if s1 in p]) == 4 and len([p for p in ports if s2 in p]) == 4
@@ -212,3 +217,71 @@ def test_failover_between_route_domain_and_device_write(cluster: Cluster) -> Non
         assert len(_objects(c, dev, "net/self", "Project_green")) == 2
     ports = [p for p in _ports(c) if sub in p]
     assert len(ports) == len(set(ports)) == 4  # two local, one floating, one SNAT: none twice
+
+
+STOCK_INI = Path("/work/shared/reference/f5-config-examples/f5-openstack-agent.ini")
+
+
+@pytest.fixture
+def automap_cluster(tmp_path: Path) -> Iterator[Cluster]:
+    """One agent, a pair, the devices' VTEP self IPs in /Common; the agent reads F5's published
+    f5-openstack-agent.ini byte for byte (its `default:1.1:True` mapping, `'Common'` and
+    `'vtep'` quoted), then the site's file switching to L2/L3 mode with SNAT automap."""
+    if not STOCK_INI.exists():
+        pytest.skip(f"{STOCK_INI} not available")
+    stock = tmp_path / "f5-openstack-agent.ini"
+    shutil.copyfile(STOCK_INI, stock)
+
+    def first_the_stock_ini(_host: str, argv: list[str]) -> list[str]:
+        at = argv.index("--config-file")
+        return [*argv[:at], "--config-file", str(stock), *argv[at:]]
+
+    with fresh_database("sqlite", tmp_path) as url:
+        c = Cluster(tmp_path, url, devices=2, agent_wrap=first_the_stock_ini)
+        try:
+            c.upgrade_db()
+            c.start_sim()
+            for dev in (0, 1):
+                with c.device(dev) as d:
+                    r = d.post("/mgmt/tm/net/vlan", json={
+                        "name": "underlay", "partition": "Common",
+                        "interfaces": [{"name": "1.2", "untagged": True}]})
+                    assert r.is_success, r.text
+                    r = d.post("/mgmt/tm/net/self", json={
+                        "name": "vtep", "partition": "Common", "vlan": "/Common/underlay",
+                        "address": f"192.0.2.{11 + dev}/24"})
+                    assert r.is_success, r.text
+            c.start_api()
+            c.start_agent("a1", extra="f5_global_routed_mode = False\n"
+                                      "f5_snat_addresses_per_subnet = 0\n")
+            c.wait_agents_alive(["a1"])
+            yield c
+        finally:
+            c.close()
+
+
+def test_vxlan_automap_and_a_common_network(automap_cluster: Cluster) -> None:
+    c = automap_cluster
+    tun = _network(c, "overlay", {"provider:network_type": "vxlan",
+                                  "provider:segmentation_id": 5001}, "10.2.0.0/24")
+    ext = _network(c, "public", _vlan(300), "172.16.0.0/24", **{"router:external": True})
+    lb_t = _create(c, "tenant", _graph("tenant", tun, None, "10.2.0.8"))
+    lb_e = _create(c, "pub", _graph("pub", ext, None, "172.16.0.8"))
+    wait_active(c, "tenant", lb_t["id"], timeout=90)
+    wait_active(c, "pub", lb_e["id"], timeout=90)
+    for dev in (0, 1):
+        tunnels = list(_objects(c, dev, "net/tunnels/tunnel", "Project_tenant").values())
+        assert len(tunnels) == 1
+        assert tunnels[0]["key"] == 5001
+        assert tunnels[0]["localAddress"].split("%")[0] == f"192.0.2.{11 + dev}"  # its VTEP
+        virtuals = c.device_objects(dev, "ltm/virtual", "Project_tenant")
+        assert [v["sourceAddressTranslation"]["type"] for v in virtuals] == ["automap"]
+        assert c.device_objects(dev, "ltm/snatpool", "Project_tenant") == []
+        # The common network: route domain 0, nothing of ours made for it.
+        for kind in ("net/route-domain", "net/vlan", "net/self"):
+            assert c.device_objects(dev, kind, "Project_pub") == [], kind
+        nodes = [n["address"] for n in c.device_objects(dev, "ltm/node", "Project_pub")]
+        assert [a.split("%")[0] for a in nodes] == ["172.16.0.8"]
+        assert all(a.endswith("%0") or "%" not in a for a in nodes)
+    # Only the tunnel subnet's self-IP ports (two local and a floating); no SNAT ports.
+    assert sorted(p.split("-")[0] for p in _ports(c)) == ["floating", "local", "local"]
