@@ -353,6 +353,8 @@ class Agent:
             if network is not None and outcome.decision.applied and all(
                     r.ok for r in outcome.results):
                 await self._release(held, network)
+            if self.source is not None and outcome.decision.applied and snap.vip_ports:
+                await self._release_vip_ports(held, outcome)
             kind = outcome.kind
             if outcome.decision.applied or outcome.decision.give_up:
                 self.queue.succeeded(work, time.monotonic(), full=pick.full)
@@ -422,6 +424,23 @@ class Agent:
                 "action": "network_release", "partition": str(held.key),
                 "subnets": list(gone.subnets), "route_domains": list(gone.route_domains),
                 "ports": len(gone.ports)})
+
+    async def _release_vip_ports(self, held: Held, outcome: Outcome) -> None:
+        """The VIP ports of load balancers whose rows this outcome purged, from the network
+        source (a real Neutron's VIP port is created by the API and ours to delete; the
+        source leaves a port the project made itself). A failure is logged: the port leaks
+        rather than the work being retried, as the load balancer is gone."""
+        assert self.source is not None
+        failed = {f.object_id for f in outcome.decision.failures}
+        ports = [port for lb_id, port in sorted(outcome.snap.vip_ports.items())
+                 if lb_id not in failed]
+        for port in ports:
+            try:
+                await asyncio.to_thread(self.source.delete_port, port)
+            except NetworkSourceError as err:
+                LOG.warning("cannot delete a deleted load balancer's VIP port", extra={
+                    "action": "network_release", "partition": str(held.key), "port": port,
+                    "error": str(err)})
 
     def _report(
         self,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
@@ -50,6 +50,9 @@ class Snapshot:
     partition_id: int
     state: model.PartitionState
     pending: tuple[PendingObject, ...]
+    # VIP port of each load balancer being deleted: once its row is purged, the agent asks the
+    # network source to delete the port (a real Neutron's; the registry's goes with the row).
+    vip_ports: dict[str, str] = field(default_factory=dict)
 
     @property
     def generation(self) -> int:
@@ -144,7 +147,9 @@ def load_many_in(session: Session, partition_ids: Sequence[int]) -> dict[int, Sn
             generation=part.desired_generation,
             load_balancers=_build(mine, extra),
         )
-        snaps[part.id] = Snapshot(part.id, state, pending)
+        vip_ports = {lb.id: lb.vip_port_id for lb in mine["load_balancer"]
+                     if lb.provisioning_status == Prov.PENDING_DELETE and lb.vip_port_id}
+        snaps[part.id] = Snapshot(part.id, state, pending, vip_ports)
     return snaps
 
 

@@ -32,6 +32,8 @@ from bigip_lbaas.network.source import (
 
 NAME = "the built-in network registry"
 T = TypeVar("T")
+# Names of the ports this product books: VIPs (api/vip.py) and the agent's (network/prepare.py).
+OUR_NAMES = ("loadbalancer-", "local-", "floating-", "snat-")
 
 
 class NoFreeAddress(NetworkSourceError):
@@ -110,9 +112,17 @@ class BuiltinSource:
         return self._run(write)
 
     def delete_port(self, port_id: str) -> None:
+        """Delete one port of ours (``DEVICE_OWNER``, no load balancer using it); a load
+        balancer's VIP port goes with its row (``vip_of``) and a port the project made and
+        named as ``vip_port_id`` stays, as Octavia leaves it."""
+
         def write(session: Session) -> None:
+            row = session.get(m.Port, port_id)
+            if (row is None or row.device_owner != DEVICE_OWNER or row.used_by or row.vip_of
+                    or not (row.name or "").startswith(OUR_NAMES)):
+                return
             session.execute(sa.delete(m.PortIp).where(m.PortIp.port_id == port_id))
-            session.execute(sa.delete(m.Port).where(m.Port.id == port_id))
+            session.delete(row)
 
         self._run(write)
 
