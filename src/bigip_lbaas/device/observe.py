@@ -76,31 +76,57 @@ def partition_path(partition: str) -> str:
     return f"/mgmt/tm/auth/partition/{quote_name(partition)}"
 
 
-async def _default_rd(client: BigipClient, partition: str) -> int:
+async def _partition(client: BigipClient, partition: str) -> int | None:
+    """The partition's default route domain; None when the partition does not exist (it and
+    its folder are one entity: this GET stands in for the folder's)."""
     body = await client.get_optional(partition_path(partition))
+    if body is None:
+        return None
     try:
-        return int((body or {}).get("defaultRouteDomain", 0))
+        return int(body.get("defaultRouteDomain", 0))
     except (TypeError, ValueError):
         return 0
+
+
+# Tunnels (and their FDB) are listed only when the desired state has one, or when a route domain
+# or self IP of the partition names something no listed VLAN is: a VLAN-only partition (the
+# common case) costs no GET for them.
+_TUNNEL_KINDS = (Kind.TUNNEL, Kind.FDB_TUNNEL)
+
+
+def _unlisted_l2(partition: str, collections: dict[Kind, list[dict[str, Any]]]) -> bool:
+    vlans = {f"/{partition}/{o.get('name')}" for o in collections.get(Kind.VLAN, [])}
+    named: set[str] = set()
+    for rd in collections.get(Kind.ROUTE_DOMAIN, []):
+        named.update(str(v) for v in rd.get("vlans", []) or [])
+    named.update(str(s.get("vlan", "")) for s in collections.get(Kind.SELF_IP, []))
+    return any(p.startswith(f"/{partition}/") and p not in vlans for p in named)
 
 
 async def observe(client: BigipClient, partition: str, *,
                   wanted: Collection[Kind] | None = None, network: bool = False) -> DeviceConfig:
     """Every managed kind of the partition; with `wanted` (the kinds the desired state has),
     the OPTIONAL_KINDS it lacks are listed only if an object on the device still refers to one
-    (a second, smaller round). `network`: L2/L3 mode, the networking kinds and the partition's
-    default route domain too."""
-    if not await folder_exists(client, partition):
+    (a second, smaller round). `network`: L2/L3 mode, the networking kinds too, and the
+    partition (its default route domain) instead of the folder."""
+    default_rd: int | None = None
+    if network:
+        default_rd = await _partition(client, partition)
+        if default_rd is None:
+            return DeviceConfig(partition)
+    elif not await folder_exists(client, partition):
         return DeviceConfig(partition)
     skipped = set() if wanted is None else OPTIONAL_KINDS - set(wanted)
     kinds = [k for k in PARTITION_KINDS if k not in skipped]
+    tunnels = wanted is None or bool(set(_TUNNEL_KINDS) & set(wanted))
     if network:
-        kinds += NET_COLLECTION_KINDS
-        collections, default_rd = await asyncio.gather(
-            _read(client, partition, kinds), _default_rd(client, partition))
-    else:
-        collections, default_rd = await _read(client, partition, kinds), None
+        kinds += [k for k in NET_COLLECTION_KINDS if tunnels or k not in _TUNNEL_KINDS]
+    collections = await _read(client, partition, kinds)
+    more = []
     if skipped and _dangling(partition, collections):
-        collections |= await _read(client, partition, [k for k in PARTITION_KINDS
-                                                       if k in skipped])
+        more += [k for k in PARTITION_KINDS if k in skipped]
+    if network and not tunnels and _unlisted_l2(partition, collections):
+        more += _TUNNEL_KINDS
+    if more:
+        collections |= await _read(client, partition, more)
     return observed_config(partition, collections, folder_exists=True, default_rd=default_rd)

@@ -26,7 +26,15 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from bigip_lbaas.engine import names
-from bigip_lbaas.engine.config import RANK, DeviceConfig, DeviceObject, Kind, ObjKey, Rendered
+from bigip_lbaas.engine.config import (
+    PATCH_KINDS,
+    RANK,
+    DeviceConfig,
+    DeviceObject,
+    Kind,
+    ObjKey,
+    Rendered,
+)
 from bigip_lbaas.engine.plan import Action, Op, Plan
 
 
@@ -55,9 +63,9 @@ def is_held(key: ObjKey, hold: Iterable[ObjKey]) -> bool:
 def is_ours(obj: DeviceObject, prefix: str, member_addresses: frozenset[str] = frozenset()) -> bool:
     """Whether we may update or delete ``obj``: its name carries our prefix; or it is a node of an
     address in ``member_addresses`` (those our pools' members use: the device made it for one)."""
-    if obj.kind is Kind.NODE and names.is_address(obj.name):
+    if obj.kind is Kind.NODE and names.is_address_name(obj.name):
         return obj.name in member_addresses or obj.body.get("address") in member_addresses
-    if obj.kind is Kind.VIRTUAL_ADDRESS and names.is_address(obj.name):
+    if obj.kind is Kind.VIRTUAL_ADDRESS and names.is_address_name(obj.name):
         return False
     return names.owned(prefix, obj.name)
 
@@ -106,7 +114,7 @@ def _auto_deleted(obj: DeviceObject) -> bool:
     the device removes it with its last virtual."""
     return (
         obj.kind is Kind.VIRTUAL_ADDRESS
-        and names.is_address(obj.name)
+        and names.is_address_name(obj.name)
         and str(obj.body.get("autoDelete", "true")).lower() == "true"
     )
 
@@ -195,7 +203,9 @@ def diff(
         changed = False
         paths, addresses = _references(remaining.values())
         for cur in list(candidates):
-            used = names.full_path(part, cur.name) in paths
+            # nothing refers to a PATCH_KINDS object (it shares its path with the tunnel or
+            # route domain it belongs to)
+            used = cur.kind not in PATCH_KINDS and names.full_path(part, cur.name) in paths
             if cur.kind is Kind.NODE:
                 used = (
                     used or cur.name in addresses or str(cur.body.get("address", "")) in addresses

@@ -275,3 +275,9 @@ def split_rd(address: str) -> tuple[str, int | None]:
     if sep and rd.isdigit():
         return base, int(rd)
     return address, None
+
+
+def is_address_name(name: str) -> bool:
+    """A name that is an address, with or without ``%rd`` (how a device names the nodes and
+    virtual addresses it creates by itself)."""
+    return is_address(split_rd(name)[0])

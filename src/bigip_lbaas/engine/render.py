@@ -272,6 +272,8 @@ def _listener_held(prefix: str, listener_id: str) -> list[ObjKey]:
 def _render_lb(out: _Out, lb: LoadBalancer, traffic_group: str) -> None:
     if out.net is not None and lb.id in out.net.failures:
         out.fail(UnsupportedError(lb.id, out.net.failures[lb.id]), *_hold_lb(out, lb))
+        out.failures += [ObjectFailure(m.id, out.net.failures[m.id]) for p in lb.pools
+                         for m in p.members if m.id in out.net.failures]
         return
     for i, addr in enumerate(lb_addresses(lb)):
         out.add(
