@@ -17,6 +17,7 @@ Must not: talk to a device or a network source.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -60,8 +61,46 @@ def bind(
     """Bind the partition's subnets: ``tenant`` (subnet id -> CIDR) to route domains of the
     partition (allocated when missing; all in route domain 0 without ``use_namespaces``), and
     ``common`` ones to route domain 0. One transaction."""
-    return db.run(lambda s: bind_in(s, partition_id, dict(tenant), set(common),
+    tenant, common = dict(tenant), set(common)
+    known = db.query(lambda s: _already_bound(s, partition_id, tenant, common, use_namespaces))
+    if known is not None:  # every reconcile after the first: no write transaction
+        return known
+    return db.run(lambda s: bind_in(s, partition_id, tenant, common,
                                     max_slots=max_slots, use_namespaces=use_namespaces))
+
+
+def _already_bound(session: Session, partition_id: int, tenant: dict[str, str],
+                   common: set[str], use_namespaces: bool) -> Bound | None:
+    """The partition's bindings when every subnet wanted is bound as it should be (tenant ones
+    in a route domain of the partition with namespaces, else none; common ones in none);
+    None when ``bind_in`` has work to do."""
+    rds = {r.slot: r.id for r in session.scalars(
+        sa.select(m.RouteDomain).where(m.RouteDomain.partition_id == partition_id))}
+    rows = {b.subnet_id: b for b in session.scalars(
+        sa.select(m.SubnetBinding).where(m.SubnetBinding.partition_id == partition_id))}
+    subnet_rd: dict[str, int] = {}
+    for subnet in set(tenant) | common:
+        row = rows.get(subnet)
+        if row is None:
+            return None
+        rd = row.route_domain_id or 0
+        if subnet in common or not use_namespaces:
+            if rd:
+                return None
+        elif rd not in rds.values():
+            return None
+        subnet_rd[subnet] = rd
+    if use_namespaces and tenant and any(
+            _overlap(tenant[a], tenant[b]) for a in tenant for b in tenant
+            if a < b and subnet_rd[a] == subnet_rd[b]):
+        return None  # cannot be as bound: let bind_in sort it out (and refuse)
+    used = sorted({rd for rd in subnet_rd.values() if rd}, key=lambda rd: slot_of(rds, rd))
+    return Bound(tuple(used), subnet_rd, {}, {s: tuple(rows[s].ports or ()) for s in subnet_rd})
+
+
+def _overlap(a: str, b: str) -> bool:
+    x, y = ipaddress.ip_network(a, strict=False), ipaddress.ip_network(b, strict=False)
+    return x.version == y.version and x.overlaps(y)
 
 
 def bind_in(

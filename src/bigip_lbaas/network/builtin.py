@@ -90,6 +90,10 @@ class BuiltinSource:
         self, *, name: str, network_id: str, subnet_id: str, project_id: str, device_id: str,
         ip_address: str | None = None,
     ) -> BookedPort:
+        # Read first: a port booked already (every reconcile after the first) costs no write.
+        found = self._query(lambda s: _find(s, name, subnet_id))
+        if found is not None:
+            return found
         return self._run(lambda s: _ensure(s, name, network_id, subnet_id, project_id,
                                            device_id, ip_address))
 

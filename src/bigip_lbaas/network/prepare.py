@@ -128,7 +128,9 @@ def prepare(ctx: Context, partition_id: int, partition: str, project_id: str,
         plan, names = _book(ctx, partition, project_id, f, bound.subnet_rd.get(subnet_id, 0))
         plans.append(plan)
         booked[subnet_id] = names
-    networking.record_ports(ctx.db, partition_id, booked)
+    new = {s: n for s, n in booked.items() if not set(n) <= set(bound.ports.get(s, ()))}
+    if new:
+        networking.record_ports(ctx.db, partition_id, new)
     used_nets = sorted({p.network_id for p in plans})
     fdb = []
     for net in used_nets:
