@@ -54,7 +54,9 @@ def test_an_operators_l2l3_ini(tmp_path: Path) -> None:
         "f5_common_external_networks = False\n"
         "common_network_ids = 71718972-78e2-449e-bb56-ce47cc9d2680:external,"
         "396e06a0-05c7-4a49-8e86-04bb83d14438:vlan1222\n"
-        "f5_external_physical_mappings = default:1.1:True, physnet2:1.3:False:bigip1\n"
+        "host = agent-a\n"
+        "f5_external_physical_mappings = default:1.1:True, physnet2:1.3:False:agent-a,"
+        " physnet2:2.1:True:agent-b\n"
         "f5_vtep_folder = 'Common'\nf5_vtep_selfip_name = 'vtep'\n"
         "advertised_tunnel_types = vxlan,gre\n"))
     conf = load([ini])

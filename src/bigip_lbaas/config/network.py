@@ -116,6 +116,8 @@ def physical_mappings(conf: cfg.ConfigOpts) -> tuple[PhysicalMapping, ...]:
         if tagged is None:
             _refuse(conf, "f5_external_physical_mappings", item,
                     f"tagged {parts[2]!r} in {item!r} is not true or false", accepted)
+        if len(parts) == 4 and parts[3] and parts[3] != str(conf.host):
+            continue  # another agent host's entry (F5's `:hostname`)
         if parts[0] in found:
             _refuse(conf, "f5_external_physical_mappings", item,
                     f"physical network {parts[0]!r} is mapped twice", accepted)
