@@ -285,3 +285,26 @@ def test_vxlan_automap_and_a_common_network(automap_cluster: Cluster) -> None:
         assert all(a.endswith("%0") or "%" not in a for a in nodes)
     # Only the tunnel subnet's self-IP ports (two local and a floating); no SNAT ports.
     assert sorted(p.split("-")[0] for p in _ports(c)) == ["floating", "local", "local"]
+
+
+def test_an_overlap_beyond_max_namespaces_is_an_error_naming_the_option(
+        cluster: Cluster) -> None:
+    c = cluster
+    first = _network(c, "one", _vlan(401), "10.5.0.0/24")
+    second = _network(c, "two", _vlan(402), "10.5.0.0/24")
+    lb1 = _create(c, "twice", _graph("twice", first, None, "10.5.0.20"))
+    wait_active(c, "twice", lb1["id"], timeout=90)
+    lb2 = _create(c, "twice", _graph("twice", second, None, "10.5.0.20"))
+    status = wait_for(lambda: (s := lb_status(c, "twice", lb2["id"])) in ("ACTIVE", "ERROR")
+                      and s, 90, "the second load balancer to leave PENDING")
+    assert status == "ERROR"
+    db = Database(c.db_url)
+    try:
+        reason = db.query(lambda s: s.scalar(sa.select(m.LoadBalancer.status_reason).where(
+            m.LoadBalancer.id == lb2["id"])))
+    finally:
+        db.dispose()
+    assert "max_namespaces_per_tenant" in str(reason) and first in str(reason), reason
+    assert lb_status(c, "twice", lb1["id"]) == "ACTIVE"
+    assert _rd_ids(c, 0, "Project_twice") == _rd_ids(c, 1, "Project_twice")
+    assert len(_rd_ids(c, 0, "Project_twice")) == 1
