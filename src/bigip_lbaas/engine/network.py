@@ -166,8 +166,13 @@ def _prefixlen(cidr: str) -> int:
 
 
 def _held_subnet(out: _Out, sub: SubnetPlan, devices: tuple[str, ...]) -> None:
+    """What a failed subnet may have on the devices, left as it is: self IPs, SNAT
+    translations, and its route domain's default route (its gateway may be this subnet's)."""
     out.hold.update((Kind.SELF_IP, names.local_self_ip(out.prefix, d, sub.subnet_id))
                     for d in devices)
+    if sub.route_domain:
+        out.hold.add((Kind.ROUTE, names.default_route(out.prefix, sub.route_domain,
+                                                      sub.ip_version)))
     out.hold.add((Kind.SELF_IP, names.floating_self_ip(out.prefix, sub.subnet_id)))
     out.hold.add((Kind.SNAT_TRANSLATION, names.snat_translations(out.prefix, sub.subnet_id)))
 
@@ -201,6 +206,8 @@ def render_network(
         seg = network.segment(network_id)
         problem = _segment_problem(seg, settings, devices, network, network_id)
         rd = subs[0].route_domain
+        if problem is None and not devices:
+            problem = "the devices' names were not given (render(devices=...)): no self IPs"
         if problem is None and rd == 0:
             problem = f"network {network_id} is not common but has no route domain"
         if problem is None:

@@ -155,11 +155,21 @@ def test_two_projects_same_addresses_on_a_pair_then_one_goes(sim: SimHandle) -> 
         again = converge_pair(sim, rendered(states[p], nets[p]))
         assert [r.writes for r in again] == [0, 0]
 
-    # project A's load balancer goes: its partition and networking go on both devices
+    # project A's load balancer goes: its partition and networking go on both devices, and
+    # project B's objects stay exactly as they were
+    kinds_b = ("net/vlan", "net/self", "net/route", "net/route-domain", "ltm/snat-translation",
+               "ltm/snatpool", "ltm/virtual", "ltm/virtual-address", "ltm/pool", "ltm/node")
+    part_b = names.partition(PREFIX, "l2b")
+
+    def of_b() -> list[dict[str, dict[str, Any]]]:
+        return [listing(sim, dev, kind, part_b) for dev in (1, 2) for kind in kinds_b]
+
+    before_b = of_b()
     gone = PartitionState(key("l2a"), 2)
     results = converge_pair(sim, rendered(gone, PartitionNetwork()))
     assert all(r.ok for r in results), [(r.refused, r.failures) for r in results]
-    part_a, part_b = names.partition(PREFIX, "l2a"), names.partition(PREFIX, "l2b")
+    part_a = names.partition(PREFIX, "l2a")
+    assert of_b() == before_b
     for dev in (1, 2):
         assert absent(sim, dev, f"sys/folder/~{part_a}")
         assert absent(sim, dev, f"net/route-domain/~{part_a}~{part_a}")
@@ -372,3 +382,49 @@ def test_ipv6_subnet_in_a_route_domain(sim: SimHandle) -> None:
                                                          PartitionNetwork())))
     for dev in (1, 2):
         assert absent(sim, dev, f"sys/folder/~{part}")
+
+
+def test_a_network_that_fails_later_is_left_as_it_is(sim: SimHandle) -> None:
+    """The interface mapping of a working network disappears from the ini: its load balancer
+    and member are ERROR with the reason, and nothing of theirs or of the network changes on
+    either device (held), but the SNAT pool that no longer lists the held translations."""
+    project = "l2j"
+    part = names.partition(PREFIX, project)
+    state = lb_state(project, "lb-j", "sub-j", "net-j")
+    net = vlan_network(10, 161, "sub-j", "net-j")
+    assert all(r.ok for r in converge_pair(sim, rendered(state, net)))
+    before = [sorted(listing(sim, dev, kind, part)) for dev in (1, 2)
+              for kind in ("net/vlan", "net/self", "net/route", "net/route-domain",
+                           "ltm/snat-translation", "ltm/virtual", "ltm/pool")]
+    broken = NetworkSettings(**{**SETTINGS.__dict__, "physical_mappings": (
+        PhysicalMapping("physnet9", "1.9", True),)})
+    results = converge_pair(sim, rendered(state, net, broken))
+    for r in results:
+        assert {f.object_id for f in r.failures} == {"lb-j", "mem-lb-j"}
+        assert all("f5_external_physical_mappings" in f.reason for f in r.failures)
+    after = [sorted(listing(sim, dev, kind, part)) for dev in (1, 2)
+             for kind in ("net/vlan", "net/self", "net/route", "net/route-domain",
+                          "ltm/snat-translation", "ltm/virtual", "ltm/pool")]
+    assert after == before
+    assert all(r.ok for r in converge_pair(sim, rendered(state, net)))
+    assert all(r.ok for r in converge_pair(sim, rendered(PartitionState(state.key, 2),
+                                                         PartitionNetwork())))
+
+
+def test_status_of_members_named_with_their_route_domain(sim: SimHandle) -> None:
+    """The device names a member `10.0.0.5%2:80`; its status is still found (not ERROR)."""
+    from bigip_lbaas.core.status import Oper
+    from bigip_lbaas.device.status import collect
+
+    state = lb_state("l2k", "lb-k", "sub-k", "net-k")
+    assert all(r.ok for r in converge_pair(sim, rendered(state, vlan_network(11, 171, "sub-k",
+                                                                             "net-k"))))
+
+    async def go() -> Oper | None:
+        async with make_client(sim, 1) as c:
+            status = await collect(c, state, PREFIX)
+        return status.of("mem-lb-k")
+
+    assert asyncio.run(go()) is Oper.NO_MONITOR
+    assert all(r.ok for r in converge_pair(sim, rendered(PartitionState(state.key, 2),
+                                                         PartitionNetwork())))

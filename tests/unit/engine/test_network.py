@@ -310,3 +310,9 @@ def test_names_carry_the_prefix() -> None:
     assert names.local_self_ip(P, "bigip1.example:443", "s") == "Project_local-bigip1.example-443-s"
     assert names.owned(P, names.snatpool(P)) and names.owned(P, names.vlan(P, 1))
     assert names.is_address_name("10.0.0.5%2") and not names.is_address_name("Project_x")
+
+
+def test_no_device_names_is_a_failure_not_a_network_without_self_ips() -> None:
+    out = r(state(), vlan_net(), devices=())
+    assert [f.object_id for f in out.failures] == ["lb-1"]
+    assert not out.config.of_kind(Kind.ROUTE)
