@@ -172,3 +172,25 @@ def test_common_network_in_route_domain_zero_books_nothing(db: Database) -> None
     assert plan is not None and plan.common and plan.route_domain == 0 and not plan.self_ips
     assert got.route_domains == ()
     assert db.query(lambda s: s.scalar(sa.select(sa.func.count()).select_from(m.Port))) == 0
+
+
+def test_builtin_delete_port_leaves_what_is_not_ours(db: Database) -> None:
+    """A purged load balancer's VIP port: the registry deletes only service ports of ours; a
+    port the project made (even with F5's owner) stays, as Octavia leaves it."""
+    source = BuiltinSource(db)
+    net, (sub,) = _network(db, "p", ["10.0.0.0/24"], vlan=100)
+    ours = source.ensure_port(name="snat-E_p-x_0", network_id=net, subnet_id=sub,
+                              project_id="p", device_id="E_p")
+    theirs = str(uuid.uuid4())
+
+    def add(s: sa.orm.Session) -> None:
+        s.add(m.Port(id=theirs, project_id="p", network_id=net, name="my-vip", description="",
+                     device_owner="network:f5lbaasv2", device_id="", mac_address="fa:16:3e:0:0:1",
+                     admin_state_up=True, binding_host_id=""))
+
+    db.run(add)
+    source.delete_port(theirs)
+    source.delete_port(ours.id)
+    source.delete_port(str(uuid.uuid4()))  # gone already is fine
+    left = db.query(lambda s: sorted(s.scalars(sa.select(m.Port.name))))
+    assert left == ["my-vip"]
