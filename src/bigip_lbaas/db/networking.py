@@ -57,20 +57,25 @@ def bind(
     *,
     max_slots: int = 1,
     use_namespaces: bool = True,
+    ports: Mapping[str, Iterable[str]] | None = None,
 ) -> Bound:
     """Bind the partition's subnets: ``tenant`` (subnet id -> CIDR) to route domains of the
     partition (allocated when missing; all in route domain 0 without ``use_namespaces``), and
-    ``common`` ones to route domain 0. One transaction."""
+    ``common`` ones to route domain 0; record ``ports`` (subnet id -> port names to be booked
+    for it). One transaction, none when all of it is already so."""
     tenant, common = dict(tenant), set(common)
-    known = db.query(lambda s: _already_bound(s, partition_id, tenant, common, use_namespaces))
+    names = {s: set(n) for s, n in (ports or {}).items()}
+    known = db.query(lambda s: _already_bound(s, partition_id, tenant, common, use_namespaces,
+                                              names))
     if known is not None:  # every reconcile after the first: no write transaction
         return known
-    return db.run(lambda s: bind_in(s, partition_id, tenant, common,
-                                    max_slots=max_slots, use_namespaces=use_namespaces))
+    return db.run(lambda s: bind_in(s, partition_id, tenant, common, max_slots=max_slots,
+                                    use_namespaces=use_namespaces, ports=names))
 
 
 def _already_bound(session: Session, partition_id: int, tenant: dict[str, str],
-                   common: set[str], use_namespaces: bool) -> Bound | None:
+                   common: set[str], use_namespaces: bool,
+                   ports: Mapping[str, set[str]]) -> Bound | None:
     """The partition's bindings when every subnet wanted is bound as it should be (tenant ones
     in a route domain of the partition with namespaces, else none; common ones in none);
     None when ``bind_in`` has work to do."""
@@ -81,7 +86,7 @@ def _already_bound(session: Session, partition_id: int, tenant: dict[str, str],
     subnet_rd: dict[str, int] = {}
     for subnet in set(tenant) | common:
         row = rows.get(subnet)
-        if row is None:
+        if row is None or not ports.get(subnet, set()) <= set(row.ports or ()):
             return None
         rd = row.route_domain_id or 0
         if subnet in common or not use_namespaces:
@@ -111,6 +116,7 @@ def bind_in(
     *,
     max_slots: int,
     use_namespaces: bool,
+    ports: Mapping[str, set[str]] | None = None,
 ) -> Bound:
     # One allocator per partition at a time: the old and the new owner queue here.
     session.execute(sa.select(m.Partition.id).where(m.Partition.id == partition_id)
@@ -147,6 +153,9 @@ def bind_in(
             # The mode or the subnet's network changed: its networking moves (its old objects
             # are removed from the devices by this very reconcile).
             row.route_domain_id = wanted_rd
+        merged = sorted(set(row.ports or ()) | (ports or {}).get(subnet, set()))
+        if merged != sorted(row.ports or ()):
+            row.ports = merged
     session.flush()
     used = sorted({rd for rd in subnet_rd.values() if rd}, key=lambda rd: slot_of(rds, rd))
     return Bound(tuple(used), subnet_rd, refused,
@@ -174,21 +183,6 @@ def _new_route_domain(session: Session, partition_id: int, slot: int) -> int:
             continue
         return rd
     raise AllocationFailed(f"no route-domain id after {ALLOCATE_ATTEMPTS} attempts")
-
-
-def record_ports(db: Database, partition_id: int, ports: Mapping[str, Iterable[str]]) -> None:
-    """Remember the port names booked for each bound subnet (added to those already known)."""
-
-    def write(session: Session) -> None:
-        for subnet, names in ports.items():
-            row = session.get(m.SubnetBinding, (partition_id, subnet))
-            if row is None:
-                continue
-            merged = sorted(set(row.ports or ()) | set(names))
-            if merged != sorted(row.ports or ()):
-                row.ports = merged
-
-    db.run(write)
 
 
 @dataclass(frozen=True)

@@ -97,6 +97,22 @@ class BuiltinSource:
         return self._run(lambda s: _ensure(s, name, network_id, subnet_id, project_id,
                                            device_id, ip_address))
 
+    def ensure_ports(self, wanted: list[tuple[str, str, str, str, str]]) -> list[BookedPort]:
+        """``ensure_port`` for many: (name, network id, subnet id, project id, device id)
+        each; one read, and one write transaction only when some are missing."""
+        if not wanted:
+            return []
+        names = [w[0] for w in wanted]
+        found = self._query(lambda s: _find_many(s, names))
+        if all((w[0], w[2]) in found for w in wanted):
+            return [found[(w[0], w[2])] for w in wanted]
+
+        def write(session: Session) -> list[BookedPort]:
+            return [_ensure(session, name, net, sub, project, device, None)
+                    for name, net, sub, project, device in wanted]
+
+        return self._run(write)
+
     def delete_ports(self, names: list[str], *, device_id: str | None = None) -> int:
         if not names:
             return 0
@@ -148,6 +164,19 @@ def _find(session: Session, name: str, subnet_id: str) -> BookedPort | None:
         return None
     port, address = row
     return BookedPort(port.id, name, port.network_id, subnet_id, address, port.mac_address)
+
+
+def _find_many(session: Session, names: list[str]) -> dict[tuple[str, str], BookedPort]:
+    found: dict[tuple[str, str], BookedPort] = {}
+    for port, subnet_id, address in session.execute(
+        sa.select(m.Port, m.PortIp.subnet_id, m.PortIp.ip_address)
+        .join(m.PortIp, m.PortIp.port_id == m.Port.id)
+        .where(m.Port.name.in_(names), m.Port.device_owner == DEVICE_OWNER)
+        .order_by(m.Port.created_at.desc(), m.Port.id.desc())
+    ):
+        found[(str(port.name), subnet_id)] = BookedPort(
+            port.id, str(port.name), port.network_id, subnet_id, address, port.mac_address)
+    return found
 
 
 def _ensure(session: Session, name: str, network_id: str, subnet_id: str, project_id: str,

@@ -110,13 +110,19 @@ def prepare(ctx: Context, partition_id: int, partition: str, project_id: str,
             failures.update({o: problem for o in by_subnet[subnet_id]})
             del facts[subnet_id]
     tenant = {s: f.cidr for s, f in facts.items() if s not in common}
+    wanted = {s: _port_names(ctx, partition, s) for s in tenant}
     bound = networking.bind(ctx.db, partition_id, tenant, common & set(facts),
                             max_slots=ctx.settings.max_namespaces_per_tenant,
-                            use_namespaces=ctx.settings.use_namespaces)
+                            use_namespaces=ctx.settings.use_namespaces,
+                            ports={s: [n for n, _ in names] for s, names in wanted.items()})
     for subnet_id, reason in bound.refused.items():
         failures.update({o: reason for o in by_subnet[subnet_id]})
+    # The port names are recorded (by bind, in its transaction) before they are booked, so a
+    # crash in between leaves nothing that release would not find.
+    booking = [(name, facts[s].network_id, s, project_id, device)
+               for s in sorted(wanted) if s not in bound.refused for name, device in wanted[s]]
+    address = _ensure_ports(ctx.source, booking)
     plans: list[SubnetPlan] = []
-    booked: dict[str, list[str]] = {}
     for subnet_id in sorted(facts):
         if subnet_id in bound.refused:
             continue
@@ -125,12 +131,7 @@ def prepare(ctx: Context, partition_id: int, partition: str, project_id: str,
             plans.append(SubnetPlan(subnet_id, f.network_id, f.cidr, f.ip_version,
                                     f.gateway_ip, 0, True))
             continue
-        plan, names = _book(ctx, partition, project_id, f, bound.subnet_rd.get(subnet_id, 0))
-        plans.append(plan)
-        booked[subnet_id] = names
-    new = {s: n for s, n in booked.items() if not set(n) <= set(bound.ports.get(s, ()))}
-    if new:
-        networking.record_ports(ctx.db, partition_id, new)
+        plans.append(_plan(ctx, partition, f, bound.subnet_rd.get(subnet_id, 0), address))
     used_nets = sorted({p.network_id for p in plans})
     fdb = []
     for net in used_nets:
@@ -167,28 +168,39 @@ def _segment_problem(seg: Segment, settings: NetworkSettings) -> str | None:
     return None
 
 
-def _book(ctx: Context, partition: str, project_id: str, f: SubnetFacts,
-          rd: int) -> tuple[SubnetPlan, list[str]]:
-    def port(name: str, device_id: str) -> str:
-        return ctx.source.ensure_port(name=name, network_id=f.network_id, subnet_id=f.id,
-                                      project_id=project_id, device_id=device_id).ip_address
-
-    names: list[str] = []
-    self_ips = {}
-    for device in ctx.devices:
-        names.append(local_port(device, f.id))
-        self_ips[device] = port(names[-1], device)
-    floating = None
+def _port_names(ctx: Context, partition: str, subnet_id: str) -> list[tuple[str, str]]:
+    """(port name, device id) of every port the subnet needs: a self IP per device, a floating
+    one on pair and scale-N, the SNAT addresses."""
+    names = [(local_port(d, subnet_id), d) for d in ctx.devices]
     if len(ctx.devices) > 1:
-        names.append(floating_port(f.id))
-        floating = port(names[-1], partition)
-    snats: list[str] = []
+        names.append((floating_port(subnet_id), partition))
     if ctx.settings.snat_mode:
-        for i in range(ctx.settings.snat_addresses_per_subnet):
-            names.append(snat_port(partition, f.id, i))
-            snats.append(port(names[-1], partition))
+        names += [(snat_port(partition, subnet_id, i), partition)
+                  for i in range(ctx.settings.snat_addresses_per_subnet)]
+    return names
+
+
+def _ensure_ports(source: NetworkSource,
+                  wanted: list[tuple[str, str, str, str, str]]) -> dict[str, str]:
+    """Port name -> address, booking what is missing: in one go where the source can (the
+    built-in registry: one read, and one write transaction only if something is missing),
+    else port by port."""
+    batch = getattr(source, "ensure_ports", None)
+    if batch is not None:
+        return {p.name: p.ip_address for p in batch(wanted)}
+    return {name: source.ensure_port(name=name, network_id=net, subnet_id=sub,
+                                     project_id=project, device_id=device).ip_address
+            for name, net, sub, project, device in wanted}
+
+
+def _plan(ctx: Context, partition: str, f: SubnetFacts, rd: int,
+          address: Mapping[str, str]) -> SubnetPlan:
+    floating = address[floating_port(f.id)] if len(ctx.devices) > 1 else None
+    snats = tuple(address[snat_port(partition, f.id, i)]
+                  for i in range(ctx.settings.snat_addresses_per_subnet)
+                  if ctx.settings.snat_mode)
     return SubnetPlan(f.id, f.network_id, f.cidr, f.ip_version, f.gateway_ip, rd, False,
-                      self_ips, floating, tuple(snats)), names
+                      {d: address[local_port(d, f.id)] for d in ctx.devices}, floating, snats)
 
 
 def _member_addresses(state: PartitionState, plans: Sequence[SubnetPlan], net: str) -> list[str]:
