@@ -352,7 +352,7 @@ class Agent:
                 raise LeaseLost(str(held.key), held.epoch)
             if network is not None and outcome.decision.applied and all(
                     r.ok for r in outcome.results):
-                await self._release(held, network)
+                await self._release(held, snap, network)
             if self.source is not None and outcome.decision.applied and snap.vip_ports:
                 await self._release_vip_ports(held, outcome)
             kind = outcome.kind
@@ -406,12 +406,14 @@ class Agent:
             network = dataclasses.replace(network, vteps=vteps)
         return network
 
-    async def _release(self, held: Held, network: PartitionNetwork) -> None:
+    async def _release(self, held: Held, snap: Snapshot, network: PartitionNetwork) -> None:
         """Every device applied a reconcile that no longer has some subnets: their ports go
         from the network source, then their bindings and emptied route domains from the
-        database (in that order: a crash in between only repeats the port deletes)."""
+        database (in that order: a crash in between only repeats the port deletes). A subnet
+        any object still names is kept, even one that failed (what of it is on the devices may
+        be held there, so its route domain id must stay taken)."""
         assert self.source is not None
-        keep = {s.subnet_id for s in network.subnets}
+        keep = {s.subnet_id for s in network.subnets} | set(prepare.users(snap.state))
         try:
             gone = await asyncio.to_thread(release.release, self.db, self.source,
                                            held.partition_id, keep)
