@@ -34,20 +34,30 @@ L2L3 = (
 )
 
 
+def _pair_with_two_agents(tmp_path: Path, url: str) -> Iterator[Cluster]:
+    c = Cluster(tmp_path, url, devices=2, extra_conf="")
+    try:
+        c.upgrade_db()
+        c.start_sim()
+        c.start_api()
+        for host in ("n1", "n2"):
+            c.start_agent(host, extra=L2L3)
+        c.wait_agents_alive(["n1", "n2"])
+        yield c
+    finally:
+        c.close()
+
+
 @pytest.fixture
 def cluster(tmp_path: Path) -> Iterator[Cluster]:
     with fresh_database("sqlite", tmp_path) as url:
-        c = Cluster(tmp_path, url, devices=2, extra_conf="")
-        try:
-            c.upgrade_db()
-            c.start_sim()
-            c.start_api()
-            for host in ("n1", "n2"):
-                c.start_agent(host, extra=L2L3)
-            c.wait_agents_alive(["n1", "n2"])
-            yield c
-        finally:
-            c.close()
+        yield from _pair_with_two_agents(tmp_path, url)
+
+
+@pytest.fixture
+def cluster_on_each_db(tmp_path: Path, db_url: str) -> Iterator[Cluster]:
+    """The same, on SQLite, PostgreSQL and MariaDB."""
+    yield from _pair_with_two_agents(tmp_path, db_url)
 
 
 def _network(c: Cluster, name: str, provider: dict[str, Any], cidr: str,
@@ -204,8 +214,8 @@ def _kill_owner_mid_way(c: Cluster, project: str, lb_id: str) -> int:
     return int(rd)
 
 
-def test_failover_between_route_domain_and_device_write(cluster: Cluster) -> None:
-    c = cluster
+def test_failover_between_route_domain_and_device_write(cluster_on_each_db: Cluster) -> None:
+    c = cluster_on_each_db
     sub = _network(c, "green", _vlan(201), "10.1.0.0/24")
     lb = _create(c, "green", _graph("green", sub, None, "10.1.0.7"))
     rd = _kill_owner_mid_way(c, "green", lb["id"])
