@@ -18,8 +18,9 @@ Must not: talk to a device or a network source.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -29,6 +30,7 @@ from bigip_lbaas.db import models as m
 from bigip_lbaas.db.session import Database, savepoint
 from bigip_lbaas.engine.route_domains import assign, lowest_free
 
+T = TypeVar("T")
 # Inserts tried per new route domain before giving up (each loses only to a concurrent winner).
 ALLOCATE_ATTEMPTS = 64
 
@@ -58,19 +60,27 @@ def bind(
     max_slots: int = 1,
     use_namespaces: bool = True,
     ports: Mapping[str, Iterable[str]] | None = None,
-) -> Bound:
+    then: Callable[[Session, Bound], T] | None = None,
+) -> tuple[Bound, T | None]:
     """Bind the partition's subnets: ``tenant`` (subnet id -> CIDR) to route domains of the
     partition (allocated when missing; all in route domain 0 without ``use_namespaces``), and
     ``common`` ones to route domain 0; record ``ports`` (subnet id -> port names to be booked
-    for it). One transaction, none when all of it is already so."""
+    for it). One transaction, none when all of it is already so. ``then``: more work for that
+    transaction when there is one (the built-in source books its ports in it); its result is
+    returned with the binding (None when no transaction was needed)."""
     tenant, common = dict(tenant), set(common)
     names = {s: set(n) for s, n in (ports or {}).items()}
     known = db.query(lambda s: _already_bound(s, partition_id, tenant, common, use_namespaces,
                                               names))
     if known is not None:  # every reconcile after the first: no write transaction
-        return known
-    return db.run(lambda s: bind_in(s, partition_id, tenant, common, max_slots=max_slots,
-                                    use_namespaces=use_namespaces, ports=names))
+        return known, None
+
+    def write(session: Session) -> tuple[Bound, T | None]:
+        bound = bind_in(session, partition_id, tenant, common, max_slots=max_slots,
+                        use_namespaces=use_namespaces, ports=names)
+        return bound, then(session, bound) if then is not None else None
+
+    return db.run(write)
 
 
 def _already_bound(session: Session, partition_id: int, tenant: dict[str, str],

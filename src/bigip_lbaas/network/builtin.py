@@ -107,11 +107,16 @@ class BuiltinSource:
         if all((w[0], w[2]) in found for w in wanted):
             return [found[(w[0], w[2])] for w in wanted]
 
-        def write(session: Session) -> list[BookedPort]:
-            return [_ensure(session, name, net, sub, project, device, None)
-                    for name, net, sub, project, device in wanted]
+        return self._run(lambda session: self.ensure_ports_in(session, wanted))
 
-        return self._run(write)
+    @staticmethod
+    def ensure_ports_in(session: Session,
+                        wanted: list[tuple[str, str, str, str, str]]) -> list[BookedPort]:
+        """``ensure_ports`` inside the caller's transaction on this source's database (the
+        agent books a partition's ports in the transaction that binds its subnets)."""
+        found = _find_many(session, [w[0] for w in wanted]) if wanted else {}
+        return [found.get((name, sub)) or _ensure(session, name, net, sub, project, device, None)
+                for name, net, sub, project, device in wanted]
 
     def delete_ports(self, names: list[str], *, device_id: str | None = None) -> int:
         if not names:

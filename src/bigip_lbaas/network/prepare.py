@@ -19,6 +19,8 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from sqlalchemy.orm import Session
+
 from bigip_lbaas.core.model import PartitionState
 from bigip_lbaas.core.network import (
     TUNNEL_TYPES,
@@ -111,17 +113,31 @@ def prepare(ctx: Context, partition_id: int, partition: str, project_id: str,
             del facts[subnet_id]
     tenant = {s: f.cidr for s, f in facts.items() if s not in common}
     wanted = {s: _port_names(ctx, partition, s) for s in tenant}
-    bound = networking.bind(ctx.db, partition_id, tenant, common & set(facts),
-                            max_slots=ctx.settings.max_namespaces_per_tenant,
-                            use_namespaces=ctx.settings.use_namespaces,
-                            ports={s: [n for n, _ in names] for s, names in wanted.items()})
+    booking = [(name, facts[s].network_id, s, project_id, device)
+               for s in sorted(wanted) for name, device in wanted[s]]
+    # The built-in registry lives in this database: its ports are booked in the binding's
+    # transaction (one write turn, not two, for a partition's first reconcile).
+    in_tx = getattr(ctx.source, "ensure_ports_in", None)
+    if getattr(ctx.source, "db", None) is not ctx.db:
+        in_tx = None
+
+    def book_too(session: Session, bound: networking.Bound) -> dict[str, str]:
+        assert in_tx is not None
+        mine = [w for w in booking if w[2] not in bound.refused]
+        return {p.name: p.ip_address for p in in_tx(session, mine)}
+
+    bound, booked = networking.bind(
+        ctx.db, partition_id, tenant, common & set(facts),
+        max_slots=ctx.settings.max_namespaces_per_tenant,
+        use_namespaces=ctx.settings.use_namespaces,
+        ports={s: [n for n, _ in names] for s, names in wanted.items()},
+        then=book_too if in_tx is not None else None)
     for subnet_id, reason in bound.refused.items():
         failures.update({o: reason for o in by_subnet[subnet_id]})
-    # The port names are recorded (by bind, in its transaction) before they are booked, so a
-    # crash in between leaves nothing that release would not find.
-    booking = [(name, facts[s].network_id, s, project_id, device)
-               for s in sorted(wanted) if s not in bound.refused for name, device in wanted[s]]
-    address = _ensure_ports(ctx.source, booking)
+    # The port names are recorded (by bind, in its transaction) before or as they are booked,
+    # so a crash in between leaves nothing that release would not find.
+    booking = [w for w in booking if w[2] not in bound.refused]
+    address = booked if booked is not None else _ensure_ports(ctx.source, booking)
     plans: list[SubnetPlan] = []
     for subnet_id in sorted(facts):
         if subnet_id in bound.refused:

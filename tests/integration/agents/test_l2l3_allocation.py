@@ -46,13 +46,13 @@ def _network(db: Database, project: str, cidrs: list[str], *, vlan: int | None =
 
 def test_ids_lowest_free_unique_and_stable(db: Database) -> None:
     p1, p2, p3 = _partitions(db, 3)
-    a = networking.bind(db, p1, {"s1": "10.0.0.0/24"})
-    b = networking.bind(db, p2, {"s2": "10.0.0.0/24"})
+    a, _ = networking.bind(db, p1, {"s1": "10.0.0.0/24"})
+    b, _ = networking.bind(db, p2, {"s2": "10.0.0.0/24"})
     assert a.route_domains == (1,) and b.route_domains == (2,)
-    assert networking.bind(db, p1, {"s1": "10.0.0.0/24"}) == a  # stable: nothing new
+    assert networking.bind(db, p1, {"s1": "10.0.0.0/24"}) == (a, None)  # stable: no write
     # p1 released: its id is free again and the next partition takes the lowest one.
     networking.release(db, p1, keep=())
-    assert networking.bind(db, p3, {"s3": "10.0.0.0/24"}).route_domains == (1,)
+    assert networking.bind(db, p3, {"s3": "10.0.0.0/24"})[0].route_domains == (1,)
     assert networking.route_domains(db) == {1: (p3, 0), 2: (p2, 0)}
 
 
@@ -85,14 +85,14 @@ def test_concurrent_allocators_never_share_an_id(db: Database) -> None:
 
 def test_aux_route_domain_for_an_overlap_and_error_beyond_the_max(db: Database) -> None:
     (p,) = _partitions(db, 1)
-    got = networking.bind(db, p, {"a": "10.0.0.0/24", "b": "10.0.0.0/24", "c": "10.0.0.0/25"},
+    got, _ = networking.bind(db, p, {"a": "10.0.0.0/24", "b": "10.0.0.0/24", "c": "10.0.0.0/25"},
                           max_slots=2)
     assert got.route_domains == (1, 2)
     assert got.subnet_rd == {"a": 1, "b": 2}
     assert "max_namespaces_per_tenant" in got.refused["c"]
     # Without use_namespaces every subnet is in route domain 0 and no id is taken.
     (q,) = [pid for pid in _partitions(db, 2) if pid != p]
-    plain = networking.bind(db, q, {"x": "10.0.0.0/24"}, use_namespaces=False)
+    plain, _ = networking.bind(db, q, {"x": "10.0.0.0/24"}, use_namespaces=False)
     assert plain.route_domains == () and plain.subnet_rd == {"x": 0}
 
 
