@@ -114,9 +114,14 @@ class BuiltinSource:
                         wanted: list[tuple[str, str, str, str, str]]) -> list[BookedPort]:
         """``ensure_ports`` inside the caller's transaction on this source's database (the
         agent books a partition's ports in the transaction that binds its subnets)."""
-        found = _find_many(session, [w[0] for w in wanted]) if wanted else {}
-        return [found.get((name, sub)) or _ensure(session, name, net, sub, project, device, None)
-                for name, net, sub, project, device in wanted]
+        if not wanted:
+            return []
+        found = _find_many(session, [w[0] for w in wanted])
+        missing = [w for w in wanted if (w[0], w[2]) not in found]
+        for subnet_id in sorted({w[2] for w in missing}):  # subnet row locks in id order
+            mine = [w for w in missing if w[2] == subnet_id]
+            found.update(_book_on(session, subnet_id, mine))
+        return [found[(w[0], w[2])] for w in wanted]
 
     def delete_ports(self, names: list[str], *, device_id: str | None = None) -> int:
         if not names:
@@ -182,6 +187,38 @@ def _find_many(session: Session, names: list[str]) -> dict[tuple[str, str], Book
         found[(str(port.name), subnet_id)] = BookedPort(
             port.id, str(port.name), port.network_id, subnet_id, address, port.mac_address)
     return found
+
+
+def _book_on(session: Session, subnet_id: str, wanted: list[tuple[str, str, str, str, str]]
+             ) -> dict[tuple[str, str], BookedPort]:
+    """Book ``wanted`` ports on one subnet under its row lock: one lock, one read of the
+    addresses in use, two flushes, however many ports."""
+    subnet = session.get(m.Subnet, subnet_id, with_for_update=True)
+    if subnet is None or any(w[1] != subnet.network_id for w in wanted):
+        raise NotFound(f"subnet {subnet_id} not found in {NAME}")
+    booked = _find_many(session, [w[0] for w in wanted])  # booked meanwhile by another agent
+    used = in_use(session, subnet_id)
+    rows: list[tuple[m.Port, str]] = []
+    for name, network_id, _sub, project_id, device_id in wanted:
+        if (name, subnet_id) in booked:
+            continue
+        address = first_free(subnet, used)
+        if address is None:
+            raise NoFreeAddress(f"no free address in subnet {subnet_id} for port {name}")
+        used.add(address)
+        port = m.Port(id=str(uuid.uuid4()), project_id=project_id, network_id=network_id,
+                      name=name, description="", device_owner=DEVICE_OWNER,
+                      device_id=device_id, mac_address=new_mac(), admin_state_up=True,
+                      binding_host_id="")
+        session.add(port)
+        rows.append((port, address))
+    session.flush()
+    for port, address in rows:
+        session.add(m.PortIp(port_id=port.id, subnet_id=subnet_id, ip_address=address))
+        booked[(str(port.name), subnet_id)] = BookedPort(
+            port.id, str(port.name), port.network_id, subnet_id, address, port.mac_address)
+    session.flush()
+    return booked
 
 
 def _ensure(session: Session, name: str, network_id: str, subnet_id: str, project_id: str,
