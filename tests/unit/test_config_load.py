@@ -137,7 +137,7 @@ def test_warnings_name_unimplemented_options_once_and_unhonoured_values(
                  "openstack_keystone_uri", "bigip_management_username"):
         assert names.count(name) == 1, (name, names)
     assert "hunter2" not in names + values
-    # L2/L3 mode is implemented (config/network.py): no longer warned about.
+    # L2/L3 mode is implemented (config/l2l3.py): no longer warned about.
     assert "f5_global_routed_mode" not in names + values
     assert "environment_group_number = 2: groups are not implemented" in values
     assert "periodic_interval = 5.0: not used" in values

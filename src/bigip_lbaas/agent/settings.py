@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from oslo_config import cfg
 
 from bigip_lbaas.config.devices import DeviceAddress, parse_devices
-from bigip_lbaas.config.network import network_settings
+from bigip_lbaas.config.l2l3 import network_settings
 from bigip_lbaas.core.errors import ConfigError
 from bigip_lbaas.core.network import NetworkSettings
 from bigip_lbaas.device.cluster import validate_ha

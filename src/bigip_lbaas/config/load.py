@@ -15,7 +15,7 @@ from pathlib import Path
 
 from oslo_config import cfg, types
 
-from bigip_lbaas.config import network, options
+from bigip_lbaas.config import l2l3, options
 from bigip_lbaas.config.devices import InvalidPort, parse_devices
 from bigip_lbaas.core.certs import InvalidStorageKey
 from bigip_lbaas.core.errors import ConfigError, DatabaseError
@@ -69,11 +69,11 @@ def validate(conf: cfg.ConfigOpts) -> None:
 
 
 def _check_network(conf: cfg.ConfigOpts) -> None:
-    """F5's L2/L3 options parse (``config.network``), whatever the mode: a value refused names
+    """F5's L2/L3 options parse (``config.l2l3``), whatever the mode: a value refused names
     the file that set it, the option and the value."""
     try:
-        network.network_settings(conf)
-    except network.BadOption as err:
+        l2l3.network_settings(conf)
+    except l2l3.BadOption as err:
         where, raw, section = _where_set(conf, "DEFAULT", err.name)
         shown = raw if raw is not None else err.value
         raise ConfigError(f"{where}: [{section}] {err.name} = {shown!r}: {err.reason}; "

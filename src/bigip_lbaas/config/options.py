@@ -13,7 +13,7 @@ import socket
 
 from oslo_config import cfg, types
 
-from bigip_lbaas.config.network import L2L3_OPTS
+from bigip_lbaas.config.l2l3 import L2L3_OPTS
 
 HA_TYPES = ("standalone", "pair", "scalen")
 

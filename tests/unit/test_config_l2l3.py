@@ -1,4 +1,4 @@
-"""config.network: F5's L2/L3 options from the operator's ini as it is, into NetworkSettings;
+"""config.l2l3: F5's L2/L3 options from the operator's ini as it is, into NetworkSettings;
 bad values refused at start-up with one line naming the file, option and value."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from bigip_lbaas.config.l2l3 import network_settings
 from bigip_lbaas.config.load import load, warn_unsupported
-from bigip_lbaas.config.network import network_settings
 from bigip_lbaas.core.errors import ConfigError
 from bigip_lbaas.core.network import NetworkSettings, PhysicalMapping
 
