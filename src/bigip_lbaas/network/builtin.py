@@ -78,13 +78,30 @@ class BuiltinSource:
             row = session.get(m.Network, network_id)
             if row is None:
                 return None
-            return Segment(row.id, row.network_type or "", row.physical_network,
-                           row.segmentation_id, row.mtu, bool(row.shared), bool(row.external))
+            return _segment(row)
 
         found = self._query(read)
         if found is None:
             raise NotFound(f"network {network_id} not found in {NAME}")
         return found
+
+    def subnets_and_segments(
+        self, subnet_ids: list[str]
+    ) -> tuple[dict[str, SubnetFacts], dict[str, Segment]]:
+        """``subnet`` and ``segment`` for many subnets in one read: those found, and the
+        segments of their networks (a subnet or network missing is simply left out)."""
+
+        def read(session: Session) -> tuple[dict[str, SubnetFacts], dict[str, Segment]]:
+            subs = {r.id: SubnetFacts(r.id, r.network_id, r.cidr, r.ip_version, r.gateway_ip,
+                                      r.project_id)
+                    for r in session.scalars(sa.select(m.Subnet).where(
+                        m.Subnet.id.in_(subnet_ids)))} if subnet_ids else {}
+            nets = sorted({f.network_id for f in subs.values()})
+            segs = {r.id: _segment(r) for r in session.scalars(
+                sa.select(m.Network).where(m.Network.id.in_(nets)))} if nets else {}
+            return subs, segs
+
+        return self._query(read)
 
     def ensure_port(
         self, *, name: str, network_id: str, subnet_id: str, project_id: str, device_id: str,
@@ -174,6 +191,11 @@ def _find(session: Session, name: str, subnet_id: str) -> BookedPort | None:
         return None
     port, address = row
     return BookedPort(port.id, name, port.network_id, subnet_id, address, port.mac_address)
+
+
+def _segment(row: m.Network) -> Segment:
+    return Segment(row.id, row.network_type or "", row.physical_network, row.segmentation_id,
+                   row.mtu, bool(row.shared), bool(row.external))
 
 
 def _find_many(session: Session, names: list[str]) -> dict[tuple[str, str], BookedPort]:

@@ -87,9 +87,19 @@ def prepare(ctx: Context, partition_id: int, partition: str, project_id: str,
         failures[obj] = "no subnet: L2/L3 mode needs the VIP's (or the member's) subnet"
     facts: dict[str, SubnetFacts] = {}
     segments: dict[str, Segment] = {}
+    # A source that can (the built-in registry) answers for every subnet and network at once.
+    many = getattr(ctx.source, "subnets_and_segments", None)
+    known: tuple[dict[str, SubnetFacts], dict[str, Segment]] | None = (
+        many(sorted(by_subnet)) if many is not None else None)
     for subnet_id in sorted(by_subnet):
         try:
-            sub = ctx.source.subnet(subnet_id)
+            if known is not None:
+                sub = known[0].get(subnet_id) or _missing(subnet_id)
+                segment = known[1].get(sub.network_id)
+                if segment is not None:
+                    segments[sub.network_id] = segment
+            else:
+                sub = ctx.source.subnet(subnet_id)
         except NotFound:
             reason = f"subnet {subnet_id} not found in {ctx.source_name}"
             failures.update({o: reason for o in by_subnet[subnet_id]})
@@ -163,6 +173,10 @@ def prepare(ctx: Context, partition_id: int, partition: str, project_id: str,
         vteps=dict(ctx.vteps or {}),
         failures=failures,
     )
+
+
+def _missing(subnet_id: str) -> SubnetFacts:
+    raise NotFound(subnet_id)
 
 
 def _segment_problem(seg: Segment, settings: NetworkSettings) -> str | None:
