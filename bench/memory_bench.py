@@ -99,6 +99,7 @@ def load(db: Database, partitions: int, lbs: int, tag: str) -> dict[str, Any]:
                 lb, lst, pool = (str(uuid.uuid4()) for _ in range(3))
                 rows[m.LoadBalancer].append({
                     **common, "id": lb, "name": f"lb{n}", "partition_id": pid, "provider": "f5",
+                    "vip_port_id": str(uuid.uuid4()),  # NOT NULL since migration 0009
                     "vip_address": f"172.{16 + a // 250}.{a % 250}.{b + 1}"})
                 rows[m.Pool].append({**common, "id": pool, "load_balancer_id": lb,
                                      "protocol": "HTTP", "lb_algorithm": "ROUND_ROBIN"})

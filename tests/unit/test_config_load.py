@@ -137,10 +137,11 @@ def test_warnings_name_unimplemented_options_once_and_unhonoured_values(
                  "openstack_keystone_uri", "bigip_management_username"):
         assert names.count(name) == 1, (name, names)
     assert "hunter2" not in names + values
-    assert "f5_global_routed_mode = False: only global routed mode is implemented" in values
+    # L2/L3 mode is implemented (config/l2l3.py): no longer warned about.
+    assert "f5_global_routed_mode" not in names + values
     assert "environment_group_number = 2: groups are not implemented" in values
     assert "periodic_interval = 5.0: not used" in values
-    assert len(reported) == 5 + 3
+    assert len(reported) == 5 + 2
 
 
 def test_f5_defaults_are_not_warned_about(tmp_path: Path,

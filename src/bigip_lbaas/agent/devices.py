@@ -87,5 +87,14 @@ class BigipDevice:
         present = {str(f.get("name")) for f in folders}
         return {k for k in keys if names.partition(self.prefix, k.project_id) not in present}
 
+    async def vtep_address(self, folder: str, name: str) -> str | None:
+        """The address of self IP ``/<folder>/<name>`` (the tunnels' local address), without
+        its ``%rd`` and mask; None when the device has no such self IP."""
+        with DEVICE_SECONDS.labels(self.name, "probe").time():
+            found = await self.client.get_optional(f"/mgmt/tm/net/self/~{folder}~{name}")
+        if not found:
+            return None
+        return str(found.get("address", "")).split("/")[0].split("%")[0] or None
+
     async def close(self) -> None:
         await self.client.aclose()

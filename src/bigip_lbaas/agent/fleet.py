@@ -71,6 +71,8 @@ class Fleet:
         self._memo: dict[str, dict[int, tuple[int, DeviceConfig]]] = {
             d.name: {} for d in self.devices
         }
+        # device → its VTEP self IP's address (L2/L3 mode, tunnels), read once per contact
+        self._vteps: dict[str, str] = {}
 
     @property
     def operational(self) -> bool:
@@ -111,6 +113,26 @@ class Fleet:
     def lost_contact(self, name: str) -> None:
         """Forget what the device was seen holding: it may be rebuilt or wiped meanwhile."""
         self._memo[name] = {}
+        self._vteps.pop(name, None)
+
+    async def vteps(self, folder: str, selfip: str) -> dict[str, str]:
+        """Each reachable device's VTEP address (self IP ``/<folder>/<selfip>``), read once
+        after each contact with the device (``lost_contact`` forgets it); a device that has no
+        such self IP is left out (its tunnels cannot be built: render says so)."""
+        for device in self.devices:
+            name = device.name
+            read = getattr(device, "vtep_address", None)
+            if name in self._vteps or not self.up[name] or read is None:
+                continue
+            try:
+                found = await asyncio.wait_for(read(folder, selfip), self.probe_timeout)
+            except (DeviceError, TimeoutError) as err:
+                LOG.warning("cannot read the VTEP self IP", extra={
+                    "action": "vtep", "device": name, "error": str(err) or type(err).__name__})
+                continue
+            if found:
+                self._vteps[name] = found
+        return dict(self._vteps)
 
     def take_known(self, name: str, held: Held) -> DeviceConfig | None:
         """What device ``name`` holds for ``held``'s partition, if remembered under its epoch;

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -35,12 +36,18 @@ from bigip_lbaas.agent.work import PartitionWork, Pick, WorkQueue
 from bigip_lbaas.certstore import CertificateStoreUnavailable
 from bigip_lbaas.core.certs import CertificateSource
 from bigip_lbaas.core.errors import DatabaseError, DeviceError, DeviceUnreachable, LeaseLost
+from bigip_lbaas.core.network import TUNNEL_TYPES, PartitionNetwork
 from bigip_lbaas.db import desired, leases, outcomes
 from bigip_lbaas.db.desired import Snapshot
 from bigip_lbaas.db.leases import Held
+from bigip_lbaas.db.networking import AllocationFailed
 from bigip_lbaas.db.session import Database
 from bigip_lbaas.device.status import DeviceStats, carriers, summed
+from bigip_lbaas.engine import names
 from bigip_lbaas.engine.health import PartitionStatus
+from bigip_lbaas.network import prepare, release
+from bigip_lbaas.network.builtin import BuiltinSource
+from bigip_lbaas.network.source import NetworkSource, NetworkSourceError
 
 LOG = logging.getLogger(__name__)
 # How often the work loop may run placement early because a partition has no owner.
@@ -125,7 +132,8 @@ class PollNow:
 
 class Agent:
     def __init__(self, settings: AgentSettings, db: Database, devices: Sequence[Device],
-                 certs: CertificateSource | None = None) -> None:
+                 certs: CertificateSource | None = None,
+                 source: NetworkSource | None = None) -> None:
         self.s = settings
         self.db = db
         self.me = settings.instance_id
@@ -146,6 +154,11 @@ class Agent:
         self.poll_interval = settings.poll_interval
         # Where TLS secrets come from (made once at start: agent/service.py).
         self.certs = certs
+        # L2/L3 mode: where subnets, segments and ports come from (the built-in registry
+        # unless the service gives another).
+        self.source: NetworkSource | None = source
+        if settings.l2l3 and source is None:
+            self.source = BuiltinSource(db)
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -321,11 +334,12 @@ class Agent:
             if snap is None:  # the partition is gone from the database
                 raise LeaseLost(str(held.key), held.epoch)
             failing_for = 0.0 if work.failing_since is None else started - work.failing_since
+            network = await self._prepare(held, snap) if self.s.l2l3 else None
             outcome = await reconcile(
                 held, snap, self.fleet, prefix=self.s.environment,
                 guard=self.keeper.guard_for(held), attempts=work.attempts,
                 failing_for=failing_for, policy=self.policy, full=pick.full,
-                certs=self.certs,
+                certs=self.certs, network=network, net_settings=self.s.network,
             )
             self.recording += 1
             freed = True
@@ -336,6 +350,11 @@ class Agent:
                 self.recording -= 1
             if not written:
                 raise LeaseLost(str(held.key), held.epoch)
+            if network is not None and outcome.decision.applied and all(
+                    r.ok for r in outcome.results):
+                await self._release(held, snap, network)
+            if self.source is not None and outcome.decision.applied and snap.vip_ports:
+                await self._release_vip_ports(held, outcome)
             kind = outcome.kind
             if outcome.decision.applied or outcome.decision.give_up:
                 self.queue.succeeded(work, time.monotonic(), full=pick.full)
@@ -345,7 +364,8 @@ class Agent:
             kind, outcome = "lease_lost", None
             if self.queue.records.get(held.partition_id) is work:
                 self.queue.forget(held.partition_id)
-        except (DatabaseError, CertificateStoreUnavailable) as err:
+        except (DatabaseError, CertificateStoreUnavailable, NetworkSourceError,
+                AllocationFailed) as err:
             # nothing was recorded (the objects stay PENDING): try again shortly
             kind, outcome, error = "error", None, str(err)
             self.queue.retry_after(work, time.monotonic(), 1.0)
@@ -366,6 +386,63 @@ class Agent:
             if not work.due:
                 self.keeper.resync.reconciled()
         self._report(work, started, kind, outcome=outcome, error=error, unexpected=unexpected)
+
+    async def _prepare(self, held: Held, snap: Snapshot) -> PartitionNetwork:
+        """L2/L3 mode: the partition's networking (``network.prepare``), gathered in a thread:
+        route domains from the database, subnets and ports from the network source; then, if
+        it has a tunnel, each device's VTEP address (read once per contact). Raises
+        NetworkSourceError (retried)."""
+        settings = self.s.network
+        assert self.source is not None
+        ctx = prepare.Context(
+            self.db, self.source, settings, tuple(d.name for d in self.fleet.devices),
+            source_name=str(getattr(self.source, "name", "the network source")))
+        partition = names.partition(self.s.environment, held.key.project_id)
+        network = await asyncio.to_thread(prepare.prepare, ctx, held.partition_id, partition,
+                                          held.key.project_id, snap.state)
+        if settings.vtep_selfip_name and any(
+                s.network_type in TUNNEL_TYPES for s in network.segments):
+            vteps = await self.fleet.vteps(settings.vtep_folder, settings.vtep_selfip_name)
+            network = dataclasses.replace(network, vteps=vteps)
+        return network
+
+    async def _release(self, held: Held, snap: Snapshot, network: PartitionNetwork) -> None:
+        """Every device applied a reconcile that no longer has some subnets: their ports go
+        from the network source, then their bindings and emptied route domains from the
+        database (in that order: a crash in between only repeats the port deletes). A subnet
+        any object still names is kept, even one that failed (what of it is on the devices may
+        be held there, so its route domain id must stay taken)."""
+        assert self.source is not None
+        keep = {s.subnet_id for s in network.subnets} | set(prepare.users(snap.state))
+        try:
+            gone = await asyncio.to_thread(release.release, self.db, self.source,
+                                           held.partition_id, keep)
+        except (DatabaseError, NetworkSourceError) as err:  # the next applied reconcile redoes it
+            LOG.warning("cannot release networking yet", extra={
+                "action": "network_release", "partition": str(held.key), "error": str(err)})
+            return
+        if gone.subnets:
+            LOG.info("networking released", extra={
+                "action": "network_release", "partition": str(held.key),
+                "subnets": list(gone.subnets), "route_domains": list(gone.route_domains),
+                "ports": len(gone.ports)})
+
+    async def _release_vip_ports(self, held: Held, outcome: Outcome) -> None:
+        """The VIP ports of load balancers whose rows this outcome purged, from the network
+        source (a real Neutron's VIP port is created by the API and ours to delete; the
+        source leaves a port the project made itself). A failure is logged: the port leaks
+        rather than the work being retried, as the load balancer is gone."""
+        assert self.source is not None
+        failed = {f.object_id for f in outcome.decision.failures}
+        ports = [port for lb_id, port in sorted(outcome.snap.vip_ports.items())
+                 if lb_id not in failed]
+        for port in ports:
+            try:
+                await asyncio.to_thread(self.source.delete_port, port)
+            except NetworkSourceError as err:
+                LOG.warning("cannot delete a deleted load balancer's VIP port", extra={
+                    "action": "network_release", "partition": str(held.key), "port": port,
+                    "error": str(err)})
 
     def _report(
         self,

@@ -23,6 +23,7 @@ from bigip_lbaas.agent.decide import Decision, DeviceResult, decide
 from bigip_lbaas.agent.fleet import Device, Fleet
 from bigip_lbaas.core.certs import CertificateSource
 from bigip_lbaas.core.errors import DeviceError, DeviceUnreachable
+from bigip_lbaas.core.network import NetworkSettings, PartitionNetwork
 from bigip_lbaas.db.desired import Snapshot
 from bigip_lbaas.db.leases import Held
 from bigip_lbaas.db.outcomes import Finished
@@ -78,6 +79,8 @@ async def reconcile(
     policy: RetryPolicy | None = None,
     full: bool = True,
     certs: CertificateSource | None = None,
+    network: PartitionNetwork | None = None,
+    net_settings: NetworkSettings | None = None,
 ) -> Outcome:
     """Converge every device of ``fleet`` onto ``snap`` under ``held``'s lease.
 
@@ -85,11 +88,15 @@ async def reconcile(
     have been failing (for backoff and giving up); ``full`` reads every device afresh instead of
     trusting what this owner last saw it hold under this epoch (take-over, device return,
     anti-entropy); ``certs``: where the TLS secrets the partition names are fetched from (for
-    this reconcile only: the decrypted keys live in its ``Rendered`` and nowhere else)."""
+    this reconcile only: the decrypted keys live in its ``Rendered`` and nowhere else);
+    ``network``: in L2/L3 mode, the partition's networking as ``network.prepare`` gathered it
+    (route domains, segments, self IPs, SNAT) with the operator's ``net_settings``."""
     secrets = tls.NO_SECRETS
     if tls.wanted(snap.state) != tls.Wanted():
         secrets = await asyncio.to_thread(certificates.fetch, certs, snap.state)
-    rendered = render(snap.state, prefix, secrets=secrets)
+    rendered = render(snap.state, prefix, secrets=secrets, network=network,
+                      settings=net_settings if network is not None else None,
+                      devices=tuple(d.name for d in fleet.devices))
     del secrets
     results = await asyncio.gather(
         *(on_device(fleet, d, held, rendered, guard, full) for d in fleet.devices)

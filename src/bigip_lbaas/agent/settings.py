@@ -8,7 +8,9 @@ from dataclasses import dataclass, field
 from oslo_config import cfg
 
 from bigip_lbaas.config.devices import DeviceAddress, parse_devices
+from bigip_lbaas.config.l2l3 import network_settings
 from bigip_lbaas.core.errors import ConfigError
+from bigip_lbaas.core.network import NetworkSettings
 from bigip_lbaas.device.cluster import validate_ha
 
 
@@ -37,6 +39,12 @@ class AgentSettings:
     metrics_port: int | None = None
     metrics_host: str = "127.0.0.1"
     instance_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    network: NetworkSettings = field(default_factory=NetworkSettings)  # F5's L2/L3 options
+
+    @property
+    def l2l3(self) -> bool:
+        """F5's L2/L3 mode (``f5_global_routed_mode = False``)."""
+        return not self.network.global_routed_mode
 
 
 def from_conf(conf: cfg.ConfigOpts) -> AgentSettings:
@@ -71,4 +79,5 @@ def from_conf(conf: cfg.ConfigOpts) -> AgentSettings:
         status_interval=ours.status_interval,
         metrics_port=ours.metrics_port,
         metrics_host=ours.metrics_host,
+        network=network_settings(conf),
     )

@@ -17,9 +17,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from bigip_lbaas.api import segments, vip
+from bigip_lbaas.api import segments
 from bigip_lbaas.api.auth import Context
 from bigip_lbaas.core.errors import ApiError
+from bigip_lbaas.db import addresses
 from bigip_lbaas.db import models as m
 
 
@@ -198,10 +199,10 @@ def allocate(session: Session, network: m.Network,
     out: list[tuple[str, str]] = []
     versions_done: set[int] = set()
     for subnet, given in wanted:
-        taken = used.setdefault(subnet.id, vip.in_use(session, subnet.id))
+        taken = used.setdefault(subnet.id, addresses.in_use(session, subnet.id))
         if requested is None and subnet.ip_version in versions_done:
             continue
-        address = given or vip.first_free(subnet, taken)
+        address = given or addresses.first_free(subnet, taken)
         if address is None:
             if requested is None:
                 continue

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from oslo_config import cfg, types
 
-from bigip_lbaas.config import options
+from bigip_lbaas.config import l2l3, options
 from bigip_lbaas.config.devices import InvalidPort, parse_devices
 from bigip_lbaas.core.certs import InvalidStorageKey
 from bigip_lbaas.core.errors import ConfigError, DatabaseError
@@ -65,6 +65,19 @@ def validate(conf: cfg.ConfigOpts) -> None:
     _check_icontrol_hostname(conf)
     _check_database_connection(conf)
     _check_certificates(conf)
+    _check_network(conf)
+
+
+def _check_network(conf: cfg.ConfigOpts) -> None:
+    """F5's L2/L3 options parse (``config.l2l3``), whatever the mode: a value refused names
+    the file that set it, the option and the value."""
+    try:
+        l2l3.network_settings(conf)
+    except l2l3.BadOption as err:
+        where, raw, section = _where_set(conf, "DEFAULT", err.name)
+        shown = raw if raw is not None else err.value
+        raise ConfigError(f"{where}: [{section}] {err.name} = {shown!r}: {err.reason}; "
+                          f"accepted: {err.accepted}") from None
 
 
 def _check_icontrol_hostname(conf: cfg.ConfigOpts) -> None:
@@ -284,9 +297,9 @@ def unsupported_options_set(conf: cfg.ConfigOpts) -> list[str]:
 def unsupported_values_set(conf: cfg.ConfigOpts) -> list[str]:
     """F5 options we register whose value asks for behaviour this product does not have.
 
-    `f5_global_routed_mode = False` (L2/L3 orchestration), and any `environment_group_number` or
-    `periodic_interval` other than F5's default: we read neither (agents of one environment share
-    its partitions through leases; our loop has no periodic tick).
+    Any `environment_group_number` or `periodic_interval` other than F5's default: we read
+    neither (agents of one environment share its partitions through leases; our loop has no
+    periodic tick).
     """
     found = []
     for name, (default, reason) in options.VALUE_NOT_IMPLEMENTED.items():

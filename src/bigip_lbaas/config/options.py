@@ -13,6 +13,8 @@ import socket
 
 from oslo_config import cfg, types
 
+from bigip_lbaas.config.l2l3 import L2L3_OPTS
+
 HA_TYPES = ("standalone", "pair", "scalen")
 
 # Values F5's shipped ini files carry in quotes ('Common'); real agents strip them.
@@ -112,18 +114,16 @@ F5_AGENT_OPTS: list[cfg.Opt] = [
     cfg.BoolOpt(
         "f5_global_routed_mode",
         default=True,
-        help="No L2/L3 orchestration; the only mode this product implements (False is warned "
-        "about at start-up and behaves as True).",
+        help="True: no L2/L3 orchestration (the devices route to every address already). "
+        "False: F5's L2/L3 mode: route domains, VLANs or tunnels, self IPs and SNAT per "
+        "project (docs/networking-agent.md).",
     ),
+    *L2L3_OPTS,
 ]
 
 # Registered F5 options whose non-default value asks for something we do not do: named, with the
 # value, in one warning line at agent start-up; never fatal. name -> (F5's default, why).
 VALUE_NOT_IMPLEMENTED: dict[str, tuple[object, str]] = {
-    "f5_global_routed_mode": (
-        True,
-        "only global routed mode is implemented: no L2/L3 orchestration on the devices",
-    ),
     "environment_group_number": (
         1,
         "groups are not implemented: every agent of an environment shares its partitions",
@@ -140,9 +140,6 @@ UNSUPPORTED = (
     "start_agent_admin_state_up",
     "f5_bigip_lbaas_device_driver",
     "l2_population",
-    "use_namespaces",
-    "f5_snat_mode",
-    "f5_snat_addresses_per_subnet",
     "static_agent_configuration_data",
     "environment_specific_plugin",
     "capacity_policy",
@@ -151,21 +148,12 @@ UNSUPPORTED = (
     "icontrol_connection_retry_interval",
     "icontrol_config_mode",
     "f5_device_type",
-    "f5_external_physical_mappings",
-    "f5_vtep_folder",
-    "f5_vtep_selfip_name",
-    "advertised_tunnel_types",
     "f5_populate_static_arp",
     "vlan_binding_driver",
     "interface_port_static_mappings",
     "l3_binding_driver",
     "l3_binding_static_mappings",
-    "f5_route_domain_strictness",
-    "f5_common_networks",
-    "f5_common_external_networks",
-    "common_network_ids",
     "external_gateway_mode",
-    "max_namespaces_per_tenant",
     "f5_network_segment_physical_network",
     "f5_network_segment_polling_interval",
     "f5_network_segment_gross_timeout",

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
@@ -50,6 +50,9 @@ class Snapshot:
     partition_id: int
     state: model.PartitionState
     pending: tuple[PendingObject, ...]
+    # VIP port of each load balancer being deleted: once its row is purged, the agent asks the
+    # network source to delete the port (a real Neutron's; the registry's goes with the row).
+    vip_ports: dict[str, str] = field(default_factory=dict)
 
     @property
     def generation(self) -> int:
@@ -107,15 +110,16 @@ def load_many_in(session: Session, partition_ids: Sequence[int]) -> dict[int, Sn
     for kind, table in MODELS.items():
         if kind != "load_balancer":
             rows[kind] = _in_chunks(session, _children_of(table), lb_ids)
-    extra: dict[str, list[str]] = defaultdict(list)
-    for lb_id, address in _in_chunks(
+    extra: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for lb_id, address, subnet_id in _in_chunks(
         session,
-        lambda c: sa.select(m.AdditionalVip.load_balancer_id, m.AdditionalVip.ip_address)
+        lambda c: sa.select(m.AdditionalVip.load_balancer_id, m.AdditionalVip.ip_address,
+                            m.AdditionalVip.subnet_id)
         .where(m.AdditionalVip.load_balancer_id.in_(c))
         .order_by(m.AdditionalVip.load_balancer_id, m.AdditionalVip.ip_address),
         lb_ids,
     ):
-        extra[lb_id].append(address)
+        extra[lb_id].append((address, subnet_id))
 
     # Everything grouped by partition, through the load balancer each row belongs to.
     part_of = {lb.id: lb.partition_id for lb in lbs}
@@ -143,7 +147,9 @@ def load_many_in(session: Session, partition_ids: Sequence[int]) -> dict[int, Sn
             generation=part.desired_generation,
             load_balancers=_build(mine, extra),
         )
-        snaps[part.id] = Snapshot(part.id, state, pending)
+        vip_ports = {lb.id: lb.vip_port_id for lb in mine["load_balancer"]
+                     if lb.provisioning_status == Prov.PENDING_DELETE and lb.vip_port_id}
+        snaps[part.id] = Snapshot(part.id, state, pending, vip_ports)
     return snaps
 
 
@@ -152,7 +158,7 @@ def _alive(row: Any) -> bool:
 
 
 def _build(
-    rows: dict[str, list[Any]], extra: dict[str, list[str]]
+    rows: dict[str, list[Any]], extra: dict[str, list[tuple[str, str]]]
 ) -> tuple[model.LoadBalancer, ...]:
     by_parent: dict[str, dict[str, list[Any]]] = defaultdict(lambda: defaultdict(list))
     for row in rows["member"]:
@@ -183,7 +189,10 @@ def _build(
                 enabled=lb.enabled,
                 listeners=listeners,
                 pools=pools,
-                additional_vips=tuple(extra.get(lb.id, ())),
+                additional_vips=tuple(a for a, _ in extra.get(lb.id, ())),
+                vip_subnet_id=lb.vip_subnet_id,
+                vip_network_id=lb.vip_network_id,
+                additional_vip_subnets=tuple(extra.get(lb.id, ())),
             )
         )
     return tuple(result)
@@ -216,6 +225,7 @@ def _pool(row: m.Pool, children: dict[str, dict[str, list[Any]]]) -> model.Pool:
                 enabled=mb.enabled,
                 monitor_address=mb.monitor_address,
                 monitor_port=mb.monitor_port,
+                subnet_id=mb.subnet_id,
             )
             for mb in children["member"][row.id]
             if _alive(mb)

@@ -454,6 +454,41 @@ class PortIp(Base):
 
 
 
+# --- L2/L3 mode: route domains and the subnets a partition has networking on (db/networking.py)
+
+
+class RouteDomain(Base):
+    """A route-domain id held by a partition. The id is the primary key, so no two partitions
+    (of any environment) ever hold the same one, and every device gets it from here. ``slot`` 0
+    is the partition's default route domain, 1.. its auxiliary ones."""
+
+    __tablename__ = "route_domain"
+    __table_args__ = (UniqueConstraint("partition_id", "slot"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    partition_id: Mapped[int] = mapped_column(
+        ForeignKey("partition.id", ondelete="CASCADE"), index=True
+    )
+    slot: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class SubnetBinding(Base):
+    """A subnet a partition has networking on: its route domain (NULL: route domain 0, a common
+    network or ``use_namespaces = False``) and the ports booked for it (names), kept so that the
+    binding is stable and its ports are released exactly."""
+
+    __tablename__ = "subnet_binding"
+
+    partition_id: Mapped[int] = mapped_column(
+        ForeignKey("partition.id", ondelete="CASCADE"), primary_key=True
+    )
+    subnet_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    route_domain_id: Mapped[int | None] = mapped_column(
+        ForeignKey("route_domain.id"), nullable=True, index=True
+    )
+    ports: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+
 # --- the built-in certificate store ------------------------------------------------------------
 
 

@@ -35,9 +35,9 @@ from bigip_lbaas.api.schemas.network import (
     SubnetRootResponse,
     SubnetsRootResponse,
 )
-from bigip_lbaas.api.vip import default_pools
 from bigip_lbaas.core.errors import DuplicateRow
 from bigip_lbaas.db import models as m
+from bigip_lbaas.db.addresses import default_pools
 from bigip_lbaas.db.session import savepoint
 
 router = APIRouter(tags=["networks"])

@@ -18,12 +18,13 @@ from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from bigip_lbaas.api import ports, segments, vip
+from bigip_lbaas.api import ports, segments
 from bigip_lbaas.api.handlers import env, no_content, respond
 from bigip_lbaas.api.schemas.common import fault_responses
 from bigip_lbaas.api.schemas.port import PortRootPOST, PortRootResponse, PortsRootResponse
 from bigip_lbaas.core.errors import DuplicateRow
 from bigip_lbaas.db import models as m
+from bigip_lbaas.db.addresses import new_mac
 
 router = APIRouter(tags=["ports"])
 COLUMNS = {"id": m.Port.id, "name": m.Port.name, "network_id": m.Port.network_id,
@@ -113,7 +114,7 @@ def create_port(request: Request, body: PortRootPOST) -> JSONResponse:
         row = m.Port(id=str(uuid.uuid4()), project_id=project, network_id=network.id,
                      name=spec.name, description=spec.description,
                      device_owner=spec.device_owner, device_id=spec.device_id,
-                     mac_address=mac or vip.new_mac(), admin_state_up=spec.admin_state_up,
+                     mac_address=mac or new_mac(), admin_state_up=spec.admin_state_up,
                      binding_host_id=spec.binding_host_id or "")
         session.add(row)
         session.flush()
