@@ -1,4 +1,4 @@
-"""A real Neutron (PyPI `neutron` 26.x) on loopback, behind the session's real Keystone.
+"""A real Neutron (PyPI `neutron` 29.x) on loopback, behind the session's real Keystone.
 
 How to use it
 -------------
@@ -58,7 +58,7 @@ from tests.databases import fresh_database
 from tests.openstack.keystone import Keystone, User
 from tests.openstack.venvs import bin_path, service_venv
 
-REQUIREMENTS = ("neutron==26.0.6", "gunicorn>=23", "pymysql>=1.1", "psycopg2-binary>=2.9")
+REQUIREMENTS = ("neutron==29.0.0", "gunicorn>=23", "pymysql>=1.1", "psycopg2-binary>=2.9")
 START_TIMEOUT = 240.0
 MIGRATE_TIMEOUT = 900.0
 PHYSNET = "physnet1"
