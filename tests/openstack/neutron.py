@@ -21,8 +21,11 @@ What runs
 ---------
 
 `neutron` and `gunicorn` in a virtualenv of their own (tests/openstack/venvs.py). A fresh
-database per Neutron (tests/databases.py `fresh_database`), migrated with Neutron's own
-`neutron-db-manage upgrade heads`. The ML2 plugin with the type drivers flat, vlan and vxlan
+database per Neutron (tests/databases.py `fresh_database`): on MariaDB migrated with Neutron's own
+`neutron-db-manage upgrade heads`; on PostgreSQL, where Neutron's newer migrations no longer run
+(MySQL-only `ALTER TABLE ... CONVERT TO CHARACTER SET`), built from Neutron's models
+(`neutron.db.migration.models.head`, what its migration tests compare against) and stamped with
+`neutron-db-manage stamp heads`. The ML2 plugin with the type drivers flat, vlan and vxlan
 (tenant networks vxlan, VNIs 1000:1999; VLANs physnet1:100:199; any flat physical network) and no
 mechanism driver at all: nothing binds ports (no agents run here), so ports stay unbound and
 their `binding:host_id` is whatever the caller set. No service plugins (no routers, no
@@ -65,6 +68,19 @@ PHYSNET = "physnet1"
 VLAN_RANGE = (100, 199)
 VNI_RANGE = (1000, 1999)
 TRANSPORT_URL = "rabbit://guest:guest@127.0.0.1:5672/"
+
+# Neutron's newer migrations are MySQL-only (`ALTER TABLE ... CONVERT TO CHARACTER SET utf8mb4`),
+# so on PostgreSQL the schema is built from Neutron's models (the metadata its migration tests
+# compare the migrations with, neutron/db/migration/models/head.py), then stamped at heads.
+MODELS_SCHEMA = """\
+import sys
+from sqlalchemy import create_engine
+from neutron.db.migration.models import head
+
+engine = create_engine(sys.argv[1])
+head.get_metadata().create_all(engine)
+engine.dispose()
+"""
 
 WSGI_MODULE = "import sys\nsys.argv[1:] = []\nfrom neutron.wsgi.api import application  # noqa\n"
 
@@ -177,14 +193,20 @@ def running_neutron(work: Path, keystone: Keystone, db_kind: str = "mariadb") ->
         env.pop("VIRTUAL_ENV", None)
         t0 = time.monotonic()
         log = work / "neutron-db-manage.log"
-        with log.open("ab") as out:
-            done = subprocess.run([bin_path(venv, "neutron-db-manage"), "--config-file", str(conf),
-                                   "--config-file", str(ml2), "upgrade", "heads"],
-                                  stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                  env=env, timeout=MIGRATE_TIMEOUT, check=False)
-        if done.returncode != 0:
-            raise RuntimeError(f"neutron-db-manage upgrade heads failed on {db_kind} "
-                               f"(see {log}):\n{_tail(log)}")
+        manage = [bin_path(venv, "neutron-db-manage"), "--config-file", str(conf),
+                  "--config-file", str(ml2)]
+        steps = [[*manage, "upgrade", "heads"]]
+        if db_kind == "postgresql":
+            steps = [[bin_path(venv, "python"), "-c", MODELS_SCHEMA, db_url],
+                     [*manage, "stamp", "heads"]]
+        for step in steps:
+            with log.open("ab") as out:
+                done = subprocess.run(step, stdout=out, stderr=subprocess.STDOUT,
+                                      stdin=subprocess.DEVNULL, env=env,
+                                      timeout=MIGRATE_TIMEOUT, check=False)
+            if done.returncode != 0:
+                raise RuntimeError(f"Neutron's schema could not be built on {db_kind} "
+                                   f"({' '.join(step[-2:])}; see {log}):\n{_tail(log)}")
         timings["db_upgrade_s"] = time.monotonic() - t0
         (work / "neutron_wsgi.py").write_text(WSGI_MODULE)
         port = free_ports(1)
