@@ -65,6 +65,7 @@ def validate(conf: cfg.ConfigOpts) -> None:
     _check_icontrol_hostname(conf)
     _check_database_connection(conf)
     _check_certificates(conf)
+    _check_networking(conf)
 
 
 def _check_icontrol_hostname(conf: cfg.ConfigOpts) -> None:
@@ -137,6 +138,22 @@ def _check_barbican(conf: cfg.ConfigOpts) -> None:
     if not all(importlib.util.find_spec(m) for m in ("keystoneauth1", "barbicanclient")):
         raise ConfigError(f"{head} needs keystoneauth1 and python-barbicanclient: install "
                           "bigip-lbaas[barbican]")
+
+
+def _check_networking(conf: cfg.ConfigOpts) -> None:
+    """`[networking] source = neutron` needs the service's Keystone credentials and
+    keystoneauth1 (network/neutron.py)."""
+    if str(conf.networking.source) != options.NEUTRON_NETWORK_SOURCE:
+        return
+    where, _value, section = _where_set(conf, "networking", "source")
+    head = f"{where}: [{section}] source = {options.NEUTRON_NETWORK_SOURCE}"
+    missing = [name for name in ("auth_url", "username", "password")
+               if not conf.service_auth[name]]
+    if missing:
+        raise ConfigError(f"{head} needs Keystone: [service_auth] {', '.join(missing)} not set "
+                          "(the service's own credentials, Octavia's option names)")
+    if importlib.util.find_spec("keystoneauth1") is None:
+        raise ConfigError(f"{head} needs keystoneauth1: install bigip-lbaas[neutron]")
 
 
 def check_api_exposure(conf: cfg.ConfigOpts) -> None:
