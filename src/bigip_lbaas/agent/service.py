@@ -9,7 +9,7 @@ import signal
 from oslo_config import cfg
 from prometheus_client import start_http_server
 
-from bigip_lbaas import certstore
+from bigip_lbaas import certstore, network
 from bigip_lbaas.agent import settings as agent_settings
 from bigip_lbaas.agent.devices import BigipDevice
 from bigip_lbaas.agent.loop import Agent
@@ -20,6 +20,7 @@ from bigip_lbaas.db import agents, schema
 from bigip_lbaas.db.agents import DuplicateAgent
 from bigip_lbaas.db.session import Database
 from bigip_lbaas.device.cluster import autosync_warnings
+from bigip_lbaas.network.source import NetworkSource
 
 LOG = logging.getLogger(__name__)
 
@@ -32,6 +33,10 @@ def run(conf: cfg.ConfigOpts) -> int:
     # names; a storage key file that cannot be read stops the start here (ConfigError).
     try:
         certs = certstore.certificate_source(conf, db)
+        # A real Neutron when `[networking] source = neutron` (the agent books self-IP and SNAT
+        # ports there in L2/L3 mode and deletes the VIP ports the API made); None: the
+        # registry in `db`, which the agent opens itself when L2/L3 mode needs it.
+        source = network.neutron_source(conf) if network.is_neutron(conf) else None
     except BaseException:
         db.dispose()
         raise
@@ -68,7 +73,7 @@ def run(conf: cfg.ConfigOpts) -> int:
     if settings.metrics_port:
         start_http_server(settings.metrics_port, addr=settings.metrics_host)
     try:
-        gave_up = asyncio.run(_serve(settings, db, certs))
+        gave_up = asyncio.run(_serve(settings, db, certs, source))
     finally:
         db.dispose()
     # A loop that kept crashing stopped the agent (its leases released): a process manager
@@ -77,9 +82,10 @@ def run(conf: cfg.ConfigOpts) -> int:
 
 
 async def _serve(settings: agent_settings.AgentSettings, db: Database,
-                 certs: CertificateSource | None = None) -> list[str]:
+                 certs: CertificateSource | None = None,
+                 source: NetworkSource | None = None) -> list[str]:
     devices = BigipDevice.connect_all(settings)
-    agent = Agent(settings, db, devices, certs)
+    agent = Agent(settings, db, devices, certs, source)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, agent.stopping.set)

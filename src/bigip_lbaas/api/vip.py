@@ -14,12 +14,16 @@ ip_address) makes a port's address and a VIP's collide in no database.
 from __future__ import annotations
 
 import ipaddress
+import logging
 import uuid
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
+from starlette.requests import Request
 
+from bigip_lbaas import network
 from bigip_lbaas.api.errors import (
     InvalidSubresource,
     NoFreeAddress,
@@ -28,10 +32,16 @@ from bigip_lbaas.api.errors import (
     VipInUse,
 )
 from bigip_lbaas.api.schemas.loadbalancer import LoadBalancerPOST
+from bigip_lbaas.core.errors import ApiError
 from bigip_lbaas.db import models as m
-
-# Address allocation moved to db/addresses.py (the agent's network source books ports too).
 from bigip_lbaas.db.addresses import F5_DEVICE_OWNER, first_free, in_use, new_mac
+from bigip_lbaas.network.source import NetworkSourceError, NotFound, SubnetFacts
+
+if TYPE_CHECKING:
+    from bigip_lbaas.network.neutron import NeutronSource
+
+LOG = logging.getLogger(__name__)
+
 
 
 def allocate(session: Session, subnet: m.Subnet, wanted: str | None) -> str:
@@ -208,3 +218,144 @@ def refuse_sg_ids(provider: str, vip_sg_ids: list[str] | None) -> None:
             prov=provider,
             detail="VIP security groups (vip_sg_ids) cannot be enforced on the BIG-IP devices "
                    "this provider configures: they have no port-level firewall.")
+
+
+# --- [networking] source = neutron ----------------------------------------------------------
+# The VIP's subnet, network and port live in a real Neutron (network/neutron.py), not in the
+# registry: they are looked up there and the VIP port is created there, before the create's
+# transaction (no HTTP call holds a database lock); a create whose transaction then fails
+# deletes the port it made. The port goes on delete once the devices no longer hold the VIP:
+# the agent's release step calls `source.delete_port(vip_port_id)` when the load balancer's row
+# is purged (a project's own `vip_port_id` is not ours and stays, network/neutron.py).
+
+
+class NetworkUnavailable(ApiError):
+    status = 503
+    template = "The network service is unavailable; retry later. (%(reason)s)"
+
+
+def neutron_source(request: Request) -> NeutronSource | None:
+    """The app's Neutron source when `[networking] source = neutron` (made on first use and
+    kept for the app's life); None with the built-in registry."""
+    app_state = request.app.state
+    if not network.is_neutron(app_state.api.conf):
+        return None
+    cached: NeutronSource | None = getattr(app_state, "neutron_source", None)
+    if cached is None:
+        try:
+            cached = network.neutron_source(app_state.api.conf)
+        except NetworkSourceError as err:
+            raise NetworkUnavailable(reason=str(err)) from None
+        app_state.neutron_source = cached
+    return cached
+
+
+def vip_port_name(lb_id: str) -> str:
+    """Octavia's name for a load balancer's VIP port."""
+    return f"octavia-lb-{lb_id}"
+
+
+@dataclass
+class NeutronVip:
+    """A new load balancer's VIP in Neutron: its id (chosen before the port is made), the VIP
+    columns, and the port this create made (None: the project's own `vip_port_id`)."""
+
+    lb_id: str
+    cols: dict[str, Any]
+    source: NeutronSource
+    created_port: str | None = None
+
+    def release(self) -> None:
+        """Delete the port this create made (the create failed after it)."""
+        if self.created_port is not None:
+            try:
+                self.source.delete_port(self.created_port)
+            except NetworkSourceError:
+                LOG.warning("could not delete Neutron port %s of a failed create; it is "
+                            "named %s", self.created_port, vip_port_name(self.lb_id))
+
+
+def _visible(source: NeutronSource, subnet: SubnetFacts, project: str) -> bool:
+    """A project sees its own subnets and those of shared networks (as Octavia, acting with
+    the caller's token, would)."""
+    return subnet.project_id == project or source.segment(subnet.network_id).shared
+
+
+def neutron_vip(source: NeutronSource, spec: LoadBalancerPOST, project: str) -> NeutronVip:
+    """Look the VIP's subnet, network or port up in Neutron and create the VIP port there
+    (owner F5's, named `octavia-lb-<id>`, the requested address if any). Octavia's 400s for
+    what is missing; 409 for an address taken or none free; 503 when Neutron cannot answer."""
+    from bigip_lbaas.network.neutron import NeutronRefused  # the source's module, loaded
+
+    if spec.additional_vips:
+        raise ValidationFailure(detail="additional_vips are not supported with "
+                                       "[networking] source = neutron.")
+    lb_id = str(uuid.uuid4())
+    try:
+        if spec.vip_port_id:
+            return NeutronVip(lb_id, _neutron_given_port(source, spec, project), source)
+        subnet = _neutron_subnet(source, spec, project)
+        try:
+            port = source.ensure_port(name=vip_port_name(lb_id), network_id=subnet.network_id,
+                                      subnet_id=subnet.id, project_id=project, device_id=lb_id,
+                                      ip_address=spec.vip_address)
+        except NeutronRefused as err:
+            if err.kind == "IpAddressAlreadyAllocated":
+                raise VipInUse(address=spec.vip_address or "?", subnet=subnet.id) from None
+            if err.kind == "IpAddressGenerationFailure":
+                raise NoFreeAddress(subnet=subnet.id) from None
+            raise ValidationFailure(detail=err.message or str(err)) from None
+        except NotFound:
+            raise ValidationFailure(detail=f"Subnet {subnet.id} not found.") from None
+    except NotFound as err:
+        raise ValidationFailure(detail=str(err)) from None
+    except NeutronRefused as err:
+        raise ValidationFailure(detail=err.message or str(err)) from None
+    except NetworkSourceError as err:
+        raise NetworkUnavailable(reason=str(err)) from None
+    cols = {"vip_subnet_id": subnet.id, "vip_network_id": subnet.network_id,
+            "vip_port_id": port.id, "vip_address": port.ip_address, "additional_vips": []}
+    return NeutronVip(lb_id, cols, source, created_port=port.id)
+
+
+def _neutron_subnet(source: NeutronSource, spec: LoadBalancerPOST, project: str) -> SubnetFacts:
+    if spec.vip_subnet_id:
+        subnet = source.subnet(spec.vip_subnet_id)
+        if not _visible(source, subnet, project):
+            raise NotFound(f"Subnet {spec.vip_subnet_id} not found.")
+        if spec.vip_network_id and subnet.network_id != spec.vip_network_id:
+            raise ValidationFailure(detail=f"Subnet {subnet.id} is not on network "
+                                           f"{spec.vip_network_id}.")
+        return subnet
+    assert spec.vip_network_id
+    subnets = [s for s in source.network_subnets(spec.vip_network_id)
+               if _visible(source, s, project)]
+    if not subnets:
+        raise ValidationFailure(detail=f"Network {spec.vip_network_id} has no subnets.")
+    return subnets[0]
+
+
+def _neutron_given_port(source: NeutronSource, spec: LoadBalancerPOST,
+                        project: str) -> dict[str, Any]:
+    """`vip_port_id` in Neutron: as `_given_port` (the project's port, used by no device)."""
+    assert spec.vip_port_id
+    try:
+        port = source.port(spec.vip_port_id)
+    except NotFound:
+        raise InvalidSubresource(resource="Port", id=spec.vip_port_id) from None
+    if port.project_id != project:
+        raise InvalidSubresource(resource="Port", id=spec.vip_port_id)
+    if port.device_id:
+        raise ValidationFailure(detail=f"Port {port.id} is already used by device "
+                                       f"{port.device_id} ")
+    if spec.vip_network_id and spec.vip_network_id != port.network_id:
+        raise ValidationFailure(detail=f"Port {port.id} is not on network "
+                                       f"{spec.vip_network_id}.")
+    ips = [(sub, ip) for sub, ip in port.fixed_ips
+           if not spec.vip_subnet_id or sub == spec.vip_subnet_id]
+    if spec.vip_address:
+        ips = [(sub, ip) for sub, ip in ips if ip == spec.vip_address]
+    if not ips:
+        raise ValidationFailure(detail=f"Port {port.id} has no fixed IP matching the request.")
+    return {"vip_subnet_id": ips[0][0], "vip_network_id": port.network_id,
+            "vip_port_id": port.id, "vip_address": ips[0][1], "additional_vips": []}

@@ -34,26 +34,20 @@ from barbicanclient import exceptions as barbican_exceptions
 from keystoneauth1 import exceptions as ks_exceptions
 from keystoneauth1 import session as ks_session
 from keystoneauth1 import token_endpoint
-from keystoneauth1.identity import generic
 from oslo_config import cfg
 
 from bigip_lbaas.certstore import CertificateStoreUnavailable
 from bigip_lbaas.core.certs import SecretNotFound, secret_id_from_ref
+from bigip_lbaas.serviceauth import interface, quiet_bodies, service_session
 
 SERVICE_TYPE = "key-manager"
-# keystoneauth1 names these loggers (split_loggers=True); the body one would show payloads.
-BODY_LOGGER = "keystoneauth.session.body"
 # barbicanclient logs every refused request at ERROR before raising; ours is the exception we
 # make of it (a refused lookup is an answer here, not an error), so its own line is noise.
 CLIENT_LOGGER = "barbicanclient.client"
-# Octavia's endpoint_type values are the catalog's old names.
-INTERFACES = {"publicurl": "public", "internalurl": "internal", "adminurl": "admin"}
 
 
 def _quiet_bodies() -> None:
-    body = logging.getLogger(BODY_LOGGER)
-    if body.level == logging.NOTSET or body.level < logging.INFO:
-        body.setLevel(logging.INFO)
+    quiet_bodies()
     client = logging.getLogger(CLIENT_LOGGER)
     if client.level < logging.CRITICAL:
         client.setLevel(logging.CRITICAL)
@@ -123,18 +117,8 @@ class BarbicanSecrets:
     def from_conf(cls, conf: cfg.ConfigOpts) -> BarbicanSecrets:
         """From `[service_auth]` (Octavia's names) and `[certificates] region_name`,
         `endpoint_type`."""
-        auth_conf = conf.service_auth
-        auth = generic.Password(
-            auth_url=auth_conf.auth_url, username=auth_conf.username,
-            password=auth_conf.password, user_domain_name=auth_conf.user_domain_name,
-            project_name=auth_conf.project_name,
-            project_domain_name=auth_conf.project_domain_name)
-        verify: bool | str = auth_conf.cafile or not auth_conf.insecure
-        session = ks_session.Session(auth=auth, verify=verify, timeout=auth_conf.timeout,
-                                     split_loggers=True)
-        endpoint_type = str(conf.certificates.endpoint_type)
-        return cls(session, conf.certificates.region_name,
-                   INTERFACES.get(endpoint_type.lower(), endpoint_type))
+        return cls(service_session(conf.service_auth), conf.certificates.region_name,
+                   interface(str(conf.certificates.endpoint_type)))
 
     def _client(self) -> Any:
         return barbican_client.Client(session=self.session, region_name=self.region_name,

@@ -65,10 +65,11 @@ def validate(conf: cfg.ConfigOpts) -> None:
     _check_icontrol_hostname(conf)
     _check_database_connection(conf)
     _check_certificates(conf)
-    _check_network(conf)
+    _check_l2l3(conf)
+    _check_networking(conf)
 
 
-def _check_network(conf: cfg.ConfigOpts) -> None:
+def _check_l2l3(conf: cfg.ConfigOpts) -> None:
     """F5's L2/L3 options parse (``config.l2l3``), whatever the mode: a value refused names
     the file that set it, the option and the value."""
     try:
@@ -150,6 +151,22 @@ def _check_barbican(conf: cfg.ConfigOpts) -> None:
     if not all(importlib.util.find_spec(m) for m in ("keystoneauth1", "barbicanclient")):
         raise ConfigError(f"{head} needs keystoneauth1 and python-barbicanclient: install "
                           "bigip-lbaas[barbican]")
+
+
+def _check_networking(conf: cfg.ConfigOpts) -> None:
+    """`[networking] source = neutron` needs the service's Keystone credentials and
+    keystoneauth1 (network/neutron.py)."""
+    if str(conf.networking.source) != options.NEUTRON_NETWORK_SOURCE:
+        return
+    where, _value, section = _where_set(conf, "networking", "source")
+    head = f"{where}: [{section}] source = {options.NEUTRON_NETWORK_SOURCE}"
+    missing = [name for name in ("auth_url", "username", "password")
+               if not conf.service_auth[name]]
+    if missing:
+        raise ConfigError(f"{head} needs Keystone: [service_auth] {', '.join(missing)} not set "
+                          "(the service's own credentials, Octavia's option names)")
+    if importlib.util.find_spec("keystoneauth1") is None:
+        raise ConfigError(f"{head} needs keystoneauth1: install bigip-lbaas[neutron]")
 
 
 def check_api_exposure(conf: cfg.ConfigOpts) -> None:

@@ -425,6 +425,33 @@ SERVICE_AUTH_OPTS: list[cfg.Opt] = [
 ]
 
 
+# `[networking]`: where network facts come from and where VIP, self-IP and SNAT addresses are
+# booked as ports (network/__init__.py `source_for`).
+BUILTIN_NETWORK_SOURCE = "builtin"
+NEUTRON_NETWORK_SOURCE = "neutron"
+NETWORKING_OPTS: list[cfg.Opt] = [
+    cfg.StrOpt(
+        "source",
+        default=BUILTIN_NETWORK_SOURCE,
+        choices=[BUILTIN_NETWORK_SOURCE, NEUTRON_NETWORK_SOURCE],
+        help="builtin: the Neutron-shaped registry in the shared database (served at /v2.0); "
+        "neutron: a real Neutron found in the Keystone catalog (service type network), called "
+        "with the [service_auth] credentials (the user needs Neutron's admin role to read "
+        "provider:* attributes; needs the neutron extra).",
+    ),
+    cfg.StrOpt("region_name", help="Region of the network endpoint in the catalog; unset: the "
+               "catalog's only or first one."),
+    cfg.StrOpt("endpoint_type", default="publicURL", help="Interface of the network endpoint: "
+               "public, internal, admin (or publicURL, internalURL, adminURL)."),
+    cfg.StrOpt("endpoint_override", help="Neutron's URL, instead of the catalog's (tests, "
+               "split deployments)."),
+    cfg.FloatOpt("timeout", default=30.0, min=1, help="Seconds per request to Neutron."),
+    cfg.IntOpt("retries", default=2, min=0, max=10, help="Retries of a request that failed to "
+               "connect or got a 5xx/503 from Neutron, before the call fails (the work stays "
+               "pending and is tried again later)."),
+]
+
+
 def register(conf: cfg.ConfigOpts) -> None:
     """Register every option table on `conf` (idempotent)."""
     conf.register_opts(COMMON_OPTS)
@@ -437,6 +464,7 @@ def register(conf: cfg.ConfigOpts) -> None:
     conf.register_opts(QUOTA_OPTS, group="quotas")
     conf.register_opts(CERTIFICATE_OPTS, group="certificates")
     conf.register_opts(SERVICE_AUTH_OPTS, group="service_auth")
+    conf.register_opts(NETWORKING_OPTS, group="networking")
 
 
 def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
@@ -451,4 +479,5 @@ def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
         ("quotas", QUOTA_OPTS),
         ("certificates", CERTIFICATE_OPTS),
         ("service_auth", SERVICE_AUTH_OPTS),
+        ("networking", NETWORKING_OPTS),
     ]

@@ -71,6 +71,9 @@ def create_loadbalancer(request: Request, body: LoadBalancerRootPOST) -> JSONRes
                                        "vip_subnet_id.")
     graph.check_named_pools(spec)
     tls_checks = tls.checks(request)
+    # [networking] source = neutron: the VIP port is made in Neutron first (api/vip.py).
+    neutron = vip.neutron_source(request)
+    nvip = vip.neutron_vip(neutron, spec, project) if neutron is not None else None
 
     def fn(session: Session) -> dict[str, Any]:
         provider = providers.resolve(session, st.providers, spec)
@@ -80,14 +83,17 @@ def create_loadbalancer(request: Request, body: LoadBalancerRootPOST) -> JSONRes
         # that subnet queues on, is then held for the allocation, the inserts and the commit only.
         partition = ensure_partition(session, provider.environment, project)
         mark_changed(session, partition)
-        vip_cols = vip.resolve(session, spec)
-        vip_cols.update(vip.resolve_additional(session, spec, vip_cols))
+        if nvip is not None:
+            vip_cols = dict(nvip.cols)
+        else:
+            vip_cols = vip.resolve(session, spec)
+            vip_cols.update(vip.resolve_additional(session, spec, vip_cols))
         # Last, as Octavia calls the driver (the graph's children are checked as they are added).
         vip.refuse_sg_ids(provider.name, spec.vip_sg_ids)
         validate.vip_qos_policy(provider.name, spec.vip_qos_policy_id)
         st.require_served(session, provider.environment)
         lb = m.LoadBalancer(
-            id=create.new_id(), project_id=project, name=spec.name,
+            id=nvip.lb_id if nvip else create.new_id(), project_id=project, name=spec.name,
             description=spec.description, enabled=spec.admin_state_up,
             provisioning_status=Prov.PENDING_CREATE, operating_status="OFFLINE",
             tags=spec.tags or [], partition_id=partition, provider=provider.name,
@@ -96,19 +102,25 @@ def create_loadbalancer(request: Request, body: LoadBalancerRootPOST) -> JSONRes
         session.add(lb)
         session.flush()
         vip.book_additional(session, lb)
-        vip.book_port(session, lb)
+        if nvip is None:
+            vip.book_port(session, lb)
         added = graph.insert(session, lb, spec, tls_checks=tls_checks)
         session.flush()
         return graph.full_body(lb, added)
 
-    for attempt in range(6):
-        try:
-            return respond(201, {"loadbalancer": st.write(fn)})
-        except DuplicateRow as err:
-            # Another request took the same VIP address first.
-            if spec.vip_address or attempt == 5:
-                raise VipInUse(address=spec.vip_address or "?",
-                               subnet=spec.vip_subnet_id or spec.vip_network_id) from err
+    try:
+        for attempt in range(6):
+            try:
+                return respond(201, {"loadbalancer": st.write(fn)})
+            except DuplicateRow as err:
+                # Another request took the same VIP address first.
+                if spec.vip_address or attempt == 5 or nvip is not None:
+                    raise VipInUse(address=spec.vip_address or "?",
+                                   subnet=spec.vip_subnet_id or spec.vip_network_id) from err
+    except BaseException:
+        if nvip is not None:
+            nvip.release()  # nothing leaked in Neutron
+        raise
     raise AssertionError("unreachable")
 
 
