@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from bigip_lbaas.api import tls, validate
 from bigip_lbaas.api.errors import (
@@ -64,6 +64,29 @@ def _base(project_id: str, obj_id: str | None = None) -> dict[str, Any]:
     Octavia provider driver: Octavia chose it), else a new one."""
     return {"id": obj_id or new_id(), "project_id": project_id,
             "provisioning_status": Prov.PENDING_CREATE, "operating_status": Oper.OFFLINE}
+
+
+def insert_loadbalancer(session: Session, values: dict[str, Any]) -> m.LoadBalancer:
+    """Insert a load balancer row with one Core INSERT (no unit-of-work flush), reading the
+    server's `created_at` back with RETURNING where the database has it (else with a SELECT,
+    as the ORM would), and return it as a row of `session` as if just loaded: later `get`s find
+    it without asking, and no attribute is left to load lazily. `values`: its columns (every
+    column not named is NULL), `created_at` excepted."""
+    table = cast(sa.Table, m.LoadBalancer.__table__)
+    row: dict[str, Any] = {c.name: values.get(c.name) for c in table.c if c.name != "created_at"}
+    # An explicit None in a JSON column would be stored as JSON null; the ORM stores SQL NULL.
+    params = {k: (sa.null() if v is None and isinstance(table.c[k].type, sa.JSON) else v)
+              for k, v in row.items()}
+    stmt = sa.insert(table).values(**params)
+    if session.get_bind().dialect.insert_returning:
+        created = session.execute(stmt.returning(table.c.created_at)).scalar_one()
+    else:
+        session.execute(stmt)
+        created = session.scalar(sa.select(table.c.created_at).where(table.c.id == row["id"]))
+    lb = m.LoadBalancer(**row, created_at=created)
+    make_transient_to_detached(lb)
+    session.add(lb)
+    return lb
 
 
 def _clean(spec: dict[str, Any]) -> dict[str, Any]:

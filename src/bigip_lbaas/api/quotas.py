@@ -32,10 +32,16 @@ def defaults(conf: cfg.ConfigOpts) -> dict[str, int]:
 
 
 def effective(session: Session, conf: cfg.ConfigOpts, project_id: str) -> dict[str, int]:
-    return _limits(conf, session.get(m.Quota, project_id))
+    # A Core SELECT of the limit columns: every create asks, and an ORM load costs it more.
+    table = m.Quota.__table__
+    row = session.execute(sa.select(*(table.c[col] for col in QUOTA_FIELDS))
+                          .where(table.c.project_id == project_id)).first()
+    return _limits(conf, row)
 
 
-def _limits(conf: cfg.ConfigOpts, row: m.Quota | None) -> dict[str, int]:
+def _limits(conf: cfg.ConfigOpts, row: Any) -> dict[str, int]:
+    """The defaults, overridden by the non-NULL limits of `row` (a quota row, or a Core row of
+    its limit columns; None: the project has none)."""
     values = defaults(conf)
     if row is not None:
         for col in values:

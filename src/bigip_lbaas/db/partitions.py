@@ -6,6 +6,8 @@ that sees the new generation is guaranteed to see the rows that caused it.
 
 from __future__ import annotations
 
+from typing import cast
+
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
@@ -64,6 +66,30 @@ def mark_changed(session: Session, partition_id: int) -> None:
         )
     )
     notify(session, CHANNEL, str(partition_id))
+
+
+def mark_changed_by_key(session: Session, environment: str, project_id: str) -> int:
+    """`ensure_partition` then `mark_changed`, in one round trip when the partition exists and
+    the database has UPDATE ... RETURNING (PostgreSQL, with the NOTIFY in the same statement;
+    SQLite): the create path's bookkeeping. Returns the partition id."""
+    dialect = session.get_bind().dialect
+    if dialect.update_returning:
+        now = session_now(session)
+        table = cast(sa.Table, Partition.__table__)
+        stmt = (sa.update(table)
+                .where(table.c.environment == environment, table.c.project_id == project_id)
+                .values(desired_generation=table.c.desired_generation + 1,
+                        pending_since=sa.func.coalesce(table.c.pending_since, now))
+                .returning(table.c.id))
+        if dialect.name == "postgresql":
+            # NOTIFY is transactional however it is called: sent at commit, as `notify` does.
+            stmt = stmt.returning(sa.func.pg_notify(CHANNEL, sa.cast(table.c.id, sa.Text)))
+        found = session.execute(stmt).first()
+        if found is not None:
+            return int(found[0])
+    partition = ensure_partition(session, environment, project_id)
+    mark_changed(session, partition)
+    return partition
 
 
 def request_full_read(session: Session, partition_id: int) -> None:

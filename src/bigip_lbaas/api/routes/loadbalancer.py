@@ -42,7 +42,7 @@ from bigip_lbaas.api.schemas.loadbalancer import (
 from bigip_lbaas.core.errors import DuplicateRow
 from bigip_lbaas.core.status import Prov, may_change, may_fail_over
 from bigip_lbaas.db import models as m
-from bigip_lbaas.db.partitions import ensure_partition, mark_changed, request_full_read
+from bigip_lbaas.db.partitions import mark_changed_by_key, request_full_read
 
 router = APIRouter(tags=["loadbalancers"])
 ONE = "/loadbalancers/{loadbalancer_id}"
@@ -78,23 +78,20 @@ def create_loadbalancer(request: Request, body: LoadBalancerRootPOST) -> JSONRes
         quotas.check(session, st.conf, project, graph.counts(spec))
         # The partition's bookkeeping first: the VIP's subnet row lock, which every create on
         # that subnet queues on, is then held for the allocation, the inserts and the commit only.
-        partition = ensure_partition(session, provider.environment, project)
-        mark_changed(session, partition)
+        partition = mark_changed_by_key(session, provider.environment, project)
         vip_cols = vip.resolve(session, spec)
         vip_cols.update(vip.resolve_additional(session, spec, vip_cols))
         # Last, as Octavia calls the driver (the graph's children are checked as they are added).
         vip.refuse_sg_ids(provider.name, spec.vip_sg_ids)
         validate.vip_qos_policy(provider.name, spec.vip_qos_policy_id)
         st.require_served(session, provider.environment)
-        lb = m.LoadBalancer(
+        lb = create.insert_loadbalancer(session, dict(
             id=create.new_id(), project_id=project, name=spec.name,
             description=spec.description, enabled=spec.admin_state_up,
             provisioning_status=Prov.PENDING_CREATE, operating_status="OFFLINE",
             tags=spec.tags or [], partition_id=partition, provider=provider.name,
             vip_qos_policy_id=spec.vip_qos_policy_id, flavor_id=spec.flavor_id,
-            availability_zone=spec.availability_zone, **vip_cols)
-        session.add(lb)
-        session.flush()
+            availability_zone=spec.availability_zone, **vip_cols))
         vip.book_additional(session, lb)
         vip.book_port(session, lb)
         added = graph.insert(session, lb, spec, tls_checks=tls_checks)
