@@ -74,19 +74,25 @@ def insert_loadbalancer(session: Session, values: dict[str, Any]) -> m.LoadBalan
     column not named is NULL), `created_at` excepted."""
     table = cast(sa.Table, m.LoadBalancer.__table__)
     row: dict[str, Any] = {c.name: values.get(c.name) for c in table.c if c.name != "created_at"}
-    # An explicit None in a JSON column would be stored as JSON null; the ORM stores SQL NULL.
-    params = {k: (sa.null() if v is None and isinstance(table.c[k].type, sa.JSON) else v)
-              for k, v in row.items()}
-    stmt = sa.insert(table).values(**params)
+    # Parameters of one statement built once (its compiled form is cached); a JSON column left
+    # out is SQL NULL, as the ORM stores a None (a None parameter would be JSON null).
+    params = {k: v for k, v in row.items()
+              if v is not None or not isinstance(table.c[k].type, sa.JSON)}
     if session.get_bind().dialect.insert_returning:
-        created = session.execute(stmt.returning(table.c.created_at)).scalar_one()
+        created = session.execute(_LB_INSERT_RETURNING, params).scalar_one()
     else:
-        session.execute(stmt)
-        created = session.scalar(sa.select(table.c.created_at).where(table.c.id == row["id"]))
+        session.execute(_LB_INSERT, params)
+        created = session.scalar(_LB_CREATED_AT, {"id": row["id"]})
     lb = m.LoadBalancer(**row, created_at=created)
     make_transient_to_detached(lb)
     session.add(lb)
     return lb
+
+
+_LB_TABLE = cast(sa.Table, m.LoadBalancer.__table__)
+_LB_INSERT = sa.insert(_LB_TABLE)
+_LB_INSERT_RETURNING = _LB_INSERT.returning(_LB_TABLE.c.created_at)
+_LB_CREATED_AT = sa.select(_LB_TABLE.c.created_at).where(_LB_TABLE.c.id == sa.bindparam("id"))
 
 
 def _clean(spec: dict[str, Any]) -> dict[str, Any]:
