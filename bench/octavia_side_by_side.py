@@ -18,13 +18,18 @@ functional tests do (see tests/openstack/octavia.py).
 Per product, database and client count: `create` (the clients' creates, each client in its own
 project, all VIPs on one shared subnet), then `get` (each client GETs its own load balancers one
 by one) and `list` (each client lists its project's), each with requests/s and p50/p95/p99/max
-latency. The 16-client run follows the 1-client run on the same server and database.
+latency. The 16-client run follows the 1-client run on the same server and database. Also
+`server_cpu_ms_per_request`: the server's CPU time (its process and children: this API, or
+gunicorn's master and workers; not the database's) over the measured run, per request of it
+(creates, GETs and lists together): what a request costs the product, which other load on the
+machine distorts far less than the rates and latencies.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -50,6 +55,30 @@ from tests.databases import fresh_database
 API_ARGV = [PY, "-m", "bigip_lbaas.cli"]
 
 
+def tree_cpu_seconds(root: int) -> float:
+    """CPU seconds (user + system) used so far by process `root` and its live children (the
+    API's workers, gunicorn's)."""
+    tick = os.sysconf("SC_CLK_TCK")
+
+    def stat(pid: int) -> list[str] | None:
+        try:
+            return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+
+    pids = [root]
+    for entry in Path("/proc").iterdir():
+        fields = stat(int(entry.name)) if entry.name.isdigit() else None
+        if fields is not None and int(fields[1]) == root:
+            pids.append(int(entry.name))
+    total = 0.0
+    for pid in pids:
+        fields = stat(pid)
+        if fields is not None:
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
 def load_average() -> list[float]:
     return [round(float(x), 2) for x in Path("/proc/loadavg").read_text().split()[:3]]
 
@@ -64,10 +93,10 @@ def commit() -> str:
 
 
 @contextmanager
-def ours(kind: str, workdir: Path, workers: int,
-         subnets: int = 1) -> Iterator[tuple[str, list[str]]]:
+def ours(kind: str, workdir: Path, workers: int, subnets: int = 1,
+         pids: list[int] | None = None) -> Iterator[tuple[str, list[str]]]:
     """This API (`bigip-lbaas api`, a real process) on a fresh database of `kind`; yields its
-    base URL and `subnets` subnets to put VIPs on (one network)."""
+    base URL and `subnets` subnets to put VIPs on (one network). Its pid is added to `pids`."""
     with fresh_database(kind, workdir) as url:
         db = Database(url)
         try:
@@ -88,6 +117,8 @@ def ours(kind: str, workdir: Path, workers: int,
             if not api.alive:
                 raise RuntimeError(f"bigip-lbaas api did not start:\n{api.output()[-2000:]}")
             base = f"http://127.0.0.1:{port}"
+            if pids is not None and api.popen is not None:
+                pids.append(api.popen.pid)
             with httpx.Client(base_url=base, timeout=30) as http:
                 net = http.post("/v2.0/networks", json={"network": {"name": "bench"}})
                 net.raise_for_status()
@@ -105,7 +136,8 @@ def ours(kind: str, workdir: Path, workers: int,
 
 
 @contextmanager
-def octavia(kind: str, workdir: Path, subnets: int = 1) -> Iterator[tuple[str, list[str]]]:
+def octavia(kind: str, workdir: Path, subnets: int = 1,
+            pids: list[int] | None = None) -> Iterator[tuple[str, list[str]]]:
     """Octavia 19 (PyPI) under gunicorn with 2 workers, noop provider, network, compute and
     amphora drivers, on a fresh database of `kind`; yields its URL and `subnets` subnet ids (the
     no-op network driver takes any, and allocates no address: it takes the VIP as given)."""
@@ -113,11 +145,16 @@ def octavia(kind: str, workdir: Path, subnets: int = 1) -> Iterator[tuple[str, l
 
     with octavia_service(workdir, providers={"noop_driver": "The Octavia no-op provider driver"},
                          default_provider="noop_driver", workers=2, db_kind=kind) as o:
+        if pids is not None and o.api.popen is not None:
+            pids.append(o.api.popen.pid)  # gunicorn's master; its workers are its children
         yield o.url, [str(uuid.uuid4()) for _ in range(subnets)]
 
 
 def measure(base: str, subnets: list[str], clients: int, creates: int,
-            reads: int) -> dict[str, Any]:
+            reads: int, pids: list[int] | None = None) -> dict[str, Any]:
+    """The warm-up, then the measured run; with the server's `pids`, also the server's CPU
+    per request over the measured run (its creates, GETs and lists together), which a loaded
+    machine distorts far less than rates and latencies."""
     def body(idx: int) -> dict[str, Any]:
         return {"loadbalancer": {"vip_subnet_id": subnets[idx % len(subnets)],
                                  "project_id": f"bench-{idx}"}}
@@ -127,8 +164,14 @@ def measure(base: str, subnets: list[str], clients: int, creates: int,
 
     run_load(base, clients=min(4, clients), creates=min(40, creates), reads=min(40, reads),
              create_body=body, headers=headers)  # warm up
-    return run_load(base, clients=clients, creates=creates, reads=reads, create_body=body,
-                    headers=headers)
+    before = sum(tree_cpu_seconds(p) for p in pids or [])
+    result = run_load(base, clients=clients, creates=creates, reads=reads, create_body=body,
+                      headers=headers)
+    if pids:
+        used = sum(tree_cpu_seconds(p) for p in pids) - before
+        requests = sum(result[phase]["requests"] for phase in ("create", "get", "list"))
+        result["server_cpu_ms_per_request"] = round(1000 * used / max(requests, 1), 2)
+    return result
 
 
 PRODUCTS = {"ours": "bigip-lbaas", "octavia": "octavia"}
@@ -144,12 +187,13 @@ def run_product(product: str, kind: str, args: argparse.Namespace) -> list[dict[
     out: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp:
         try:
-            server = (ours(kind, Path(tmp), args.workers, args.subnets) if product == "ours"
-                      else octavia(kind, Path(tmp), args.subnets))
+            pids: list[int] = []
+            server = (ours(kind, Path(tmp), args.workers, args.subnets, pids)
+                      if product == "ours" else octavia(kind, Path(tmp), args.subnets, pids))
             with server as (base, subnets):
                 for clients in (int(c) for c in args.clients.split(",")):
                     out.append({**row, **measure(base, subnets, clients, args.creates,
-                                                 args.reads)})
+                                                 args.reads, pids)})
         except RuntimeError as err:
             # A product that cannot run on this database (Octavia's migrations on SQLite).
             out.append({**row, "unsupported": str(err).strip().splitlines()[0][:300],
@@ -193,7 +237,7 @@ def _cell(row: dict[str, Any] | None, phase: str, key: str) -> str:
         return "—"
     if "unsupported" in row:
         return "n/a"
-    return str(row[phase][key])
+    return str((row[phase] if phase else row).get(key, "—"))
 
 
 def side_by_side(results: list[dict[str, Any]]) -> list[str]:
@@ -214,7 +258,8 @@ def side_by_side(results: list[dict[str, Any]]) -> list[str]:
                                       ("get", "p50_ms", "GET p50 ms"),
                                       ("get", "p99_ms", "GET p99 ms"),
                                       ("list", "p50_ms", "list p50 ms"),
-                                      ("list", "p99_ms", "list p99 ms")):
+                                      ("list", "p99_ms", "list p99 ms"),
+                                      ("", "server_cpu_ms_per_request", "server CPU ms/req")):
                 lines.append(f"{kind:<11}{clients:>8}  {label:<16}"
                              f"{_cell(ours_row, phase, key):>12}{_cell(theirs, phase, key):>12}")
     for r in results:

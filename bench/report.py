@@ -261,8 +261,9 @@ def rows_side_by_side(d: dict[str, Any]) -> tuple[list[list[str]], list[str]]:
     rows = {(r["product"], r["db"], r.get("clients")): r for r in d["results"]}
     summary: list[list[str]] = []
     detail = ["| database | clients | product | creates/s | create p50 / p95 / p99 ms | "
-              "GET p50 / p95 / p99 ms | list p50 / p95 / p99 ms | errors |",
-              "|---|---|---|---|---|---|---|---|"]
+              "GET p50 / p95 / p99 ms | list p50 / p95 / p99 ms | server CPU ms per request "
+              "| errors |",
+              "|---|---|---|---|---|---|---|---|---|"]
 
     def lat(r: dict[str, Any], phase: str) -> str:
         p = r[phase]
@@ -271,12 +272,13 @@ def rows_side_by_side(d: dict[str, Any]) -> tuple[list[list[str]], list[str]]:
     for r in d["results"]:
         if "unsupported" in r:
             detail.append(f"| {r['db']} | — | {r['product']} | not run: {r['unsupported']} "
-                          "| | | | |")
+                          "| | | | | |")
             continue
         errors = sum(r[p]["errors"] for p in ("create", "get", "list"))
         detail.append(f"| {r['db']} | {r['clients']} | {r['product']} (workers "
                       f"{r.get('workers', '?')}) | {r['create']['per_s']} | "
-                      f"{lat(r, 'create')} | {lat(r, 'get')} | {lat(r, 'list')} | {errors} |")
+                      f"{lat(r, 'create')} | {lat(r, 'get')} | {lat(r, 'list')} | "
+                      f"{r.get('server_cpu_ms_per_request', '—')} | {errors} |")
     for kind in dict.fromkeys(r["db"] for r in d["results"]):
         ours = rows.get(("bigip-lbaas", kind, 16))
         theirs = rows.get(("octavia", kind, 16))
@@ -292,6 +294,10 @@ def rows_side_by_side(d: dict[str, Any]) -> tuple[list[list[str]], list[str]]:
         summary.append([f"API vs Octavia, {kind}, 16 clients: create p99",
                         "≤ ½ Octavia's", f"{ours['create']['p99_ms']} ms vs "
                         f"{theirs['create']['p99_ms']} ms ({tail:.2f}x)", yes(tail <= 0.5)])
+        if "server_cpu_ms_per_request" in ours and "server_cpu_ms_per_request" in theirs:
+            summary.append([f"API vs Octavia, {kind}, 16 clients: server CPU per request",
+                            "none (reported)", f"{ours['server_cpu_ms_per_request']} ms vs "
+                            f"{theirs['server_cpu_ms_per_request']} ms", "—"])
         for phase, label in (("get", "GET"), ("list", "list")):
             summary.append([f"API vs Octavia, {kind}, 16 clients: {label} p50 / p99",
                             "none (reported)", f"{ours[phase]['p50_ms']} / "
@@ -747,14 +753,24 @@ NOTES = {
                     "all VIPs on one subnet), then each client GETs its own load balancers one "
                     "by one, then lists its project's (`?project_id=`). The 16-client run "
                     "follows the 1-client run on the same servers. Clients, both servers and "
-                    "the databases share the machine's 2 CPUs with whatever else runs. "
-                    "Octavia's no-op network driver allocates no VIP address (it takes the "
-                    "request's as given); this API allocates each from the subnet, under the "
-                    "subnet's row lock. On PostgreSQL the run is bound by CPU, not by that lock: "
-                    "a create costs this API ~5.4 ms of CPU, the Python client ~4.7 ms and "
-                    "PostgreSQL more, on 2 cores; spreading the clients over 16 subnets "
-                    "(`--subnets 16`) or running 2 workers (`--workers 2`) gave no more creates/s "
-                    "in runs alongside this one (134 and 105-148/s).",
+                    "the databases share the machine's 2 CPUs with whatever else runs; "
+                    "`server CPU ms per request` is the server process tree's CPU time over a "
+                    "measured run (creates, GETs and lists together) per request, which other "
+                    "load distorts far less than rates and latencies. Octavia's no-op network "
+                    "driver allocates no VIP address (it takes the request's as given); this "
+                    "API allocates each from the subnet, under the subnet's row lock. "
+                    "The create path sends 8 statements per create on PostgreSQL (10 before "
+                    "issue 17's second pass): the load-balancer row is one Core INSERT ... "
+                    "RETURNING created_at, the partition's lookup, generation bump and NOTIFY "
+                    "one UPDATE ... RETURNING, the quota limits one prebuilt SELECT. Where this "
+                    "API's CPU still goes on a create (py-spy --gil, 16 clients, PostgreSQL, "
+                    "~700 load balancers on the one subnet): VIP allocation and the VIP port "
+                    "(`api/vip.py`) about a third — `in_use` reads every address of the subnet "
+                    "(about two rows per load balancer) and `first_free` walks the pool from its "
+                    "first address, per create and under the subnet's row lock, and `book_port` "
+                    "SELECTs the port id `resolve` has just made up, then flushes the port and "
+                    "its address separately —; the HTTP and ASGI layers (uvicorn's h11, "
+                    "FastAPI, the middleware) about a fifth.",
     "engine": "The ≤ 40 requests and 0-writes targets are measured through the REAL API and "
               "ONE real agent (`graph_real_api_agent`): simulator (1 device, standalone, 0 ms), "
               "API and agent as processes on a fresh SQLite database, agent on product defaults "

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from bigip_lbaas.api import tls, validate
 from bigip_lbaas.api.errors import (
@@ -64,6 +64,35 @@ def _base(project_id: str, obj_id: str | None = None) -> dict[str, Any]:
     Octavia provider driver: Octavia chose it), else a new one."""
     return {"id": obj_id or new_id(), "project_id": project_id,
             "provisioning_status": Prov.PENDING_CREATE, "operating_status": Oper.OFFLINE}
+
+
+def insert_loadbalancer(session: Session, values: dict[str, Any]) -> m.LoadBalancer:
+    """Insert a load balancer row with one Core INSERT (no unit-of-work flush), reading the
+    server's `created_at` back with RETURNING where the database has it (else with a SELECT,
+    as the ORM would), and return it as a row of `session` as if just loaded: later `get`s find
+    it without asking, and no attribute is left to load lazily. `values`: its columns (every
+    column not named is NULL), `created_at` excepted."""
+    table = cast(sa.Table, m.LoadBalancer.__table__)
+    row: dict[str, Any] = {c.name: values.get(c.name) for c in table.c if c.name != "created_at"}
+    # Parameters of one statement built once (its compiled form is cached); a JSON column left
+    # out is SQL NULL, as the ORM stores a None (a None parameter would be JSON null).
+    params = {k: v for k, v in row.items()
+              if v is not None or not isinstance(table.c[k].type, sa.JSON)}
+    if session.get_bind().dialect.insert_returning:
+        created = session.execute(_LB_INSERT_RETURNING, params).scalar_one()
+    else:
+        session.execute(_LB_INSERT, params)
+        created = session.scalar(_LB_CREATED_AT, {"id": row["id"]})
+    lb = m.LoadBalancer(**row, created_at=created)
+    make_transient_to_detached(lb)
+    session.add(lb)
+    return lb
+
+
+_LB_TABLE = cast(sa.Table, m.LoadBalancer.__table__)
+_LB_INSERT = sa.insert(_LB_TABLE)
+_LB_INSERT_RETURNING = _LB_INSERT.returning(_LB_TABLE.c.created_at)
+_LB_CREATED_AT = sa.select(_LB_TABLE.c.created_at).where(_LB_TABLE.c.id == sa.bindparam("id"))
 
 
 def _clean(spec: dict[str, Any]) -> dict[str, Any]:

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from oslo_config import cfg
@@ -32,10 +32,18 @@ def defaults(conf: cfg.ConfigOpts) -> dict[str, int]:
 
 
 def effective(session: Session, conf: cfg.ConfigOpts, project_id: str) -> dict[str, int]:
-    return _limits(conf, session.get(m.Quota, project_id))
+    # A Core SELECT of the limit columns, built once: every create asks.
+    return _limits(conf, session.execute(_LIMITS, {"project_id": project_id}).first())
 
 
-def _limits(conf: cfg.ConfigOpts, row: m.Quota | None) -> dict[str, int]:
+_QUOTA = cast(sa.Table, m.Quota.__table__)
+_LIMITS = (sa.select(*(_QUOTA.c[col] for col in QUOTA_FIELDS))
+           .where(_QUOTA.c.project_id == sa.bindparam("project_id")))
+
+
+def _limits(conf: cfg.ConfigOpts, row: Any) -> dict[str, int]:
+    """The defaults, overridden by the non-NULL limits of `row` (a quota row, or a Core row of
+    its limit columns; None: the project has none)."""
     values = defaults(conf)
     if row is not None:
         for col in values:

@@ -6,12 +6,15 @@ that sees the new generation is guaranteed to see the rows that caused it.
 
 from __future__ import annotations
 
+import functools
+from typing import cast
+
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from bigip_lbaas.core.errors import DuplicateRow
 from bigip_lbaas.db.models import LoadBalancer, Partition, PartitionLease
-from bigip_lbaas.db.session import Database, notify, savepoint, session_now
+from bigip_lbaas.db.session import Database, notify, savepoint, server_now, session_now
 
 
 def ensure_partition(session: Session, environment: str, project_id: str) -> int:
@@ -58,6 +61,38 @@ def mark_changed(session: Session, partition_id: int) -> None:
         )
     )
     notify(session, CHANNEL, str(partition_id))
+
+
+def mark_changed_by_key(session: Session, environment: str, project_id: str) -> int:
+    """`ensure_partition` then `mark_changed`, in one round trip when the partition exists and
+    the database has UPDATE ... RETURNING (PostgreSQL, with the NOTIFY in the same statement;
+    SQLite): the create path's bookkeeping. Returns the partition id."""
+    dialect = session.get_bind().dialect
+    if dialect.update_returning:
+        found = session.execute(_bump_by_key(dialect.name),
+                                {"key_environment": environment, "key_project_id": project_id}).first()
+        if found is not None:
+            return int(found[0])
+    partition = ensure_partition(session, environment, project_id)
+    mark_changed(session, partition)
+    return partition
+
+
+@functools.cache
+def _bump_by_key(dialect_name: str) -> sa.Update:
+    """`mark_changed_by_key`'s statement for a dialect, built once (its compiled form is cached)."""
+    table = cast(sa.Table, Partition.__table__)
+    stmt = (sa.update(table)
+            .where(table.c.environment == sa.bindparam("key_environment"),
+                   table.c.project_id == sa.bindparam("key_project_id"))
+            .values(desired_generation=table.c.desired_generation + 1,
+                    pending_since=sa.func.coalesce(table.c.pending_since,
+                                                   server_now(dialect_name)))
+            .returning(table.c.id))
+    if dialect_name == "postgresql":
+        # NOTIFY is transactional however it is called: sent at commit, as `notify` does.
+        stmt = stmt.returning(sa.func.pg_notify(CHANNEL, sa.cast(table.c.id, sa.Text)))
+    return stmt
 
 
 def request_full_read(session: Session, partition_id: int) -> None:

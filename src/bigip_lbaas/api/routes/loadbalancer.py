@@ -42,7 +42,7 @@ from bigip_lbaas.api.schemas.loadbalancer import (
 from bigip_lbaas.core.errors import DuplicateRow
 from bigip_lbaas.core.status import Prov, may_change, may_fail_over
 from bigip_lbaas.db import models as m
-from bigip_lbaas.db.partitions import ensure_partition, mark_changed, request_full_read
+from bigip_lbaas.db.partitions import mark_changed_by_key, request_full_read
 
 router = APIRouter(tags=["loadbalancers"])
 ONE = "/loadbalancers/{loadbalancer_id}"
@@ -81,8 +81,7 @@ def create_loadbalancer(request: Request, body: LoadBalancerRootPOST) -> JSONRes
         quotas.check(session, st.conf, project, graph.counts(spec))
         # The partition's bookkeeping first: the VIP's subnet row lock, which every create on
         # that subnet queues on, is then held for the allocation, the inserts and the commit only.
-        partition = ensure_partition(session, provider.environment, project)
-        mark_changed(session, partition)
+        partition = mark_changed_by_key(session, provider.environment, project)
         if nvip is not None:
             vip_cols = dict(nvip.cols)
         else:
@@ -92,15 +91,13 @@ def create_loadbalancer(request: Request, body: LoadBalancerRootPOST) -> JSONRes
         vip.refuse_sg_ids(provider.name, spec.vip_sg_ids)
         validate.vip_qos_policy(provider.name, spec.vip_qos_policy_id)
         st.require_served(session, provider.environment)
-        lb = m.LoadBalancer(
+        lb = create.insert_loadbalancer(session, dict(
             id=nvip.lb_id if nvip else create.new_id(), project_id=project, name=spec.name,
             description=spec.description, enabled=spec.admin_state_up,
             provisioning_status=Prov.PENDING_CREATE, operating_status="OFFLINE",
             tags=spec.tags or [], partition_id=partition, provider=provider.name,
             vip_qos_policy_id=spec.vip_qos_policy_id, flavor_id=spec.flavor_id,
-            availability_zone=spec.availability_zone, **vip_cols)
-        session.add(lb)
-        session.flush()
+            availability_zone=spec.availability_zone, **vip_cols))
         vip.book_additional(session, lb)
         if nvip is None:
             vip.book_port(session, lb)
