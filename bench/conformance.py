@@ -28,6 +28,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -42,10 +43,11 @@ from tests.openstack.keystone import Keystone, running_keystone
 from tests.openstack.venvs import bin_path, service_venv
 
 # Parallel tempest workers create and delete projects and users at once; Keystone's SQLite then
-# answers "database is locked" (500) after pysqlite's default 5 s wait on a busy machine. A
-# longer busy timeout in the database URL (pysqlite's `timeout`) lets the writers queue instead.
+# answers "database is locked" (500) after pysqlite's default 5 s wait on a busy machine. So
+# Keystone runs on a database of the test PostgreSQL (or MariaDB) by default (`--keystone-db`);
+# on SQLite, a longer busy timeout in the URL (pysqlite's `timeout`) lets the writers queue.
 _keystone_conf = keystone_launcher._conf
-keystone_launcher._conf = lambda work: _keystone_conf(work).replace(
+keystone_launcher._conf = lambda work, url=None: _keystone_conf(work, url).replace(
     "keystone.sqlite\n", "keystone.sqlite?timeout=120\n")
 
 REQUIREMENTS = ("tempest==47.0.0", "octavia-tempest-plugin==3.5.0")
@@ -169,6 +171,14 @@ def api_conf(keystone: Keystone) -> str:
     return "[api_settings]\nauth_strategy = keystone\n" + keystone.authtoken_conf(service)
 
 
+def keystone_url(url: str) -> str:
+    """A database URL of tests/databases.py with the driver Keystone's venv holds (psycopg2 for
+    PostgreSQL, PyMySQL for MariaDB)."""
+    scheme, rest = url.split("://", 1)
+    return ("postgresql+psycopg2" if scheme.startswith("postgresql") else "mysql+pymysql") \
+        + "://" + rest
+
+
 def _commit() -> str:
     return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
                           text=True, check=False, cwd=Path(__file__).parent).stdout.strip()
@@ -193,7 +203,8 @@ def markdown(report: dict[str, Any]) -> str:
     lines = [
         "# Octavia's API tests against bigip-lbaas",
         "",
-        f"octavia-tempest-plugin 3.5.0 `{report['regex']}`, tempest 47.0.0, Keystone 30, "
+        f"octavia-tempest-plugin 3.5.0 `{report['regex']}`, tempest 47.0.0, Keystone 30 "
+        f"({report.get('keystone_db', 'sqlite')}), "
         f"this API (auth_strategy keystone, {report['db']}), one agent, the simulator; "
         f"RBAC_test_type {report.get('rbac', 'keystone_default_roles')}; "
         f"concurrency {report['concurrency']}, {report['seconds']:.0f} s, commit "
@@ -230,8 +241,13 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     began = time.monotonic()
     commit = _commit()  # the code under test: what was checked out when the run began
     venv = service_venv("tempest", REQUIREMENTS)
-    with running_keystone(work / "keystone") as keystone, \
-            fresh_database(args.db, work) as db_url:
+    with ExitStack() as stack:
+        keystone_db = None
+        if args.keystone_db != "sqlite":
+            keystone_db = keystone_url(stack.enter_context(
+                fresh_database(args.keystone_db, work)))
+        keystone = stack.enter_context(running_keystone(work / "keystone", keystone_db))
+        db_url = stack.enter_context(fresh_database(args.db, work))
         cluster = Cluster(work / "cluster", db_url, devices=1, extra_conf=api_conf(keystone))
         (work / "cluster").mkdir()
         try:
@@ -278,8 +294,8 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         finally:
             cluster.close()
     tests = parse(venv, subunit)
-    return {"regex": args.regex, "db": args.db, "concurrency": args.concurrency,
-            "rbac": args.rbac, "complete": complete,
+    return {"regex": args.regex, "db": args.db, "keystone_db": args.keystone_db,
+            "concurrency": args.concurrency, "rbac": args.rbac, "complete": complete,
             "provider": provider, "commit": commit, "seconds": time.monotonic() - began,
             "summary": summarize(tests), "tests": tests}
 
@@ -295,7 +311,12 @@ def main() -> None:
                         choices=("keystone_default_roles", "advanced", "owner_or_admin", "none"),
                         help="the plugin's RBAC_test_type (`none`: no role checks, to see the "
                              "rest on its own)")
-    parser.add_argument("--db", default="sqlite", choices=("sqlite", "postgresql", "mariadb"))
+    parser.add_argument("--db", default="sqlite", choices=("sqlite", "postgresql", "mariadb"),
+                        help="this API's database")
+    parser.add_argument("--keystone-db", default="postgresql",
+                        choices=("sqlite", "postgresql", "mariadb"),
+                        help="Keystone's database (a fresh one on the test server; SQLite "
+                             "locks under parallel tempest workers)")
     parser.add_argument("--out", type=Path, default=Path("bench/results/conformance.json"))
     parser.add_argument("--timeout", type=float, default=RUN_TIMEOUT,
                         help="stop the tempest run after this many seconds (the tests that "

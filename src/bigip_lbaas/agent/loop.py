@@ -40,7 +40,7 @@ from bigip_lbaas.db.desired import Snapshot
 from bigip_lbaas.db.leases import Held
 from bigip_lbaas.db.session import Database
 from bigip_lbaas.device.status import DeviceStats, carriers, summed
-from bigip_lbaas.engine.health import PartitionStatus
+from bigip_lbaas.engine.health import PartitionStatus, settled
 
 LOG = logging.getLogger(__name__)
 # How often the work loop may run placement early because a partition has no owner.
@@ -487,7 +487,9 @@ class Agent:
                 return None
             try:
                 async with reading:
-                    return held, await device.collect(snaps[pid].state, stats)
+                    snap = snaps[pid]
+                    busy = {p.load_balancer_id for p in snap.pending}
+                    return held, await device.collect(settled(snap.state, busy), stats)
             except DeviceError as err:  # this partition only; the others go on
                 self._device_trouble(device, err)
                 _status_skipped(err, partition=str(held.key))
