@@ -36,7 +36,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.cluster import Cluster
+from tests.cluster import Cluster, wait_for
 from tests.databases import fresh_database
 from tests.openstack import keystone as keystone_launcher
 from tests.openstack.keystone import Keystone, running_keystone
@@ -251,11 +251,22 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         cluster = Cluster(work / "cluster", db_url, devices=1, extra_conf=api_conf(keystone))
         (work / "cluster").mkdir()
         try:
-            cluster.start(agents=("conformance1",))
+            # Cluster.start waits for its agents with noauth headers; in keystone mode the wait
+            # is ours, with a token (the API refuses work no live agent serves).
+            cluster.start(agents=())
+            cluster.start_agent("conformance1")
             keystone.register_service("load-balancer", "octavia", cluster.api_url)
             keystone.register_service("network", "neutron", cluster.api_url)
             with httpx.Client(timeout=30) as http:
                 token = keystone.token(keystone.admin)
+
+                def agent_alive() -> bool:
+                    r = http.get(f"{cluster.api_url}/v2/lbaas/agents",
+                                 headers={"X-Auth-Token": token})
+                    return r.status_code == 200 and any(
+                        a["host"] == "conformance1" and a["alive"] for a in r.json()["agents"])
+
+                wait_for(agent_alive, 60, "the agent alive")
                 r = http.get(f"{cluster.api_url}/v2/lbaas/providers",
                              headers={"X-Auth-Token": token})
                 r.raise_for_status()
