@@ -184,6 +184,24 @@ def _commit() -> str:
                           text=True, check=False, cwd=Path(__file__).parent).stdout.strip()
 
 
+def class_skips(tests: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each test of a class the plugin skips whole (its setUpClass raises the skip, e.g. the
+    amphora and availability zone classes) as a skip with that reason, instead of a test listed
+    but never run beside one `setUpClass (…)` skip."""
+    reasons = {t["id"].split("(", 1)[1].rstrip(")"): t["reason"] for t in tests
+               if t["status"] == "skip" and t["id"].startswith("setUpClass (")}
+    out = []
+    for t in tests:
+        if t["id"].startswith("setUpClass (") and t["status"] == "skip":
+            continue
+        cls = t["id"].split("[", 1)[0].rsplit(".", 1)[0]
+        if t["status"] == "exists" and cls in reasons:
+            out.append({**t, "status": "skip", "reason": reasons[cls], "class_skipped": True})
+        else:
+            out.append(t)
+    return out
+
+
 def summarize(tests: list[dict[str, Any]]) -> dict[str, Any]:
     counts = Counter(t["status"] for t in tests)
     reasons = Counter(t["reason"].strip() for t in tests if t["status"] == "skip")
@@ -225,7 +243,20 @@ def markdown(report: dict[str, Any]) -> str:
               for r in s["skip_reasons"]]
     lines += ["", "## Failed", ""]
     lines += [f"- `{t['id'].split('[')[0]}`" for t in report["tests"] if t["status"] == "fail"]
+    lines += ["", "## Every skipped test", "", "| test | reason |", "|---|---|"]
+    lines += [f"| `{_short(t['id'])}` | {_reason(t)} |" for t in report["tests"]
+              if t["status"] == "skip"]
     return "\n".join(lines) + "\n"
+
+
+def _short(test_id: str) -> str:
+    return test_id.split("[", 1)[0].removeprefix("octavia_tempest_plugin.tests.api.v2.")
+
+
+def _reason(test: dict[str, Any]) -> str:
+    text = " ".join(test["reason"].split()).replace("|", "/")
+    text = text if len(text) <= 160 else text[:157] + "…"
+    return ("(whole class) " if test.get("class_skipped") else "") + text
 
 
 def parse(venv: Path, subunit: Path) -> list[dict[str, Any]]:
@@ -304,7 +335,7 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
                     complete = False
         finally:
             cluster.close()
-    tests = parse(venv, subunit)
+    tests = class_skips(parse(venv, subunit))
     return {"regex": args.regex, "db": args.db, "keystone_db": args.keystone_db,
             "concurrency": args.concurrency, "rbac": args.rbac, "complete": complete,
             "provider": provider, "commit": commit, "seconds": time.monotonic() - began,
@@ -340,7 +371,7 @@ def main() -> None:
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="conformance-"))
     if args.from_subunit:
-        tests = parse(service_venv("tempest", REQUIREMENTS), args.from_subunit)
+        tests = class_skips(parse(service_venv("tempest", REQUIREMENTS), args.from_subunit))
         stamps = [t["seconds"] or 0.0 for t in tests]
         report = {"regex": args.regex, "db": args.db, "concurrency": args.concurrency,
                   "rbac": args.rbac,

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from bench.conformance import markdown, summarize, tempest_conf
+from bench.conformance import class_skips, keystone_url, markdown, summarize, tempest_conf
 
 from tests.openstack.keystone import Keystone, Project, User
 
@@ -54,3 +54,35 @@ def test_tempest_conf_treats_501_as_a_skip_and_names_the_provider(tmp_path: Path
     assert "admin_role" not in conf  # the plugin's own roles, checked by the RBAC tests
     none = tempest_conf(tmp_path, ks, "f5", "F5", rbac="none")
     assert "RBAC_test_type = none" in none and "admin_role = admin" in none
+
+
+def test_a_class_skipped_whole_lists_each_of_its_tests_with_the_reason() -> None:
+    tests = [
+        {"id": "p.test_amphora.AmphoraAPITest.test_list[id-1]", "status": "exists",
+         "reason": "", "seconds": None},
+        {"id": "p.test_amphora.AmphoraAPITest.test_show[id-2]", "status": "exists",
+         "reason": "", "seconds": None},
+        {"id": "setUpClass (p.test_amphora.AmphoraAPITest)", "status": "skip",
+         "reason": "Amphora tests only run with the amphora provider enabled.", "seconds": 0.0},
+        {"id": "p.test_x.T.test_never[id-3]", "status": "exists", "reason": "",
+         "seconds": None},
+    ]
+    out = class_skips(tests)
+    assert [(t["id"].split("[")[0], t["status"]) for t in out] == [
+        ("p.test_amphora.AmphoraAPITest.test_list", "skip"),
+        ("p.test_amphora.AmphoraAPITest.test_show", "skip"),
+        ("p.test_x.T.test_never", "exists")]
+    s = summarize(out)
+    assert (s["skipped"], s["not_run"]) == (2, 1)
+    report = {"regex": "r", "db": "sqlite", "concurrency": 1, "complete": True,
+              "seconds": 1.0, "commit": "abc", "summary": s, "tests": out}
+    text = markdown(report)
+    assert ("| `p.test_amphora.AmphoraAPITest.test_show` | (whole class) Amphora tests only "
+            "run with the amphora provider enabled. |") in text
+
+
+def test_keystone_gets_the_database_with_the_driver_its_venv_holds() -> None:
+    assert keystone_url("postgresql+psycopg://postgres@127.0.0.1:5432/bl_x") == \
+        "postgresql+psycopg2://postgres@127.0.0.1:5432/bl_x"
+    assert keystone_url("mysql+pymysql://root@127.0.0.1:3306/bl_x") == \
+        "mysql+pymysql://root@127.0.0.1:3306/bl_x"
