@@ -146,7 +146,9 @@ ipv6 = true
 provider = {provider}
 enabled_provider_drivers = {provider}:{_dict_value(description)}
 {capability}RBAC_test_type = {rbac}
-{roles}test_with_noop = false
+{roles}# Logging every user's roles costs two Keystone calls per user and class; nothing reads it.
+log_user_roles = false
+test_with_noop = false
 test_with_ipv6 = true
 # No subnet pools in the registry: the IPv6 test subnets get vip_ipv6_subnet_cidr.
 default_ipv6_subnetpool =
