@@ -4,10 +4,20 @@ what the run relies on (501 is a skip, no isolated networks, the provider read f
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
-from bench.conformance import class_skips, keystone_url, markdown, summarize, tempest_conf
+from bench.conformance import (
+    class_regex,
+    class_skips,
+    keystone_url,
+    markdown,
+    merge,
+    summarize,
+    tempest_conf,
+    unfinished,
+)
 
 from tests.openstack.keystone import Keystone, Project, User
 
@@ -86,3 +96,29 @@ def test_keystone_gets_the_database_with_the_driver_its_venv_holds() -> None:
         "postgresql+psycopg2://postgres@127.0.0.1:5432/bl_x"
     assert keystone_url("mysql+pymysql://root@127.0.0.1:3306/bl_x") == \
         "mysql+pymysql://root@127.0.0.1:3306/bl_x"
+
+
+def _t(test_id: str, status: str) -> dict[str, Any]:
+    return {"id": test_id, "status": status, "reason": "", "seconds": 1.0}
+
+
+def test_resume_reruns_the_unfinished_classes_and_merges_them() -> None:
+    earlier = {"regex": "r", "db": "sqlite", "concurrency": 1, "complete": False,
+               "seconds": 10.0, "commit": "abc",
+               "tests": [_t("p.m.A.test_1[id-1]", "success"), _t("p.m.B.test_1[id-2]", "success"),
+                         _t("p.m.B.test_2[id-3]", "inprogress"), _t("p.m.C.test_1[id-4]", "exists"),
+                         _t("setUpClass (p.m.C)", "fail")]}
+    assert unfinished(earlier["tests"]) == ["p.m.B", "p.m.C"]
+    regex = class_regex(unfinished(earlier["tests"]))
+    assert re.search(regex, "p.m.B.test_2[id-3]") and re.search(regex, "p.m.C.test_1[id-4]")
+    assert not re.search(regex, "p.m.A.test_1[id-1]") and not re.search(regex, "p.m.BB.test")
+    later = {"regex": regex, "commit": "def", "seconds": 5.0, "complete": True,
+             "tests": [_t("p.m.B.test_1[id-2]", "success"), _t("p.m.B.test_2[id-3]", "success"),
+                       _t("p.m.C.test_1[id-4]", "fail")]}
+    merged = merge(earlier, later)
+    assert [(t["id"].split("[")[0], t["status"]) for t in merged["tests"]] == [
+        ("p.m.A.test_1", "success"), ("p.m.B.test_1", "success"), ("p.m.B.test_2", "success"),
+        ("p.m.C.test_1", "fail")]
+    assert merged["complete"] and merged["commit"] == "abc+def" and merged["seconds"] == 15.0
+    assert (merged["summary"]["passed"], merged["summary"]["failed"]) == (3, 1)
+    assert "Completed by 1 resumed run(s)" in markdown(merged)
