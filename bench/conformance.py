@@ -37,6 +37,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bigip_lbaas.core.certs import generate_storage_key
 from tests.cluster import Cluster, wait_for
 from tests.databases import fresh_database
 from tests.openstack import keystone as keystone_launcher
@@ -173,9 +174,15 @@ octavia = false
 """
 
 
-def api_conf(keystone: Keystone) -> str:
+def api_conf(keystone: Keystone, work: Path) -> str:
+    """Keystone mode, and the built-in certificate store's storage key (the plugin's
+    TERMINATED_HTTPS listener tests store their certificates in it)."""
     service = keystone.service_user("octavia")
-    return "[api_settings]\nauth_strategy = keystone\n" + keystone.authtoken_conf(service)
+    key_file = work / "storage.key"
+    key_file.write_text(generate_storage_key() + "\n")
+    key_file.chmod(0o600)
+    return (f"[certificates]\nstorage_key_file = {key_file}\n"
+            "[api_settings]\nauth_strategy = keystone\n" + keystone.authtoken_conf(service))
 
 
 def keystone_url(url: str) -> str:
@@ -226,9 +233,13 @@ def class_regex(classes: list[str]) -> str:
 
 def merge(earlier: dict[str, Any], later: dict[str, Any]) -> dict[str, Any]:
     """An earlier report completed by a later run of its unfinished classes (`--resume`): the
-    later run's entries replace the earlier ones of the classes it ran."""
+    later run's entries replace the earlier ones of the same tests (and the class set-up and
+    tear-down entries of the classes it ran)."""
     rerun = {_class(t["id"]) for t in later["tests"]}
-    tests = [t for t in earlier["tests"] if _class(t["id"]) not in rerun] + later["tests"]
+    ids = {t["id"] for t in later["tests"]}
+    tests = [t for t in earlier["tests"] if t["id"] not in ids and not (
+        t["id"].startswith(("setUpClass (", "tearDownClass (")) and _class(t["id"]) in rerun)]
+    tests += later["tests"]
     tests.sort(key=lambda t: t["id"])
     parts = earlier.get("parts") or [{k: earlier[k] for k in
                                       ("regex", "commit", "seconds", "complete")}]
@@ -319,7 +330,7 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
                 fresh_database(args.keystone_db, work)))
         keystone = stack.enter_context(running_keystone(work / "keystone", keystone_db))
         db_url = stack.enter_context(fresh_database(args.db, work))
-        cluster = Cluster(work / "cluster", db_url, devices=1, extra_conf=api_conf(keystone))
+        cluster = Cluster(work / "cluster", db_url, devices=1, extra_conf=api_conf(keystone, work))
         (work / "cluster").mkdir()
         try:
             # Cluster.start waits for its agents with noauth headers; in keystone mode the wait
@@ -413,6 +424,8 @@ def main() -> None:
                         help="run only the classes an earlier report (stopped at its time "
                              "limit) did not finish (or those --regex names), and write that "
                              "report with their new results")
+    parser.add_argument("--merge", type=Path, metavar="REPORT",
+                        help="with --resume: no run, merge this later report into that one")
     parser.add_argument("--from-subunit", type=Path, metavar="FILE",
                         help="no run: report on an earlier run's results.subunit (kept with "
                              "--keep), e.g. one whose report was lost")
@@ -426,6 +439,8 @@ def main() -> None:
                   "complete": not any(t["status"] in ("exists", "inprogress") for t in tests),
                   "provider": None, "commit": _commit(), "seconds": sum(stamps),
                   "summary": summarize(tests), "tests": tests}
+    elif args.resume and args.merge:
+        report = merge(json.loads(args.resume.read_text()), json.loads(args.merge.read_text()))
     elif args.resume:
         earlier = json.loads(args.resume.read_text())
         if args.regex == REGEX:  # else: the classes named, rerun (e.g. after a fix)
