@@ -55,6 +55,9 @@ from tests.cluster import Proc, free_ports, wait_for
 from tests.openstack.venvs import bin_path, service_venv
 
 REQUIREMENTS = ("keystone>=30,<31", "gunicorn>=23")
+# The driver Keystone needs for a database other than its default SQLite (`database_url`).
+DRIVERS = {"postgresql": "psycopg2-binary>=2.9", "postgresql+psycopg2": "psycopg2-binary>=2.9",
+           "mysql+pymysql": "PyMySQL>=1.1"}
 REGION = "RegionOne"
 # Octavia's own roles (its default policy); `role()` creates any of them on first use.
 OCTAVIA_ROLES = ("load-balancer_observer", "load-balancer_global_observer",
@@ -230,12 +233,13 @@ class Keystone:
                 "project_domain_name = Default\n")
 
 
-def _conf(work: Path) -> str:
+def _conf(work: Path, database_url: str | None = None) -> str:
+    connection = database_url or f"sqlite:///{work / 'keystone.sqlite'}"
     return ("[DEFAULT]\n"
             "debug = false\n"
             "use_stderr = true\n"
             "[database]\n"
-            f"connection = sqlite:///{work / 'keystone.sqlite'}\n"
+            f"connection = {connection}\n"
             "[token]\n"
             "provider = fernet\n"
             "[fernet_tokens]\n"
@@ -251,15 +255,18 @@ def _conf(work: Path) -> str:
 
 
 @contextmanager
-def running_keystone(work: Path) -> Iterator[Keystone]:
+def running_keystone(work: Path, database_url: str | None = None) -> Iterator[Keystone]:
     """Build (once per machine) the venv, set up a fresh Keystone in `work`, serve it, yield it,
-    stop it."""
+    stop it. `database_url` (an empty PostgreSQL or MariaDB database, SQLAlchemy URL with the
+    driver named, e.g. `postgresql://…` or `mysql+pymysql://…`) instead of SQLite: many clients
+    at once then queue on row locks, not on SQLite's one file lock."""
     began = time.monotonic()
-    venv = service_venv("keystone", REQUIREMENTS)
+    driver = DRIVERS[database_url.split(":", 1)[0]] if database_url else None
+    venv = service_venv("keystone", (*REQUIREMENTS, driver) if driver else REQUIREMENTS)
     venv_seconds = time.monotonic() - began
     work.mkdir(parents=True, exist_ok=True)
     conf = work / "keystone.conf"
-    conf.write_text(_conf(work))
+    conf.write_text(_conf(work, database_url))
     port = free_ports(1)
     url = f"http://127.0.0.1:{port}"
     password = secrets.token_urlsafe(16)

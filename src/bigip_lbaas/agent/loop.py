@@ -44,7 +44,7 @@ from bigip_lbaas.db.networking import AllocationFailed
 from bigip_lbaas.db.session import Database
 from bigip_lbaas.device.status import DeviceStats, carriers, summed
 from bigip_lbaas.engine import names
-from bigip_lbaas.engine.health import PartitionStatus
+from bigip_lbaas.engine.health import PartitionStatus, settled
 from bigip_lbaas.network import prepare, release
 from bigip_lbaas.network.builtin import BuiltinSource
 from bigip_lbaas.network.source import NetworkSource, NetworkSourceError
@@ -564,7 +564,9 @@ class Agent:
                 return None
             try:
                 async with reading:
-                    return held, await device.collect(snaps[pid].state, stats)
+                    snap = snaps[pid]
+                    busy = {p.load_balancer_id for p in snap.pending}
+                    return held, await device.collect(settled(snap.state, busy), stats)
             except DeviceError as err:  # this partition only; the others go on
                 self._device_trouble(device, err)
                 _status_skipped(err, partition=str(held.key))

@@ -58,8 +58,9 @@ def is_pending(status: Prov | str) -> bool:
 # policy and an L7 rule are ONLINE when enabled and OFFLINE when not; a load balancer and a
 # listener are ONLINE when enabled (and, for a listener, its load balancer too) until the status
 # collection says otherwise, and OFFLINE when not; a pool no listener sends traffic to (neither
-# as default pool nor by an L7 policy) is OFFLINE, as is a disabled pool. Other statuses (a used
-# pool's, a member's) come from the device.
+# as default pool nor by an L7 policy) is OFFLINE, as is a disabled pool; a disabled member (or
+# one of a disabled pool) is OFFLINE, as the status collection will say (engine/health.py). Other
+# statuses (a used pool's, an enabled member's) come from the device.
 ONLINE_WHEN_ENABLED = frozenset({"load_balancer", "listener", "health_monitor", "l7policy",
                                  "l7rule"})
 
@@ -70,5 +71,7 @@ def operating_at_active(kind: str, *, enabled: bool, in_use: bool = True) -> Ope
     if kind in ONLINE_WHEN_ENABLED:
         return Oper.ONLINE if enabled else Oper.OFFLINE
     if kind == "pool" and not (enabled and in_use):
+        return Oper.OFFLINE
+    if kind == "member" and not enabled:
         return Oper.OFFLINE
     return None

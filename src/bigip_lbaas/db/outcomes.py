@@ -184,6 +184,9 @@ def _operating_at_active(
         lb = m.LoadBalancer
         enabled = sa.and_(enabled, sa.exists().where(
             lb.id == m.Listener.load_balancer_id, lb.enabled.is_(True)))
+    if kind == "member":
+        enabled = sa.and_(enabled, sa.exists().where(
+            m.Pool.id == m.Member.pool_id, m.Pool.enabled.is_(True)))
     in_use: sa.ColumnElement[bool] = sa.true()
     if kind == "pool":
         lst, pol = m.Listener, m.L7Policy

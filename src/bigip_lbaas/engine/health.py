@@ -17,13 +17,18 @@ Rules (Octavia's meaning):
   balancer ERROR); else any listener ERROR/DEGRADED or pool DEGRADED → DEGRADED (a member DOWN makes
   its pool and load balancer DEGRADED); else ONLINE.
 
+A load balancer with work pending (any of its objects PENDING_*) is left out of a status pass
+(``settled``): the device may not hold its new objects yet, and a pass that read the device
+before the change was applied must not write ERROR over the statuses the change sets when it
+turns ACTIVE; the next pass reads it.
+
 Must not: do I/O.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field, replace
 
 from bigip_lbaas.core.model import Listener, LoadBalancer, PartitionState, Pool
 from bigip_lbaas.core.status import Oper
@@ -183,6 +188,15 @@ def _kinds(lb: LoadBalancer) -> dict[str, str]:
         if p.health_monitor is not None:
             kinds[p.health_monitor.id] = "health_monitor"
     return kinds
+
+
+def settled(state: PartitionState, busy: Collection[str]) -> PartitionState:
+    """The partition's desired state without the load balancers in ``busy`` (those with work
+    pending): what a status pass may judge from the device."""
+    if not busy:
+        return state
+    return replace(state, load_balancers=tuple(
+        lb for lb in state.load_balancers if lb.id not in busy))
 
 
 def partition_status(state: PartitionState, prefix: str, health: DeviceHealth) -> PartitionStatus:

@@ -4,6 +4,9 @@ Owns the nested `entries` shape (`{url: {"nestedStats": {"kind", "selfLink", "en
 the counters themselves. Counters are a pure function of an object's age and a per-object rate,
 so they advance monotonically over time without any background task; current connections
 wobble with the clock; a member marked down by the monitor rule shows no current connections.
+A virtual counts only while the simulated traffic can reach it (``serves``: enabled, with a
+default pool holding a member that takes connections) on a unit that carries traffic; a fresh
+virtual with no pool reads all zeros, as a real one that no client has used.
 """
 
 from __future__ import annotations
@@ -53,10 +56,24 @@ def carries_traffic(tm: Tm) -> bool:
     return state is None or str(state.props.get("value", "active")) == "active"
 
 
+def serves(tm: Tm, virtual: Obj) -> bool:
+    """Whether the simulated clients' traffic reaches a virtual: it is enabled and its default
+    pool has a member that takes connections (up, or unchecked without a monitor). A virtual
+    with nowhere to send a connection completes none, so its counters stay 0 (Octavia's API
+    tests read a fresh listener's stats as all zeros)."""
+    if "disabled" in virtual.props or not virtual.props.get("pool"):
+        return False
+    pool = tm.store.get("ltm/pool", str(virtual.props["pool"]))
+    if pool is None:
+        return False
+    return any(member_status(tm.view, m, pool)[0] in ("up", "unchecked")
+               for m in pool.children.get("members", {}).values())
+
+
 def _virtual(tm: Tm, obj: Obj, now: float, parent: Obj | None) -> dict[str, Any]:
     enabled = "disabled" not in obj.props
-    traffic = _traffic(obj, now, enabled)
-    if not carries_traffic(tm):
+    traffic = _traffic(obj, now, True)
+    if not (carries_traffic(tm) and serves(tm, obj)):
         traffic = {k: {"value": 0} for k in traffic}
     e: dict[str, Any] = {
         "tmName": {"description": obj.full_path},

@@ -169,3 +169,40 @@ def test_a_disabled_load_balancer_is_offline_at_active(cluster: Cluster) -> None
         assert r.status_code == 200, r.text
         wait_active(cluster, PROJECT, lb_id)
         assert show(api, "loadbalancer", lb_id)["operating_status"] == "ONLINE"
+
+
+def test_a_disabled_member_is_offline_at_active(cluster: Cluster) -> None:
+    """A member created admin-down (or one of a disabled pool) reads OFFLINE when it turns
+    ACTIVE, as the status collection will say, so the status does not change under a client
+    between the ACTIVE and the next status pass (Octavia's member list test compares them);
+    an enabled member's status stays the device's."""
+    subnet = ensure_subnet(cluster)
+    with cluster.client(PROJECT) as api:
+        r = api.post(f"{V2}/loadbalancers", json={"loadbalancer": {
+            "name": "members", "vip_subnet_id": subnet, "project_id": PROJECT}})
+        assert r.status_code == 201, r.text
+        lb_id = r.json()["loadbalancer"]["id"]
+        wait_active(cluster, PROJECT, lb_id)
+        pool = create(api, "pool", {"loadbalancer_id": lb_id, "protocol": "HTTP",
+                                    "lb_algorithm": "ROUND_ROBIN"})
+
+        def member(pool_id: str, port: int, enabled: bool) -> dict[str, Any]:
+            r = api.post(f"{V2}/pools/{pool_id}/members", json={"member": {
+                "address": "192.0.2.1", "protocol_port": port, "admin_state_up": enabled}})
+            assert r.status_code == 201, r.text
+            mid = r.json()["member"]["id"]
+
+            def done() -> dict[str, Any] | None:
+                got = api.get(f"{V2}/pools/{pool_id}/members/{mid}").json()["member"]
+                return got if got["provisioning_status"] in ("ACTIVE", "ERROR") else None
+
+            return wait_for(done, 60, "the member to leave PENDING", every=0.2)
+
+        off = member(pool["id"], 101, False)
+        assert (off["provisioning_status"], off["operating_status"]) == ("ACTIVE", "OFFLINE")
+        on = member(pool["id"], 102, True)
+        assert (on["provisioning_status"], on["operating_status"]) == ("ACTIVE", "NO_MONITOR")
+        down = create(api, "pool", {"loadbalancer_id": lb_id, "protocol": "HTTP",
+                                    "lb_algorithm": "ROUND_ROBIN", "admin_state_up": False})
+        in_down = member(down["id"], 103, True)
+        assert in_down["operating_status"] == "OFFLINE"

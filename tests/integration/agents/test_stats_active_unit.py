@@ -46,7 +46,12 @@ def test_a_pair_whose_first_device_is_standby_reports_the_active_units_counters(
     with cluster.client(project) as api:
         r = api.post("/v2/lbaas/loadbalancers", json={"loadbalancer": {
             "name": "lb", "vip_subnet_id": ensure_subnet(cluster), "project_id": project,
-            "listeners": [{"name": "l", "protocol": "HTTP", "protocol_port": 80}]}})
+            # The simulator counts a virtual's traffic only when its pool has a member to
+            # send it to (a fresh listener with no pool reads zeros, as in Octavia).
+            "listeners": [{"name": "l", "protocol": "HTTP", "protocol_port": 80,
+                           "default_pool": {"name": "p"}}],
+            "pools": [{"name": "p", "protocol": "HTTP", "lb_algorithm": "ROUND_ROBIN",
+                       "members": [{"address": "10.78.0.1", "protocol_port": 80}]}]}})
         assert r.status_code == 201, r.text
         lb_id = r.json()["loadbalancer"]["id"]
     wait_active(cluster, project, lb_id)

@@ -274,6 +274,34 @@ def test_member_monitor_rule_and_moving_stats(sim: SimHandle, http: httpx.Client
     assert mstats["kind"] == "tm:ltm:pool:members:memberscollectionstats"
 
 
+def test_virtual_counts_only_with_a_member_to_send_to(sim: SimHandle, http: httpx.Client) -> None:
+    """A fresh virtual with no pool reads all zeros (Octavia's API tests expect a new listener's
+    stats to be 0); with a pool holding a member it counts, and stops when that member is
+    user-down."""
+    key = "https://localhost/mgmt/tm/ltm/virtual/~Common~vs/stats"
+
+    def counters() -> dict[str, int]:
+        doc = http.get("/mgmt/tm/ltm/virtual/~Common~vs/stats").json()
+        entries = doc["entries"][key]["nestedStats"]["entries"]
+        return {k: int(v["value"]) for k, v in entries.items()
+                if k.startswith("clientside.")}
+
+    r = http.post("/mgmt/tm/ltm/virtual", json={
+        "name": "vs", "partition": "Common", "destination": "/Common/10.9.0.1:80"})
+    assert r.status_code == 200, r.text
+    time.sleep(1.1)
+    assert set(counters().values()) == {0}
+    _pool(http, "vp")
+    assert http.patch("/mgmt/tm/ltm/virtual/~Common~vs", json={"pool": "/Common/vp"}).is_success
+    assert set(counters().values()) == {0}  # a pool with no member: nowhere to send
+    r = http.post("/mgmt/tm/ltm/pool/~Common~vp/members", json={"name": "10.9.0.2:80"})
+    assert r.status_code == 200, r.text
+    assert counters()["clientside.totConns"] > 0
+    http.patch("/mgmt/tm/ltm/pool/~Common~vp/members/~Common~10.9.0.2:80",
+               json={"state": "user-down", "session": "user-disabled"})
+    assert set(counters().values()) == {0}
+
+
 def test_cm_cluster_view(sim: SimHandle, http: httpx.Client) -> None:
     devices = http.get("/mgmt/tm/cm/device").json()["items"]
     assert [(d["name"], d["selfDevice"], d["failoverState"]) for d in devices] == [

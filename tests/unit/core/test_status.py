@@ -54,3 +54,7 @@ def test_a_pool_is_offline_at_active_without_a_listener_or_when_disabled() -> No
     assert operating_at_active("pool", enabled=False, in_use=True) is Oper.OFFLINE
     assert operating_at_active("pool", enabled=True, in_use=True) is None  # the device's
     assert operating_at_active("member", enabled=True) is None
+
+
+def test_a_disabled_member_is_offline_at_active() -> None:
+    assert operating_at_active("member", enabled=False) is Oper.OFFLINE

@@ -16,7 +16,13 @@ from bigip_lbaas.core.model import (
 )
 from bigip_lbaas.core.status import Oper
 from bigip_lbaas.engine import names
-from bigip_lbaas.engine.health import CUR_CONNS, DeviceHealth, PartitionStatus, partition_status
+from bigip_lbaas.engine.health import (
+    CUR_CONNS,
+    DeviceHealth,
+    PartitionStatus,
+    partition_status,
+    settled,
+)
 from tests.unit.engine.strategies import KEY
 
 PREFIX = "Project"
@@ -109,3 +115,27 @@ def test_a_pool_an_l7_policy_redirects_to_is_in_use() -> None:
     )
     state = PartitionState(KEY, 1, (replace(base, listeners=(lst,)),))
     assert partition_status(state, PREFIX, health).of("pool2") is Oper.ONLINE
+
+
+def test_a_busy_load_balancer_is_left_out_of_a_status_pass() -> None:
+    """A member created but not yet on the device (its load balancer has work pending) is not
+    judged ERROR: the pass leaves the whole load balancer to the change being applied, and
+    still judges the settled one beside it."""
+    new_member = replace(lb().pools[0], members=(*lb().pools[0].members,
+                                                 Member("m9", "10.0.0.9", 80)))
+    busy = replace(lb(), pools=(new_member, lb().pools[1]))
+    calm = replace(lb(), id="lb2", listeners=(), pools=(
+        Pool("pool3", "HTTP", "ROUND_ROBIN", members=(Member("m5", "10.0.0.5", 80),)),))
+    state = PartitionState(KEY, 1, (busy, calm))
+    health = DeviceHealth(
+        member_states={names.pool(PREFIX, "pool1"): {A: "up", B: "up"}},  # no m9 yet
+        virtual_counters={names.virtual(PREFIX, "lst1"): {CUR_CONNS: 0}},
+    )
+    unsettled = partition_status(state, PREFIX, health)
+    assert unsettled.of("m9") is Oper.ERROR  # what a pass that judged it would write
+    s = partition_status(settled(state, {"lb1"}), PREFIX, health)
+    assert not {i for _, i in s.operating} & {"lb1", "pool1", "m1", "m9", "lst1", "hm1"}
+    assert "lst1" not in s.listeners
+    assert s.of("m5") is Oper.ERROR  # lb2 is settled: its member missing on the device is
+    assert s.of("lb2") is Oper.ONLINE  # judged (pool3 is used by no listener: OFFLINE)
+    assert settled(state, ()) is state
