@@ -115,7 +115,7 @@ def forget() -> None:
 
 def _pools(subnet: m.Subnet) -> list[tuple[int, int, int]]:
     pools = subnet.allocation_pools or default_pools(subnet.cidr, subnet.gateway_ip)
-    out = []
+    out: list[tuple[int, int, int]] = []
     for pool in pools:
         start, end = ipaddress.ip_address(pool["start"]), ipaddress.ip_address(pool["end"])
         if int(end) >= int(start):
