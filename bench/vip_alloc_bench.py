@@ -88,6 +88,8 @@ def _seed(engine: sa.Engine, n: int) -> tuple[str, int]:
             conn.execute(sa.insert(m.LoadBalancer), lbs)
             conn.execute(sa.insert(m.Port), ports)
             conn.execute(sa.insert(m.PortIp), ips)
+    with engine.begin() as conn:  # statistics, as a live database has them (autovacuum)
+        conn.exec_driver_sql("ANALYZE")
     return sub_id, part_id
 
 
