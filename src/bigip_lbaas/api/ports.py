@@ -195,19 +195,19 @@ def allocate(session: Session, network: m.Network,
         wanted = [(s, None) for s in subnets]  # narrowed to one per IP version below
     for subnet_id in sorted({s.id for s, _ in wanted}):
         session.get(m.Subnet, subnet_id, with_for_update=True)  # always a SELECT ... FOR UPDATE
-    used: dict[str, set[str]] = {}
+    chosen: dict[str, set[str]] = {}  # per subnet, by this request (not yet flushed)
     out: list[tuple[str, str]] = []
     versions_done: set[int] = set()
     for subnet, given in wanted:
-        taken = used.setdefault(subnet.id, addresses.in_use(session, subnet.id))
+        taken = chosen.setdefault(subnet.id, set())
         if requested is None and subnet.ip_version in versions_done:
             continue
-        address = given or addresses.first_free(subnet, taken)
+        address = given or addresses.next_free(session, subnet, taken)
         if address is None:
             if requested is None:
                 continue
             raise IpAddressGenerationFailure(net_id=network.id)
-        if given and given in taken:
+        if given and (given in taken or not addresses.is_free(session, subnet.id, given)):
             raise IpAddressInUse(net_id=network.id, ip_address=given)
         versions_done.add(subnet.ip_version)
         taken.add(address)

@@ -34,18 +34,20 @@ from bigip_lbaas.api.errors import (
 from bigip_lbaas.api.schemas.loadbalancer import LoadBalancerPOST
 from bigip_lbaas.core.errors import ApiError
 from bigip_lbaas.db import models as m
-from bigip_lbaas.db.addresses import F5_DEVICE_OWNER, first_free, in_use, new_mac
+from bigip_lbaas.db.addresses import F5_DEVICE_OWNER, is_free, new_mac, next_free
 from bigip_lbaas.network.source import NetworkSourceError, NotFound, SubnetFacts
 
 if TYPE_CHECKING:
     from bigip_lbaas.network.neutron import NeutronSource
 
 LOG = logging.getLogger(__name__)
+_FRESH_PORTS = "bigip_lbaas.vip.fresh_ports"  # session.info: VIP port ids `resolve` made up
 
 
 
 def allocate(session: Session, subnet: m.Subnet, wanted: str | None) -> str:
-    used = in_use(session, subnet.id)
+    """The requested address if it is in the subnet and free, else a free pool address (probed
+    from a per-process hint, db/addresses.py next_free: one small query however many are held)."""
     if wanted:
         try:
             addr = ipaddress.ip_address(wanted)
@@ -54,10 +56,10 @@ def allocate(session: Session, subnet: m.Subnet, wanted: str | None) -> str:
         if addr not in ipaddress.ip_network(subnet.cidr, strict=False):
             raise ValidationFailure(
                 detail=f"VIP address {wanted} is not in subnet {subnet.id} ({subnet.cidr})")
-        if str(addr) in used:
+        if not is_free(session, subnet.id, str(addr)):
             raise VipInUse(address=str(addr), subnet=subnet.id)
         return str(addr)
-    found = first_free(subnet, used)
+    found = next_free(session, subnet)
     if found is None:
         raise NoFreeAddress(subnet=subnet.id)
     return found
@@ -110,7 +112,9 @@ def book_port(session: Session, lb: m.LoadBalancer) -> None:
     the VIP and additional VIP addresses, deleted with the load balancer's row."""
     if lb.vip_network_id is None or lb.vip_port_id is None:
         return
-    given = session.get(m.Port, lb.vip_port_id)
+    # An id `resolve` just made up names no port: no lookup for it.
+    given = (None if lb.vip_port_id in session.info.get(_FRESH_PORTS, ())
+             else session.get(m.Port, lb.vip_port_id))
     if given is not None:
         if given.project_id != lb.project_id:
             raise ValidationFailure(detail=f"Port {given.id} does not belong to project "
@@ -122,14 +126,13 @@ def book_port(session: Session, lb: m.LoadBalancer) -> None:
                        description="", device_owner=F5_DEVICE_OWNER, device_id=lb.id,
                        mac_address=new_mac(), admin_state_up=True, binding_host_id="",
                        vip_of=lb.id))
-    session.flush()
     addresses = [(lb.vip_subnet_id, lb.vip_address)] + [
         (a["subnet_id"], a["ip_address"]) for a in lb.additional_vips or []]
     for subnet_id, address in addresses:
         if subnet_id and address:
             session.add(m.PortIp(port_id=lb.vip_port_id, subnet_id=subnet_id,
                                  ip_address=address))
-    session.flush()
+    session.flush()  # one flush: the unit of work inserts the port before its fixed IPs
 
 
 def _given_port(session: Session, spec: LoadBalancerPOST) -> dict[str, Any]:
@@ -174,6 +177,7 @@ def resolve(session: Session, spec: LoadBalancerPOST) -> dict[str, Any]:
     if spec.vip_port_id:
         return _given_port(session, spec)
     port_id = str(uuid.uuid4())
+    session.info.setdefault(_FRESH_PORTS, set()).add(port_id)
     subnet: m.Subnet | None = None
     if spec.vip_subnet_id:
         # The subnet row lock queues concurrent allocations on one subnet, so each sees the

@@ -11,9 +11,12 @@ from __future__ import annotations
 import ipaddress
 import random
 import socket
-from collections.abc import Iterator
+import threading
+from collections.abc import Collection, Iterator
+from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from bigip_lbaas.db import models as m
@@ -61,6 +64,129 @@ def first_free(subnet: m.Subnet, used: set[str]) -> str | None:
     for candidate in _candidates(subnet):
         if candidate not in used and candidate != subnet.gateway_ip:
             return candidate
+    return None
+
+
+# --- allocation by probing ------------------------------------------------------------------
+# Reading every address in use (`in_use`) costs a row per address held, under the subnet's row
+# lock. `next_free` instead probes the pool in small batches (`ip_address IN (...)` on the three
+# tables' unique keys) from a per-process hint: the pool position after this process's last
+# allocation on the subnet, so a create costs one small query whatever the number of addresses
+# in use. The hint is only where probing starts: the probe decides, the whole pool is walked
+# (wrapping round) before "no free address", and the unique keys stay the real guard. Any DELETE
+# (or UPDATE of port_ip) this process runs drops every hint, so an address freed here is handed
+# out again first, as before; one freed by another process (the agent's purge, another replica)
+# is found when probing wraps round, or once this process drops its hints.
+
+BATCH = 16
+_hints: dict[tuple[str, str], int] = {}
+_hints_lock = threading.Lock()
+_FREEING = ("DELETE", "delete")
+_PENDING = "bigip_lbaas.addresses.pending_hints"  # session.info: hints of uncommitted allocations
+
+
+@event.listens_for(sa.engine.Engine, "before_cursor_execute")
+def _drop_hints_on_delete(conn: Any, cursor: Any, statement: str, parameters: Any,
+                          context: Any, executemany: bool) -> None:
+    if _hints and (statement.startswith(_FREEING) or statement.startswith("UPDATE port_ip")):
+        forget()
+
+
+@event.listens_for(Session, "after_commit")
+def _keep_hints(session: Session) -> None:
+    """A hint moves once its allocation is committed (a rolled-back one leaves its address
+    first in line again)."""
+    pending = session.info.pop(_PENDING, None)
+    if pending:
+        with _hints_lock:
+            _hints.update(pending)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_pending(session: Session, previous_transaction: Any) -> None:
+    session.info.pop(_PENDING, None)
+
+
+def forget() -> None:
+    """Drop every hint: the next allocation on each subnet probes from the pool's start."""
+    with _hints_lock:
+        _hints.clear()
+
+
+def _pools(subnet: m.Subnet) -> list[tuple[int, int, int]]:
+    pools = subnet.allocation_pools or default_pools(subnet.cidr, subnet.gateway_ip)
+    out: list[tuple[int, int, int]] = []
+    for pool in pools:
+        start, end = ipaddress.ip_address(pool["start"]), ipaddress.ip_address(pool["end"])
+        if int(end) >= int(start):
+            out.append((int(start), int(end), start.version))
+    return out
+
+
+def _spell(value: int, version: int) -> str:
+    if version == 4:
+        return socket.inet_ntoa(value.to_bytes(4, "big"))
+    return str(ipaddress.IPv6Address(value))
+
+
+def _positions(pools: list[tuple[int, int, int]], first: int, total: int) -> Iterator[str]:
+    """The pool addresses from position `first` to the end, then from the start (each once)."""
+    for n in range(total):
+        pos = (first + n) % total
+        for start, end, version in pools:
+            size = end - start + 1
+            if pos < size:
+                yield _spell(start + pos, version)
+                break
+            pos -= size
+
+
+def taken(session: Session, subnet_id: str, addresses: Collection[str]) -> set[str]:
+    """Which of `addresses` are held in the subnet (ports' fixed IPs, primary and additional
+    VIPs: load balancers from before VIP ports, and additional VIPs from before ports, are
+    only in their own tables)."""
+    if not addresses:
+        return set()
+    wanted = list(addresses)
+    return set(session.scalars(sa.union_all(
+        sa.select(m.PortIp.ip_address).where(m.PortIp.subnet_id == subnet_id,
+                                             m.PortIp.ip_address.in_(wanted)),
+        sa.select(m.LoadBalancer.vip_address).where(m.LoadBalancer.vip_subnet_id == subnet_id,
+                                                    m.LoadBalancer.vip_address.in_(wanted)),
+        sa.select(m.AdditionalVip.ip_address).where(m.AdditionalVip.subnet_id == subnet_id,
+                                                    m.AdditionalVip.ip_address.in_(wanted)))))
+
+
+def is_free(session: Session, subnet_id: str, address: str) -> bool:
+    return not taken(session, subnet_id, (address,))
+
+
+def next_free(session: Session, subnet: m.Subnet,
+              exclude: Collection[str] = ()) -> str | None:
+    """A free pool address of the subnet (not the gateway, nor one of `exclude`: chosen earlier
+    in this transaction but not yet flushed), probed from this process's hint; None when the
+    whole pool is taken. The caller holds the subnet's row lock."""
+    pools = _pools(subnet)
+    total = sum(end - start + 1 for start, end, _ in pools)
+    if total == 0:
+        return None
+    key = (subnet.id, repr(pools))
+    pending = session.info.get(_PENDING, {})
+    with _hints_lock:
+        start = pending.get(key, _hints.get(key, 0)) % total
+    batch: list[tuple[int, str]] = []
+    size = BATCH
+    for n, candidate in enumerate(_positions(pools, start, total)):
+        if candidate != subnet.gateway_ip and candidate not in exclude:
+            batch.append((n, candidate))
+        if batch and (len(batch) >= size or n == total - 1):
+            held = taken(session, subnet.id, [c for _, c in batch])
+            for pos, found in batch:
+                if found not in held:
+                    session.info.setdefault(_PENDING, {})[key] = (start + pos + 1) % total
+                    return found
+            batch = []
+            size = min(size * 4, 1024)
     return None
 
 

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from bigip_lbaas.core.errors import DatabaseError
 from bigip_lbaas.core.network import FdbRecord, Segment
 from bigip_lbaas.db import models as m
-from bigip_lbaas.db.addresses import first_free, in_use, new_mac
+from bigip_lbaas.db.addresses import is_free, new_mac, next_free
 from bigip_lbaas.db.session import Database
 from bigip_lbaas.network.source import (
     DEVICE_OWNER,
@@ -219,12 +219,12 @@ def _book_on(session: Session, subnet_id: str, wanted: list[tuple[str, str, str,
     if subnet is None or any(w[1] != subnet.network_id for w in wanted):
         raise NotFound(f"subnet {subnet_id} not found in {NAME}")
     booked = _find_many(session, [w[0] for w in wanted])  # booked meanwhile by another agent
-    used = in_use(session, subnet_id)
+    used: set[str] = set()  # chosen here, not yet flushed
     rows: list[tuple[m.Port, str]] = []
     for name, network_id, _sub, project_id, device_id in wanted:
         if (name, subnet_id) in booked:
             continue
-        address = first_free(subnet, used)
+        address = next_free(session, subnet, used)
         if address is None:
             raise NoFreeAddress(f"no free address in subnet {subnet_id} for port {name}")
         used.add(address)
@@ -254,8 +254,8 @@ def _ensure(session: Session, name: str, network_id: str, subnet_id: str, projec
     found = _find(session, name, subnet_id)  # booked meanwhile by another agent
     if found is not None:
         return found
-    used = in_use(session, subnet_id)
-    address = ip_address if ip_address and ip_address not in used else first_free(subnet, used)
+    address = (ip_address if ip_address and is_free(session, subnet_id, ip_address)
+               else next_free(session, subnet))
     if address is None:
         raise NoFreeAddress(f"no free address in subnet {subnet_id} for port {name}")
     port = m.Port(id=str(uuid.uuid4()), project_id=project_id, network_id=network_id,

@@ -1,0 +1,147 @@
+"""db/addresses.py next_free: pool addresses probed in batches from a per-process hint, never one
+held (by a port's fixed IP, a primary VIP with no port, an additional VIP with no port), never
+the gateway, within the allocation pools; the hint moves only on commit, any DELETE here drops
+it, and an address freed elsewhere is found when probing wraps round."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from bigip_lbaas.db import addresses
+from bigip_lbaas.db import models as m
+from bigip_lbaas.db.session import Database
+
+
+@pytest.fixture
+def net(db: Database) -> Iterator[tuple[Database, str]]:
+    addresses.forget()
+    net_id = str(uuid.uuid4())
+    with Session(db.engine) as s, s.begin():
+        s.add(m.Network(id=net_id, project_id="p", name="n"))
+    yield db, net_id
+    addresses.forget()
+
+
+def _subnet(db: Database, net_id: str, cidr: str, pools: list[dict[str, str]] | None = None,
+            gateway: str | None = None) -> str:
+    sub_id = str(uuid.uuid4())
+    with Session(db.engine) as s, s.begin():
+        s.add(m.Subnet(id=sub_id, network_id=net_id, project_id="p", cidr=cidr,
+                       gateway_ip=gateway, allocation_pools=pools or []))
+    return sub_id
+
+
+def _hold(db: Database, net_id: str, sub_id: str, address: str) -> None:
+    with Session(db.engine) as s, s.begin():
+        port_id = str(uuid.uuid4())
+        s.add(m.Port(id=port_id, project_id="p", network_id=net_id, mac_address=port_id[:17]))
+        s.flush()
+        s.add(m.PortIp(port_id=port_id, subnet_id=sub_id, ip_address=address))
+
+
+def _take(db: Database, net_id: str, sub_id: str) -> str | None:
+    """Allocate and hold the next free address, committed."""
+    with Session(db.engine) as s:
+        subnet = s.get(m.Subnet, sub_id)
+        assert subnet is not None
+        found = addresses.next_free(s, subnet)
+        s.commit()
+    if found is not None:
+        _hold(db, net_id, sub_id, found)
+    return found
+
+
+def test_pools_gateway_and_full(net: tuple[Database, str]) -> None:
+    db, net_id = net
+    sub = _subnet(db, net_id, "10.1.0.0/24", gateway="10.1.0.5",
+                  pools=[{"start": "10.1.0.4", "end": "10.1.0.6"},
+                         {"start": "10.1.0.20", "end": "10.1.0.21"}])
+    _hold(db, net_id, sub, "10.1.0.20")  # held before any allocation
+    got = [_take(db, net_id, sub) for _ in range(4)]
+    assert got == ["10.1.0.4", "10.1.0.6", "10.1.0.21", None]
+    with Session(db.engine) as s:
+        subnet = s.get(m.Subnet, sub)
+        assert subnet is not None
+        assert addresses.taken(s, sub, ["10.1.0.4", "10.1.0.7", "10.1.0.20"]) == {
+            "10.1.0.4", "10.1.0.20"}
+        assert addresses.is_free(s, sub, "10.1.0.7")
+
+
+def test_many_held_one_probe_and_exclude(net: tuple[Database, str]) -> None:
+    db, net_id = net
+    sub = _subnet(db, net_id, "10.2.0.0/16")
+    with Session(db.engine) as s, s.begin():  # 300 held: past several batches
+        for i in range(300):
+            port_id = str(uuid.uuid4())
+            s.add(m.Port(id=port_id, project_id="p", network_id=net_id,
+                         mac_address=port_id[:17]))
+            s.flush()
+            s.add(m.PortIp(port_id=port_id, subnet_id=sub,
+                           ip_address=f"10.2.{(i + 1) // 256}.{(i + 1) % 256}"))
+    assert _take(db, net_id, sub) == "10.2.1.45"
+    statements: list[str] = []
+    sa.event.listen(db.engine, "before_cursor_execute",
+                    lambda *a: statements.append(a[2]))
+    with Session(db.engine) as s:
+        subnet = s.get(m.Subnet, sub)
+        assert subnet is not None
+        statements.clear()
+        assert addresses.next_free(s, subnet, exclude={"10.2.1.46"}) == "10.2.1.47"
+        assert len(statements) == 1  # the hint: one probe, not the 301 held
+        s.rollback()
+
+
+def test_rollback_keeps_the_hint_and_a_delete_here_drops_it(net: tuple[Database, str]) -> None:
+    db, net_id = net
+    sub = _subnet(db, net_id, "10.3.0.0/29")  # pool .1 - .6
+    assert [_take(db, net_id, sub) for _ in range(3)] == ["10.3.0.1", "10.3.0.2", "10.3.0.3"]
+    with Session(db.engine) as s:
+        subnet = s.get(m.Subnet, sub)
+        assert subnet is not None
+        assert addresses.next_free(s, subnet) == "10.3.0.4"
+        s.rollback()  # not committed: .4 stays first in line
+    with Session(db.engine) as s, s.begin():
+        s.execute(sa.delete(m.PortIp).where(m.PortIp.ip_address == "10.3.0.2"))
+    assert _take(db, net_id, sub) == "10.3.0.2"  # freed here: handed out again first
+    assert _take(db, net_id, sub) == "10.3.0.4"
+
+
+def test_freed_elsewhere_is_found_when_probing_wraps(net: tuple[Database, str]) -> None:
+    db, net_id = net
+    sub = _subnet(db, net_id, "10.4.0.0/29")  # pool .1 - .6
+    assert [_take(db, net_id, sub) for _ in range(5)] == [f"10.4.0.{i}" for i in range(1, 6)]
+    raw = db.engine.raw_connection()  # another process's DELETE: no event here
+    try:
+        cur = raw.cursor()
+        cur.execute(f"DELETE FROM port_ip WHERE ip_address = '10.4.0.2' AND subnet_id = '{sub}'")
+        raw.commit()
+    finally:
+        raw.close()
+    assert _take(db, net_id, sub) == "10.4.0.6"
+    assert _take(db, net_id, sub) == "10.4.0.2"
+    assert _take(db, net_id, sub) is None
+
+
+def test_vips_without_ports_are_held(net: tuple[Database, str]) -> None:
+    """Load balancers from before VIP ports (migration 0009 made no port_ip rows) and
+    additional VIPs without a port row hold their addresses too."""
+    db, net_id = net
+    sub = _subnet(db, net_id, "10.5.0.0/29")
+    with Session(db.engine) as s, s.begin():
+        part = m.Partition(environment="e", project_id="p")
+        s.add(part)
+        s.flush()
+        lb_id = str(uuid.uuid4())
+        s.execute(sa.insert(m.LoadBalancer).values(
+            id=lb_id, project_id="p", provisioning_status="ACTIVE", operating_status="ONLINE",
+            enabled=True, tags=[], partition_id=part.id, provider="f5",
+            vip_address="10.5.0.1", vip_port_id=str(uuid.uuid4()), vip_subnet_id=sub,
+            vip_network_id=net_id, additional_vips=[]))
+        s.add(m.AdditionalVip(load_balancer_id=lb_id, subnet_id=sub, network_id=net_id,
+                              ip_address="10.5.0.2", port_id=None))
+    assert _take(db, net_id, sub) == "10.5.0.3"
