@@ -33,40 +33,6 @@ def default_pools(cidr: str, gateway: str | None) -> list[dict[str, str]]:
     return [{"start": str(first), "end": str(last)}]
 
 
-def _candidates(subnet: m.Subnet) -> Iterator[str]:
-    """The subnet's addresses in allocation-pool order, as `str(ip_address(...))` spells them.
-
-    Every create scans these from the start, under the subnet's row lock, past each address in
-    use: IPv4 ones are spelt by `inet_ntoa`, several times faster than building `IPv4Address`
-    objects, which cost ~2 ms of that lock per create with 700 load balancers on the subnet."""
-    pools = subnet.allocation_pools or default_pools(subnet.cidr, subnet.gateway_ip)
-    for pool in pools:
-        start, end = ipaddress.ip_address(pool["start"]), ipaddress.ip_address(pool["end"])
-        if start.version == 4:
-            for cur in range(int(start), int(end) + 1):
-                yield socket.inet_ntoa(cur.to_bytes(4, "big"))
-        else:
-            for cur in range(int(start), int(end) + 1):
-                yield str(ipaddress.IPv6Address(cur))
-
-
-def in_use(session: Session, subnet_id: str) -> set[str]:
-    """Every address taken in the subnet: ports' fixed IPs (VIP ports included), primary VIPs
-    and additional VIPs (load balancers from before ports have no port)."""
-    return set(session.scalars(sa.union_all(
-        sa.select(m.LoadBalancer.vip_address).where(m.LoadBalancer.vip_subnet_id == subnet_id),
-        sa.select(m.AdditionalVip.ip_address).where(m.AdditionalVip.subnet_id == subnet_id),
-        sa.select(m.PortIp.ip_address).where(m.PortIp.subnet_id == subnet_id))))
-
-
-def first_free(subnet: m.Subnet, used: set[str]) -> str | None:
-    """The subnet's first pool address not in `used` (nor the gateway)."""
-    for candidate in _candidates(subnet):
-        if candidate not in used and candidate != subnet.gateway_ip:
-            return candidate
-    return None
-
-
 # --- allocation by probing ------------------------------------------------------------------
 # Reading every address in use (`in_use`) costs a row per address held, under the subnet's row
 # lock. `next_free` instead probes the pool in small batches (`ip_address IN (...)` on the three
