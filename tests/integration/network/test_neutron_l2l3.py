@@ -32,7 +32,7 @@ L2L3 = (
     "f5_global_routed_mode = False\n"
     "use_namespaces = True\n"
     "f5_snat_addresses_per_subnet = 1\n"
-    "f5_external_physical_mappings = physnet1:1.1:True\n"
+    "f5_external_physical_mappings = default:1.1:True, physnet1:1.1:True\n"
 )
 
 
