@@ -220,6 +220,30 @@ def test_diff_in_l2l3_mode_sees_the_networking(l2l3_cluster: Cluster) -> None:
     assert [c.audit(0), c.audit(1)] == audits
     assert _port_rows(c) == ports_before
 
+    # A partition no agent has prepared yet (the agent killed): diff books and binds
+    # nothing and says so, per object.
+    c.agents["net1"].kill9()  # its lease still says alive: the API takes the change
+    graph["project_id"] = "netlater"
+    with c.client("netlater") as api:
+        r = api.post("/v2/lbaas/loadbalancers", json={"loadbalancer": graph})
+        assert r.status_code == 201, r.text
+        later = r.json()["loadbalancer"]
+    code, report = _diff_l2l3(c)
+    assert code == 1 and report["errors"] == 0
+    fresh = [p for p in report["partitions"] if p["project_id"] == "netlater"]
+    assert len(fresh) == 2
+    for p in fresh:
+        assert {f["object_id"] for f in p["failures"]} >= {later["id"]}, p
+        assert all("not prepared yet" in f["reason"] and subnet in f["reason"]
+                   for f in p["failures"]), p
+    assert _port_rows(c) == ports_before
+    db = Database(c.db_url)
+    try:
+        assert db.query(lambda s: s.scalar(sa.select(sa.func.count()).select_from(
+            m.SubnetBinding))) == 1  # only the first partition's
+    finally:
+        db.dispose()
+
 
 def _port_rows(c: Cluster) -> list[tuple[str, str]]:
     db = Database(c.db_url)
