@@ -11,6 +11,8 @@ the subnet."""
 
 from __future__ import annotations
 
+import json
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,7 +24,7 @@ import sqlalchemy as sa
 from bigip_lbaas.db import models as m
 from bigip_lbaas.db.session import Database
 from bigip_lbaas.network.source import DEVICE_OWNER
-from tests.cluster import Cluster, wait_for
+from tests.cluster import PY, Cluster, wait_for
 from tests.databases import fresh_database
 from tests.openstack.keystone import Keystone, User
 from tests.openstack.neutron import Neutron
@@ -150,6 +152,14 @@ def test_service_ports_in_neutron_live_as_long_as_the_load_balancer(
                 for dev in (0, 1) for s in c.device_objects(dev, "net/self", part)
                 if s.get("floating") != "enabled"}
         assert both == local_addresses  # each device has its own
+
+        # `bigip-lbaas diff` (the agent's files) finds the addresses in Neutron: in step.
+        diff = subprocess.run(
+            [PY, "-m", "bigip_lbaas.cli", "diff", "--config-file", str(c.write_common_conf()),
+             "--config-file", str(c.workdir / "agent-l1.conf"), "--format", "json"],
+            check=False, capture_output=True, text=True, timeout=120)
+        assert diff.returncode == 0, diff.stdout + diff.stderr
+        assert all(p["failures"] == [] for p in json.loads(diff.stdout)["partitions"])
 
         r = api.delete(f"{LBS}/{lb['id']}", params={"cascade": "true"})
         assert r.status_code == 204, r.text
