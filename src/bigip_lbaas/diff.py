@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import sys
 from dataclasses import dataclass, field
@@ -45,7 +46,7 @@ from bigip_lbaas.agent.settings import AgentSettings, from_conf
 from bigip_lbaas.config.devices import DeviceAddress
 from bigip_lbaas.core import model
 from bigip_lbaas.core.errors import ConfigError, DeviceError
-from bigip_lbaas.core.network import PartitionNetwork
+from bigip_lbaas.core.network import TUNNEL_TYPES, PartitionNetwork
 from bigip_lbaas.db import agents, desired, schema
 from bigip_lbaas.db.desired import Snapshot
 from bigip_lbaas.db.models import LoadBalancer, Partition
@@ -221,6 +222,35 @@ def networks(conf: cfg.ConfigOpts, db: Database, settings: AgentSettings,
             t.error = f"network source: {err}"
 
 
+async def vteps(settings: AgentSettings, todo: list[Target]) -> None:
+    """L2/L3 mode with tunnels: every device's VTEP address (its ``/<f5_vtep_folder>/
+    <f5_vtep_selfip_name>`` self IP, read as the agent reads it), laid into each target's
+    networking. A device without it (or unreachable) is left out: render says so."""
+    net = settings.network
+    if not net.vtep_selfip_name or not any(
+            s.network_type in TUNNEL_TYPES for t in todo if t.network is not None
+            for s in t.network.segments):
+        return
+
+    async def one(address: DeviceAddress) -> tuple[str, str | None]:
+        client = _client(settings, address)
+        try:
+            found = await client.get_optional(
+                f"/mgmt/tm/net/self/~{net.vtep_folder}~{net.vtep_selfip_name}")
+        except DeviceError:
+            return client.name, None
+        finally:
+            await client.aclose()
+        if not found:
+            return client.name, None
+        return client.name, str(found.get("address", "")).split("/")[0].split("%")[0] or None
+
+    found = {n: a for n, a in await asyncio.gather(*(one(d) for d in settings.devices)) if a}
+    for t in todo:
+        if t.network is not None:
+            t.network = dataclasses.replace(t.network, vteps=found)
+
+
 async def _device_reports(
     settings: AgentSettings, address: DeviceAddress, todo: list[Target]
 ) -> tuple[list[DeviceReport], int, list[str]]:
@@ -329,6 +359,8 @@ def gather(conf: cfg.ConfigOpts, args: argparse.Namespace) -> dict[str, Any]:
         db.dispose()
 
     async def all_devices() -> list[tuple[list[DeviceReport], int, list[str]]]:
+        if settings.l2l3:
+            await vteps(settings, todo)
         return list(
             await asyncio.gather(*(_device_reports(settings, d, todo) for d in devices))
         )

@@ -153,6 +153,80 @@ def l2l3_cluster(tmp_path: Path) -> Iterator[Cluster]:
             c.close()
 
 
+@pytest.fixture
+def vxlan_cluster(tmp_path: Path) -> Iterator[Cluster]:
+    """L2/L3 mode with VXLAN: each simulated device has its VTEP self IP in /Common."""
+    with fresh_database("sqlite", tmp_path) as url:
+        c = Cluster(tmp_path, url, devices=2)
+        try:
+            c.upgrade_db()
+            c.start_sim()
+            for dev in (0, 1):
+                with c.device(dev) as d:
+                    r = d.post("/mgmt/tm/net/vlan", json={
+                        "name": "underlay", "partition": "Common",
+                        "interfaces": [{"name": "1.2", "untagged": True}]})
+                    assert r.is_success, r.text
+                    r = d.post("/mgmt/tm/net/self", json={
+                        "name": "vtep", "partition": "Common", "vlan": "/Common/underlay",
+                        "address": f"192.0.2.{21 + dev}/24"})
+                    assert r.is_success, r.text
+            c.start_api()
+            c.start_agent("net1", extra=L2L3 + "f5_vtep_folder = Common\n"
+                          "f5_vtep_selfip_name = vtep\nadvertised_tunnel_types = vxlan\n")
+            c.wait_agents_alive(["net1"])
+            yield c
+        finally:
+            c.close()
+
+
+def test_diff_in_l2l3_mode_reads_the_vteps(vxlan_cluster: Cluster) -> None:
+    """A VXLAN partition: diff reads each device's VTEP as the agent does, so the tunnels (one
+    local address per device) are in step; a tunnel's local address changed on one device is
+    reported there only."""
+    c = vxlan_cluster
+    project, part = "tunnel", "Project_tunnel"
+    with c.client("admin") as admin:
+        admin.headers["X-Roles"] = "admin"
+        net = admin.post("/v2.0/networks", json={"network": {
+            "name": "ov", "provider:network_type": "vxlan", "provider:segmentation_id": 5005}})
+        assert net.status_code == 201, net.text
+        sub = admin.post("/v2.0/subnets", json={"subnet": {
+            "network_id": net.json()["network"]["id"], "cidr": "10.94.0.0/24",
+            "ip_version": 4, "gateway_ip": "10.94.0.1"}})
+        assert sub.status_code == 201, sub.text
+        subnet = str(sub.json()["subnet"]["id"])
+    with c.client(project) as api:
+        r = api.post("/v2/lbaas/loadbalancers", json={"loadbalancer": {
+            "name": "ov", "vip_subnet_id": subnet, "project_id": project}})
+        assert r.status_code == 201, r.text
+        lb = r.json()["loadbalancer"]
+    wait_active(c, project, lb["id"], timeout=90)
+    (tunnel,) = c.device_objects(1, "net/tunnels/tunnel", part)
+    assert tunnel["localAddress"].split("%")[0] == "192.0.2.22"
+
+    code, report = _diff_l2l3(c)
+    assert code == 0 and report["in_step"], report
+    with c.device(1) as dev:
+        r = dev.post("/mgmt/tm/net/self", json={
+            "name": "vtep2", "partition": "Common", "vlan": "/Common/underlay",
+            "address": "192.0.2.99/24"})
+        assert r.is_success, r.text
+        r = dev.patch(f"/mgmt/tm/net/tunnels/tunnel/~{part}~{tunnel['name']}",
+                      json={"localAddress": "192.0.2.99%0"})
+        assert r.status_code == 200, r.text
+    code, report = _diff_l2l3(c)
+    assert code == 1
+    changed = {p["device"]: [(ch["action"], ch["kind"], ch["name"]) for ch in p["changes"]]
+               for p in report["partitions"]}
+    first, second = sorted(changed, key=lambda d: int(d.rsplit(":")[1]))
+    assert changed[first] == []
+    assert changed[second] == [("update", "net/tunnels/tunnel", tunnel["name"])], changed
+    (change,) = next(p for p in report["partitions"] if p["device"] == second)["changes"]
+    assert [(f["device"], f["desired"]) for f in change["fields"]] == [
+        ("192.0.2.99%0", "192.0.2.22%0")], change
+
+
 def _diff_l2l3(c: Cluster) -> tuple[int, dict[str, Any]]:
     """`bigip-lbaas diff` with the agent's own files (its ini sets L2/L3 mode)."""
     conf = c.write_common_conf()
