@@ -14,6 +14,13 @@ before any agent of ours starts: it also judges each change (``Change.disruptive
 partitions with our prefix on the devices that the database does not have (no agent will touch
 them) and warns when agents are already running.
 
+In F5's L2/L3 mode (``f5_global_routed_mode = False``) the partition's networking is gathered
+read-only (``network.prepare.prepare(..., book=False)``): route domains and port names as the
+agents recorded them in the database, addresses from the ports booked in the configured network
+source (``[networking] source``), so the desired self IPs, VLANs, route domains, SNAT
+translations and ``%rd`` addresses are compared too. Nothing is bound or booked: a subnet no
+agent has prepared yet is listed as a failure ("not prepared yet"), its objects held.
+
 Exit status: 0 every device in step, 1 something differs, 2 an error (a device unreachable, bad
 arguments).
 """
@@ -22,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import sys
 from dataclasses import dataclass, field
@@ -38,6 +46,7 @@ from bigip_lbaas.agent.settings import AgentSettings, from_conf
 from bigip_lbaas.config.devices import DeviceAddress
 from bigip_lbaas.core import model
 from bigip_lbaas.core.errors import ConfigError, DeviceError
+from bigip_lbaas.core.network import TUNNEL_TYPES, PartitionNetwork
 from bigip_lbaas.db import agents, desired, schema
 from bigip_lbaas.db.desired import Snapshot
 from bigip_lbaas.db.models import LoadBalancer, Partition
@@ -49,6 +58,8 @@ from bigip_lbaas.engine.config import DeviceConfig
 from bigip_lbaas.engine.diff import diff, foreign
 from bigip_lbaas.engine.explain import Change, explain
 from bigip_lbaas.engine.render import render
+from bigip_lbaas.network import prepare, source_for
+from bigip_lbaas.network.source import NetworkSourceError
 
 CLIENT_ID = "bigip-lbaas-diff"
 # Partitions read at once per device (each is 14 GETs, themselves bounded by the client).
@@ -85,6 +96,8 @@ class Target:
     project_id: str
     snapshot: Snapshot
     owners: frozenset[str] | None = None  # Octavia ids of the one load balancer, if given
+    network: PartitionNetwork | None = None  # L2/L3 mode: its networking as recorded
+    error: str | None = None  # L2/L3 mode: the network source could not answer
 
 
 @dataclass
@@ -163,10 +176,16 @@ def _client(settings: AgentSettings, address: DeviceAddress) -> BigipClient:
 
 
 def compare(
-    target: Target, observed: DeviceConfig, prefix: str, device: str
+    target: Target, observed: DeviceConfig, prefix: str, device: str,
+    settings: AgentSettings | None = None, devices: tuple[str, ...] = (),
 ) -> DeviceReport:
-    """The report of one partition on one device: pure (render, diff, explain)."""
-    rendered = render(target.snapshot.state, prefix)
+    """The report of one partition on one device: pure (render, diff, explain). In L2/L3 mode
+    (``target.network``) with the operator's ``settings`` and every device's name."""
+    if target.network is not None and settings is not None:
+        rendered = render(target.snapshot.state, prefix, network=target.network,
+                          settings=settings.network, devices=devices).for_device(device)
+    else:
+        rendered = render(target.snapshot.state, prefix)
     plan = diff(rendered, observed, prefix)
     part = rendered.config.partition
     report = DeviceReport(device, part, target.project_id)
@@ -182,6 +201,56 @@ def compare(
     return report
 
 
+def device_name(address: DeviceAddress) -> str:
+    """The name an agent's fleet gives the device (``BigipClient.name``)."""
+    return f"{address.host}:{address.port}" if address.port != 443 else address.host
+
+
+def networks(conf: cfg.ConfigOpts, db: Database, settings: AgentSettings,
+             todo: list[Target]) -> None:
+    """L2/L3 mode: each target's networking as the agents recorded it (read only)."""
+    source = source_for(conf, db)
+    ctx = prepare.Context(db, source, settings.network,
+                          tuple(device_name(d) for d in settings.devices),
+                          source_name=str(getattr(source, "name", "the network source")))
+    for t in todo:
+        part = names.partition(settings.environment, t.project_id)
+        try:
+            t.network = prepare.prepare(ctx, t.partition_id, part, t.project_id,
+                                        t.snapshot.state, book=False)
+        except NetworkSourceError as err:
+            t.error = f"network source: {err}"
+
+
+async def vteps(settings: AgentSettings, todo: list[Target]) -> None:
+    """L2/L3 mode with tunnels: every device's VTEP address (its ``/<f5_vtep_folder>/
+    <f5_vtep_selfip_name>`` self IP, read as the agent reads it), laid into each target's
+    networking. A device without it (or unreachable) is left out: render says so."""
+    net = settings.network
+    if not net.vtep_selfip_name or not any(
+            s.network_type in TUNNEL_TYPES for t in todo if t.network is not None
+            for s in t.network.segments):
+        return
+
+    async def one(address: DeviceAddress) -> tuple[str, str | None]:
+        client = _client(settings, address)
+        try:
+            found = await client.get_optional(
+                f"/mgmt/tm/net/self/~{net.vtep_folder}~{net.vtep_selfip_name}")
+        except DeviceError:
+            return client.name, None
+        finally:
+            await client.aclose()
+        if not found:
+            return client.name, None
+        return client.name, str(found.get("address", "")).split("/")[0].split("%")[0] or None
+
+    found = {n: a for n, a in await asyncio.gather(*(one(d) for d in settings.devices)) if a}
+    for t in todo:
+        if t.network is not None:
+            t.network = dataclasses.replace(t.network, vteps=found)
+
+
 async def _device_reports(
     settings: AgentSettings, address: DeviceAddress, todo: list[Target]
 ) -> tuple[list[DeviceReport], int, list[str]]:
@@ -190,14 +259,19 @@ async def _device_reports(
     sem = asyncio.Semaphore(CONCURRENT_PARTITIONS)
     prefix = settings.environment
 
+    l2l3 = settings.l2l3
+    every = tuple(device_name(d) for d in settings.devices)
+
     async def one(t: Target) -> DeviceReport:
         part = names.partition(prefix, t.project_id)
+        if t.error is not None:
+            return DeviceReport(client.name, part, t.project_id, error=t.error)
         async with sem:
             try:
-                observed = await observe(client, part)
+                observed = await observe(client, part, network=l2l3)
             except DeviceError as err:
                 return DeviceReport(client.name, part, t.project_id, error=str(err))
-        return compare(t, observed, prefix, client.name)
+        return compare(t, observed, prefix, client.name, settings, every)
 
     try:
         reports = list(await asyncio.gather(*(one(t) for t in todo)))
@@ -274,6 +348,8 @@ def gather(conf: cfg.ConfigOpts, args: argparse.Namespace) -> dict[str, Any]:
     try:
         schema.require_current(db)
         todo = targets(db, settings.environment, args.project, args.loadbalancer)
+        if settings.l2l3:
+            networks(conf, db, settings, todo)
         alive = [
             a.host
             for a in agents.list_agents(db, conf.bigip_lbaas.lease_seconds, settings.environment)
@@ -283,6 +359,8 @@ def gather(conf: cfg.ConfigOpts, args: argparse.Namespace) -> dict[str, Any]:
         db.dispose()
 
     async def all_devices() -> list[tuple[list[DeviceReport], int, list[str]]]:
+        if settings.l2l3:
+            await vteps(settings, todo)
         return list(
             await asyncio.gather(*(_device_reports(settings, d, todo) for d in devices))
         )

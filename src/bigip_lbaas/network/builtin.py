@@ -140,6 +140,10 @@ class BuiltinSource:
             found.update(_book_on(session, subnet_id, mine))
         return [found[(w[0], w[2])] for w in wanted]
 
+    def booked(self, names: list[str]) -> list[BookedPort]:
+        """Read only: the ports of ours with these names (one per name and subnet)."""
+        return list(self._query(lambda session: _find_many(session, names)).values())
+
     def delete_ports(self, names: list[str], *, device_id: str | None = None) -> int:
         if not names:
             return 0

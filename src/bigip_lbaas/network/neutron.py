@@ -246,6 +246,14 @@ class NeutronSource:
         LOG.info("created Neutron port %s (%s) on subnet %s", made.id, name, subnet_id)
         return _booked(made, subnet_id)
 
+    def booked(self, names: list[str]) -> list[BookedPort]:
+        """Read only: the ports of ours with these names, one per name and subnet."""
+        if not names:
+            return []
+        return [_booked(p, sub) for p in self.find_ports(name=list(names),
+                                                         device_owner=DEVICE_OWNER)
+                for sub, _ip in p.fixed_ips]
+
     def delete_ports(self, names: list[str], *, device_id: str | None = None) -> int:
         if not names:
             return 0

@@ -11,6 +11,12 @@ by name so that repeating this (a new owner after a crash) books nothing twice.
 A subnet or network the source does not have is that object's ERROR (``failures``), not a
 retry; a source that cannot be reached raises ``NetworkSourceError`` (retried, the objects stay
 PENDING). Blocking: the agent runs this in a thread. Never talks to a device.
+
+``book=False`` (``bigip-lbaas diff``) writes nothing, in the database or the source: the route
+domains and port names come from what the agents recorded (``db.networking``'s bindings) and
+the addresses from the ports found in the source by name; a subnet no agent has prepared yet
+(no binding, a port name not recorded, or a recorded port the source no longer has) is that
+subnet's objects' failure ("not prepared yet"), never booked.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from bigip_lbaas.core.model import PartitionState
@@ -29,9 +36,10 @@ from bigip_lbaas.core.network import (
     Segment,
     SubnetPlan,
 )
+from bigip_lbaas.db import models as m
 from bigip_lbaas.db import networking
 from bigip_lbaas.db.session import Database
-from bigip_lbaas.network.source import NetworkSource, NotFound, SubnetFacts
+from bigip_lbaas.network.source import NetworkSource, NetworkSourceError, NotFound, SubnetFacts
 
 
 def is_common(segment: Segment, settings: NetworkSettings) -> bool:
@@ -80,7 +88,7 @@ def users(state: PartitionState) -> dict[str, list[str]]:
 
 
 def prepare(ctx: Context, partition_id: int, partition: str, project_id: str,
-            state: PartitionState) -> PartitionNetwork:
+            state: PartitionState, *, book: bool = True) -> PartitionNetwork:
     failures: dict[str, str] = {}
     by_subnet = users(state)
     for obj in by_subnet.pop("", []):
@@ -136,12 +144,16 @@ def prepare(ctx: Context, partition_id: int, partition: str, project_id: str,
         mine = [w for w in booking if w[2] not in bound.refused]
         return {p.name: p.ip_address for p in in_tx(session, mine)}
 
-    bound, booked = networking.bind(
-        ctx.db, partition_id, tenant, common & set(facts),
-        max_slots=ctx.settings.max_namespaces_per_tenant,
-        use_namespaces=ctx.settings.use_namespaces,
-        ports={s: [n for n, _ in names] for s, names in wanted.items()},
-        then=book_too if in_tx is not None else None)
+    booked: dict[str, str] | None
+    if book:
+        bound, booked = networking.bind(
+            ctx.db, partition_id, tenant, common & set(facts),
+            max_slots=ctx.settings.max_namespaces_per_tenant,
+            use_namespaces=ctx.settings.use_namespaces,
+            ports={s: [n for n, _ in names] for s, names in wanted.items()},
+            then=book_too if in_tx is not None else None)
+    else:
+        bound, booked = _recorded(ctx, partition_id, facts, common, wanted)
     for subnet_id, reason in bound.refused.items():
         failures.update({o: reason for o in by_subnet[subnet_id]})
     # The port names are recorded (by bind, in its transaction) before or as they are booked,
@@ -173,6 +185,53 @@ def prepare(ctx: Context, partition_id: int, partition: str, project_id: str,
         vteps=dict(ctx.vteps or {}),
         failures=failures,
     )
+
+
+def _recorded(ctx: Context, partition_id: int, facts: Mapping[str, SubnetFacts],
+              common: set[str], wanted: Mapping[str, list[tuple[str, str]]],
+              ) -> tuple[networking.Bound, dict[str, str]]:
+    """Read only: the binding and port addresses the agents recorded for these subnets; a
+    subnet without them is refused as not prepared yet."""
+    def read(session: Session) -> tuple[dict[int, int], dict[str, tuple[int, set[str]]]]:
+        rds = {r.id: r.slot for r in session.scalars(
+            sa.select(m.RouteDomain).where(m.RouteDomain.partition_id == partition_id))}
+        rows = {b.subnet_id: (b.route_domain_id or 0, set(b.ports or ())) for b in
+                session.scalars(sa.select(m.SubnetBinding).where(
+                    m.SubnetBinding.partition_id == partition_id))}
+        return rds, rows
+
+    rds, rows = ctx.db.query(read)
+    refused: dict[str, str] = {}
+    subnet_rd: dict[str, int] = {}
+    names: list[str] = []
+    for subnet_id in sorted(facts):
+        row = rows.get(subnet_id)
+        need = [n for n, _ in wanted.get(subnet_id, [])]
+        if row is None or not set(need) <= row[1]:
+            refused[subnet_id] = (f"subnet {subnet_id} not prepared yet: no agent has bound it "
+                                  "and booked its ports")
+            continue
+        subnet_rd[subnet_id] = 0 if subnet_id in common else row[0]
+        names += need
+    address = booked_addresses(ctx.source, names) if names else {}
+    for subnet_id in sorted(subnet_rd):
+        lost = [n for n, _ in wanted.get(subnet_id, []) if (n, subnet_id) not in address]
+        if lost:
+            refused[subnet_id] = (f"subnet {subnet_id}: port(s) {', '.join(lost)} not found in "
+                                  f"{ctx.source_name}")
+            del subnet_rd[subnet_id]
+    used = sorted({rd for rd in subnet_rd.values() if rd}, key=lambda rd: rds.get(rd, 0))
+    return (networking.Bound(tuple(used), subnet_rd, refused),
+            {name: ip for (name, _sub), ip in address.items()})
+
+
+def booked_addresses(source: NetworkSource, names: list[str]) -> dict[tuple[str, str], str]:
+    """Read only: (port name, subnet id) -> address of the ports of ours with these names that
+    the source has."""
+    find = getattr(source, "booked", None)
+    if find is None:
+        raise NetworkSourceError(f"{type(source).__name__} cannot list booked ports")
+    return {(p.name, p.subnet_id): p.ip_address for p in find(names)}
 
 
 def _missing(subnet_id: str) -> SubnetFacts:
