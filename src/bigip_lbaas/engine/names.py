@@ -244,6 +244,11 @@ def floating_self_ip(prefix: str, subnet_id: str) -> str:
     return _join(prefix, f"floating-{subnet_id}")
 
 
+def gateway_self_ip(prefix: str, subnet_id: str) -> str:
+    """``f5_snat_mode = False``: the self IP at the subnet's gateway address (F5's ``gw-``)."""
+    return _join(prefix, f"gw-{subnet_id}")
+
+
 def snat_translations(prefix: str, subnet_id: str) -> str:
     """The family of a subnet's SNAT translations (``<family>_<i>``)."""
     return _join(prefix, f"snat-{subnet_id}")

@@ -16,7 +16,11 @@ of its partition. Pure.
   and, on a pair or scale-N, a floating ``<prefix>_floating-<subnet>`` in the traffic group;
 - SNAT: ``f5_snat_addresses_per_subnet`` translations per subnet ``<prefix>_snat-<subnet>_<i>``
   and one pool ``<prefix>_snatpool`` listing all of them (virtuals: ``snat`` with that pool);
-  none booked: automap; ``f5_snat_mode = False``: no SNAT at all (``none``);
+  none booked: automap; ``f5_snat_mode = False``: no SNAT at all (``none``) and, so that the
+  members' answers come back through the device, a self IP ``<prefix>_gw-<subnet>`` at each
+  tenant subnet's gateway address (floating in the traffic group on a pair or scale-N), as F5
+  documents; that subnet's gateway then gives no default route (it is the device itself), and
+  F5's forwarding virtual for the members' own outbound traffic is not made (docs/networking.md);
 - per route domain and IP version: a default route via the gateway of a VIP subnet (else any
   subnet) of that route domain;
 - tunnel FDB records (``PartitionNetwork.fdb``).
@@ -261,6 +265,13 @@ def render_network(
                     "trafficGroup": traffic_group,
                     "allowService": ALLOW_SERVICE,
                 })
+            if not settings.snat_mode and sub.gateway_ip:
+                out.add(Kind.SELF_IP, names.gateway_self_ip(prefix, sub.subnet_id), {
+                    "address": f"{sub.gateway_ip}%{rd}/{plen}",
+                    "vlan": out.path(l2),
+                    "trafficGroup": traffic_group if ha else LOCAL_ONLY,
+                    "allowService": ALLOW_SERVICE,
+                })
 
     # Route domains: those a rendered (or held) network is in.
     rendered_rds = sorted(rd for rd in rd_vlans if rd)
@@ -280,7 +291,7 @@ def render_network(
         for version in (4, 6):
             candidates = sorted(
                 (s for s in live if s.route_domain == rd and s.ip_version == version
-                 and s.gateway_ip),
+                 and s.gateway_ip and settings.snat_mode),
                 key=lambda s: (s.subnet_id not in vip_subnets, s.subnet_id))
             if candidates:
                 gw = candidates[0].gateway_ip

@@ -305,6 +305,12 @@ def test_automap_and_no_snat(sim: SimHandle) -> None:
     off = NetworkSettings(**{**SETTINGS.__dict__, "snat_mode": False})
     assert all(r.ok for r in converge_pair(sim, rendered(state, net, off)))
     assert get(sim, 2, vs)["sourceAddressTranslation"]["type"] == "none"
+    # Without SNAT both units hold the members' gateway as a floating self IP, and the route
+    # through that gateway (the device itself) is gone.
+    for unit in (1, 2):
+        gw = listing(sim, unit, "net/self", part)[f"{PREFIX}_gw-sub-e"]
+        assert gw["floating"] == "enabled" and gw["address"].endswith("%6/24"), gw
+        assert listing(sim, unit, "net/route", part) == {}
     assert [r.writes for r in converge_pair(sim, rendered(state, net, off))] == [0, 0]
 
 

@@ -232,6 +232,16 @@ def test_snat_off_and_automap() -> None:
     off = r(state(), vlan_net(), replace(SETTINGS, snat_mode=False))
     assert body(off, Kind.VIRTUAL, "Project_lst-1")["sourceAddressTranslation"] == {"type": "none"}
     assert not off.config.of_kind(Kind.SNATPOOL) and not off.config.of_kind(Kind.SNAT_TRANSLATION)
+    # Without SNAT the members answer through the device: it holds their gateway address (in
+    # the traffic group, so it moves with the VIP), and that gateway gives no default route.
+    assert body(off, Kind.SELF_IP, "Project_gw-sub-1") == {
+        "address": "10.0.0.1%2/24", "vlan": f"/{PART}/Project_vlan-101",
+        "trafficGroup": "/Common/traffic-group-1", "allowService": "none"}
+    assert not off.config.of_kind(Kind.ROUTE)
+    standalone = r(state(), vlan_net(), replace(SETTINGS, snat_mode=False), devices=("bigip1",))
+    assert body(standalone, Kind.SELF_IP, "Project_gw-sub-1")["trafficGroup"] == (
+        "/Common/traffic-group-local-only")
+    assert not r(state(), vlan_net()).config.get(Kind.SELF_IP, "Project_gw-sub-1")
     auto = r(state(), vlan_net(plan(snat=())))
     assert body(auto, Kind.VIRTUAL, "Project_lst-1")["sourceAddressTranslation"] == {
         "type": "automap"}
