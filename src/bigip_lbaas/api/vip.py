@@ -1,12 +1,11 @@
 """VIP addresses: taken from the subnet's allocation pools, never twice in one subnet.
 
-The unique constraints (vip_subnet_id, vip_address) and, for additional VIPs, (subnet_id,
-ip_address) are the real guard; two API replicas racing for the same free address make one insert
-fail, and that request retries with the next address. (A primary and an additional VIP in one
-subnet are kept apart by the subnet row lock every allocation takes.)
+No subnet lock is taken: the unique keys are the guard (db/addresses.py). Within one process
+no two open transactions are handed the same address; two API processes racing for one free
+address make one insert fail, and that create retries with the next address
+(api/routes/loadbalancer.py).
 
-Ports (api/ports.py) draw from the same addresses under the same subnet row lock, and a VIP is a
-port: a load balancer's VIP address (and its additional ones) are the fixed IPs of its VIP port
+Ports (api/ports.py) draw from the same addresses, and a VIP is a port: a load balancer's VIP address (and its additional ones) are the fixed IPs of its VIP port
 (device_owner network:f5lbaasv2, device_id the load balancer), whose key (subnet_id,
 ip_address) makes a port's address and a VIP's collide in no database.
 """
@@ -72,7 +71,7 @@ def additional(session: Session, wanted: list[dict[str, Any]], primary_subnet: s
     allocated as the primary one is (or taken when given, if free). Returns them as the API
     shows them: `subnet_id`, `ip_address`, `port_id` (the VIP port unless one is given).
 
-    Subnet rows are locked like the primary's, so allocations on a subnet queue."""
+    Allocated as the primary one is, without a subnet lock (the module docstring)."""
     subnets = [primary_subnet] if primary_subnet else []
     for item in wanted:
         if item["subnet_id"] in subnets:
@@ -81,7 +80,7 @@ def additional(session: Session, wanted: list[dict[str, Any]], primary_subnet: s
         subnets.append(item["subnet_id"])
     rows: list[m.Subnet] = []
     for item in wanted:
-        row = session.get(m.Subnet, item["subnet_id"], with_for_update=True)
+        row = session.get(m.Subnet, item["subnet_id"])
         if row is None:
             raise ValidationFailure(detail=f"Subnet {item['subnet_id']} not found.")
         rows.append(row)
@@ -180,9 +179,9 @@ def resolve(session: Session, spec: LoadBalancerPOST) -> dict[str, Any]:
     session.info.setdefault(_FRESH_PORTS, set()).add(port_id)
     subnet: m.Subnet | None = None
     if spec.vip_subnet_id:
-        # The subnet row lock queues concurrent allocations on one subnet, so each sees the
-        # addresses the previous one committed (the unique constraint stays the real guard).
-        subnet = session.get(m.Subnet, spec.vip_subnet_id, with_for_update=True)
+        # No row lock: creates on one subnet must not queue behind each other's transactions
+        # (the module docstring says what guards the address instead).
+        subnet = session.get(m.Subnet, spec.vip_subnet_id)
         if subnet is None:
             raise ValidationFailure(detail=f"Subnet {spec.vip_subnet_id} not found.")
         if spec.vip_network_id and subnet.network_id != spec.vip_network_id:
@@ -194,7 +193,7 @@ def resolve(session: Session, spec: LoadBalancerPOST) -> dict[str, Any]:
         subnet = session.scalars(sa.select(m.Subnet)
                                  .where(m.Subnet.network_id == spec.vip_network_id)
                                  .order_by(m.Subnet.created_at, m.Subnet.id)
-                                 .limit(1).with_for_update()).first()
+                                 .limit(1)).first()
         if subnet is None:
             raise ValidationFailure(detail=f"Network {spec.vip_network_id} has no subnets.")
     else:

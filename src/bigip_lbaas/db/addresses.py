@@ -1,9 +1,13 @@
 """Addresses of the built-in network registry: what a subnet has free and who holds what, for
 VIPs (api/vip.py), ports (api/ports.py) and the agent's self-IP and SNAT ports
-(network/builtin.py), all under the same subnet row lock (the callers take it).
+(network/builtin.py).
 
 Every address in a subnet is held once: ports' fixed IPs (``port_ip``'s key), primary VIPs and
-additional VIPs (their unique constraints).
+additional VIPs (their unique constraints). Those keys are the guard, not a lock: VIP creates
+take no subnet lock (so creates on one subnet do not queue behind each other's transactions), a
+process never hands one address to two of its open transactions (`next_free` reserves it until
+the transaction ends), and a collision with another process fails one insert, whose caller
+retries (as Neutron's IPAM does: it too allocates without a subnet lock and retries).
 """
 
 from __future__ import annotations
@@ -47,8 +51,12 @@ def default_pools(cidr: str, gateway: str | None) -> list[dict[str, str]]:
 BATCH = 16
 _hints: dict[tuple[str, str], int] = {}
 _hints_lock = threading.Lock()
+# Addresses picked by this process's open transactions, per subnet: skipped by every other
+# transaction of this process until the one that picked it commits or rolls back.
+_reserved: dict[str, set[str]] = {}
 _FREEING = ("DELETE", "delete")
 _PENDING = "bigip_lbaas.addresses.pending_hints"  # session.info: hints of uncommitted allocations
+_RESERVED = "bigip_lbaas.addresses.reserved"  # session.info: (subnet id, address) it reserved
 
 
 @event.listens_for(sa.engine.Engine, "before_cursor_execute")
@@ -68,9 +76,22 @@ def _keep_hints(session: Session) -> None:
             _hints.update(pending)
 
 
-@event.listens_for(Session, "after_soft_rollback")
-def _drop_pending(session: Session, previous_transaction: Any) -> None:
+@event.listens_for(Session, "after_transaction_end")
+def _release(session: Session, transaction: Any) -> None:
+    """When a session's outermost transaction ends (committed, rolled back or closed), its
+    reservations end: a committed address is now held in the database, a rolled-back one free."""
+    if transaction.parent is not None:
+        return
     session.info.pop(_PENDING, None)
+    mine = session.info.pop(_RESERVED, None)
+    if mine:
+        with _hints_lock:
+            for subnet_id, address in mine:
+                others = _reserved.get(subnet_id)
+                if others is not None:
+                    others.discard(address)
+                    if not others:
+                        del _reserved[subnet_id]
 
 
 def forget() -> None:
@@ -130,8 +151,9 @@ def is_free(session: Session, subnet_id: str, address: str) -> bool:
 def next_free(session: Session, subnet: m.Subnet,
               exclude: Collection[str] = ()) -> str | None:
     """A free pool address of the subnet (not the gateway, nor one of `exclude`: chosen earlier
-    in this transaction but not yet flushed), probed from this process's hint; None when the
-    whole pool is taken. The caller holds the subnet's row lock."""
+    in this transaction but not yet flushed, nor one another open transaction of this process
+    picked), probed from this process's hint and reserved for this session's transaction; None
+    when the whole pool is taken."""
     pools = _pools(subnet)
     total = sum(end - start + 1 for start, end, _ in pools)
     if total == 0:
@@ -148,12 +170,24 @@ def next_free(session: Session, subnet: m.Subnet,
         if batch and (len(batch) >= size or n == total - 1):
             held = taken(session, subnet.id, [c for _, c in batch])
             for pos, found in batch:
-                if found not in held:
+                if found not in held and _reserve(session, subnet.id, found):
                     session.info.setdefault(_PENDING, {})[key] = (start + pos + 1) % total
                     return found
             batch = []
             size = min(size * 4, 1024)
     return None
+
+
+def _reserve(session: Session, subnet_id: str, address: str) -> bool:
+    """Reserve `address` for this session's transaction unless another open transaction of this
+    process has it."""
+    with _hints_lock:
+        others = _reserved.setdefault(subnet_id, set())
+        if address in others:
+            return False
+        others.add(address)
+    session.info.setdefault(_RESERVED, []).append((subnet_id, address))
+    return True
 
 
 F5_DEVICE_OWNER = "network:f5lbaasv2"  # F5's agent's VIP port owner (f5-openstack-agent)

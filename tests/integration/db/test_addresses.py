@@ -145,3 +145,23 @@ def test_vips_without_ports_are_held(net: tuple[Database, str]) -> None:
         s.add(m.AdditionalVip(load_balancer_id=lb_id, subnet_id=sub, network_id=net_id,
                               ip_address="10.5.0.2", port_id=None))
     assert _take(db, net_id, sub) == "10.5.0.3"
+
+
+def test_open_transactions_of_one_process_never_get_the_same_address(
+        net: tuple[Database, str]) -> None:
+    """VIP creates take no subnet lock: a process's concurrent transactions are kept apart by
+    its reservations, which end with each transaction (a rolled-back address is free again)."""
+    db, net_id = net
+    if db.engine.dialect.name == "sqlite":
+        pytest.skip("SQLite runs one write transaction at a time: there are no two to keep apart")
+    sub = _subnet(db, net_id, "10.6.0.0/29")  # pool .1 - .6
+    with Session(db.engine) as one, Session(db.engine) as two:
+        first = addresses.next_free(one, one.get(m.Subnet, sub))  # type: ignore[arg-type]
+        second = addresses.next_free(two, two.get(m.Subnet, sub))  # type: ignore[arg-type]
+        assert (first, second) == ("10.6.0.1", "10.6.0.2")
+        one.rollback()
+        with Session(db.engine) as three:
+            assert addresses.next_free(three, three.get(m.Subnet, sub)) == "10.6.0.1"  # type: ignore[arg-type]
+            three.rollback()
+        two.rollback()
+    assert _take(db, net_id, sub) == "10.6.0.1"

@@ -79,8 +79,6 @@ def create_loadbalancer(request: Request, body: LoadBalancerRootPOST) -> JSONRes
         provider = providers.resolve(session, st.providers, spec)
         validate.availability_zone(spec.availability_zone)
         quotas.check(session, st.conf, project, graph.counts(spec))
-        # The partition's bookkeeping first: the VIP's subnet row lock, which every create on
-        # that subnet queues on, is then held for the allocation, the inserts and the commit only.
         partition = mark_changed_by_key(session, provider.environment, project)
         if nvip is not None:
             vip_cols = dict(nvip.cols)
@@ -110,7 +108,7 @@ def create_loadbalancer(request: Request, body: LoadBalancerRootPOST) -> JSONRes
             try:
                 return respond(201, {"loadbalancer": st.write(fn)})
             except DuplicateRow as err:
-                # Another request took the same VIP address first.
+                # Another API process took the same VIP address first (api/vip.py): retry.
                 if spec.vip_address or attempt == 5 or nvip is not None:
                     raise VipInUse(address=spec.vip_address or "?",
                                    subnet=spec.vip_subnet_id or spec.vip_network_id) from err

@@ -127,8 +127,9 @@ def create_port(request: Request, body: PortRootPOST) -> JSONResponse:
         try:
             return respond(201, {"port": st.write(fn)})
         except DuplicateRow as err:
-            # A concurrent create took the same address (the subnet lock makes this rare) or,
-            # by chance, the same random MAC: a given one is in use, a chosen one is redrawn.
+            # A VIP create in another API process took the same address (VIPs take no subnet
+            # lock, api/vip.py) or, by chance, the same random MAC: a given one is in use, a
+            # chosen one is redrawn.
             if mac is not None:
                 raise ports.MacAddressInUse(net_id=spec.network_id, mac=mac) from err
             if attempt == 3:
