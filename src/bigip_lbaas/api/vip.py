@@ -212,6 +212,13 @@ def resolve_additional(session: Session, spec: LoadBalancerPOST,
                                               vip_cols.get("vip_port_id"))}
 
 
+def subnets_of(vip_cols: dict[str, Any]) -> set[str]:
+    """The subnets of a new load balancer's VIP columns (`resolve`, `resolve_additional`)."""
+    found = {vip_cols.get("vip_subnet_id")}
+    found.update(item.get("subnet_id") for item in vip_cols.get("additional_vips") or [])
+    return {subnet for subnet in found if subnet}
+
+
 def refuse_sg_ids(provider: str, vip_sg_ids: list[str] | None) -> None:
     """VIP security groups cannot be enforced: there is no port-level firewall on the devices
     (nor in front of them) that this provider configures. Octavia answers a provider's

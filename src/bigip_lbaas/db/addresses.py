@@ -38,15 +38,18 @@ def default_pools(cidr: str, gateway: str | None) -> list[dict[str, str]]:
 
 
 # --- allocation by probing ------------------------------------------------------------------
-# Reading every address in use (`in_use`) costs a row per address held, under the subnet's row
-# lock. `next_free` instead probes the pool in small batches (`ip_address IN (...)` on the three
-# tables' unique keys) from a per-process hint: the pool position after this process's last
-# allocation on the subnet, so a create costs one small query whatever the number of addresses
-# in use. The hint is only where probing starts: the probe decides, the whole pool is walked
-# (wrapping round) before "no free address", and the unique keys stay the real guard. Any DELETE
-# (or UPDATE of port_ip) this process runs drops every hint, so an address freed here is handed
-# out again first, as before; one freed by another process (the agent's purge, another replica)
-# is found when probing wraps round, or once this process drops its hints.
+# Reading every address in use costs a row per address held. `next_free` instead probes the
+# pool in small batches (`ip_address IN (...)` on the three tables' unique keys) from a
+# per-process hint: the pool position after this process's last allocation on the subnet, so a
+# create costs one small query whatever the number of addresses in use. The hint is only where
+# probing starts: the probe decides, the whole pool is walked (wrapping round) before "no free
+# address", and the unique keys stay the real guard. Any DELETE (or UPDATE of port_ip) this
+# process runs drops every hint, so an address freed here is handed out again first; one freed
+# by another process (the agent's purge, another replica) is found when probing wraps round, or
+# once this process drops its hints. The address a probe picks is reserved for its transaction
+# (`_reserve`) until the transaction ends, and checked again if another transaction of this
+# process committed on the subnet meanwhile, so no two of this process's transactions are ever
+# handed the same address.
 
 BATCH = 16
 _hints: dict[tuple[str, str], int] = {}
@@ -54,6 +57,8 @@ _hints_lock = threading.Lock()
 # Addresses picked by this process's open transactions, per subnet: skipped by every other
 # transaction of this process until the one that picked it commits or rolls back.
 _reserved: dict[str, set[str]] = {}
+_starts: dict[str, int] = {}  # where probing starts on a subnet without a hint (`scatter`)
+_commits: dict[str, int] = {}  # per subnet: commits of this process that held reservations
 _FREEING = ("DELETE", "delete")
 _PENDING = "bigip_lbaas.addresses.pending_hints"  # session.info: hints of uncommitted allocations
 _RESERVED = "bigip_lbaas.addresses.reserved"  # session.info: (subnet id, address) it reserved
@@ -63,41 +68,69 @@ _RESERVED = "bigip_lbaas.addresses.reserved"  # session.info: (subnet id, addres
 def _drop_hints_on_delete(conn: Any, cursor: Any, statement: str, parameters: Any,
                           context: Any, executemany: bool) -> None:
     if _hints and (statement.startswith(_FREEING) or statement.startswith("UPDATE port_ip")):
-        forget()
+        with _hints_lock:
+            _hints.clear()
 
 
 @event.listens_for(Session, "after_commit")
 def _keep_hints(session: Session) -> None:
     """A hint moves once its allocation is committed (a rolled-back one leaves its address
-    first in line again)."""
+    first in line again), and the committed addresses' reservations end: they are held in the
+    database now. Each subnet's commit count moves, which tells a probe running meanwhile that
+    what it read may be out of date (`next_free`)."""
     pending = session.info.pop(_PENDING, None)
-    if pending:
+    mine = session.info.pop(_RESERVED, None)
+    if pending or mine:
         with _hints_lock:
-            _hints.update(pending)
+            _hints.update(pending or {})
+            _unreserve(mine or ())
+            for subnet_id in {subnet_id for subnet_id, _ in mine or ()}:
+                _commits[subnet_id] = _commits.get(subnet_id, 0) + 1
 
 
 @event.listens_for(Session, "after_transaction_end")
 def _release(session: Session, transaction: Any) -> None:
-    """When a session's outermost transaction ends (committed, rolled back or closed), its
-    reservations end: a committed address is now held in the database, a rolled-back one free."""
+    """When a session's outermost transaction ends without a commit (rolled back or closed),
+    its reservations end: those addresses are free again."""
     if transaction.parent is not None:
         return
     session.info.pop(_PENDING, None)
     mine = session.info.pop(_RESERVED, None)
     if mine:
         with _hints_lock:
-            for subnet_id, address in mine:
-                others = _reserved.get(subnet_id)
-                if others is not None:
-                    others.discard(address)
-                    if not others:
-                        del _reserved[subnet_id]
+            _unreserve(mine)
+
+
+def _unreserve(pairs: Collection[tuple[str, str]]) -> None:
+    """End the reservations of (subnet id, address) `pairs`; the caller holds `_hints_lock`."""
+    for subnet_id, address in pairs:
+        others = _reserved.get(subnet_id)
+        if others is not None:
+            others.discard(address)
+            if not others:
+                del _reserved[subnet_id]
 
 
 def forget() -> None:
-    """Drop every hint: the next allocation on each subnet probes from the pool's start."""
+    """Drop every hint and every `scatter`: the next allocation on each subnet probes from the
+    pool's start."""
     with _hints_lock:
         _hints.clear()
+        _starts.clear()
+
+
+def scatter(subnet_ids: Collection[str]) -> None:
+    """Probe these subnets from a random pool position from now on, after an insert of this
+    process collided there with another process's (the caller retries). Processes that start
+    alike probe from the same place and would race for the same address on every allocation;
+    after a collision they probe from different places. (A position is reduced modulo the
+    pool's size where used.)"""
+    with _hints_lock:
+        for subnet_id in subnet_ids:
+            _starts[subnet_id] = random.getrandbits(64)
+        for key in _hints:
+            if key[0] in subnet_ids:
+                _hints[key] = _starts[key[0]]
 
 
 def _pools(subnet: m.Subnet) -> list[tuple[int, int, int]]:
@@ -161,18 +194,31 @@ def next_free(session: Session, subnet: m.Subnet,
     key = (subnet.id, repr(pools))
     pending = session.info.get(_PENDING, {})
     with _hints_lock:
-        start = pending.get(key, _hints.get(key, 0)) % total
+        start = pending.get(key, _hints.get(key, _starts.get(subnet.id, 0))) % total
     batch: list[tuple[int, str]] = []
     size = BATCH
     for n, candidate in enumerate(_positions(pools, start, total)):
         if candidate != subnet.gateway_ip and candidate not in exclude:
             batch.append((n, candidate))
         if batch and (len(batch) >= size or n == total - 1):
+            with _hints_lock:
+                seen = _commits.get(subnet.id, 0)
             held = taken(session, subnet.id, [c for _, c in batch])
             for pos, found in batch:
-                if found not in held and _reserve(session, subnet.id, found):
-                    session.info.setdefault(_PENDING, {})[key] = (start + pos + 1) % total
-                    return found
+                if found in held or not _reserve(session, subnet.id, found):
+                    continue
+                # Reserved now, so no other transaction of this process can take it. If one of
+                # them committed on this subnet since the probe read, it may have committed
+                # this very address (and released it just before we reserved it): ask again.
+                with _hints_lock:
+                    moved = _commits.get(subnet.id, 0) != seen
+                if moved and not is_free(session, subnet.id, found):
+                    session.info[_RESERVED].discard((subnet.id, found))
+                    with _hints_lock:
+                        _unreserve([(subnet.id, found)])
+                    continue
+                session.info.setdefault(_PENDING, {})[key] = (start + pos + 1) % total
+                return found
             batch = []
             size = min(size * 4, 1024)
     return None
@@ -186,7 +232,7 @@ def _reserve(session: Session, subnet_id: str, address: str) -> bool:
         if address in others:
             return False
         others.add(address)
-    session.info.setdefault(_RESERVED, []).append((subnet_id, address))
+    session.info.setdefault(_RESERVED, set()).add((subnet_id, address))
     return True
 
 

@@ -41,6 +41,7 @@ from bigip_lbaas.api.schemas.loadbalancer import (
 )
 from bigip_lbaas.core.errors import DuplicateRow
 from bigip_lbaas.core.status import Prov, may_change, may_fail_over
+from bigip_lbaas.db import addresses
 from bigip_lbaas.db import models as m
 from bigip_lbaas.db.partitions import mark_changed_by_key, request_full_read
 
@@ -74,6 +75,7 @@ def create_loadbalancer(request: Request, body: LoadBalancerRootPOST) -> JSONRes
     # [networking] source = neutron: the VIP port is made in Neutron first (api/vip.py).
     neutron = vip.neutron_source(request)
     nvip = vip.neutron_vip(neutron, spec, project) if neutron is not None else None
+    allocated_on: set[str] = set()  # the subnets this create took addresses from
 
     def fn(session: Session) -> dict[str, Any]:
         provider = providers.resolve(session, st.providers, spec)
@@ -85,6 +87,7 @@ def create_loadbalancer(request: Request, body: LoadBalancerRootPOST) -> JSONRes
         else:
             vip_cols = vip.resolve(session, spec)
             vip_cols.update(vip.resolve_additional(session, spec, vip_cols))
+            allocated_on.update(vip.subnets_of(vip_cols))
         # Last, as Octavia calls the driver (the graph's children are checked as they are added).
         vip.refuse_sg_ids(provider.name, spec.vip_sg_ids)
         validate.vip_qos_policy(provider.name, spec.vip_qos_policy_id)
@@ -108,10 +111,12 @@ def create_loadbalancer(request: Request, body: LoadBalancerRootPOST) -> JSONRes
             try:
                 return respond(201, {"loadbalancer": st.write(fn)})
             except DuplicateRow as err:
-                # Another API process took the same VIP address first (api/vip.py): retry.
+                # Another API process took the same VIP address first (api/vip.py): retry,
+                # probing from elsewhere than that process.
                 if spec.vip_address or attempt == 5 or nvip is not None:
                     raise VipInUse(address=spec.vip_address or "?",
                                    subnet=spec.vip_subnet_id or spec.vip_network_id) from err
+                addresses.scatter(allocated_on)
     except BaseException:
         if nvip is not None:
             nvip.release()  # nothing leaked in Neutron

@@ -24,7 +24,7 @@ from bigip_lbaas.api.schemas.common import fault_responses
 from bigip_lbaas.api.schemas.port import PortRootPOST, PortRootResponse, PortsRootResponse
 from bigip_lbaas.core.errors import DuplicateRow
 from bigip_lbaas.db import models as m
-from bigip_lbaas.db.addresses import new_mac
+from bigip_lbaas.db.addresses import new_mac, scatter
 
 router = APIRouter(tags=["ports"])
 COLUMNS = {"id": m.Port.id, "name": m.Port.name, "network_id": m.Port.network_id,
@@ -99,6 +99,7 @@ def create_port(request: Request, body: PortRootPOST) -> JSONResponse:
     if mac is not None and not ports.MAC.match(mac):
         raise segments.InvalidInput(error_message=f"'{spec.mac_address}' is not a valid "
                                                         "MAC address")
+    allocated_on: set[str] = set()  # the subnets this create took addresses from
 
     def fn(session: Session) -> dict[str, Any]:
         network = session.scalars(sa.select(m.Network).where(
@@ -111,6 +112,7 @@ def create_port(request: Request, body: PortRootPOST) -> JSONResponse:
         requested = (None if spec.fixed_ips is None
                      else [ip.model_dump() for ip in spec.fixed_ips])
         addresses = ports.allocate(session, network, requested)
+        allocated_on.update(subnet for subnet, _ in addresses)
         row = m.Port(id=str(uuid.uuid4()), project_id=project, network_id=network.id,
                      name=spec.name, description=spec.description,
                      device_owner=spec.device_owner, device_id=spec.device_id,
@@ -134,6 +136,7 @@ def create_port(request: Request, body: PortRootPOST) -> JSONResponse:
                 raise ports.MacAddressInUse(net_id=spec.network_id, mac=mac) from err
             if attempt == 3:
                 raise ports.IpAddressGenerationFailure(net_id=spec.network_id) from err
+            scatter(allocated_on)
     raise AssertionError("unreachable")
 
 
