@@ -3,13 +3,13 @@ GET and list latency, at 1 and 16 clients, on SQLite and PostgreSQL. Prints JSON
 the two products next to each other (stderr).
 
     .venv/bin/python bench/octavia_side_by_side.py [--creates 320] [--reads 160]
-        [--kinds sqlite,postgresql] [--clients 1,16] [--workers 1] [--subnets 1]
+        [--kinds sqlite,postgresql] [--clients 1,16] [--workers 1] [--threads 4] [--subnets 1]
         [--products ours,octavia]
         [--out bench/results/side_by_side.json]
 
 Both products run as real servers on loopback, each on a fresh database of the same kind, and get
-the same client (`bench/loadgen.py`): this API as `bigip-lbaas api` (`[api_settings] workers`,
-noauth); Octavia 19 from PyPI in its own virtualenv under gunicorn with 2 workers, noop drivers
+the same client (`bench/loadgen.py`): this API as `bigip-lbaas api` (`[api_settings] workers`
+and `threads`, noauth); Octavia 19 from PyPI in its own virtualenv under gunicorn with 2 workers, noop drivers
 (`tests/openstack/octavia.py`). Octavia's migrations do not run on SQLite; where a product cannot
 run on a database kind the result says so instead of a figure. Octavia's migrations run on
 MySQL/MariaDB only; on SQLite and PostgreSQL its schema is built from its models, as its own
@@ -94,7 +94,7 @@ def commit() -> str:
 
 @contextmanager
 def ours(kind: str, workdir: Path, workers: int, subnets: int = 1,
-         pids: list[int] | None = None) -> Iterator[tuple[str, list[str]]]:
+         pids: list[int] | None = None, threads: int = 4) -> Iterator[tuple[str, list[str]]]:
     """This API (`bigip-lbaas api`, a real process) on a fresh database of `kind`; yields its
     base URL and `subnets` subnets to put VIPs on (one network). Its pid is added to `pids`."""
     with fresh_database(kind, workdir) as url:
@@ -106,7 +106,7 @@ def ours(kind: str, workdir: Path, workers: int, subnets: int = 1,
         port = free_ports(1)
         conf = workdir / f"api-{kind}.conf"
         conf.write_text(f"[database]\nconnection = {url}\n[api_settings]\nbind_host = 127.0.0.1\n"
-                        f"bind_port = {port}\nworkers = {workers}\n"
+                        f"bind_port = {port}\nworkers = {workers}\nthreads = {threads}\n"
                         # No agent runs here (nor behind Octavia's no-op driver): accept the
                         # work rather than refuse it for want of a live agent.
                         "refuse_unserved = false\n")
@@ -184,11 +184,13 @@ def run_product(product: str, kind: str, args: argparse.Namespace) -> list[dict[
     workers = args.workers if product == "ours" else 2
     row: dict[str, Any] = {"product": name, "db": kind, "workers": workers,
                            "subnets": args.subnets}
+    if product == "ours":
+        row["threads"] = args.threads
     out: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp:
         try:
             pids: list[int] = []
-            server = (ours(kind, Path(tmp), args.workers, args.subnets, pids)
+            server = (ours(kind, Path(tmp), args.workers, args.subnets, pids, args.threads)
                       if product == "ours" else octavia(kind, Path(tmp), args.subnets, pids))
             with server as (base, subnets):
                 for clients in (int(c) for c in args.clients.split(",")):
@@ -210,6 +212,8 @@ def main() -> None:
     parser.add_argument("--clients", default="1,16")
     parser.add_argument("--workers", type=int, default=1,
                         help="this API's [api_settings] workers (Octavia always runs 2)")
+    parser.add_argument("--threads", type=int, default=4,
+                        help="this API's [api_settings] threads (requests each worker runs at once)")
     parser.add_argument("--subnets", type=int, default=1,
                         help="VIP subnets the clients spread over (1: all share one)")
     parser.add_argument("--products", default="ours,octavia")

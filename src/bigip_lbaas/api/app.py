@@ -6,8 +6,11 @@ server checks that before serving).
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
+from anyio import to_thread
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from oslo_config import cfg
@@ -19,7 +22,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from bigip_lbaas.api import keystone
 from bigip_lbaas.api.errors import fault_body
 from bigip_lbaas.api.metrics import Metrics
-from bigip_lbaas.api.middleware import REQUEST, BodyLimit, RequestLog
+from bigip_lbaas.api.middleware import REQUEST, BodyLimit, KeepAliveLimit, RequestLog
 from bigip_lbaas.api.policy import Policy
 from bigip_lbaas.api.providers import load_providers
 from bigip_lbaas.api.routes import (
@@ -126,13 +129,27 @@ async def _server_error(_: Request, err: Exception) -> JSONResponse:
     return _fault(500, "Internal Server Error")
 
 
+def _thread_pool(threads: int) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """The app's lifespan: the request handlers (plain functions, run in anyio's thread pool)
+    get `threads` threads ([api_settings] threads), and a request beyond them waits in
+    arrival order (anyio's CapacityLimiter is first come, first served), as Starlette's docs
+    set the pool's size."""
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        to_thread.current_default_thread_limiter().total_tokens = threads
+        yield
+
+    return lifespan
+
+
 def create_app(conf: cfg.ConfigOpts, db: Database | None = None) -> FastAPI:
     """The application for `conf`; `db` may be given to share an engine (tests, `up`)."""
     database = db or Database(str(conf.database.connection))
     strategy = str(conf.api_settings.auth_strategy)
     app = FastAPI(title="bigip-lbaas", version="2.30",
                   description="Octavia v2-compatible load-balancing API for F5 BIG-IP.",
-                  docs_url=None, redoc_url=None)
+                  docs_url=None, redoc_url=None,
+                  lifespan=_thread_pool(int(conf.api_settings.threads)))
     app.state.api = AppState(
         conf=conf, db=database, providers=load_providers(conf), auth_strategy=strategy,
         default_project=str(conf.bigip_lbaas.default_project_id),
@@ -167,4 +184,6 @@ def asgi_app(conf: cfg.ConfigOpts, db: Database | None = None) -> ASGIApp:
     if keystoned:
         app = keystone.KeystoneAuth(app, conf)
     app = BodyLimit(app, limit=int(conf.api_settings.max_request_body_size))
+    if int(conf.api_settings.workers) > 1:
+        app = KeepAliveLimit(app)
     return RequestLog(app, project_from_header=not keystoned)

@@ -71,8 +71,9 @@ def run(conf: cfg.ConfigOpts, *, worker_factory: str = "", log_format: str | Non
         db.dispose()
         print("bigip-lbaas api: workers > 1 needs a worker factory", file=sys.stderr)
         return 1
+    # The app's lifespan sizes its thread pool ([api_settings] threads, api/app.py).
     common = {"host": str(api.bind_host), "port": int(api.bind_port), "log_level": "warning",
-              "access_log": False, "lifespan": "off",
+              "access_log": False, "lifespan": "on",
               "ssl_certfile": api.cert_file or None, "ssl_keyfile": api.key_file or None}
     sweeper = Sweeper.from_conf(conf, db)  # M11: work no agent can finish ends in ERROR
     if sweeper is not None:

@@ -321,6 +321,16 @@ API_OPTS: list[cfg.Opt] = [
         help="API worker processes serving bind_host:bind_port together (one per core is "
         "plenty); they answer alike and /metrics sums them all.",
     ),
+    cfg.IntOpt(
+        "threads",
+        default=4,
+        min=1,
+        max=256,
+        help="Requests one API worker process runs at once (its thread pool); the others wait "
+        "their turn in arrival order. A few keep the tail latency low under load: more "
+        "threads in one Python process take turns on one interpreter lock, and each request "
+        "waits for it after every database round trip.",
+    ),
     *EXPOSURE_OPTS,
 ]
 

@@ -79,7 +79,7 @@ def serve(conf: cfg.ConfigOpts, db: Database) -> Iterator[str]:
     """Run the API in a thread on a free loopback port; yield its base URL; stop it after."""
     port = free_port()
     config = uvicorn.Config(asgi_app(conf, db), host="127.0.0.1", port=port,
-                            log_level="warning", access_log=False, lifespan="off")
+                            log_level="warning", access_log=False, lifespan="on")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -66,3 +66,21 @@ def test_concurrent_creates_get_distinct_vips(api: Api) -> None:
         t.join(timeout=60)
     assert codes == [201] * 12
     assert len(set(addresses)) == 12
+
+
+@pytest.mark.parametrize("threads", [1, 3])
+def test_threads_size_the_handlers_thread_pool(tmp_path: Path, threads: int) -> None:
+    """`[api_settings] threads`: the app's lifespan gives its event loop's thread pool (where
+    FastAPI runs the plain-function handlers, first come first served) that many threads."""
+    from anyio import to_thread
+    from fastapi.testclient import TestClient
+
+    from bigip_lbaas.api.app import create_app
+
+    db = Database(f"sqlite:///{tmp_path / 't.sqlite'}")
+    with TestClient(create_app(make_conf(str(db.engine.url), threads=threads), db)) as client:
+        assert client.portal is not None
+        pool = client.portal.call(lambda: to_thread.current_default_thread_limiter().total_tokens)
+        assert pool == threads
+        assert client.get("/").status_code == 200
+    db.dispose()
