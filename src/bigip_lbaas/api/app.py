@@ -22,7 +22,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from bigip_lbaas.api import keystone
 from bigip_lbaas.api.errors import fault_body
 from bigip_lbaas.api.metrics import Metrics
-from bigip_lbaas.api.middleware import REQUEST, BodyLimit, KeepAliveLimit, RequestLog
+from bigip_lbaas.api.middleware import REQUEST, BodyLimit, RequestLog
 from bigip_lbaas.api.policy import Policy
 from bigip_lbaas.api.providers import load_providers
 from bigip_lbaas.api.routes import (
@@ -184,6 +184,4 @@ def asgi_app(conf: cfg.ConfigOpts, db: Database | None = None) -> ASGIApp:
     if keystoned:
         app = keystone.KeystoneAuth(app, conf)
     app = BodyLimit(app, limit=int(conf.api_settings.max_request_body_size))
-    if int(conf.api_settings.workers) > 1:
-        app = KeepAliveLimit(app)
     return RequestLog(app, project_from_header=not keystoned)

@@ -8,16 +8,6 @@ password can reach the line. Under keystone the project is the one the token pro
 auth gate leaves in the scope under `REQUEST`; a client's own X-Project-Id is logged only where
 it is what the API goes by (noauth, header).
 
-`KeepAliveLimit` (with several worker processes) closes a client's connection after it has
-carried `KEEPALIVE_REQUESTS` requests, as Apache's MaxKeepAliveRequests does (default 100): the
-kernel hands each new connection to whichever worker accepts first and a kept-alive connection
-stays with it for good, so busy clients can pin themselves to one worker while another idles.
-Measured with 16 keep-alive clients creating load balancers against 2 workers on PostgreSQL:
-11 connections on one worker and 5 on the other for the whole run, and the clients' median
-create latency was 119 ms on the first against 61 ms on the second. Reconnecting every 20
-requests lets the less busy worker, which accepts first, take them back (a new connection on
-loopback costs far less than a request; over TLS, a handshake per 20 requests).
-
 `BodyLimit` answers 413 (Octavia's fault body) to a body larger than `[api_settings]
 max_request_body_size` before anything reads it: by Content-Length when the client sends one; a
 body without one (chunked) is read here, never past the limit, then handed on unchanged.
@@ -28,7 +18,6 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections import OrderedDict
 from typing import Any
 
 from starlette.responses import JSONResponse
@@ -78,44 +67,6 @@ class RequestLog:
                 "action": "http", "method": scope["method"], "path": scope["path"],
                 "status": status, "duration_ms": round((time.perf_counter() - started) * 1000, 2),
                 "project": project, "request_id": request_id})
-
-
-KEEPALIVE_REQUESTS = 20
-# Connections whose count is kept (the oldest forgotten first): far more than one worker's.
-_REMEMBERED = 4096
-
-
-class KeepAliveLimit:
-    """`Connection: close` on the answer to a connection's `requests`-th request."""
-
-    def __init__(self, app: ASGIApp, *, requests: int = KEEPALIVE_REQUESTS) -> None:
-        self.app = app
-        self.requests = requests
-        # Requests served so far per connection, keyed by the client's address and port. One
-        # event loop runs every call, so nothing interleaves between the reads and the writes.
-        self._served: OrderedDict[tuple[Any, ...], int] = OrderedDict()
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        client = scope.get("client") if scope["type"] == "http" else None
-        if client is None:
-            await self.app(scope, receive, send)
-            return
-        key = tuple(client)
-        served = self._served.pop(key, 0) + 1
-        if served < self.requests:
-            self._served[key] = served
-            if len(self._served) > _REMEMBERED:
-                self._served.popitem(last=False)
-            await self.app(scope, receive, send)
-            return
-
-        async def send_close(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message = {**message,
-                           "headers": [*message.get("headers", ()), (b"connection", b"close")]}
-            await send(message)
-
-        await self.app(scope, receive, send_close)
 
 
 class BodyLimit:
