@@ -37,7 +37,7 @@ BENCHES: dict[str, list[str]] = {
     "sim": ["bench/sim_bench.py", "--seconds", "3"],
     "api": ["bench/api_bench.py", "--requests", "320", "--kinds", "sqlite,postgresql"],
     "side_by_side": ["bench/octavia_side_by_side.py", "--creates", "320", "--reads", "160",
-                     "--kinds", "sqlite,postgresql", "--clients", "1,16"],
+                     "--kinds", "sqlite,postgresql", "--clients", "1,16", "--workers", "2"],
     "engine": ["bench/engine_bench.py", "--partitions", "1000", "--lbs", "10"],
     "agents": ["bench/agents_bench.py", "--skip-throughput", "--trials", "10", "--db",
                "postgresql"],
@@ -275,8 +275,9 @@ def rows_side_by_side(d: dict[str, Any]) -> tuple[list[list[str]], list[str]]:
                           "| | | | | |")
             continue
         errors = sum(r[p]["errors"] for p in ("create", "get", "list"))
+        threads = f", threads {r['threads']}" if "threads" in r else ""
         detail.append(f"| {r['db']} | {r['clients']} | {r['product']} (workers "
-                      f"{r.get('workers', '?')}) | {r['create']['per_s']} | "
+                      f"{r.get('workers', '?')}{threads}) | {r['create']['per_s']} | "
                       f"{lat(r, 'create')} | {lat(r, 'get')} | {lat(r, 'list')} | "
                       f"{r.get('server_cpu_ms_per_request', '—')} | {errors} |")
     for kind in dict.fromkeys(r["db"] for r in d["results"]):
@@ -744,7 +745,8 @@ NOTES = {
            "(load average 2.7-5.2).",
     "side_by_side": "Both products are real servers on loopback, each on a fresh database of "
                     "the same kind, driven by the same client (`bench/loadgen.py`): this API "
-                    "as `bigip-lbaas api` (one worker, noauth); Octavia 19.0.0 from PyPI in its "
+                    "as `bigip-lbaas api` with 2 workers of 4 threads (`[api_settings] workers "
+                    "= 2`, `threads` at its default), noauth; Octavia 19.0.0 from PyPI in its "
                     "own virtualenv under gunicorn with 2 workers, noop provider, network, "
                     "compute and amphora drivers, noauth (`tests/openstack/octavia.py`). "
                     "Octavia's migrations run on MySQL/MariaDB only, so on SQLite and "
@@ -758,19 +760,9 @@ NOTES = {
                     "measured run (creates, GETs and lists together) per request, which other "
                     "load distorts far less than rates and latencies. Octavia's no-op network "
                     "driver allocates no VIP address (it takes the request's as given); this "
-                    "API allocates each from the subnet, under the subnet's row lock. "
-                    "The create path sends 8 statements per create on PostgreSQL (10 before "
-                    "issue 17's second pass): the load-balancer row is one Core INSERT ... "
-                    "RETURNING created_at, the partition's lookup, generation bump and NOTIFY "
-                    "one UPDATE ... RETURNING, the quota limits one prebuilt SELECT. Where this "
-                    "API's CPU still goes on a create (py-spy --gil, 16 clients, PostgreSQL, "
-                    "~700 load balancers on the one subnet): VIP allocation and the VIP port "
-                    "(`api/vip.py`) about a third — `in_use` reads every address of the subnet "
-                    "(about two rows per load balancer) and `first_free` walks the pool from its "
-                    "first address, per create and under the subnet's row lock, and `book_port` "
-                    "SELECTs the port id `resolve` has just made up, then flushes the port and "
-                    "its address separately —; the HTTP and ASGI layers (uvicorn's h11, "
-                    "FastAPI, the middleware) about a fifth.",
+                    "API allocates each from the subnet, without a subnet lock (docs/api.md). "
+                    "The create path sends 7 statements and a commit per create on PostgreSQL "
+                    "(plus the connection pool's ping).",
     "engine": "The ≤ 40 requests and 0-writes targets are measured through the REAL API and "
               "ONE real agent (`graph_real_api_agent`): simulator (1 device, standalone, 0 ms), "
               "API and agent as processes on a fresh SQLite database, agent on product defaults "
