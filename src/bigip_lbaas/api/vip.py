@@ -5,9 +5,10 @@ no two open transactions are handed the same address; two API processes racing f
 address make one insert fail, and that create retries with the next address
 (api/routes/loadbalancer.py).
 
-Ports (api/ports.py) draw from the same addresses, and a VIP is a port: a load balancer's VIP address (and its additional ones) are the fixed IPs of its VIP port
-(device_owner network:f5lbaasv2, device_id the load balancer), whose key (subnet_id,
-ip_address) makes a port's address and a VIP's collide in no database.
+Ports (api/ports.py) draw from the same addresses, and a VIP is a port: a load balancer's VIP
+address (and its additional ones) are the fixed IPs of its VIP port (device_owner
+network:f5lbaasv2, device_id the load balancer), whose key (subnet_id, ip_address) makes a
+port's address and a VIP's collide in no database.
 """
 
 from __future__ import annotations
