@@ -264,6 +264,20 @@ class Cluster:
                             verify=str(self.ca_file), auth=("admin", "admin"), timeout=30,
                             trust_env=False)
 
+    def add_vtep(self, index: int, address: str) -> None:
+        """Give simulated device `index` what F5's L2/L3 mode expects an operator to have made:
+        an `underlay` VLAN and on it the VTEP self IP `vtep` (`address`, with its prefix), both
+        in /Common."""
+        with self.device(index) as dev:
+            r = dev.post("/mgmt/tm/net/vlan", json={
+                "name": "underlay", "partition": "Common",
+                "interfaces": [{"name": "1.2", "untagged": True}]})
+            assert r.is_success, r.text
+            r = dev.post("/mgmt/tm/net/self", json={
+                "name": "vtep", "partition": "Common", "vlan": "/Common/underlay",
+                "address": address})
+            assert r.is_success, r.text
+
     def device_objects(self, index: int, collection: str, partition: str) -> list[dict[str, Any]]:
         with self.device(index) as dev:
             r = dev.get(f"/mgmt/tm/{collection}", params={"$filter": f"partition eq {partition}"})

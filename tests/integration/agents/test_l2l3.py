@@ -252,15 +252,7 @@ def automap_cluster(tmp_path: Path) -> Iterator[Cluster]:
             c.upgrade_db()
             c.start_sim()
             for dev in (0, 1):
-                with c.device(dev) as d:
-                    r = d.post("/mgmt/tm/net/vlan", json={
-                        "name": "underlay", "partition": "Common",
-                        "interfaces": [{"name": "1.2", "untagged": True}]})
-                    assert r.is_success, r.text
-                    r = d.post("/mgmt/tm/net/self", json={
-                        "name": "vtep", "partition": "Common", "vlan": "/Common/underlay",
-                        "address": f"192.0.2.{11 + dev}/24"})
-                    assert r.is_success, r.text
+                c.add_vtep(dev, f"192.0.2.{11 + dev}/24")
             c.start_api()
             c.start_agent("a1", extra="f5_global_routed_mode = False\n"
                                       "f5_snat_addresses_per_subnet = 0\n")

@@ -162,15 +162,7 @@ def vxlan_cluster(tmp_path: Path) -> Iterator[Cluster]:
             c.upgrade_db()
             c.start_sim()
             for dev in (0, 1):
-                with c.device(dev) as d:
-                    r = d.post("/mgmt/tm/net/vlan", json={
-                        "name": "underlay", "partition": "Common",
-                        "interfaces": [{"name": "1.2", "untagged": True}]})
-                    assert r.is_success, r.text
-                    r = d.post("/mgmt/tm/net/self", json={
-                        "name": "vtep", "partition": "Common", "vlan": "/Common/underlay",
-                        "address": f"192.0.2.{21 + dev}/24"})
-                    assert r.is_success, r.text
+                c.add_vtep(dev, f"192.0.2.{21 + dev}/24")
             c.start_api()
             c.start_agent("net1", extra=L2L3 + "f5_vtep_folder = Common\n"
                           "f5_vtep_selfip_name = vtep\nadvertised_tunnel_types = vxlan\n")
