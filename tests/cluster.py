@@ -50,8 +50,10 @@ def free_ports(n: int) -> int:
     raise RuntimeError("no free port range")
 
 
-def wait_for(predicate: Callable[[], Any], timeout: float, what: str, every: float = 0.1) -> Any:
-    """Poll until `predicate()` is truthy; bounded by `timeout`."""
+def wait_for(predicate: Callable[[], Any], timeout: float, what: str, every: float = 0.1,
+             explain: Callable[[], str] | None = None) -> Any:
+    """Poll until `predicate()` is truthy; bounded by `timeout`. On a timeout, `explain()`
+    (the state behind it: leases, sessions, logs) is added to the error."""
     deadline = time.monotonic() + timeout
     last: Any = None
     while time.monotonic() < deadline:
@@ -59,7 +61,10 @@ def wait_for(predicate: Callable[[], Any], timeout: float, what: str, every: flo
         if last:
             return last
         time.sleep(every)
-    raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what} (last: {last!r})")
+    message = f"timed out after {timeout:.0f}s waiting for {what} (last: {last!r})"
+    if explain is not None:
+        message += "\n" + explain()
+    raise TimeoutError(message)
 
 
 def port_open(port: int, host: str = "127.0.0.1") -> bool:

@@ -32,6 +32,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from bigip_lbaas.db import agents
 from bigip_lbaas.db.models import PartitionLease
 from bigip_lbaas.db.session import Database
 from tests.cluster import PY, Cluster, Proc, overlapping_writers, wait_for
@@ -188,6 +189,46 @@ class MultiHost:
 
     def audit_all(self) -> list[list[dict[str, Any]]]:
         return [self.c.audit(i) for i in range(self.devices)]
+
+    def diagnosis(self, log_lines: int = 25) -> str:
+        """What a timed-out wait needs explained: every lease and agent row as the database
+        sees them now, the database sessions that are not idle (PostgreSQL), and the tail of
+        each agent's log."""
+        out: list[str] = []
+        db = Database(self.db_url)
+        try:
+            with db.transaction() as s:
+                now = db.now()
+                out.append("leases (partition, owner, epoch, seconds left):")
+                out += [f"  {row}" for row in s.execute(
+                    sa.select(PartitionLease.partition_id, PartitionLease.owner,
+                              PartitionLease.epoch, PartitionLease.expires_at - now)
+                    .order_by(PartitionLease.partition_id))]
+                if db.dialect == "postgresql":
+                    out.append("server connections: {} of {}".format(
+                        s.scalar(sa.text("SELECT count(*) FROM pg_stat_activity"
+                                         " WHERE backend_type = 'client backend'")),
+                        s.scalar(sa.text("SHOW max_connections"))))
+                    out.append("sessions not idle (pid, state, wait, seconds in xact, query):")
+                    out += [f"  {row}" for row in s.execute(sa.text(
+                        "SELECT pid, state, wait_event_type || ':' || wait_event,"
+                        " round(extract(epoch FROM now() - xact_start)::numeric, 1),"
+                        " left(query, 120) FROM pg_stat_activity"
+                        " WHERE datname = current_database() AND state <> 'idle'"
+                        " AND pid <> pg_backend_pid()"))]
+            out.append("agents (host, instance, alive, heartbeat age, operational, up):")
+            out += [f"  {a.host} {a.instance_id} {a.alive} {a.heartbeat_age:.1f}s "
+                    f"{a.operational} {a.admin_state_up}"
+                    for a in agents.list_agents(db, self.c.lease_seconds)]
+        except Exception as err:  # the database itself may be what is wrong
+            out.append(f"database unreadable: {err!r}")
+        finally:
+            db.dispose()
+        for host, proc in self.c.agents.items():
+            tail = proc.output().splitlines()[-log_lines:]
+            out.append(f"agent {host} ({'running' if proc.alive else 'exited'}), last lines:")
+            out += [f"  {line[:240]}" for line in tail]
+        return "\n".join(out)
 
 
 # --- a stream of API changes, remembering what was acknowledged ---------------------------------

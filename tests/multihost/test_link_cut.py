@@ -76,7 +76,7 @@ def test_cut_agent_loses_partitions_and_never_writes_after(multihost: MultiHost,
             mh.net.cut(victim, inside=inside)
             moved = wait_for(
                 lambda: all(c.owners().get(p) not in (None, victim) for p in theirs)
-                and c.owners(), 30, f"{victim}'s partitions to move")
+                and c.owners(), 30, f"{victim}'s partitions to move", explain=mh.diagnosis)
             assert victim not in moved.values()
             time.sleep(2.0)  # the new owners apply the stream while the victim is cut off
         finally:
