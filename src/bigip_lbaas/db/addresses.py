@@ -47,9 +47,9 @@ def default_pools(cidr: str, gateway: str | None) -> list[dict[str, str]]:
 # process runs drops every hint, so an address freed here is handed out again first; one freed
 # by another process (the agent's purge, another replica) is found when probing wraps round, or
 # once this process drops its hints. The address a probe picks is reserved for its transaction
-# (`_reserve`) until the transaction ends, and checked again if another transaction of this
-# process committed on the subnet meanwhile, so no two of this process's transactions are ever
-# handed the same address.
+# (`_reserve`) until the transaction ends; if another transaction of this process committed
+# that very address since the probe read, it is skipped (`_committed_since`), so no two of this
+# process's transactions are ever handed the same address.
 
 BATCH = 16
 _hints: dict[tuple[str, str], int] = {}
@@ -59,6 +59,11 @@ _hints_lock = threading.Lock()
 _reserved: dict[str, set[str]] = {}
 _starts: dict[str, int] = {}  # where probing starts on a subnet without a hint (`scatter`)
 _commits: dict[str, int] = {}  # per subnet: commits of this process that held reservations
+# Per subnet: the addresses this process committed lately, each with the `_commits` count its
+# commit made (oldest first, at most COMMIT_LOG), and the newest count pruned from it.
+COMMIT_LOG = 1024
+_committed: dict[str, dict[str, int]] = {}
+_pruned: dict[str, int] = {}
 _FREEING = ("DELETE", "delete")
 _PENDING = "bigip_lbaas.addresses.pending_hints"  # session.info: hints of uncommitted allocations
 _RESERVED = "bigip_lbaas.addresses.reserved"  # session.info: (subnet id, address) it reserved
@@ -84,8 +89,32 @@ def _keep_hints(session: Session) -> None:
         with _hints_lock:
             _hints.update(pending or {})
             _unreserve(mine or ())
-            for subnet_id in {subnet_id for subnet_id, _ in mine or ()}:
-                _commits[subnet_id] = _commits.get(subnet_id, 0) + 1
+            _log_commit(mine or ())
+
+
+def _log_commit(pairs: Collection[tuple[str, str]]) -> None:
+    """Count a commit on each subnet of (subnet id, address) `pairs` and log its addresses
+    under that count; the caller holds `_hints_lock`."""
+    for subnet_id in {subnet_id for subnet_id, _ in pairs}:
+        count = _commits[subnet_id] = _commits.get(subnet_id, 0) + 1
+        log = _committed.setdefault(subnet_id, {})
+        for sub, address in pairs:
+            if sub == subnet_id:
+                log.pop(address, None)  # re-inserted: it moves to the newest end
+                log[address] = count
+        while len(log) > COMMIT_LOG:
+            oldest = next(iter(log))
+            _pruned[subnet_id] = max(_pruned.get(subnet_id, 0), log.pop(oldest))
+
+
+def _committed_since(subnet_id: str, address: str, seen: int) -> bool | None:
+    """Whether this process committed `address` after its commit count on the subnet was
+    `seen` (so a probe that read the database before may not have seen it); None when the log
+    no longer reaches back that far. The caller holds `_hints_lock`."""
+    count = _committed.get(subnet_id, {}).get(address)
+    if count is not None:
+        return count > seen
+    return None if _pruned.get(subnet_id, 0) > seen else False
 
 
 @event.listens_for(Session, "after_transaction_end")
@@ -207,12 +236,12 @@ def next_free(session: Session, subnet: m.Subnet,
             for pos, found in batch:
                 if found in held or not _reserve(session, subnet.id, found):
                     continue
-                # Reserved now, so no other transaction of this process can take it. If one of
-                # them committed on this subnet since the probe read, it may have committed
-                # this very address (and released it just before we reserved it): ask again.
+                # Reserved now, so no other transaction of this process can take it. One of
+                # them may have committed this very address since the probe read (releasing
+                # it just before we reserved it): the commit log says, or else the database.
                 with _hints_lock:
-                    moved = _commits.get(subnet.id, 0) != seen
-                if moved and not is_free(session, subnet.id, found):
+                    recent = _committed_since(subnet.id, found, seen)
+                if recent or (recent is None and not is_free(session, subnet.id, found)):
                     session.info[_RESERVED].discard((subnet.id, found))
                     with _hints_lock:
                         _unreserve([(subnet.id, found)])
