@@ -259,6 +259,8 @@ def side_by_side(results: list[dict[str, Any]]) -> list[str]:
                                       ("create", "p50_ms", "create p50 ms"),
                                       ("create", "p95_ms", "create p95 ms"),
                                       ("create", "p99_ms", "create p99 ms"),
+                                      ("create", "client_p50_min_ms", "client p50 min"),
+                                      ("create", "client_p50_max_ms", "client p50 max"),
                                       ("get", "p50_ms", "GET p50 ms"),
                                       ("get", "p99_ms", "GET p99 ms"),
                                       ("list", "p50_ms", "list p50 ms"),
