@@ -33,7 +33,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from bigip_lbaas.db import agents
-from bigip_lbaas.db.models import PartitionLease
+from bigip_lbaas.db.models import Partition, PartitionLease
 from bigip_lbaas.db.session import Database
 from tests.cluster import PY, Cluster, Proc, overlapping_writers, wait_for
 from tests.invariants import (
@@ -199,10 +199,12 @@ class MultiHost:
         try:
             with db.transaction() as s:
                 now = db.now()
-                out.append("leases (partition, owner, epoch, seconds left):")
+                out.append("leases (partition, project, owner, epoch, seconds left):")
                 out += [f"  {row}" for row in s.execute(
-                    sa.select(PartitionLease.partition_id, PartitionLease.owner,
-                              PartitionLease.epoch, PartitionLease.expires_at - now)
+                    sa.select(PartitionLease.partition_id, Partition.project_id,
+                              PartitionLease.owner, PartitionLease.epoch,
+                              PartitionLease.expires_at - now)
+                    .join(Partition, Partition.id == PartitionLease.partition_id)
                     .order_by(PartitionLease.partition_id))]
                 if db.dialect == "postgresql":
                     out.append("server connections: {} of {}".format(
