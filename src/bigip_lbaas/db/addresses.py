@@ -39,9 +39,13 @@ def default_pools(cidr: str, gateway: str | None) -> list[dict[str, str]]:
 
 # --- allocation by probing ------------------------------------------------------------------
 # Reading every address in use costs a row per address held. `next_free` instead probes the
-# pool in small batches (`ip_address IN (...)` on the three tables' unique keys) from a
-# per-process hint: the pool position after this process's last allocation on the subnet, so a
-# create costs one small query whatever the number of addresses in use. The hint is only where
+# pool from a per-process hint (the pool position after this process's last allocation on the
+# subnet), skipping the addresses its other open transactions hold: first one address alone,
+# then growing batches (`ip_address IN (...)`) on the three tables' unique keys. So a create
+# costs one lookup of one address whatever the number in use: an equality on the whole key is an
+# index lookup to every planner, where PostgreSQL, with statistics that still say the tables are
+# small, reads an IN list of 16 as a filter over every row of the subnet (measured: the probe
+# went from 0.7 to 3.9 ms per create over 2,400 creates). The hint is only where
 # probing starts: the probe decides, the whole pool is walked (wrapping round) before "no free
 # address", and the unique keys stay the real guard. Any DELETE (or UPDATE of port_ip) this
 # process runs drops every hint, so an address freed here is handed out again first; one freed
@@ -51,7 +55,7 @@ def default_pools(cidr: str, gateway: str | None) -> list[dict[str, str]]:
 # that very address since the probe read, it is skipped (`_committed_since`), so no two of this
 # process's transactions are ever handed the same address.
 
-BATCH = 16
+FIRST_BATCH, MAX_BATCH = 1, 1024
 _hints: dict[tuple[str, str], int] = {}
 _hints_lock = threading.Lock()
 # Addresses picked by this process's open transactions, per subnet: skipped by every other
@@ -225,9 +229,11 @@ def next_free(session: Session, subnet: m.Subnet,
     with _hints_lock:
         start = pending.get(key, _hints.get(key, _starts.get(subnet.id, 0))) % total
     batch: list[tuple[int, str]] = []
-    size = BATCH
+    size = FIRST_BATCH
+    with _hints_lock:
+        busy = set(_reserved.get(subnet.id, ()))  # open transactions of this process hold these
     for n, candidate in enumerate(_positions(pools, start, total)):
-        if candidate != subnet.gateway_ip and candidate not in exclude:
+        if candidate != subnet.gateway_ip and candidate not in exclude and candidate not in busy:
             batch.append((n, candidate))
         if batch and (len(batch) >= size or n == total - 1):
             with _hints_lock:
@@ -249,7 +255,9 @@ def next_free(session: Session, subnet: m.Subnet,
                 session.info.setdefault(_PENDING, {})[key] = (start + pos + 1) % total
                 return found
             batch = []
-            size = min(size * 4, 1024)
+            size = min(size * 4, MAX_BATCH)
+            with _hints_lock:
+                busy = set(_reserved.get(subnet.id, ()))
     return None
 
 

@@ -10,9 +10,11 @@ import random
 import threading
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from bigip_lbaas.db import addresses
@@ -168,6 +170,39 @@ def test_open_transactions_of_one_process_never_get_the_same_address(
             three.rollback()
         two.rollback()
     assert _take(db, net_id, sub) == "10.6.0.1"
+
+
+def test_a_probe_asks_for_one_address_first_and_never_for_one_held_open(
+        net: tuple[Database, str]) -> None:
+    """The first probe is the hinted address alone: an equality on the tables' unique keys,
+    an index lookup whatever the planner's statistics say (an IN list was read as a filter over
+    every row of the subnet). An address another open transaction of this process holds is
+    not asked for at all."""
+    db, net_id = net
+    sub = _subnet(db, net_id, "10.11.0.0/24")
+    asked: list[list[str]] = []
+
+    def record(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any,
+               executemany: bool) -> None:
+        if "port_ip.ip_address" in statement and "UNION ALL" in statement.upper():
+            values = parameters.values() if isinstance(parameters, dict) else parameters
+            asked.append(sorted({v for v in values if str(v).startswith("10.11.")}))
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        assert (_take(db, net_id, sub), _take(db, net_id, sub)) == ("10.11.0.1", "10.11.0.2")
+        assert asked == [["10.11.0.1"], ["10.11.0.2"]]
+        if db.dialect == "sqlite":
+            return  # one write transaction at a time: no two open ones to keep apart
+        asked.clear()
+        with Session(db.engine) as one, Session(db.engine) as two:
+            assert addresses.next_free(one, one.get(m.Subnet, sub)) == "10.11.0.3"  # type: ignore[arg-type]
+            assert addresses.next_free(two, two.get(m.Subnet, sub)) == "10.11.0.4"  # type: ignore[arg-type]
+            one.rollback()
+            two.rollback()
+        assert asked == [["10.11.0.3"], ["10.11.0.4"]]
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
 
 
 def test_scatter_moves_where_probing_starts(net: tuple[Database, str]) -> None:
