@@ -36,7 +36,7 @@ PY = ".venv/bin/python"
 BENCHES: dict[str, list[str]] = {
     "sim": ["bench/sim_bench.py", "--seconds", "3"],
     "api": ["bench/api_bench.py", "--requests", "320", "--kinds", "sqlite,postgresql"],
-    "side_by_side": ["bench/octavia_side_by_side.py", "--creates", "320", "--reads", "160",
+    "side_by_side": ["bench/octavia_side_by_side.py", "--creates", "1600", "--reads", "320",
                      "--kinds", "sqlite,postgresql", "--clients", "1,16", "--workers", "2"],
     "engine": ["bench/engine_bench.py", "--partitions", "1000", "--lbs", "10"],
     "agents": ["bench/agents_bench.py", "--skip-throughput", "--trials", "10", "--db",
