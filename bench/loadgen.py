@@ -62,20 +62,17 @@ class Phase:
 
 @contextmanager
 def collector_paused() -> Iterator[None]:
-    """Python's cyclic garbage collector off while requests are timed (as `timeit` does), and
-    what exists before frozen out of it: a full pass over this process's objects (the clients,
-    httpx, the modules the bench imported) stopped every client thread for up to ~100 ms at a
-    time, which the latencies of every request in flight then showed, whichever product served
-    it. Reference counting still frees nearly everything; what cycles are left are collected
-    after the phase, untimed."""
+    """Python's cyclic garbage collector off while requests are timed (as `timeit` does): a
+    full pass over this process's objects (the clients, httpx, the modules the bench imported)
+    stopped every client thread for up to ~100 ms at a time, which the latencies of every
+    request in flight then showed, whichever product served it. Reference counting still frees
+    nearly everything; what cycles are left are collected after the phase, untimed."""
     gc.collect()
-    gc.freeze()
     gc.disable()
     try:
         yield
     finally:
         gc.enable()
-        gc.unfreeze()
         gc.collect()
 
 
