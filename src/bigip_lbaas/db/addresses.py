@@ -106,9 +106,8 @@ def _log_commit(pairs: Collection[tuple[str, str]]) -> None:
             if sub == subnet_id:
                 log.pop(address, None)  # re-inserted: it moves to the newest end
                 log[address] = count
-        while len(log) > COMMIT_LOG:
-            oldest = next(iter(log))
-            _pruned[subnet_id] = max(_pruned.get(subnet_id, 0), log.pop(oldest))
+        while len(log) > COMMIT_LOG:  # counts only grow along the log: the oldest is lowest
+            _pruned[subnet_id] = log.pop(next(iter(log)))
 
 
 def _committed_since(subnet_id: str, address: str, seen: int) -> bool | None:
@@ -230,8 +229,7 @@ def next_free(session: Session, subnet: m.Subnet,
         start = pending.get(key, _hints.get(key, _starts.get(subnet.id, 0))) % total
     batch: list[tuple[int, str]] = []
     size = FIRST_BATCH
-    with _hints_lock:
-        busy = set(_reserved.get(subnet.id, ()))  # open transactions of this process hold these
+    busy = _held_open(subnet.id)
     for n, candidate in enumerate(_positions(pools, start, total)):
         if candidate != subnet.gateway_ip and candidate not in exclude and candidate not in busy:
             batch.append((n, candidate))
@@ -256,9 +254,14 @@ def next_free(session: Session, subnet: m.Subnet,
                 return found
             batch = []
             size = min(size * 4, MAX_BATCH)
-            with _hints_lock:
-                busy = set(_reserved.get(subnet.id, ()))
+            busy = _held_open(subnet.id)
     return None
+
+
+def _held_open(subnet_id: str) -> set[str]:
+    """The subnet's addresses this process's open transactions hold now (a copy)."""
+    with _hints_lock:
+        return set(_reserved.get(subnet_id, ()))
 
 
 def _reserve(session: Session, subnet_id: str, address: str) -> bool:
