@@ -47,16 +47,20 @@ def default_pools(cidr: str, gateway: str | None) -> list[dict[str, str]]:
 # small, reads an IN list of 16 as a filter over every row of the subnet (measured: the probe
 # went from 0.7 to 3.9 ms per create over 2,400 creates). The hint is only where
 # probing starts: the probe decides, the whole pool is walked (wrapping round) before "no free
-# address", and the unique keys stay the real guard. Any DELETE (or UPDATE of port_ip) this
+# address", and the unique keys stay the real guard. A hint only moves forward (`_advance`), as
+# transactions commit out of the order they picked in. Any DELETE (or UPDATE of port_ip) this
 # process runs drops every hint, so an address freed here is handed out again first; one freed
 # by another process (the agent's purge, another replica) is found when probing wraps round, or
 # once this process drops its hints. The address a probe picks is reserved for its transaction
-# (`_reserve`) until the transaction ends; if another transaction of this process committed
-# that very address since the probe read, it is skipped (`_committed_since`), so no two of this
-# process's transactions are ever handed the same address.
+# (`_reserve`) until the transaction ends: the single first address before its probe, so that
+# concurrent transactions of this process each probe a different one; an address of a batch
+# after its probe (reserving whole batches would show the other transactions a small pool as
+# full), skipping it if another transaction of this process committed that very address since
+# the probe read (`_committed_since`). So no two of this process's transactions are ever handed
+# the same address, and under concurrency a create still costs one probe.
 
-FIRST_BATCH, MAX_BATCH = 1, 1024
-_hints: dict[tuple[str, str], int] = {}
+BATCH, MAX_BATCH = 4, 1024  # the batches after the first single-address probe
+_hints: dict[tuple[str, str, int], int] = {}  # (subnet id, pools, pool size) -> position
 _hints_lock = threading.Lock()
 # Addresses picked by this process's open transactions, per subnet: skipped by every other
 # transaction of this process until the one that picked it commits or rolls back.
@@ -91,9 +95,19 @@ def _keep_hints(session: Session) -> None:
     mine = session.info.pop(_RESERVED, None)
     if pending or mine:
         with _hints_lock:
-            _hints.update(pending or {})
+            for key, position in (pending or {}).items():
+                _advance(key, position)
             _unreserve(mine or ())
             _log_commit(mine or ())
+
+
+def _advance(key: tuple[str, str, int], position: int) -> None:
+    """Move the hint of `key` to `position` if that is ahead of it (within half the pool's
+    size): transactions commit out of the order they picked in, and a hint moved back would
+    send the next probe to an address already committed. The caller holds `_hints_lock`."""
+    current = _hints.get(key)
+    if current is None or 0 < (position - current) % key[2] <= key[2] // 2:
+        _hints[key] = position
 
 
 def _log_commit(pairs: Collection[tuple[str, str]]) -> None:
@@ -223,39 +237,73 @@ def next_free(session: Session, subnet: m.Subnet,
     total = sum(end - start + 1 for start, end, _ in pools)
     if total == 0:
         return None
-    key = (subnet.id, repr(pools))
+    key = (subnet.id, repr(pools), total)
     pending = session.info.get(_PENDING, {})
     with _hints_lock:
         start = pending.get(key, _hints.get(key, _starts.get(subnet.id, 0))) % total
+    candidates = ((n, c) for n, c in enumerate(_positions(pools, start, total))
+                  if c != subnet.gateway_ip and c not in exclude)
+    # First the first candidate no other open transaction of this process holds, reserved
+    # before it is probed: two transactions starting together never probe the same address
+    # (one would lose it to the other after its probe, and probe again). Reserved first, it
+    # needs no commit-log check: a transaction of this process that committed it released it
+    # only after its commit, which this later probe reads.
+    for pos, candidate in candidates:
+        if not _reserve(session, subnet.id, candidate):
+            continue
+        if not taken(session, subnet.id, (candidate,)):
+            return _picked(session, key, start + pos + 1, candidate)
+        session.info[_RESERVED].discard((subnet.id, candidate))
+        with _hints_lock:
+            _unreserve([(subnet.id, candidate)])
+        break
     batch: list[tuple[int, str]] = []
-    size = FIRST_BATCH
+    size = BATCH
     busy = _held_open(subnet.id)
-    for n, candidate in enumerate(_positions(pools, start, total)):
-        if candidate != subnet.gateway_ip and candidate not in exclude and candidate not in busy:
-            batch.append((n, candidate))
-        if batch and (len(batch) >= size or n == total - 1):
-            with _hints_lock:
-                seen = _commits.get(subnet.id, 0)
-            held = taken(session, subnet.id, [c for _, c in batch])
-            for pos, found in batch:
-                if found in held or not _reserve(session, subnet.id, found):
-                    continue
-                # Reserved now, so no other transaction of this process can take it. One of
-                # them may have committed this very address since the probe read (releasing
-                # it just before we reserved it): the commit log says, or else the database.
-                with _hints_lock:
-                    recent = _committed_since(subnet.id, found, seen)
-                if recent or (recent is None and not is_free(session, subnet.id, found)):
-                    session.info[_RESERVED].discard((subnet.id, found))
-                    with _hints_lock:
-                        _unreserve([(subnet.id, found)])
-                    continue
-                session.info.setdefault(_PENDING, {})[key] = (start + pos + 1) % total
-                return found
+    for pos, candidate in candidates:
+        if candidate not in busy:
+            batch.append((pos, candidate))
+        if len(batch) >= size:
+            found = _probe(session, subnet.id, batch)
+            if found is not None:
+                return _picked(session, key, start + found[0] + 1, found[1])
             batch = []
             size = min(size * 4, MAX_BATCH)
             busy = _held_open(subnet.id)
+    found = _probe(session, subnet.id, batch) if batch else None
+    return _picked(session, key, start + found[0] + 1, found[1]) if found else None
+
+
+def _probe(session: Session, subnet_id: str,
+           batch: list[tuple[int, str]]) -> tuple[int, str] | None:
+    """The first (position, address) of `batch` the database does not hold, reserved for this
+    session's transaction; None when every one is held or taken by another transaction of this
+    process."""
+    with _hints_lock:
+        seen = _commits.get(subnet_id, 0)
+    held = taken(session, subnet_id, [c for _, c in batch])
+    for pos, found in batch:
+        if found in held or not _reserve(session, subnet_id, found):
+            continue
+        # Reserved now, so no other transaction of this process can take it. One of them may
+        # have committed this very address since the probe read (releasing it just before we
+        # reserved it): the commit log says, or else the database.
+        with _hints_lock:
+            recent = _committed_since(subnet_id, found, seen)
+        if recent or (recent is None and not is_free(session, subnet_id, found)):
+            session.info[_RESERVED].discard((subnet_id, found))
+            with _hints_lock:
+                _unreserve([(subnet_id, found)])
+            continue
+        return pos, found
     return None
+
+
+def _picked(session: Session, key: tuple[str, str, int], following: int, address: str) -> str:
+    """Note where this transaction's next allocation on the pool starts (the hint it leaves
+    once committed), and return `address`."""
+    session.info.setdefault(_PENDING, {})[key] = following % key[2]
+    return address
 
 
 def _held_open(subnet_id: str) -> set[str]:

@@ -5,6 +5,7 @@ it, and an address freed elsewhere is found when probing wraps round."""
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import random
 import threading
@@ -203,6 +204,94 @@ def test_a_probe_asks_for_one_address_first_and_never_for_one_held_open(
         assert asked == [["10.11.0.3"], ["10.11.0.4"]]
     finally:
         event.remove(db.engine, "before_cursor_execute", record)
+
+
+def _probes(db: Database, prefix: str) -> tuple[list[list[str]], Any]:
+    """Record each probe's addresses (those starting with `prefix`); returns the list and the
+    listener (to remove)."""
+    asked: list[list[str]] = []
+
+    def record(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any,
+               executemany: bool) -> None:
+        if "port_ip.ip_address" in statement and "UNION ALL" in statement.upper():
+            values = parameters.values() if isinstance(parameters, dict) else parameters
+            asked.append(sorted({v for v in values if str(v).startswith(prefix)}))
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    return asked, record
+
+
+def _hold_in(s: Session, net_id: str, sub_id: str, address: str) -> None:
+    port_id = str(uuid.uuid4())
+    s.add(m.Port(id=port_id, project_id="p", network_id=net_id, mac_address=port_id[:17]))
+    s.flush()
+    s.add(m.PortIp(port_id=port_id, subnet_id=sub_id, ip_address=address))
+    s.flush()
+
+
+def test_the_hint_only_moves_forward(net: tuple[Database, str]) -> None:
+    """Transactions commit out of the order they picked in: the hint stays after the furthest
+    address committed, so the next allocation probes one address, once (a hint moved back to
+    the earlier pick's successor, already committed, cost a second probe)."""
+    db, net_id = net
+    if db.dialect == "sqlite":
+        pytest.skip("SQLite runs one write transaction at a time: they commit in order")
+    sub = _subnet(db, net_id, "10.12.0.0/24")
+    with Session(db.engine) as one, Session(db.engine) as two:
+        first = addresses.next_free(one, one.get(m.Subnet, sub))  # type: ignore[arg-type]
+        second = addresses.next_free(two, two.get(m.Subnet, sub))  # type: ignore[arg-type]
+        assert (first, second) == ("10.12.0.1", "10.12.0.2")
+        _hold_in(one, net_id, sub, "10.12.0.1")
+        _hold_in(two, net_id, sub, "10.12.0.2")
+        two.commit()
+        one.commit()
+    asked, listener = _probes(db, "10.12.")
+    try:
+        assert _take(db, net_id, sub) == "10.12.0.3"
+        assert asked == [["10.12.0.3"]]
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listener)
+
+
+def test_transactions_starting_together_probe_different_addresses(
+        net: tuple[Database, str]) -> None:
+    """Two transactions of one process that start from the same hint at the same moment each
+    reserve a different address before probing it: two probes in all. (Picking after the probe,
+    both probed the same address, one lost it to the other and probed again.) Each first probe
+    waits, in the database driver's path, until the other has reached its own."""
+    db, net_id = net
+    if db.dialect == "sqlite":
+        pytest.skip("SQLite runs one write transaction at a time: there are no two at once")
+    sub = _subnet(db, net_id, "10.13.0.0/24")
+    both_probing = threading.Barrier(2, timeout=5)
+    asked, recorder = _probes(db, "10.13.")
+    waited: set[int] = set()
+
+    def meet(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        if "port_ip.ip_address" in statement and threading.get_ident() not in waited:
+            waited.add(threading.get_ident())
+            with contextlib.suppress(threading.BrokenBarrierError):
+                both_probing.wait()
+
+    event.listen(db.engine, "before_cursor_execute", meet)
+    got: list[str | None] = []
+
+    def allocate() -> None:
+        with Session(db.engine) as s:
+            got.append(addresses.next_free(s, s.get(m.Subnet, sub)))  # type: ignore[arg-type]
+            s.rollback()
+
+    try:
+        threads = [threading.Thread(target=allocate) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", meet)
+        event.remove(db.engine, "before_cursor_execute", recorder)
+    assert sorted(got, key=str) == ["10.13.0.1", "10.13.0.2"]
+    assert sorted(asked) == [["10.13.0.1"], ["10.13.0.2"]]
 
 
 def test_scatter_moves_where_probing_starts(net: tuple[Database, str]) -> None:
