@@ -52,6 +52,10 @@ SQLITE_BUSY_SECONDS = 30
 # latency of its own under load. Connections are opened only when needed.
 POOL_SIZE = 20
 POOL_OVERFLOW = 20
+# A pooled connection is checked (one round trip) before reuse only if it sat in the pool this
+# long (PgBouncer's server_check_delay, whose default is 30 s): one handed back a moment ago is
+# as good as checked, and under load every connection is. See `_ping_if_idle`.
+PING_AFTER_IDLE_SECONDS = 1.0
 # How long a process may keep SQLite's write turn for its own queued writers while another
 # process waits (see SqliteWriter).
 PROCESS_QUANTUM = 0.02
@@ -156,14 +160,49 @@ def create_engine(url: str, **kwargs: Any) -> Engine:
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "begin", _sqlite_on_begin)
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_recycle", 3600)
     if parsed.drivername.startswith("mysql"):
         kwargs.setdefault("isolation_level", "READ COMMITTED")
         kwargs.setdefault("connect_args", dict(_MYSQL_ARGS))
     else:
         kwargs.setdefault("connect_args", dict(_POSTGRES_ARGS))
-    return sa.create_engine(parsed, **kwargs)
+    engine = sa.create_engine(parsed, **kwargs)
+    if "pool_pre_ping" not in kwargs:  # the caller's choice, else the idle ping
+        event.listen(engine, "checkin", _note_checkin)
+        dialect = engine.dialect
+        event.listen(engine, "checkout",
+                     lambda conn, record, _proxy: _ping_if_idle(dialect, conn, record))
+    return engine
+
+
+_CHECKED_IN = "bigip_lbaas.checked_in"  # a pooled connection's info: when it was handed back
+
+
+def _note_checkin(dbapi_conn: Any, record: Any) -> None:
+    if dbapi_conn is not None:
+        record.info[_CHECKED_IN] = time.monotonic()
+
+
+def _ping_if_idle(dialect: sa.engine.Dialect, dbapi_conn: Any, record: Any) -> None:
+    """Before a pooled connection is reused, check it if it sat idle longer than
+    PING_AFTER_IDLE_SECONDS; a dead one is replaced by the pool (`DisconnectionError`).
+
+    SQLAlchemy's `pool_pre_ping` checks on every checkout: a round trip of each of the API's
+    transactions (a create is ten). A connection handed back within the last second, by a
+    server that has not restarted since, is alive; one that died in that second (the server
+    restarted) fails its first statement as one in use at that moment would, and the whole unit
+    of work is retried on a new connection (`retry_transient`: the pool drops every connection
+    older than the error). A connection that sat longer, the ones a restart or an idle timeout
+    finds, is checked first."""
+    returned = record.info.get(_CHECKED_IN)
+    if returned is None or time.monotonic() - returned < PING_AFTER_IDLE_SECONDS:
+        return  # new (fresh from connect), or handed back a moment ago
+    try:
+        dialect.do_ping(dbapi_conn)
+    except dialect.loaded_dbapi.Error as err:
+        if dialect.is_disconnect(err, dbapi_conn, None):
+            raise exc.DisconnectionError(str(err).splitlines()[0][:200]) from err
+        raise
 
 
 class WriterQueue:
