@@ -46,6 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.loadgen import run_load
 
+from bigip_lbaas.api.app import DEFAULT_THREADS, DEFAULT_THREADS_OTHERWISE
 from bigip_lbaas.db import schema
 from bigip_lbaas.db.session import Database
 from tests.cluster import PY, Proc, free_ports, port_open, wait_for
@@ -94,7 +95,8 @@ def commit() -> str:
 
 @contextmanager
 def ours(kind: str, workdir: Path, workers: int, subnets: int = 1,
-         pids: list[int] | None = None, threads: int = 4) -> Iterator[tuple[str, list[str]]]:
+         pids: list[int] | None = None,
+        threads: int | None = None) -> Iterator[tuple[str, list[str]]]:
     """This API (`bigip-lbaas api`, a real process) on a fresh database of `kind`; yields its
     base URL and `subnets` subnets to put VIPs on (one network). Its pid is added to `pids`."""
     with fresh_database(kind, workdir) as url:
@@ -105,8 +107,9 @@ def ours(kind: str, workdir: Path, workers: int, subnets: int = 1,
             db.dispose()
         port = free_ports(1)
         conf = workdir / f"api-{kind}.conf"
+        threads_line = f"threads = {threads}\n" if threads is not None else ""  # else its default
         conf.write_text(f"[database]\nconnection = {url}\n[api_settings]\nbind_host = 127.0.0.1\n"
-                        f"bind_port = {port}\nworkers = {workers}\nthreads = {threads}\n"
+                        f"bind_port = {port}\nworkers = {workers}\n{threads_line}"
                         # No agent runs here (nor behind Octavia's no-op driver): accept the
                         # work rather than refuse it for want of a live agent.
                         "refuse_unserved = false\n")
@@ -185,7 +188,7 @@ def run_product(product: str, kind: str, args: argparse.Namespace) -> list[dict[
     row: dict[str, Any] = {"product": name, "db": kind, "workers": workers,
                            "subnets": args.subnets}
     if product == "ours":
-        row["threads"] = args.threads
+        row["threads"] = args.threads or DEFAULT_THREADS.get(kind, DEFAULT_THREADS_OTHERWISE)
     out: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp:
         try:
@@ -212,8 +215,9 @@ def main() -> None:
     parser.add_argument("--clients", default="1,16")
     parser.add_argument("--workers", type=int, default=1,
                         help="this API's [api_settings] workers (Octavia always runs 2)")
-    parser.add_argument("--threads", type=int, default=4,
-                        help="this API's [api_settings] threads (requests each worker runs at once)")
+    parser.add_argument("--threads", type=int,
+                        help="this API's [api_settings] threads (requests each worker runs at "
+                             "once); default: the product's, which depends on the database")
     parser.add_argument("--subnets", type=int, default=1,
                         help="VIP subnets the clients spread over (1: all share one)")
     parser.add_argument("--products", default="ours,octavia")

@@ -129,6 +129,23 @@ async def _server_error(_: Request, err: Exception) -> JSONResponse:
     return _fault(500, "Internal Server Error")
 
 
+# [api_settings] threads when unset, by database. Measured at 16 clients creating load balancers,
+# 2 workers on 2 cores (bench/octavia_side_by_side.py, docs/benchmarks.md): on PostgreSQL 2
+# threads gave a create p99 of 74-88 ms against 83-105 with 4 (5 alternating runs each, same
+# rate); on SQLite 4 did better (95-122 ms against 119-133), on MariaDB neither.
+DEFAULT_THREADS = {"postgresql": 2}
+DEFAULT_THREADS_OTHERWISE = 4
+
+
+def threads_for(conf: cfg.ConfigOpts, dialect: str) -> int:
+    """The worker's thread pool size: `[api_settings] threads`, else the default for the
+    database."""
+    configured = conf.api_settings.threads
+    if configured is not None:
+        return int(configured)
+    return DEFAULT_THREADS.get(dialect, DEFAULT_THREADS_OTHERWISE)
+
+
 def _thread_pool(threads: int) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     """The app's lifespan: the request handlers (plain functions, run in anyio's thread pool)
     get `threads` threads ([api_settings] threads), and a request beyond them waits in
@@ -149,7 +166,7 @@ def create_app(conf: cfg.ConfigOpts, db: Database | None = None) -> FastAPI:
     app = FastAPI(title="bigip-lbaas", version="2.30",
                   description="Octavia v2-compatible load-balancing API for F5 BIG-IP.",
                   docs_url=None, redoc_url=None,
-                  lifespan=_thread_pool(int(conf.api_settings.threads)))
+                  lifespan=_thread_pool(threads_for(conf, database.dialect)))
     app.state.api = AppState(
         conf=conf, db=database, providers=load_providers(conf), auth_strategy=strategy,
         default_project=str(conf.bigip_lbaas.default_project_id),

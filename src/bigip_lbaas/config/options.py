@@ -323,13 +323,13 @@ API_OPTS: list[cfg.Opt] = [
     ),
     cfg.IntOpt(
         "threads",
-        default=4,
         min=1,
         max=256,
         help="Requests one API worker process runs at once (its thread pool); the others wait "
         "their turn in arrival order. A few keep the tail latency low under load: more "
         "threads in one Python process take turns on one interpreter lock, and each request "
-        "waits for it after every database round trip.",
+        "waits for it after every database round trip. Unset: 2 on PostgreSQL, 4 on SQLite "
+        "and MariaDB (what measured best for each, docs/deployment.md).",
     ),
     *EXPOSURE_OPTS,
 ]

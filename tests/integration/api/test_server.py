@@ -84,3 +84,19 @@ def test_threads_size_the_handlers_thread_pool(tmp_path: Path, threads: int) -> 
         assert pool == threads
         assert client.get("/").status_code == 200
     db.dispose()
+
+
+def test_threads_unset_follow_the_database(db: Database) -> None:
+    """`[api_settings] threads` unset: 2 on PostgreSQL, 4 on SQLite and MariaDB (the figures
+    docs/benchmarks.md measured for each)."""
+    from anyio import to_thread
+    from fastapi.testclient import TestClient
+
+    from bigip_lbaas.api.app import create_app
+
+    expected = {"postgresql": 2, "sqlite": 4, "mysql": 4}[db.dialect]
+    url = db.engine.url.render_as_string(hide_password=False)
+    with TestClient(create_app(make_conf(url), db)) as client:
+        assert client.portal is not None
+        pool = client.portal.call(lambda: to_thread.current_default_thread_limiter().total_tokens)
+        assert pool == expected
