@@ -745,8 +745,8 @@ NOTES = {
            "(load average 2.7-5.2).",
     "side_by_side": "Both products are real servers on loopback, each on a fresh database of "
                     "the same kind, driven by the same client (`bench/loadgen.py`): this API "
-                    "as `bigip-lbaas api` with 2 workers of 4 threads (`[api_settings] workers "
-                    "= 2`, `threads` at its default), noauth; Octavia 19.0.0 from PyPI in its "
+                    "as `bigip-lbaas api` with 2 workers (`[api_settings] workers = 2`, "
+                    "`threads` at its default: 2 per worker on PostgreSQL, 4 on SQLite), noauth; Octavia 19.0.0 from PyPI in its "
                     "own virtualenv under gunicorn with 2 workers, noop provider, network, "
                     "compute and amphora drivers, noauth (`tests/openstack/octavia.py`). "
                     "Octavia's migrations run on MySQL/MariaDB only, so on SQLite and "
@@ -761,8 +761,8 @@ NOTES = {
                     "load distorts far less than rates and latencies. Octavia's no-op network "
                     "driver allocates no VIP address (it takes the request's as given); this "
                     "API allocates each from the subnet, without a subnet lock (docs/api.md). "
-                    "The create path sends 7 statements and a commit per create on PostgreSQL "
-                    "(plus the connection pool's ping).",
+                    "A create on PostgreSQL is 9 round trips: BEGIN, 7 statements (one of them "
+                    "the address probe) and COMMIT; under load no pool ping (db/session.py).",
     "engine": "The ≤ 40 requests and 0-writes targets are measured through the REAL API and "
               "ONE real agent (`graph_real_api_agent`): simulator (1 device, standalone, 0 ms), "
               "API and agent as processes on a fresh SQLite database, agent on product defaults "
