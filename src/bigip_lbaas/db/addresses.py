@@ -253,9 +253,7 @@ def next_free(session: Session, subnet: m.Subnet,
             continue
         if not taken(session, subnet.id, (candidate,)):
             return _picked(session, key, start + pos + 1, candidate)
-        session.info[_RESERVED].discard((subnet.id, candidate))
-        with _hints_lock:
-            _unreserve([(subnet.id, candidate)])
+        _drop_reservation(session, subnet.id, candidate)
         break
     batch: list[tuple[int, str]] = []
     size = BATCH
@@ -291,12 +289,17 @@ def _probe(session: Session, subnet_id: str,
         with _hints_lock:
             recent = _committed_since(subnet_id, found, seen)
         if recent or (recent is None and not is_free(session, subnet_id, found)):
-            session.info[_RESERVED].discard((subnet_id, found))
-            with _hints_lock:
-                _unreserve([(subnet_id, found)])
+            _drop_reservation(session, subnet_id, found)
             continue
         return pos, found
     return None
+
+
+def _drop_reservation(session: Session, subnet_id: str, address: str) -> None:
+    """End this session's reservation of `address` before its transaction ends."""
+    session.info[_RESERVED].discard((subnet_id, address))
+    with _hints_lock:
+        _unreserve([(subnet_id, address)])
 
 
 def _picked(session: Session, key: tuple[str, str, int], following: int, address: str) -> str:
