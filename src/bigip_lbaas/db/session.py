@@ -187,8 +187,8 @@ def _ping_if_idle(dialect: sa.engine.Dialect, dbapi_conn: Any, record: Any) -> N
     """Before a pooled connection is reused, check it if it sat idle longer than
     PING_AFTER_IDLE_SECONDS; a dead one is replaced by the pool (`DisconnectionError`).
 
-    SQLAlchemy's `pool_pre_ping` checks on every checkout: a round trip of each of the API's
-    transactions (a create is ten). A connection handed back within the last second, by a
+    SQLAlchemy's `pool_pre_ping` checks on every checkout: one more round trip on each of the
+    API's transactions (a create is nine without it). A connection handed back within the last second, by a
     server that has not restarted since, is alive; one that died in that second (the server
     restarted) fails its first statement as one in use at that moment would, and the whole unit
     of work is retried on a new connection (`retry_transient`: the pool drops every connection
