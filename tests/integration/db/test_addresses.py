@@ -42,12 +42,36 @@ def _subnet(db: Database, net_id: str, cidr: str, pools: list[dict[str, str]] | 
     return sub_id
 
 
+def _hold_in(s: Session, net_id: str, sub_id: str, address: str) -> None:
+    """Hold `address` by a new port's fixed IP, in `s`'s transaction."""
+    port_id = str(uuid.uuid4())
+    s.add(m.Port(id=port_id, project_id="p", network_id=net_id, mac_address=port_id[:17]))
+    s.flush()
+    s.add(m.PortIp(port_id=port_id, subnet_id=sub_id, ip_address=address))
+    s.flush()
+
+
 def _hold(db: Database, net_id: str, sub_id: str, address: str) -> None:
     with Session(db.engine) as s, s.begin():
-        port_id = str(uuid.uuid4())
-        s.add(m.Port(id=port_id, project_id="p", network_id=net_id, mac_address=port_id[:17]))
-        s.flush()
-        s.add(m.PortIp(port_id=port_id, subnet_id=sub_id, ip_address=address))
+        _hold_in(s, net_id, sub_id, address)
+
+
+@contextlib.contextmanager
+def _probes(db: Database, prefix: str) -> Iterator[list[list[str]]]:
+    """The addresses of each probe the engine sends meanwhile (those starting with `prefix`)."""
+    asked: list[list[str]] = []
+
+    def record(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any,
+               executemany: bool) -> None:
+        if "port_ip.ip_address" in statement and "UNION ALL" in statement.upper():
+            values = parameters.values() if isinstance(parameters, dict) else parameters
+            asked.append(sorted({v for v in values if str(v).startswith(prefix)}))
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        yield asked
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
 
 
 def _take(db: Database, net_id: str, sub_id: str) -> str | None:
@@ -181,16 +205,7 @@ def test_a_probe_asks_for_one_address_first_and_never_for_one_held_open(
     not asked for at all."""
     db, net_id = net
     sub = _subnet(db, net_id, "10.11.0.0/24")
-    asked: list[list[str]] = []
-
-    def record(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any,
-               executemany: bool) -> None:
-        if "port_ip.ip_address" in statement and "UNION ALL" in statement.upper():
-            values = parameters.values() if isinstance(parameters, dict) else parameters
-            asked.append(sorted({v for v in values if str(v).startswith("10.11.")}))
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
+    with _probes(db, "10.11.") as asked:
         assert (_take(db, net_id, sub), _take(db, net_id, sub)) == ("10.11.0.1", "10.11.0.2")
         assert asked == [["10.11.0.1"], ["10.11.0.2"]]
         if db.dialect == "sqlite":
@@ -202,31 +217,6 @@ def test_a_probe_asks_for_one_address_first_and_never_for_one_held_open(
             one.rollback()
             two.rollback()
         assert asked == [["10.11.0.3"], ["10.11.0.4"]]
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
-
-
-def _probes(db: Database, prefix: str) -> tuple[list[list[str]], Any]:
-    """Record each probe's addresses (those starting with `prefix`); returns the list and the
-    listener (to remove)."""
-    asked: list[list[str]] = []
-
-    def record(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any,
-               executemany: bool) -> None:
-        if "port_ip.ip_address" in statement and "UNION ALL" in statement.upper():
-            values = parameters.values() if isinstance(parameters, dict) else parameters
-            asked.append(sorted({v for v in values if str(v).startswith(prefix)}))
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    return asked, record
-
-
-def _hold_in(s: Session, net_id: str, sub_id: str, address: str) -> None:
-    port_id = str(uuid.uuid4())
-    s.add(m.Port(id=port_id, project_id="p", network_id=net_id, mac_address=port_id[:17]))
-    s.flush()
-    s.add(m.PortIp(port_id=port_id, subnet_id=sub_id, ip_address=address))
-    s.flush()
 
 
 def test_the_hint_only_moves_forward(net: tuple[Database, str]) -> None:
@@ -245,12 +235,9 @@ def test_the_hint_only_moves_forward(net: tuple[Database, str]) -> None:
         _hold_in(two, net_id, sub, "10.12.0.2")
         two.commit()
         one.commit()
-    asked, listener = _probes(db, "10.12.")
-    try:
+    with _probes(db, "10.12.") as asked:
         assert _take(db, net_id, sub) == "10.12.0.3"
-        assert asked == [["10.12.0.3"]]
-    finally:
-        event.remove(db.engine, "before_cursor_execute", listener)
+    assert asked == [["10.12.0.3"]]
 
 
 def test_transactions_starting_together_probe_different_addresses(
@@ -264,7 +251,6 @@ def test_transactions_starting_together_probe_different_addresses(
         pytest.skip("SQLite runs one write transaction at a time: there are no two at once")
     sub = _subnet(db, net_id, "10.13.0.0/24")
     both_probing = threading.Barrier(2, timeout=5)
-    asked, recorder = _probes(db, "10.13.")
     waited: set[int] = set()
 
     def meet(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
@@ -282,14 +268,14 @@ def test_transactions_starting_together_probe_different_addresses(
             s.rollback()
 
     try:
-        threads = [threading.Thread(target=allocate) for _ in range(2)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(30)
+        with _probes(db, "10.13.") as asked:
+            threads = [threading.Thread(target=allocate) for _ in range(2)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(30)
     finally:
         event.remove(db.engine, "before_cursor_execute", meet)
-        event.remove(db.engine, "before_cursor_execute", recorder)
     assert sorted(got, key=str) == ["10.13.0.1", "10.13.0.2"]
     assert sorted(asked) == [["10.13.0.1"], ["10.13.0.2"]]
 
