@@ -46,7 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.loadgen import run_load
 
-from bigip_lbaas.api.app import DEFAULT_THREADS, DEFAULT_THREADS_OTHERWISE
+from bigip_lbaas.api.app import default_threads
 from bigip_lbaas.db import schema
 from bigip_lbaas.db.session import Database
 from tests.cluster import PY, Proc, free_ports, port_open, wait_for
@@ -96,7 +96,7 @@ def commit() -> str:
 @contextmanager
 def ours(kind: str, workdir: Path, workers: int, subnets: int = 1,
          pids: list[int] | None = None,
-        threads: int | None = None) -> Iterator[tuple[str, list[str]]]:
+         threads: int | None = None) -> Iterator[tuple[str, list[str]]]:
     """This API (`bigip-lbaas api`, a real process) on a fresh database of `kind`; yields its
     base URL and `subnets` subnets to put VIPs on (one network). Its pid is added to `pids`."""
     with fresh_database(kind, workdir) as url:
@@ -188,7 +188,7 @@ def run_product(product: str, kind: str, args: argparse.Namespace) -> list[dict[
     row: dict[str, Any] = {"product": name, "db": kind, "workers": workers,
                            "subnets": args.subnets}
     if product == "ours":
-        row["threads"] = args.threads or DEFAULT_THREADS.get(kind, DEFAULT_THREADS_OTHERWISE)
+        row["threads"] = args.threads or default_threads(kind)
     out: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp:
         try:

@@ -133,17 +133,16 @@ async def _server_error(_: Request, err: Exception) -> JSONResponse:
 # 2 workers on 2 cores (bench/octavia_side_by_side.py, docs/benchmarks.md): on PostgreSQL 2
 # threads gave a create p99 of 74-88 ms against 83-105 with 4 (5 alternating runs each, same
 # rate); on SQLite 4 did better (95-122 ms against 119-133), on MariaDB neither.
-DEFAULT_THREADS = {"postgresql": 2}
-DEFAULT_THREADS_OTHERWISE = 4
+def default_threads(dialect: str) -> int:
+    """`[api_settings] threads` when unset, for a database of `dialect`."""
+    return 2 if dialect == "postgresql" else 4
 
 
 def threads_for(conf: cfg.ConfigOpts, dialect: str) -> int:
     """The worker's thread pool size: `[api_settings] threads`, else the default for the
     database."""
     configured = conf.api_settings.threads
-    if configured is not None:
-        return int(configured)
-    return DEFAULT_THREADS.get(dialect, DEFAULT_THREADS_OTHERWISE)
+    return default_threads(dialect) if configured is None else int(configured)
 
 
 def _thread_pool(threads: int) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
